@@ -1,0 +1,34 @@
+/**
+ * The interface every kernel backend implements (iproute2 processes, in-process netlink,
+ * later SSH). A backend only executes operations; ordering, journaling and rollback are the
+ * engine's job.
+ */
+import type { Step } from '../plan/ops.js';
+
+export interface ExecuteHooks {
+  /** Called before the given steps touch the system, so the journal records intent first. */
+  intent(steps: readonly Step[]): Promise<void>;
+  /** Called after each step succeeded. */
+  done(step: Step, durationMs: number): void | Promise<void>;
+}
+
+export interface Backend {
+  readonly name: string;
+  /**
+   * Execute steps in order. Stops at the first failure and throws a StepFailed naming that
+   * step; every step before it has been reported through `hooks.done`.
+   */
+  execute(steps: readonly Step[], hooks: ExecuteHooks): Promise<void>;
+  /** Execute one operation outside a plan (undo during rollback/teardown); throws OpError. */
+  run(step: Step): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StepFailed extends Error {
+  constructor(
+    readonly step: Step,
+    override readonly cause: unknown,
+  ) {
+    super(`step ${step.id} failed`);
+  }
+}

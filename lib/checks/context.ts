@@ -1,0 +1,85 @@
+/**
+ * What a check needs to know about the lab: where a named endpoint lives (namespace and
+ * executor) and which addresses it has. Built from the model, so checks hold no topology logic.
+ */
+import type { Executor } from '../exec/executor.js';
+import type { Family, Lab } from '../model/types.js';
+
+export interface Endpoint {
+  name: string;
+  /** Namespace to run commands in ("" or undefined = the executor's own namespace). */
+  ns?: string;
+  exec: Executor;
+  /** Addresses without prefix length, in recipe order. */
+  addresses: string[];
+  /** The endpoint's main interface (guest NIC, host underlay interface, switch). */
+  ifname?: string;
+  host?: string;
+}
+
+export interface CheckContext {
+  lab: Lab;
+  endpoint(name: string): Endpoint;
+  /** The address to reach `name` at in `family`, or a literal address passed through. */
+  address(name: string, family: Family): string;
+  /** Directory for artifacts (pcaps, raw output); created on demand. */
+  artifactsDir?: string;
+  signal?: AbortSignal;
+}
+
+export function familyOf(address: string): Family {
+  return address.includes(':') ? 'ipv6' : 'ipv4';
+}
+
+export function stripPrefix(cidr: string): string {
+  return cidr.split('/')[0]!;
+}
+
+/** Build the context for a lab whose hosts are all reached through `exec` (local namespaces). */
+export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: string) => Executor): CheckContext {
+  const exFor = (host?: string) => (host && execForHost ? execForHost(host) : exec);
+  const endpoint = (name: string): Endpoint => {
+    const g = lab.guests.find((x) => x.name === name);
+    if (g) return { name, ns: g.ns, exec: exFor(g.host), addresses: g.addresses.map(stripPrefix), ifname: g.ifname, host: g.host };
+    const h = lab.hosts.find((x) => x.name === name);
+    if (h) {
+      const addrs = [
+        ...h.interfaces.flatMap((i) => i.addresses),
+        ...lab.switches.filter((s) => s.host === h.name).flatMap((s) => s.addresses),
+        ...lab.tunnels.flatMap((t) => t.ends.filter((e) => e.host === h.name && e.address).map((e) => e.address!)),
+      ];
+      return {
+        name,
+        ns: h.placement.kind === 'netns' ? h.ns : undefined,
+        exec: exFor(h.name),
+        addresses: addrs.map(stripPrefix),
+        ifname: h.interfaces[0]?.ifname,
+        host: h.name,
+      };
+    }
+    const s = lab.switches.find((x) => x.name === name);
+    if (s) {
+      const host = lab.hosts.find((x) => x.name === s.host)!;
+      return {
+        name,
+        ns: host.placement.kind === 'netns' ? host.ns : undefined,
+        exec: exFor(host.name),
+        addresses: s.addresses.map(stripPrefix),
+        ifname: s.ifname,
+        host: host.name,
+      };
+    }
+    throw new Error(`unknown endpoint "${name}"`);
+  };
+  return {
+    lab,
+    endpoint,
+    address(name, family) {
+      if (/^[0-9a-fA-F:.]+$/.test(name) && (name.includes('.') || name.includes(':'))) return name;
+      const ep = endpoint(name);
+      const a = ep.addresses.find((x) => familyOf(x) === family);
+      if (!a) throw new Error(`"${name}" has no ${family} address`);
+      return a;
+    },
+  };
+}

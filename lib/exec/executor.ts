@@ -1,0 +1,114 @@
+/**
+ * Running programs. Every process gets an argv array (never a shell string). The executor is
+ * an interface so the engine can run locally, over SSH, or against a fake in pure tests.
+ */
+import { execa, type ResultPromise } from 'execa';
+
+export interface RunOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  argv: string[];
+  exitCode: number; // -1 when the program could not be started or was killed
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  /** Set when the program could not be started at all (e.g. ENOENT: not installed). */
+  spawnError?: string;
+}
+
+export interface Background {
+  readonly pid: number | undefined;
+  readonly argv: string[];
+  /** Resolves when the process exits by itself (or after stop()). */
+  readonly done: Promise<RunResult>;
+  /** SIGTERM, then SIGKILL after a grace period; resolves with the final result. */
+  stop(graceMs?: number): Promise<RunResult>;
+}
+
+export interface Executor {
+  /** Human description of where commands run: "local", "ssh root@192.0.2.1". */
+  readonly where: string;
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  start(argv: readonly string[], opts?: RunOptions): Background;
+}
+
+/** Prefix argv so it runs inside a named network namespace. */
+export function inNetns(ns: string | undefined, argv: readonly string[]): string[] {
+  return ns ? ['ip', 'netns', 'exec', ns, ...argv] : [...argv];
+}
+
+/** Shell-quote argv for display and for `plan --format sh` (never executed by us through a shell). */
+export function shellQuote(argv: readonly string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function toResult(argv: string[], started: number, r: any): RunResult {
+  const spawnError = r.code && typeof r.exitCode !== 'number' ? String(r.code) : undefined;
+  return {
+    argv,
+    exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
+    stdout: typeof r.stdout === 'string' ? r.stdout : '',
+    stderr:
+      typeof r.stderr === 'string' && r.stderr !== ''
+        ? r.stderr
+        : spawnError === 'ENOENT'
+          ? `${argv[0]}: command not found`
+          : (r.shortMessage ?? ''),
+    durationMs: Date.now() - started,
+    timedOut: Boolean(r.timedOut),
+    ...(spawnError ? { spawnError } : {}),
+  };
+}
+
+export class LocalExecutor implements Executor {
+  readonly where = 'local';
+
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('empty argv');
+    const started = Date.now();
+    const r = await execa(file, args, {
+      reject: false,
+      input: opts.input,
+      stdin: opts.input === undefined ? 'ignore' : undefined,
+      timeout: opts.timeoutMs,
+      env: opts.env,
+      stripFinalNewline: false,
+      killSignal: 'SIGKILL',
+    });
+    return toResult([...argv], started, r);
+  }
+
+  start(argv: readonly string[], opts: RunOptions = {}): Background {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('empty argv');
+    const started = Date.now();
+    const child: ResultPromise = execa(file, args, {
+      reject: false,
+      stdin: 'ignore',
+      env: opts.env,
+      timeout: opts.timeoutMs,
+      stripFinalNewline: false,
+    });
+    const done = (child as Promise<unknown>).then((r) => toResult([...argv], started, r));
+    return {
+      pid: child.pid,
+      argv: [...argv],
+      done,
+      async stop(graceMs = 2000) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        try {
+          return await done;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The validated, resolved lab model: what a recipe means once defaults, variables and
+ * names are settled. Everything downstream (planner, backends, checks, UI) reads only this.
+ * One tagged union per object kind keeps `switch` statements exhaustive.
+ */
+
+export type Family = 'ipv4' | 'ipv6';
+export type TunnelType = 'geneve' | 'vxlan' | 'gre';
+export type TunnelImpl = 'kernel' | 'ovs';
+export type SwitchKind = 'bridge' | 'ovs';
+export type DfMode = 'unset' | 'set' | 'inherit';
+
+/** Where a host's commands run: a namespace on this machine (simulated host) or, later, SSH. */
+export type HostPlacement =
+  | { kind: 'netns' }
+  | { kind: 'ssh'; target: string; port?: number; identity?: string; jump?: string; knownHosts?: string };
+
+export interface Network {
+  name: string;
+  mtu: number;
+  /** Namespace holding the bridge that joins the hosts (simulated underlay). */
+  ns: string;
+  bridge: string;
+}
+
+export interface HostInterface {
+  network: string;
+  /** Interface name inside the host namespace. */
+  ifname: string;
+  /** Interface name of the other veth end, inside the network's namespace. */
+  peerIfname: string;
+  addresses: string[]; // CIDR
+  mtu: number;
+}
+
+export interface OvsHostSettings {
+  datapath: 'auto' | 'system' | 'netdev';
+}
+
+export interface Host {
+  name: string;
+  ns: string;
+  placement: HostPlacement;
+  interfaces: HostInterface[];
+  ovs?: OvsHostSettings;
+}
+
+export interface Switch {
+  name: string;
+  host: string;
+  kind: SwitchKind;
+  /** Link name of the bridge inside the host namespace. */
+  ifname: string;
+  addresses: string[];
+  mtu?: number;
+  /** OVS only: datapath type for the bridge. */
+  datapath?: 'system' | 'netdev';
+}
+
+export interface Route {
+  to: string; // CIDR or "default"
+  via?: string;
+  dev?: string;
+}
+
+export interface Guest {
+  name: string;
+  ns: string;
+  switch: string;
+  host: string;
+  /** Interface name inside the guest namespace. */
+  ifname: string;
+  /** Name of the veth end on the host side (enslaved to the switch). */
+  peerIfname: string;
+  addresses: string[];
+  mtu?: number;
+  offload: { tx?: boolean; tso?: boolean; gso?: boolean; gro?: boolean };
+  routes: Route[];
+  mac?: string;
+}
+
+/** Geneve tunables, one field per kernel attribute (geneve-surface.md §1.1/§3). */
+export interface GeneveParams {
+  vni?: number;
+  dstport?: number;
+  ttl?: number | 'inherit' | 'auto';
+  tos?: number | 'inherit';
+  df?: DfMode;
+  flowlabel?: number;
+  udpcsum?: boolean;
+  udp6zerocsumtx?: boolean;
+  udp6zerocsumrx?: boolean;
+  external?: boolean;
+  innerprotoinherit?: boolean;
+  srcport?: { low: number; high: number };
+}
+
+export interface VxlanParams {
+  vni?: number;
+  dstport?: number;
+  ttl?: number | 'inherit' | 'auto';
+  tos?: number | 'inherit';
+  df?: DfMode;
+  flowlabel?: number;
+  udpcsum?: boolean;
+  udp6zerocsumtx?: boolean;
+  udp6zerocsumrx?: boolean;
+  external?: boolean;
+  learning?: boolean;
+  srcport?: { low: number; high: number };
+}
+
+export interface GreParams {
+  key?: number;
+  ttl?: number | 'inherit' | 'auto';
+  tos?: number | 'inherit';
+  csum?: boolean;
+}
+
+/** A Geneve option (TLV). Data is hex, a multiple of 4 bytes, at most 124. */
+export interface GeneveOption {
+  class: number;
+  type: number; // bit 7 = critical
+  data: string; // hex, no 0x
+}
+
+/** OVS interface options that have no kernel-netdev counterpart. */
+export interface OvsTunnelParams {
+  key?: number | 'flow';
+  inKey?: number | 'flow';
+  outKey?: number | 'flow';
+  remoteIp?: 'flow';
+  localIp?: string | 'flow';
+  dfDefault?: boolean;
+  csum?: boolean;
+  egressPktMark?: number;
+  psk?: string;
+}
+
+export interface TunnelEnd {
+  /** The switch (L2 tunnel, enslaved) or host (routed tunnel netdev). */
+  attach: { kind: 'switch'; name: string } | { kind: 'host'; name: string };
+  host: string;
+  /** Link/port name in the host. */
+  ifname: string;
+  local: string; // underlay address (no prefix)
+  remote: string; // underlay address of the other end
+  /** Routed tunnels only: address on the tunnel netdev. */
+  address?: string;
+}
+
+export interface Tunnel {
+  name: string;
+  type: TunnelType;
+  impl: TunnelImpl;
+  family: Family;
+  network: string;
+  ends: [TunnelEnd, TunnelEnd];
+  mtu?: number;
+  geneve?: GeneveParams;
+  vxlan?: VxlanParams;
+  gre?: GreParams;
+  options: GeneveOption[];
+  ovs?: OvsTunnelParams;
+}
+
+export type Expectation = 'reachable' | 'unreachable';
+
+export interface PingCheck {
+  kind: 'ping';
+  name: string;
+  from: string; // guest or host name
+  to: string; // guest or host name, or literal address
+  family: Family;
+  count: number;
+  size: number;
+  df: boolean;
+  intervalMs: number;
+  deadlineS: number;
+  expect: Expectation;
+  maxLossPct: number;
+}
+
+export interface IperfCheck {
+  kind: 'iperf';
+  name: string;
+  from: string;
+  to: string;
+  family: Family;
+  protocol: 'tcp' | 'udp';
+  durationS: number;
+  parallel: number;
+  reverse: boolean;
+  bitrate?: string;
+  minBps?: number;
+  maxLossPct?: number;
+}
+
+export interface MtuCheck {
+  kind: 'mtu';
+  name: string;
+  from: string;
+  to: string;
+  family: Family;
+  expectMtu?: number;
+}
+
+export interface CaptureCheck {
+  kind: 'capture';
+  name: string;
+  host: string;
+  ifname: string; // resolved interface in the host namespace
+  /** The check whose traffic is captured (by name). */
+  during: string;
+  expect: Record<string, unknown>;
+  atLeast: number;
+}
+
+export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck;
+
+export interface Lab {
+  name: string;
+  /** Prefix of every namespace the lab creates, e.g. "gl-quickstart-". */
+  nsPrefix: string;
+  /** Alias put on every link and on each namespace's `lo` to mark it as ours. */
+  tag: string;
+  source?: string;
+  description?: string;
+  networks: Network[];
+  hosts: Host[];
+  switches: Switch[];
+  guests: Guest[];
+  tunnels: Tunnel[];
+  checks: Check[];
+  warnings: string[];
+}
+
+/** Encapsulation overhead in bytes over the underlay MTU (outer IP + UDP + header + inner Ethernet). */
+export function encapOverhead(type: TunnelType, family: Family, options: GeneveOption[] = []): number {
+  const ip = family === 'ipv6' ? 40 : 20;
+  switch (type) {
+    case 'geneve': {
+      const opts = options.reduce((n, o) => n + 4 + o.data.length / 2, 0);
+      return ip + 8 + 8 + 14 + opts;
+    }
+    case 'vxlan':
+      return ip + 8 + 8 + 14;
+    case 'gre':
+      return ip + 4 + 14 + 4; // GRE header with key + inner Ethernet
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Kernel-level operations: the vocabulary shared by the planner and every backend.
+ * A backend executes them (iproute2: argv; netlink: messages; ssh: argv remotely).
+ * They are plain data so a plan can be printed, compared, stored in the journal and replayed.
+ */
+import type { GeneveParams, VxlanParams, GreParams } from '../model/types.js';
+
+interface LinkBase {
+  name: string;
+  mtu?: number;
+  alias?: string;
+  mac?: string;
+}
+
+export type LinkSpec =
+  | (LinkBase & { kind: 'veth'; peer: { name: string; ns: string; mtu?: number; alias?: string; mac?: string } })
+  | (LinkBase & { kind: 'bridge' })
+  | (LinkBase & { kind: 'dummy' })
+  | (LinkBase & { kind: 'geneve'; geneve: GeneveParams & { remote?: string } })
+  | (LinkBase & { kind: 'vxlan'; vxlan: VxlanParams & { remote?: string; local?: string } })
+  | (LinkBase & { kind: 'gretap' | 'gre'; gre: GreParams & { remote: string; local: string } });
+
+export type Op =
+  /** Create a namespace, bring `lo` up and tag it (lo alias) so gc can recognise it. */
+  | { op: 'netns.add'; ns: string; tag: string }
+  | { op: 'netns.del'; ns: string }
+  | { op: 'link.add'; ns: string; link: LinkSpec }
+  | { op: 'link.del'; ns: string; name: string }
+  | { op: 'link.set'; ns: string; name: string; up?: boolean; mtu?: number; master?: string | null; alias?: string }
+  | { op: 'addr.add'; ns: string; dev: string; address: string; nodad?: boolean }
+  | { op: 'addr.del'; ns: string; dev: string; address: string }
+  | { op: 'route.add'; ns: string; to: string; via?: string; dev?: string }
+  | { op: 'route.del'; ns: string; to: string; via?: string; dev?: string }
+  | { op: 'sysctl.set'; ns: string; key: string; value: string }
+  /** ethtool -K: offload features on/off (e.g. tx checksumming for the OVS userspace datapath). */
+  | { op: 'offload.set'; ns: string; dev: string; features: Record<string, boolean> };
+
+export type OpName = Op['op'];
+
+export interface Step {
+  /** 1-based position in the plan. */
+  id: number;
+  /** What the step builds, for humans: `guest "left"`, `tunnel "tun0" on host "box-1"`. */
+  subject: string;
+  /** Host the step belongs to (for error messages and remote execution). */
+  host?: string;
+  op: Op;
+  /**
+   * How to undo it. `null` when nothing needs undoing (e.g. an address on a link that the
+   * undo of an earlier step removes) — rollback and teardown then skip it.
+   */
+  undo: Op | null;
+}
+
+export interface Plan {
+  lab: string;
+  tag: string;
+  namespaces: string[];
+  steps: Step[];
+}
+
+/** The namespace an operation acts in ("" = the caller's/root namespace). */
+export function opNamespace(op: Op): string {
+  return op.op === 'netns.add' || op.op === 'netns.del' ? '' : op.ns;
+}
