@@ -141,6 +141,8 @@ export interface TunnelEnd {
   /** The switch (L2 tunnel, enslaved) or host (routed tunnel netdev). */
   attach: { kind: 'switch'; name: string } | { kind: 'host'; name: string };
   host: string;
+  /** An OVS port when attached to an OVS switch, else a kernel netdev (so OVS↔kernel interop is expressible). */
+  impl: TunnelImpl;
   /** Link/port name in the host. */
   ifname: string;
   local: string; // underlay address (no prefix)
@@ -152,7 +154,6 @@ export interface TunnelEnd {
 export interface Tunnel {
   name: string;
   type: TunnelType;
-  impl: TunnelImpl;
   family: Family;
   network: string;
   ends: [TunnelEnd, TunnelEnd];

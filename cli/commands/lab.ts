@@ -1,0 +1,224 @@
+/** up, run, down, status, check, gc, doctor: the commands that act on the system. */
+import type { Command } from 'commander';
+import { existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadRecipeFile } from '../../lib/recipe/load.js';
+import { formatProblem, LabError, ExitCode, UsageError } from '../../lib/errors.js';
+import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
+import { contextFromLab } from '../../lib/checks/context.js';
+import { runChecks } from '../../lib/checks/run.js';
+import type { CheckResult } from '../../lib/checks/result.js';
+import type { Lab } from '../../lib/model/types.js';
+import type { Engine } from '../../lib/engine/engine.js';
+import { makeEngine, type GlobalOptions } from '../context.js';
+import { printJson } from '../output.js';
+import { formatResults, toJunit } from '../results.js';
+
+interface LabCmdOptions {
+  json?: boolean;
+  verbose?: boolean;
+  checks?: boolean;
+  junit?: string;
+  artifacts?: string;
+}
+
+async function loadLab(file: string, json?: boolean): Promise<Lab> {
+  const { lab, warnings } = await loadRecipeFile(file);
+  if (!json) for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+  return lab;
+}
+
+/** `down`/`check` accept a recipe file or a lab name. */
+async function labNameOf(arg: string): Promise<string> {
+  if (existsSync(arg) && statSync(arg).isFile()) {
+    try {
+      return (await loadRecipeFile(arg)).lab.name;
+    } catch {
+      // An invalid recipe can still name its lab: enough to tear it down.
+      const m = /^lab:\s*["']?([a-z][a-z0-9-]*)["']?\s*$/m.exec(readFileSync(arg, 'utf8'));
+      if (m) return m[1]!;
+      throw new UsageError(`${arg}: cannot find the lab name in this recipe`);
+    }
+  }
+  if (!/^[a-z][a-z0-9-]*$/.test(arg)) throw new UsageError(`"${arg}" is neither a recipe file nor a lab name`);
+  return arg;
+}
+
+async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise<CheckResult[]> {
+  if (!lab.checks.length) return [];
+  engine.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: lab.name });
+  const ctx = contextFromLab(lab, engine.exec);
+  const results = await runChecks(lab.checks, { ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, engine.bus);
+  engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
+  if (o.junit) writeFileSync(o.junit, toJunit(lab.name, results));
+  return results;
+}
+
+const failedAny = (rs: CheckResult[]) => rs.some((r) => r.status !== 'passed');
+
+export function registerLabCommands(
+  program: Command,
+  run: (fn: () => Promise<number>, json?: boolean) => Promise<void>,
+  globals: () => GlobalOptions,
+): void {
+  const withCheckOptions = (c: Command) =>
+    c
+      .option('--json', 'machine-readable output')
+      .option('-v, --verbose', 'print every step')
+      .option('--junit <file>', 'write check results as JUnit XML')
+      .option('--artifacts <dir>', 'write raw outputs and captures of failed checks here');
+
+  withCheckOptions(
+    program
+      .command('up')
+      .description('create the lab described by a recipe, then run its checks')
+      .argument('<recipe>', 'recipe YAML file')
+      .option('--no-checks', 'only create the lab'),
+  ).action((file: string, o: LabCmdOptions) =>
+    run(async () => {
+      const lab = await loadLab(file, o.json);
+      const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
+      await assertRequirements(lab, engine.exec);
+      const outcome = await engine.up(lab);
+      const results = o.checks === false ? [] : await runLabChecks(engine, lab, o);
+      await engine.backend.close();
+      if (o.json) printJson({ up: outcome, checks: results });
+      else {
+        process.stdout.write(
+          outcome.changed
+            ? `lab "${lab.name}" is up (${outcome.applied} steps, ${outcome.durationMs} ms, backend ${engine.backend.name})\n`
+            : `lab "${lab.name}" was already up: nothing changed\n`,
+        );
+        if (results.length) process.stdout.write(formatResults(results));
+      }
+      return failedAny(results) ? ExitCode.checkFailed : 0;
+    }, o.json),
+  );
+
+  withCheckOptions(
+    program
+      .command('run')
+      .description('up, check and down in one go (the lab is always torn down)')
+      .argument('<recipe>', 'recipe YAML file'),
+  ).action((file: string, o: LabCmdOptions) =>
+    run(async () => {
+      const lab = await loadLab(file, o.json);
+      const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
+      await assertRequirements(lab, engine.exec);
+      let results: CheckResult[] = [];
+      let outcome;
+      try {
+        outcome = await engine.up(lab);
+        results = await runLabChecks(engine, lab, o);
+      } finally {
+        const report = await engine.down(lab.name);
+        await engine.backend.close();
+        if (report.failures.length) throw new LabError(`lab "${lab.name}" could not be removed completely`, ExitCode.applyFailed);
+      }
+      if (o.json) printJson({ up: outcome, checks: results, down: 'done' });
+      else {
+        if (results.length) process.stdout.write(formatResults(results));
+        process.stdout.write(`lab "${lab.name}": ${failedAny(results) ? 'CHECKS FAILED' : 'all checks passed'}; torn down\n`);
+      }
+      return failedAny(results) ? ExitCode.checkFailed : 0;
+    }, o.json),
+  );
+
+  withCheckOptions(
+    program.command('check').description('re-run the checks of a running lab').argument('<recipe|lab>', 'recipe file or lab name'),
+  ).action((arg: string, o: LabCmdOptions) =>
+    run(async () => {
+      const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
+      const name = await labNameOf(arg);
+      const state = engine.store.read(name);
+      if (!state || state.phase !== 'up') throw new LabError(`lab "${name}" is not up: run \`geneve-lab up RECIPE\` first`, ExitCode.applyFailed);
+      // Checks of the recipe file when one is given (it may have new checks), else the recorded ones.
+      const lab = existsSync(arg) ? await loadLab(arg, o.json) : state.model;
+      const results = await runLabChecks(engine, lab, o);
+      await engine.backend.close();
+      if (o.json) printJson({ checks: results });
+      else process.stdout.write(results.length ? formatResults(results) : `lab "${name}" has no checks\n`);
+      return failedAny(results) ? ExitCode.checkFailed : 0;
+    }, o.json),
+  );
+
+  program
+    .command('down')
+    .description('remove exactly what the lab created')
+    .argument('<recipe|lab>', 'recipe file or lab name')
+    .option('--json', 'machine-readable output')
+    .action((arg: string, o: { json?: boolean }) =>
+      run(async () => {
+        const engine = await makeEngine({ ...globals(), json: o.json });
+        const name = await labNameOf(arg);
+        const r = await engine.down(name);
+        await engine.backend.close();
+        if (o.json) printJson({ lab: name, ...r });
+        else if (!r.found) process.stdout.write(`lab "${name}" is not up: nothing to remove\n`);
+        else if (r.failures.length) throw new LabError(`lab "${name}": ${r.failures.length} object(s) could not be removed`, ExitCode.applyFailed);
+        else process.stdout.write(`lab "${name}" is down (${r.undone} objects removed)\n`);
+        return r.failures.length ? ExitCode.applyFailed : 0;
+      }, o.json),
+    );
+
+  program
+    .command('status')
+    .description('show labs and the objects they own')
+    .argument('[lab]', 'lab name')
+    .option('--json', 'machine-readable output')
+    .action((name: string | undefined, o: { json?: boolean }) =>
+      run(async () => {
+        const engine = await makeEngine({ ...globals(), json: o.json, quiet: true });
+        const labs = await engine.status(name);
+        if (o.json) printJson(labs);
+        else if (!labs.length) process.stdout.write(name ? `lab "${name}" is not known\n` : 'no labs\n');
+        else
+          for (const l of labs) {
+            process.stdout.write(`lab ${l.lab}: ${l.phase}${l.crashed ? ' (CRASHED: run `geneve-lab gc`)' : ''}${l.source ? ` — ${l.source}` : ''}\n`);
+            for (const ns of l.namespaces) {
+              process.stdout.write(`  netns ${ns.name}${ns.present ? '' : ' (MISSING)'}\n`);
+              for (const k of ns.links) process.stdout.write(`    ${k.ifname.padEnd(16)} ${(k.kind ?? '').padEnd(8)} ${k.state ?? ''}\n`);
+            }
+          }
+        return name && !labs.length ? ExitCode.invalidInput : 0;
+      }, o.json),
+    );
+
+  program
+    .command('gc')
+    .description('remove what crashed labs left behind (only objects tagged as geneve-lab\'s)')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) =>
+      run(async () => {
+        const engine = await makeEngine({ ...globals(), json: o.json });
+        const r = await engine.gc();
+        await engine.backend.close();
+        if (o.json) printJson(r);
+        else if (!r.labs.length && !r.namespaces.length) process.stdout.write('nothing to collect\n');
+        else process.stdout.write(`collected: ${[...r.labs.map((l) => `lab ${l}`), ...r.namespaces.map((n) => `netns ${n}`)].join(', ')}\n`);
+        return r.failures.length ? ExitCode.applyFailed : 0;
+      }, o.json),
+    );
+
+  program
+    .command('doctor')
+    .description('what this machine can run, and how to fix what is missing')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) =>
+      run(async () => {
+        const { LocalExecutor } = await import('../../lib/exec/executor.js');
+        const extra = [];
+        try {
+          const vm = (await import(new URL('../../lib/vm/doctor.js', import.meta.url).href)) as { vmDoctor?: () => Promise<never[]> };
+          if (vm.vmDoctor) extra.push(vm.vmDoctor);
+        } catch {
+          /* the vm module is optional */
+        }
+        const items = await doctor(new LocalExecutor(), extra);
+        if (o.json) printJson(items);
+        else
+          for (const i of items)
+            process.stdout.write(`${i.ok ? ' ok ' : 'MISS'}  ${i.area.padEnd(10)} ${i.feature.padEnd(20)} ${i.detail}${i.fix ? `\n${' '.repeat(38)}fix: ${i.fix}` : ''}\n`);
+        return 0;
+      }, o.json),
+    );
+}

@@ -1,0 +1,79 @@
+/** validate, schema, plan: pure commands that never touch the system. */
+import type { Command } from 'commander';
+import { loadRecipeFile } from '../../lib/recipe/load.js';
+import { recipeJsonSchema } from '../../lib/recipe/schema.js';
+import { planLab } from '../../lib/plan/plan.js';
+import { renderShell } from '../../lib/backends/iproute2/render.js';
+import { formatProblem, UsageError } from '../../lib/errors.js';
+import { printJson } from '../output.js';
+import type { Plan } from '../../lib/plan/ops.js';
+
+export function formatPlanText(plan: Plan): string {
+  const lines = [`plan for lab "${plan.lab}": ${plan.steps.length} steps`];
+  let last = '';
+  for (const s of plan.steps) {
+    if (s.subject !== last) lines.push(`  ${s.subject}`);
+    last = s.subject;
+    const { op, ...rest } = s.op;
+    lines.push(`    ${String(s.id).padStart(3)}. ${op} ${JSON.stringify(rest)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerRecipeCommands(program: Command, run: (fn: () => Promise<number>, json?: boolean) => Promise<void>): void {
+  program
+    .command('validate')
+    .description('check a recipe and report every problem with file:line:column')
+    .argument('<recipe>', 'recipe YAML file')
+    .option('--json', 'machine-readable output')
+    .action((file: string, o: { json?: boolean }) =>
+      run(async () => {
+        const { lab, warnings } = await loadRecipeFile(file);
+        if (o.json) printJson({ ok: true, lab: lab.name, warnings });
+        else {
+          for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+          process.stdout.write(
+            `${file}: ok — lab "${lab.name}": ${lab.hosts.length} hosts, ${lab.switches.length} switches, ${lab.guests.length} guests, ${lab.tunnels.length} tunnels, ${lab.checks.length} checks\n`,
+          );
+        }
+        return 0;
+      }, o.json),
+    );
+
+  program
+    .command('schema')
+    .description('print the recipe JSON Schema (for editors)')
+    .action(() =>
+      run(async () => {
+        printJson(recipeJsonSchema());
+        return 0;
+      }),
+    );
+
+  program
+    .command('plan')
+    .description('print the operations `up` would run, without touching the system')
+    .argument('<recipe>', 'recipe YAML file')
+    .option('--format <format>', 'text | sh | json', 'text')
+    .action((file: string, o: { format: string }) =>
+      run(async () => {
+        const { lab, warnings } = await loadRecipeFile(file);
+        for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+        const plan = planLab(lab);
+        switch (o.format) {
+          case 'json':
+            printJson(plan);
+            break;
+          case 'sh':
+            process.stdout.write(renderShell(plan.steps));
+            break;
+          case 'text':
+            process.stdout.write(formatPlanText(plan));
+            break;
+          default:
+            throw new UsageError(`unknown plan format "${o.format}": use text, sh or json`);
+        }
+        return 0;
+      }, o.format === 'json'),
+    );
+}

@@ -1,0 +1,44 @@
+/**
+ * `geneve-lab tui RECIPE`: the full-screen interactive application. The CLI only wires the
+ * controller (built by the engine) to the app; the app renders events and calls the controller.
+ */
+import type { Command } from 'commander';
+import React from 'react';
+import { render } from 'ink';
+import { App } from '../../lib/ui/App.js';
+import type { Controller } from '../../lib/ui/controller.js';
+import { UsageError } from '../../lib/errors.js';
+
+export interface TuiOptions {
+  color?: boolean;
+}
+
+/** Render the app full-screen (alternate screen) until the user quits. */
+export async function runTui(controller: Controller, opts: TuiOptions = {}): Promise<{ tornDown: boolean }> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new UsageError('the TUI needs an interactive terminal (stdin and stdout must be a TTY); use `up`/`check` for scripts');
+  }
+  let how = { tornDown: false };
+  const app = React.createElement(App, {
+    controller,
+    noColor: opts.color === false,
+    onExit: (h: { tornDown: boolean }) => {
+      how = h;
+    },
+  });
+  const instance = render(app, { exitOnCtrlC: false, alternateScreen: true, patchConsole: true });
+  await instance.waitUntilExit();
+  return how;
+}
+
+export function registerTuiCommand(program: Command, makeController: (recipeFile: string) => Promise<Controller>): Command {
+  return program
+    .command('tui')
+    .description('interactive full-screen view: topology, progress, checks, live counters (keys: ? for help)')
+    .argument('<recipe>', 'recipe file (YAML)')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .action(async (recipe: string, opts: { color?: boolean }) => {
+      const controller = await makeController(recipe);
+      await runTui(controller, { color: opts.color });
+    });
+}

@@ -1,0 +1,27 @@
+/** Wiring shared by the commands: executor, backend, engine, event reporters. */
+import { LocalExecutor } from '../lib/exec/executor.js';
+import { selectBackend, type BackendName } from '../lib/backends/select.js';
+import { Engine } from '../lib/engine/engine.js';
+import { EventBus } from '../lib/engine/events.js';
+import { StateStore } from '../lib/engine/state.js';
+import { attachPlainReporter } from './plain-reporter.js';
+
+export interface GlobalOptions {
+  backend?: BackendName;
+  stateDir?: string;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+export async function makeEngine(opts: GlobalOptions): Promise<Engine> {
+  const exec = new LocalExecutor();
+  const bus = new EventBus();
+  if (!opts.json && !opts.quiet) attachPlainReporter(bus, { verbose: Boolean(opts.verbose) });
+  const notices: string[] = [];
+  const backend = await selectBackend(opts.backend ?? 'auto', exec, (m) => {
+    notices.push(m);
+    bus.emit({ type: 'notice', level: 'info', message: m });
+  });
+  return new Engine({ exec, backend, bus, store: new StateStore(opts.stateDir) });
+}

@@ -1,0 +1,165 @@
+/**
+ * Op → iproute2 commands. Pure, so the exact argv is unit-tested and `plan --format sh` prints
+ * precisely what `up` runs.
+ */
+import type { LinkSpec, Op } from '../../plan/ops.js';
+import type { GeneveParams, VxlanParams } from '../../model/types.js';
+import { shellQuote } from '../../exec/executor.js';
+
+/** An `ip` invocation (args after `ip [-n NS]`) or another program run inside a namespace. */
+export type Command = { tool: 'ip'; ns: string; args: string[] } | { tool: 'exec'; ns: string; argv: string[] };
+
+export class UnsupportedByIproute2 extends Error {}
+
+const hex = (n: number) => '0x' + n.toString(16);
+
+function ttlArg(ttl: GeneveParams['ttl']): string[] {
+  if (ttl === undefined) return [];
+  return ['ttl', ttl === 'inherit' ? 'inherit' : ttl === 'auto' ? 'auto' : String(ttl)];
+}
+function tosArg(tos: GeneveParams['tos']): string[] {
+  if (tos === undefined) return [];
+  return ['tos', tos === 'inherit' ? 'inherit' : hex(tos)];
+}
+const flag = (v: boolean | undefined, name: string) => (v === undefined ? [] : [v ? name : 'no' + name]);
+
+function geneveArgs(p: GeneveParams & { remote?: string }): string[] {
+  if (p.srcport) throw new UnsupportedByIproute2('geneve srcport (IFLA_GENEVE_PORT_RANGE) has no iproute2 keyword; use --backend netlink');
+  const a: string[] = [];
+  if (p.external) a.push('external');
+  else a.push('id', String(p.vni ?? 0));
+  if (p.remote) a.push('remote', p.remote);
+  a.push(...ttlArg(p.ttl), ...tosArg(p.tos));
+  if (p.df) a.push('df', p.df);
+  if (p.flowlabel !== undefined) a.push('flowlabel', hex(p.flowlabel));
+  if (p.dstport !== undefined) a.push('dstport', String(p.dstport));
+  a.push(...flag(p.udpcsum, 'udpcsum'), ...flag(p.udp6zerocsumtx, 'udp6zerocsumtx'), ...flag(p.udp6zerocsumrx, 'udp6zerocsumrx'));
+  if (p.innerprotoinherit) a.push('innerprotoinherit');
+  return a;
+}
+
+function vxlanArgs(p: VxlanParams & { remote?: string; local?: string }): string[] {
+  const a: string[] = [];
+  if (p.external) a.push('external');
+  else a.push('id', String(p.vni ?? 0));
+  if (p.remote) a.push('remote', p.remote);
+  if (p.local) a.push('local', p.local);
+  // Always explicit: without it iproute2 falls back to the kernel's legacy port 8472.
+  a.push('dstport', String(p.dstport ?? 4789));
+  a.push(...ttlArg(p.ttl), ...tosArg(p.tos));
+  if (p.df) a.push('df', p.df);
+  if (p.flowlabel !== undefined) a.push('flowlabel', hex(p.flowlabel));
+  a.push(...flag(p.udpcsum, 'udpcsum'), ...flag(p.udp6zerocsumtx, 'udp6zerocsumtx'), ...flag(p.udp6zerocsumrx, 'udp6zerocsumrx'));
+  if (p.learning !== undefined) a.push(p.learning ? 'learning' : 'nolearning');
+  if (p.srcport) a.push('srcport', String(p.srcport.low), String(p.srcport.high));
+  return a;
+}
+
+function linkAddArgs(l: LinkSpec): string[] {
+  const head = ['link', 'add', l.name];
+  if (l.mtu) head.push('mtu', String(l.mtu));
+  if (l.mac) head.push('address', l.mac);
+  switch (l.kind) {
+    case 'veth': {
+      const peer = ['name', l.peer.name, 'netns', l.peer.ns];
+      if (l.peer.mtu) peer.push('mtu', String(l.peer.mtu));
+      if (l.peer.mac) peer.push('address', l.peer.mac);
+      return [...head, 'type', 'veth', 'peer', ...peer];
+    }
+    case 'bridge':
+    case 'dummy':
+      return [...head, 'type', l.kind];
+    case 'geneve':
+      return [...head, 'type', 'geneve', ...geneveArgs(l.geneve)];
+    case 'vxlan':
+      return [...head, 'type', 'vxlan', ...vxlanArgs(l.vxlan)];
+    case 'gre':
+    case 'gretap': {
+      const g = l.gre;
+      const a = [...head, 'type', l.kind, 'remote', g.remote, 'local', g.local];
+      if (g.key !== undefined) a.push('key', String(g.key));
+      a.push(...ttlArg(g.ttl), ...tosArg(g.tos));
+      if (g.csum !== undefined) a.push(g.csum ? 'csum' : 'nocsum');
+      return a;
+    }
+  }
+}
+
+const v6 = (s?: string) => Boolean(s && s.includes(':'));
+
+export function renderOp(op: Op): Command[] {
+  switch (op.op) {
+    case 'netns.add':
+      return [
+        { tool: 'ip', ns: '', args: ['netns', 'add', op.ns] },
+        { tool: 'ip', ns: op.ns, args: ['link', 'set', 'lo', 'up'] },
+        // The tag on lo is how gc recognises our namespaces (a namespace has no other label).
+        { tool: 'ip', ns: op.ns, args: ['link', 'set', 'lo', 'alias', op.tag] },
+      ];
+    case 'netns.del':
+      return [{ tool: 'ip', ns: '', args: ['netns', 'del', op.ns] }];
+    case 'link.add': {
+      const cmds: Command[] = [{ tool: 'ip', ns: op.ns, args: linkAddArgs(op.link) }];
+      if (op.link.alias) cmds.push({ tool: 'ip', ns: op.ns, args: ['link', 'set', op.link.name, 'alias', op.link.alias] });
+      if (op.link.kind === 'veth' && op.link.peer.alias)
+        cmds.push({ tool: 'ip', ns: op.link.peer.ns, args: ['link', 'set', op.link.peer.name, 'alias', op.link.peer.alias] });
+      return cmds;
+    }
+    case 'link.del':
+      return [{ tool: 'ip', ns: op.ns, args: ['link', 'del', op.name] }];
+    case 'link.set': {
+      const a = ['link', 'set', 'dev', op.name];
+      if (op.mtu) a.push('mtu', String(op.mtu));
+      if (op.master === null) a.push('nomaster');
+      else if (op.master) a.push('master', op.master);
+      if (op.alias) a.push('alias', op.alias);
+      if (op.up !== undefined) a.push(op.up ? 'up' : 'down');
+      return [{ tool: 'ip', ns: op.ns, args: a }];
+    }
+    case 'addr.add':
+      return [{ tool: 'ip', ns: op.ns, args: ['addr', 'add', op.address, 'dev', op.dev, ...(op.nodad && v6(op.address) ? ['nodad'] : [])] }];
+    case 'addr.del':
+      return [{ tool: 'ip', ns: op.ns, args: ['addr', 'del', op.address, 'dev', op.dev] }];
+    case 'route.add':
+    case 'route.del': {
+      const fam = v6(op.to) || v6(op.via) ? ['-6'] : [];
+      const a = [...fam, 'route', op.op === 'route.add' ? 'add' : 'del', op.to];
+      if (op.via) a.push('via', op.via);
+      if (op.dev) a.push('dev', op.dev);
+      return [{ tool: 'ip', ns: op.ns, args: a }];
+    }
+    case 'sysctl.set':
+      return [{ tool: 'exec', ns: op.ns, argv: ['sysctl', '-q', '-w', `${op.key}=${op.value}`] }];
+    case 'offload.set':
+      return [
+        { tool: 'exec', ns: op.ns, argv: ['ethtool', '-K', op.dev, ...Object.entries(op.features).flatMap(([k, v]) => [k, v ? 'on' : 'off'])] },
+      ];
+  }
+}
+
+/** The argv that runs a command (one process). */
+export function commandArgv(c: Command): string[] {
+  if (c.tool === 'ip') return c.ns ? ['ip', '-n', c.ns, ...c.args] : ['ip', ...c.args];
+  return c.ns ? ['ip', 'netns', 'exec', c.ns, ...c.argv] : [...c.argv];
+}
+
+/**
+ * One line of an `ip -batch` file, or undefined when an argument could not survive ip's
+ * batch tokenizer unchanged (it splits on blanks and treats quotes and # specially); such
+ * commands run as their own process instead.
+ */
+export function batchLine(args: string[]): string | undefined {
+  return args.every((a) => /^[^\s"'#\\]+$/.test(a)) ? args.join(' ') : undefined;
+}
+
+/** The whole plan as a runnable shell script (for `plan --format sh`). */
+export function renderShell(ops: { subject: string; op: Op }[]): string {
+  const out = ['#!/bin/sh', '# generated by geneve-lab plan --format sh', 'set -e'];
+  let last = '';
+  for (const { subject, op } of ops) {
+    if (subject !== last) out.push('', `# ${subject}`);
+    last = subject;
+    for (const c of renderOp(op)) out.push(shellQuote(commandArgv(c)));
+  }
+  return out.join('\n') + '\n';
+}

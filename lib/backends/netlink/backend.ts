@@ -1,0 +1,281 @@
+/**
+ * The in-process netlink backend: executes plan Ops as rtnetlink requests on one socket per
+ * namespace, without spawning a process per object. Only `offload.set` (ethtool ioctls,
+ * not netlink) spawns `ethtool`.
+ */
+import { writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import type { Backend, ExecuteHooks } from '../backend.js';
+import { StepFailed } from '../backend.js';
+import type { Op, Step, LinkSpec } from '../../plan/ops.js';
+import { OpError } from '../../errors.js';
+import { type Executor, LocalExecutor, inNetns, shellQuote } from '../../exec/executor.js';
+import { type Native, loadNative } from './native.js';
+import { Namespaces } from './namespaces.js';
+import { NetlinkError } from './socket.js';
+import { linkAddMessage, linkSetMessage, linkDelMessage, linkGetMessage, addrMessage, routeMessage, type LinkChange } from './encode.js';
+import { type DecodedLink, decodeLink, geneveKernelView } from './decode.js';
+
+export interface NetlinkBackendOptions {
+  /** Runs `ethtool` for offload.set (default: local processes). */
+  exec?: Executor;
+  /** Receives notices such as attributes the kernel silently ignored. */
+  onNotice?: (message: string) => void;
+}
+
+const STRERROR: Record<string, string> = {
+  EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  EEXIST: 'File exists',
+  ENODEV: 'No such device',
+  EINVAL: 'Invalid argument',
+  ERANGE: 'Numerical result out of range',
+  EOPNOTSUPP: 'Operation not supported',
+  EBUSY: 'Device or resource busy',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  ENETUNREACH: 'Network is unreachable',
+  EACCES: 'Permission denied',
+};
+
+export class NetlinkBackend implements Backend {
+  readonly name = 'netlink';
+  /** Every notice emitted so far (also passed to onNotice). */
+  readonly notices: string[] = [];
+  private readonly ns: Namespaces;
+  private readonly exec: Executor;
+
+  constructor(
+    sys: Native,
+    private readonly opts: NetlinkBackendOptions = {},
+  ) {
+    this.ns = new Namespaces(sys);
+    this.exec = opts.exec ?? new LocalExecutor();
+  }
+
+  async execute(steps: readonly Step[], hooks: ExecuteHooks): Promise<void> {
+    await hooks.intent(steps);
+    for (const step of steps) {
+      const started = performance.now();
+      try {
+        await this.run(step);
+      } catch (e) {
+        throw new StepFailed(step, e);
+      }
+      await hooks.done(step, performance.now() - started);
+    }
+  }
+
+  async run(step: Step): Promise<void> {
+    try {
+      await this.apply(step.op, step);
+    } catch (e) {
+      throw this.toOpError(step, e);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.ns.close();
+  }
+
+  /** Read one link back (undefined when it does not exist). Used for checks and tests. */
+  getLink(ns: string, name: string): DecodedLink | undefined {
+    const sock = this.ns.socket(ns);
+    try {
+      const [reply] = sock.request(linkGetMessage(name, sock.nextSeq()));
+      return reply ? decodeLink(reply.payload) : undefined;
+    } catch (e) {
+      if (e instanceof NetlinkError && e.errnoName === 'ENODEV') return undefined;
+      throw e;
+    }
+  }
+
+  private notice(message: string): void {
+    this.notices.push(message);
+    this.opts.onNotice?.(message);
+  }
+
+  private ack(ns: string, build: (seq: number) => Buffer): void {
+    const sock = this.ns.socket(ns);
+    sock.request(build(sock.nextSeq()));
+  }
+
+  private ifindex(ns: string, dev: string): number {
+    const link = this.getLink(ns, dev);
+    if (!link) throw new NetlinkError(19, `no link "${dev}"`);
+    return link.index;
+  }
+
+  private async apply(op: Op, step: Step): Promise<void> {
+    switch (op.op) {
+      case 'netns.add':
+        this.ns.add(op.ns);
+        this.ack(op.ns, (seq) => linkSetMessage('lo', { up: true, alias: op.tag }, seq));
+        return;
+      case 'netns.del':
+        this.ns.del(op.ns);
+        return;
+      case 'link.add':
+        this.addLink(op.ns, op.link, step);
+        return;
+      case 'link.del':
+        this.ack(op.ns, (seq) => linkDelMessage(op.name, seq));
+        return;
+      case 'link.set': {
+        const change: LinkChange = {};
+        if (op.up !== undefined) change.up = op.up;
+        if (op.mtu !== undefined) change.mtu = op.mtu;
+        if (op.alias !== undefined) change.alias = op.alias;
+        if (op.master !== undefined) change.masterIndex = op.master === null ? 0 : this.ifindex(op.ns, op.master);
+        this.ack(op.ns, (seq) => linkSetMessage(op.name, change, seq));
+        return;
+      }
+      case 'addr.add':
+      case 'addr.del': {
+        const index = this.ifindex(op.ns, op.dev);
+        const nodad = op.op === 'addr.add' && op.nodad === true;
+        this.ack(op.ns, (seq) => addrMessage(op.op === 'addr.add', index, op.address, nodad, seq));
+        return;
+      }
+      case 'route.add':
+      case 'route.del': {
+        const oif = op.dev === undefined ? undefined : this.ifindex(op.ns, op.dev);
+        const spec = { to: op.to, ...(op.via !== undefined ? { via: op.via } : {}), ...(oif !== undefined ? { oif } : {}) };
+        this.ack(op.ns, (seq) => routeMessage(op.op === 'route.add', spec, seq));
+        return;
+      }
+      case 'sysctl.set': {
+        // /proc/sys/net resolves to the namespace of the thread that opens the file
+        const path = sysctlPath(op.key);
+        this.ns.within(op.ns, () => writeFileSync(path, op.value + '\n'));
+        return;
+      }
+      case 'offload.set': {
+        const features = Object.entries(op.features).flatMap(([k, on]) => [k, on ? 'on' : 'off']);
+        const argv = inNetns(op.ns || undefined, ['ethtool', '-K', op.dev, ...features]);
+        const r = await this.exec.run(argv, { timeoutMs: 10_000 });
+        if (r.exitCode !== 0)
+          throw new OpError({
+            subject: step.subject,
+            ...(step.host ? { host: step.host } : {}),
+            ...(op.ns ? { ns: op.ns } : {}),
+            request: shellQuote(argv),
+            stderr: r.stderr,
+            exitCode: r.exitCode,
+          });
+        return;
+      }
+    }
+  }
+
+  private addLink(ns: string, spec: LinkSpec, step: Step): void {
+    const peerNs = spec.kind === 'veth' && spec.peer.ns !== ns ? spec.peer.ns : undefined;
+    const peerFd = peerNs === undefined ? undefined : this.ns.openFd(peerNs);
+    try {
+      this.ack(ns, (seq) => linkAddMessage(spec, seq, peerFd === undefined ? {} : { peerNsFd: peerFd }));
+    } finally {
+      if (peerFd !== undefined) this.ns.closeFd(peerFd);
+    }
+    // The kernel does not take IFLA_IFALIAS on create; set it as a change right after.
+    if (spec.alias !== undefined) this.ack(ns, (seq) => linkSetMessage(spec.name, { alias: spec.alias! }, seq));
+    if (spec.kind === 'veth' && spec.peer.alias !== undefined)
+      this.ack(spec.peer.ns, (seq) => linkSetMessage(spec.peer.name, { alias: spec.peer.alias! }, seq));
+    const got = this.getLink(ns, spec.name);
+    for (const n of readBackDifferences(spec, got)) this.notice(`${step.subject}${step.host ? ` on host "${step.host}"` : ''}: ${n}`);
+  }
+
+  private toOpError(step: Step, e: unknown): OpError {
+    if (e instanceof OpError) return e;
+    const op = step.op;
+    const ns = 'ns' in op && op.ns ? op.ns : undefined;
+    const base = {
+      subject: step.subject,
+      ...(step.host ? { host: step.host } : {}),
+      ...(ns ? { ns } : {}),
+      request: describeRequest(op),
+    };
+    if (e instanceof NetlinkError) {
+      return new OpError({ ...base, errno: e.errnoName, kernelMessage: explain(op, e) });
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+      const what = op.op === 'netns.add' && err.code === 'EEXIST' ? `namespace "${op.ns}" already exists` : (err.message ?? String(e));
+      return new OpError({ ...base, errno: err.code, kernelMessage: what });
+    }
+    return new OpError({ ...base, kernelMessage: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+/** The kernel's text, or strerror when it sent none, plus a hint where we know better. */
+function explain(op: Op, e: NetlinkError): string {
+  const text = e.extack ?? STRERROR[e.errnoName] ?? `error ${e.errno}`;
+  if (op.op === 'link.add' && e.errnoName === 'EOPNOTSUPP' && /Unknown device type/.test(text))
+    return `${text}: this kernel has no "${op.link.kind}" link type (module not built or not loaded; try \`modprobe ${op.link.kind}\`, or run this lab in the VM tier)`;
+  if (op.op === 'link.add' && e.errnoName === 'EEXIST') return `${text}: a link named "${op.link.name}" already exists`;
+  if (e.errnoName === 'ENODEV' && 'name' in op && !e.extack) return `${text}: no link "${op.name}"`;
+  return text;
+}
+
+function describeRequest(op: Op): string {
+  const { op: name, ...rest } = op;
+  return `netlink ${name} ${JSON.stringify(rest)}`;
+}
+
+/** "net.ipv4.ip_forward" → /proc/sys/net/ipv4/ip_forward; a key given with "/" is taken as a path. */
+export function sysctlPath(key: string): string {
+  if (key.includes('..')) throw new Error(`invalid sysctl key "${key}"`);
+  return '/proc/sys/' + (key.includes('/') ? key.replace(/^\/+/, '') : key.replace(/\./g, '/'));
+}
+
+/**
+ * Compare a freshly created link with what was asked for. Kernels silently ignore
+ * attributes they do not know (geneve-surface.md §1.1 "Forward compatibility") and clamp
+ * some values (MTU), so the only way to notice is to read the link back.
+ */
+export function readBackDifferences(spec: LinkSpec, got: DecodedLink | undefined): string[] {
+  if (!got) return [`link "${spec.name}" was created but cannot be read back`];
+  const out: string[] = [];
+  if (spec.mtu !== undefined && got.mtu !== spec.mtu) out.push(`MTU is ${got.mtu}, asked for ${spec.mtu} (the kernel clamped it)`);
+  if (spec.mac !== undefined && got.mac !== spec.mac.toLowerCase()) out.push(`MAC is ${got.mac}, asked for ${spec.mac}`);
+  if (spec.kind === 'geneve') {
+    const want = geneveKernelView(spec.geneve) as Record<string, unknown>;
+    const have = (got.geneve ?? {}) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(spec.geneve)) {
+      if (value === undefined || !(key in want)) continue; // not applicable to this device mode
+      if (!(key in have)) out.push(`kernel did not report geneve ${key}: this kernel probably ignores it`);
+      else if (!isDeepStrictEqual(have[key], want[key]))
+        out.push(`kernel has geneve ${key}=${JSON.stringify(have[key])}, asked for ${JSON.stringify(want[key])}`);
+    }
+  }
+  if (spec.kind === 'vxlan') {
+    const have = (got.vxlan ?? {}) as Record<string, unknown>;
+    for (const key of ['vni', 'dstport', 'remote', 'local', 'learning', 'srcport', 'flowlabel', 'df'] as const) {
+      const value = spec.vxlan[key];
+      if (value === undefined) continue;
+      if (!(key in have)) out.push(`kernel did not report vxlan ${key}: this kernel probably ignores it`);
+      else if (!isDeepStrictEqual(have[key], value)) out.push(`kernel has vxlan ${key}=${JSON.stringify(have[key])}, asked for ${JSON.stringify(value)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Create the netlink backend. Throws an Error saying why when the native part (koffi FFI)
+ * cannot load or no netlink socket can be opened; the caller then falls back to iproute2.
+ */
+export async function createNetlinkBackend(opts: NetlinkBackendOptions = {}): Promise<NetlinkBackend> {
+  let sys: Native;
+  try {
+    sys = loadNative();
+  } catch (e) {
+    throw new Error(`netlink backend unavailable: ${(e as Error).message}`);
+  }
+  const backend = new NetlinkBackend(sys, opts);
+  try {
+    backend.getLink('', 'lo'); // proves a socket opens and the kernel answers
+  } catch (e) {
+    await backend.close();
+    throw new Error(`netlink backend unavailable: ${(e as Error).message}`);
+  }
+  return backend;
+}
+

@@ -1,0 +1,135 @@
+/**
+ * Network namespaces without spawning `ip netns`: named namespaces are bind mounts under
+ * /run/netns (the iproute2 convention, so `ip netns`, `ip -n` and other tools see ours).
+ *
+ * A netlink socket stays in the namespace that was current for the creating thread. We
+ * switch the main JS thread with setns(2), open the socket, and switch back at once; setns
+ * only affects the calling thread, and nothing else runs on it in between (all of this is
+ * synchronous), so libuv worker threads and other code never observe the switch.
+ */
+import { closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { NlSocket, NetlinkError } from './socket.js';
+import { type Native, CLONE_NEWNET, MS_BIND, MS_REC, MS_SHARED, MNT_DETACH } from './native.js';
+
+export const NETNS_RUN_DIR = '/run/netns';
+const EINVAL = 22;
+
+export class Namespaces {
+  private readonly home: number;
+  private readonly sockets = new Map<string, NlSocket>();
+
+  constructor(private readonly sys: Native) {
+    // our own namespace, to come back to after each switch
+    this.home = openSync('/proc/thread-self/ns/net', 'r');
+  }
+
+  path(ns: string): string {
+    if (!/^[A-Za-z0-9_.-]+$/.test(ns) || ns === '.' || ns === '..') throw new Error(`invalid namespace name "${ns}"`);
+    return `${NETNS_RUN_DIR}/${ns}`;
+  }
+
+  /** An fd for the namespace (caller closes it); '' is our own namespace. */
+  openFd(ns: string): number {
+    return ns === '' ? openSync('/proc/thread-self/ns/net', 'r') : openSync(this.path(ns), 'r');
+  }
+
+  closeFd(fd: number): void {
+    closeSync(fd);
+  }
+
+  /** Run `fn` with this thread inside `ns`, then come back (even when fn throws). */
+  within<T>(ns: string, fn: () => T): T {
+    if (ns === '') return fn();
+    const fd = this.openFd(ns);
+    try {
+      if (this.sys.setns(fd, CLONE_NEWNET) < 0) throw new NetlinkError(this.sys.errno(), `cannot enter netns ${ns}`);
+      try {
+        return fn();
+      } finally {
+        this.goHome();
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private goHome(): void {
+    if (this.sys.setns(this.home, CLONE_NEWNET) < 0) {
+      // Continuing would run the rest of the program in a lab namespace: stop hard.
+      const e = this.sys.errno();
+      process.stderr.write(`geneve-lab: FATAL: cannot return to the original network namespace (errno ${e})\n`);
+      process.exit(70);
+    }
+  }
+
+  /** The cached socket for `ns`, created inside it on first use. */
+  socket(ns: string): NlSocket {
+    let s = this.sockets.get(ns);
+    if (!s) {
+      s = this.within(ns, () => new NlSocket(this.sys));
+      this.sockets.set(ns, s);
+    }
+    return s;
+  }
+
+  /** Like `ip netns add`: a fresh namespace bind-mounted at /run/netns/NAME. */
+  add(ns: string): void {
+    const path = this.path(ns);
+    mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
+    this.makeRunDirShared();
+    const fd = openSync(path, 'wx', 0o444); // EEXIST when the name is taken
+    closeSync(fd);
+    try {
+      if (this.sys.unshare(CLONE_NEWNET) < 0) throw new NetlinkError(this.sys.errno(), 'unshare(CLONE_NEWNET) failed');
+      try {
+        if (this.sys.mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null) < 0)
+          throw new NetlinkError(this.sys.errno(), `bind mount on ${path} failed`);
+      } finally {
+        this.goHome();
+      }
+    } catch (e) {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Mounts under /run/netns must propagate to other mount namespaces (iproute2 does the same:
+   * make the directory a shared mount, bind-mounting it onto itself the first time).
+   */
+  private makeRunDirShared(): void {
+    if (this.sys.mount('none', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC, null) === 0) return;
+    if (this.sys.errno() !== EINVAL) throw new NetlinkError(this.sys.errno(), `cannot make ${NETNS_RUN_DIR} a shared mount`);
+    if (this.sys.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', MS_BIND | MS_REC, null) < 0)
+      throw new NetlinkError(this.sys.errno(), `cannot bind-mount ${NETNS_RUN_DIR} onto itself`);
+    if (this.sys.mount('none', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC, null) < 0)
+      throw new NetlinkError(this.sys.errno(), `cannot make ${NETNS_RUN_DIR} a shared mount`);
+  }
+
+  /** Like `ip netns del`: drop our socket, detach the mount and remove the file. */
+  del(ns: string): void {
+    const path = this.path(ns);
+    this.forget(ns);
+    if (this.sys.umount2(path, MNT_DETACH) < 0) throw new NetlinkError(this.sys.errno(), `cannot unmount ${path}`);
+    unlinkSync(path);
+  }
+
+  forget(ns: string): void {
+    this.sockets.get(ns)?.close();
+    this.sockets.delete(ns);
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
+  }
+
+  dispose(): void {
+    this.close();
+    closeSync(this.home);
+  }
+}

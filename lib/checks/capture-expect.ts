@@ -1,0 +1,420 @@
+/**
+ * The capture expectation language: flat dotted keys (`geneve.vni: 5`, `ip.tos: 0x28`,
+ * `geneve.ovn: {ingress: 1, egress: 2}`), validated once, then matched against decoded packets.
+ * A packet matches when every given key matches; failures say what was expected and what was seen.
+ */
+import { canonicalIp, canonicalMac } from '../wire/addr.js';
+import { describeDecodeError, type DecodedPacket } from '../wire/decode.js';
+import type { GeneveOption } from '../wire/geneve.js';
+
+type Value = string | number | boolean;
+
+interface OptionSpec {
+  class: number;
+  type: number;
+  critical?: boolean;
+  data?: string;
+}
+
+interface KeyDef {
+  /** What the value means, for error messages ("an integer 0–255"). */
+  describe: string;
+  /** Parse the user's value; a string result is a problem. */
+  parse(v: unknown): { value: unknown } | string;
+  /** Seen value of this key in a packet, or undefined when the packet lacks the header. */
+  get(p: DecodedPacket): unknown;
+  /** Why a packet lacks the value, e.g. "no geneve header". */
+  lacks: string;
+  equal(expected: any, seen: any): boolean;
+  show(v: any): string;
+}
+
+// ---------- value parsers ----------
+
+function parseUint(v: unknown, max: number): number | undefined {
+  let n: number | undefined;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^\s*(0x[0-9a-f]+|\d+)\s*$/i.test(v)) n = Number(v.trim());
+  if (n === undefined || !Number.isInteger(n) || n < 0 || n > max) return undefined;
+  return n;
+}
+const uint = (max: number, hexShow = false): Pick<KeyDef, 'describe' | 'parse' | 'equal' | 'show'> => ({
+  describe: `an integer 0–${max}${max > 9 ? ` (decimal or 0x hex)` : ''}`,
+  parse: (v) => {
+    const n = parseUint(v, max);
+    return n === undefined ? `must be an integer 0–${max} (decimal or 0x hex), got ${JSON.stringify(v)}` : { value: n };
+  },
+  equal: (a, b) => a === b,
+  show: (v) => (hexShow ? `0x${Number(v).toString(16)}` : String(v)),
+});
+const bool: Pick<KeyDef, 'describe' | 'parse' | 'equal' | 'show'> = {
+  describe: 'true or false',
+  parse: (v) => (typeof v === 'boolean' ? { value: v } : v === 'true' || v === 'false' ? { value: v === 'true' } : `must be true or false, got ${JSON.stringify(v)}`),
+  equal: (a, b) => a === b,
+  show: String,
+};
+/** A number, or "zero"/"nonzero" (checksums, flow labels). */
+const zeroOr = (max: number, hexShow: boolean): Pick<KeyDef, 'describe' | 'parse' | 'equal' | 'show'> => ({
+  describe: `"zero", "nonzero" or an integer 0–${max}`,
+  parse: (v) => {
+    if (v === 'zero' || v === 'nonzero') return { value: v };
+    const n = parseUint(v, max);
+    return n === undefined ? `must be "zero", "nonzero" or an integer 0–${max}, got ${JSON.stringify(v)}` : { value: n };
+  },
+  equal: (a, b) => (a === 'zero' ? b === 0 : a === 'nonzero' ? b !== 0 : a === b),
+  show: (v) => (typeof v === 'string' ? v : hexShow ? `0x${v.toString(16)}` : String(v)),
+});
+const ip = (fam?: 4 | 6): Pick<KeyDef, 'describe' | 'parse' | 'equal' | 'show'> => ({
+  describe: 'an IPv4 or IPv6 address',
+  parse: (v) => {
+    const c = typeof v === 'string' ? canonicalIp(v) : undefined;
+    if (!c) return `must be an IP address without prefix length, got ${JSON.stringify(v)}`;
+    if (fam === 4 && c.includes(':')) return `must be an IPv4 address, got ${JSON.stringify(v)}`;
+    return { value: c };
+  },
+  equal: (a, b) => a === b,
+  show: String,
+});
+const mac: Pick<KeyDef, 'describe' | 'parse' | 'equal' | 'show'> = {
+  describe: 'a MAC address like 02:00:00:00:00:01',
+  parse: (v) => {
+    const c = typeof v === 'string' ? canonicalMac(v) : undefined;
+    return c ? { value: c } : `must be a MAC address like 02:00:00:00:00:01, got ${JSON.stringify(v)}`;
+  },
+  equal: (a, b) => a === b,
+  show: String,
+};
+const oneOf = (names: string[]): Pick<KeyDef, 'describe' | 'parse' | 'equal' | 'show'> => ({
+  describe: names.map((n) => `"${n}"`).join(' or '),
+  parse: (v) => (typeof v === 'string' && names.includes(v) ? { value: v } : `must be ${names.map((n) => `"${n}"`).join(' or ')}, got ${JSON.stringify(v)}`),
+  equal: (a, b) => a === b,
+  show: String,
+});
+
+const PROTO_NAMES: Record<string, number> = { ethernet: 0x6558, teb: 0x6558, ipv4: 0x0800, ipv6: 0x86dd };
+
+function parseHexData(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim().toLowerCase().replace(/^0x/, '').replace(/[\s:.-]/g, '');
+  return /^([0-9a-f]{2})*$/.test(s) ? s : undefined;
+}
+
+function parseOptionSpec(v: unknown, where: string): OptionSpec | string {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return `${where} must be a mapping {class, type, critical?, data?}, got ${JSON.stringify(v)}`;
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !['class', 'type', 'critical', 'data'].includes(k));
+  if (unknown.length) return `${where} has unknown field(s) ${unknown.join(', ')}; allowed: class, type, critical, data`;
+  const cls = parseUint(o.class, 0xffff);
+  if (cls === undefined) return `${where}.class must be an integer 0–0xffff (e.g. 0x0102), got ${JSON.stringify(o.class)}`;
+  const type = parseUint(o.type, 0xff);
+  if (type === undefined) return `${where}.type must be an integer 0–0xff, critical bit 0x80 included (e.g. 0x80), got ${JSON.stringify(o.type)}`;
+  const spec: OptionSpec = { class: cls, type };
+  if (o.critical !== undefined) {
+    if (typeof o.critical !== 'boolean') return `${where}.critical must be true or false, got ${JSON.stringify(o.critical)}`;
+    if (o.critical !== ((type & 0x80) !== 0)) {
+      return `${where}.critical is ${o.critical} but type 0x${type.toString(16)} has the critical bit (0x80) ${type & 0x80 ? 'set' : 'clear'}; the critical bit is part of the type`;
+    }
+    spec.critical = o.critical;
+  }
+  if (o.data !== undefined) {
+    const d = parseHexData(o.data);
+    if (d === undefined) return `${where}.data must be hex bytes like "00010002", got ${JSON.stringify(o.data)}`;
+    if (d.length % 8 !== 0 || d.length / 2 > 124) return `${where}.data must be a multiple of 4 bytes, at most 124 (got ${d.length / 2} bytes)`;
+    spec.data = d;
+  }
+  return spec;
+}
+
+function optionMatches(spec: OptionSpec, o: GeneveOption): boolean {
+  return spec.class === o.class && spec.type === o.type && (spec.data === undefined || spec.data === o.data);
+}
+
+function showOption(o: OptionSpec | GeneveOption): string {
+  const c = o.type & 0x80 ? '(C)' : '';
+  return `0x${o.class.toString(16).padStart(4, '0')}/0x${o.type.toString(16).padStart(2, '0')}${c}${o.data !== undefined ? ` ${o.data || '(no data)'}` : ''}`;
+}
+
+const showOptions = (os: (OptionSpec | GeneveOption)[]) => (os.length ? `[${os.map(showOption).join(', ')}]` : '[] (no options)');
+
+// ---------- the keys ----------
+
+const outerIp = (p: DecodedPacket) => p.outer;
+const KEYS: Record<string, KeyDef> = {
+  encap: { ...oneOf(['geneve', 'vxlan']), get: (p) => p.encap, lacks: 'no tunnel header' },
+  'outer.family': { ...oneOf(['ipv4', 'ipv6']), get: (p) => outerIp(p)?.family, lacks: 'no outer IP header' },
+  'outer.src': { ...ip(), get: (p) => outerIp(p)?.src, lacks: 'no outer IP header' },
+  'outer.dst': { ...ip(), get: (p) => outerIp(p)?.dst, lacks: 'no outer IP header' },
+  'ip.tos': { ...uint(255, true), get: (p) => p.ip?.tos, lacks: 'no outer IPv4 header' },
+  'ip.dscp': { ...uint(63), get: (p) => p.ip?.dscp, lacks: 'no outer IPv4 header' },
+  'ip.ecn': { ...uint(3), get: (p) => p.ip?.ecn, lacks: 'no outer IPv4 header' },
+  'ip.ttl': { ...uint(255), get: (p) => p.ip?.ttl, lacks: 'no outer IPv4 header' },
+  'ip.df': { ...bool, get: (p) => p.ip?.df, lacks: 'no outer IPv4 header' },
+  'ip.proto': { ...uint(255), get: (p) => p.ip?.proto, lacks: 'no outer IPv4 header' },
+  'ipv6.tclass': { ...uint(255, true), get: (p) => p.ipv6?.tclass, lacks: 'no outer IPv6 header' },
+  'ipv6.hlim': { ...uint(255), get: (p) => p.ipv6?.hlim, lacks: 'no outer IPv6 header' },
+  'ipv6.flowlabel': { ...zeroOr(0xfffff, true), get: (p) => p.ipv6?.flowlabel, lacks: 'no outer IPv6 header' },
+  'udp.srcport': { ...uint(65535), get: (p) => p.udp?.srcport, lacks: 'no UDP header' },
+  'udp.dstport': { ...uint(65535), get: (p) => p.udp?.dstport, lacks: 'no UDP header' },
+  'udp.checksum': { ...zeroOr(0xffff, true), get: (p) => p.udp?.checksum, lacks: 'no UDP header' },
+  'geneve.version': { ...uint(3), get: (p) => p.geneve?.version, lacks: 'no geneve header' },
+  'geneve.oam': { ...bool, get: (p) => p.geneve?.oam, lacks: 'no geneve header' },
+  'geneve.critical': { ...bool, get: (p) => p.geneve?.critical, lacks: 'no geneve header' },
+  'geneve.proto': {
+    describe: 'an EtherType (0x6558) or "ethernet", "ipv4", "ipv6"',
+    parse: (v) => {
+      if (typeof v === 'string' && PROTO_NAMES[v.toLowerCase()] !== undefined) return { value: PROTO_NAMES[v.toLowerCase()] };
+      const n = parseUint(v, 0xffff);
+      return n === undefined ? `must be an EtherType like 0x6558 or one of "ethernet", "ipv4", "ipv6", got ${JSON.stringify(v)}` : { value: n };
+    },
+    equal: (a, b) => a === b,
+    show: (v) => `0x${Number(v).toString(16).padStart(4, '0')}`,
+    get: (p) => p.geneve?.proto,
+    lacks: 'no geneve header',
+  },
+  'geneve.vni': { ...uint(0xffffff), get: (p) => p.geneve?.vni, lacks: 'no geneve header' },
+  'geneve.options': {
+    describe: 'the exact list of options (any order), each {class, type, critical?, data?}; [] means none',
+    parse: (v) => {
+      if (!Array.isArray(v)) return `must be a list of options {class, type, critical?, data?} ([] for none), got ${JSON.stringify(v)}`;
+      const specs: OptionSpec[] = [];
+      for (const [i, x] of v.entries()) {
+        const s = parseOptionSpec(x, `[${i}]`);
+        if (typeof s === 'string') return s;
+        specs.push(s);
+      }
+      return { value: specs };
+    },
+    // Exact: same count, and every expected option pairs with a distinct seen option.
+    equal: (exp: OptionSpec[], seen: GeneveOption[]) => {
+      if (exp.length !== seen.length) return false;
+      const left = [...seen];
+      return exp.every((s) => {
+        const i = left.findIndex((o) => optionMatches(s, o));
+        if (i < 0) return false;
+        left.splice(i, 1);
+        return true;
+      });
+    },
+    show: (v) => showOptions(v),
+    get: (p) => p.geneve?.options,
+    lacks: 'no geneve header',
+  },
+  'geneve.option': {
+    describe: 'an option {class, type, critical?, data?} (or a list) that must be present among others',
+    parse: (v) => {
+      const list = Array.isArray(v) ? v : [v];
+      const specs: OptionSpec[] = [];
+      for (const [i, x] of list.entries()) {
+        const s = parseOptionSpec(x, Array.isArray(v) ? `[${i}]` : 'value');
+        if (typeof s === 'string') return s;
+        specs.push(s);
+      }
+      return { value: specs };
+    },
+    equal: (exp: OptionSpec[], seen: GeneveOption[]) => exp.every((s) => seen.some((o) => optionMatches(s, o))),
+    // Seen values are decoded options (they carry `length`); expected ones are specs.
+    show: (v) => (!v.length || 'length' in v[0] ? showOptions(v) : `containing ${showOptions(v)}`),
+    get: (p) => p.geneve?.options,
+    lacks: 'no geneve header',
+  },
+  'geneve.ovn': {
+    describe: '{ingress, egress}: OVN logical port keys (ingress 0–32767, egress 0–65535)',
+    parse: (v) => {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) return `must be a mapping {ingress, egress}, got ${JSON.stringify(v)}`;
+      const o = v as Record<string, unknown>;
+      const extra = Object.keys(o).filter((k) => k !== 'ingress' && k !== 'egress');
+      if (extra.length) return `has unknown field(s) ${extra.join(', ')}; allowed: ingress, egress`;
+      if (o.ingress === undefined && o.egress === undefined) return 'needs ingress, egress or both';
+      const out: { ingress?: number; egress?: number } = {};
+      if (o.ingress !== undefined) {
+        const n = parseUint(o.ingress, 0x7fff);
+        if (n === undefined) return `ingress must be an integer 0–32767 (a 15-bit port key), got ${JSON.stringify(o.ingress)}`;
+        out.ingress = n;
+      }
+      if (o.egress !== undefined) {
+        const n = parseUint(o.egress, 0xffff);
+        if (n === undefined) return `egress must be an integer 0–65535 (a 16-bit port key; ≥32768 are multicast groups), got ${JSON.stringify(o.egress)}`;
+        out.egress = n;
+      }
+      return { value: out };
+    },
+    equal: (a, b) => (a.ingress === undefined || a.ingress === b.ingress) && (a.egress === undefined || a.egress === b.egress),
+    show: (v) => [v.ingress !== undefined ? `ingress ${v.ingress}` : '', v.egress !== undefined ? `egress ${v.egress}` : ''].filter(Boolean).join(' '),
+    get: (p) => p.geneve?.ovn,
+    lacks: 'no OVN option (class 0x0102 type 0x80)',
+  },
+  'vxlan.vni': { ...uint(0xffffff), get: (p) => p.vxlan?.vni, lacks: 'no vxlan header' },
+  'vxlan.flags': { ...uint(255, true), get: (p) => p.vxlan?.flags, lacks: 'no vxlan header' },
+  'inner.family': { ...oneOf(['ipv4', 'ipv6']), get: (p) => p.inner?.family, lacks: 'no inner IP header' },
+  'inner.src': { ...ip(), get: (p) => p.inner?.src, lacks: 'no inner IP header' },
+  'inner.dst': { ...ip(), get: (p) => p.inner?.dst, lacks: 'no inner IP header' },
+  'inner.smac': { ...mac, get: (p) => p.inner?.smac, lacks: 'no inner Ethernet header' },
+  'inner.dmac': { ...mac, get: (p) => p.inner?.dmac, lacks: 'no inner Ethernet header' },
+  'inner.proto': { ...uint(255), get: (p) => p.inner?.proto, lacks: 'no inner IP header' },
+};
+
+export const CAPTURE_KEYS: readonly string[] = Object.keys(KEYS);
+const PREFIXES = new Set(CAPTURE_KEYS.filter((k) => k.includes('.')).map((k) => k.split('.')[0]!));
+
+/** Allow `geneve: {vni: 5}` as well as `geneve.vni: 5` (one level of nesting, under known prefixes). */
+function flatten(expect: Record<string, unknown>): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [k, v] of Object.entries(expect)) {
+    if (PREFIXES.has(k) && v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [sub, sv] of Object.entries(v as Record<string, unknown>)) out.push([`${k}.${sub}`, sv]);
+    } else out.push([k, v]);
+  }
+  return out;
+}
+
+function closest(key: string): string | undefined {
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = d[0]!;
+      d[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const t = d[j]!;
+        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = t;
+      }
+    }
+    return d[b.length]!;
+  };
+  let best: string | undefined;
+  let bestD = 4;
+  for (const k of CAPTURE_KEYS) {
+    const dd = dist(key, k);
+    if (dd < bestD) {
+      best = k;
+      bestD = dd;
+    }
+  }
+  return best;
+}
+
+interface Parsed {
+  key: string;
+  def: KeyDef;
+  value: any;
+}
+
+function parseExpect(expect: unknown): { problems: string[]; keys: Parsed[] } {
+  if (expect === undefined || expect === null) return { problems: [], keys: [] };
+  if (typeof expect !== 'object' || Array.isArray(expect)) return { problems: [`expect must be a mapping of keys like geneve.vni: 5, got ${JSON.stringify(expect)}`], keys: [] };
+  const problems: string[] = [];
+  const keys: Parsed[] = [];
+  const entries = flatten(expect as Record<string, unknown>);
+  for (const [key, v] of entries) {
+    const def = KEYS[key];
+    if (!def) {
+      const near = closest(key);
+      problems.push(`expect.${key}: unknown key${near ? `; did you mean ${near}?` : ''} (known: ${CAPTURE_KEYS.join(', ')})`);
+      continue;
+    }
+    const r = def.parse(v);
+    if (typeof r === 'string') problems.push(`expect.${key}: ${r}`);
+    else keys.push({ key, def, value: r.value });
+  }
+  // Contradictions that no packet can satisfy.
+  // (judged on the keys given, so a bad value elsewhere does not hide a contradiction)
+  const has = (prefix: string) => entries.some(([k]) => KEYS[k] && k.startsWith(prefix));
+  if (has('geneve.') && has('vxlan.')) problems.push('expect: has both geneve.* and vxlan.* keys; a packet is one or the other');
+  if (has('ip.') && has('ipv6.')) problems.push('expect: has both ip.* (outer IPv4) and ipv6.* (outer IPv6) keys; the outer header is one or the other');
+  const encap = keys.find((k) => k.key === 'encap')?.value;
+  if (encap && has(encap === 'geneve' ? 'vxlan.' : 'geneve.')) problems.push(`expect: encap is ${encap} but ${encap === 'geneve' ? 'vxlan' : 'geneve'}.* keys are given`);
+  const fam = keys.find((k) => k.key === 'outer.family')?.value;
+  for (const k of keys.filter((x) => x.key === 'outer.src' || x.key === 'outer.dst')) {
+    const f = String(k.value).includes(':') ? 'ipv6' : 'ipv4';
+    if ((fam && fam !== f) || (f === 'ipv6' && has('ip.')) || (f === 'ipv4' && has('ipv6.'))) {
+      problems.push(`expect.${k.key}: ${k.value} is ${f}, which contradicts the other outer keys`);
+    }
+  }
+  return { problems, keys };
+}
+
+/** Problems in a recipe's `capture.expect` (empty when valid), for the recipe validator. */
+export function validateCaptureExpect(expect: unknown): string[] {
+  return parseExpect(expect).problems;
+}
+
+export interface CaptureMatch {
+  ok: boolean;
+  message: string;
+  matched: number;
+  figures: Record<string, string | number | boolean>;
+}
+
+function tally(values: string[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  const shown = sorted.slice(0, 4).map(([v, n]) => `${v} ×${n}`);
+  if (sorted.length > 4) shown.push(`${sorted.length - 4} other value(s)`);
+  return shown.join(', ');
+}
+
+/**
+ * Count packets matching every expected key; pass when at least `atLeast` encapsulated packets match.
+ * Throws nothing: invalid expectations fail the check with the validator's problems.
+ */
+export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast: number): CaptureMatch {
+  const { problems, keys } = parseExpect(expect);
+  const errors = packets.filter((p) => p.error);
+  const encapsulated = packets.filter((p) => p.encap);
+  const encapKind = keys.some((k) => k.key.startsWith('geneve.')) ? 'geneve' : keys.some((k) => k.key.startsWith('vxlan.')) ? 'vxlan' : undefined;
+  const population = encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated;
+  const popName = encapKind ? `${encapKind} packet` : 'encapsulated (geneve/vxlan) packet';
+  const figures: Record<string, string | number | boolean> = {
+    captured: packets.length,
+    encapsulated: encapsulated.length,
+    matched: 0,
+    at_least: atLeast,
+    decode_errors: errors.length,
+  };
+  if (problems.length) return { ok: false, message: `invalid capture expectation: ${problems.join('; ')}`, matched: 0, figures };
+
+  const test = (k: Parsed, p: DecodedPacket) => {
+    const seen = k.def.get(p);
+    return seen !== undefined && k.def.equal(k.value, seen);
+  };
+  const matching = encapsulated.filter((p) => keys.every((k) => test(k, p)));
+  figures.matched = matching.length;
+  const wanted = keys.length ? keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ') : 'any encapsulated packet';
+  const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
+  const errText = errors.length
+    ? `; ${plural(errors.length, 'packet')} could not be fully decoded: ${errors.slice(0, 3).map((p) => describeDecodeError(p)).join('; ')}${errors.length > 3 ? '; …' : ''}`
+    : '';
+
+  if (matching.length >= atLeast) {
+    return { ok: true, message: `${matching.length} of ${plural(population.length, popName)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)${errText}`, matched: matching.length, figures };
+  }
+
+  const head = `expected ${wanted} in ≥${atLeast} packets, ${matching.length} matched`;
+  if (population.length === 0) {
+    const udp = packets.filter((p) => p.udp);
+    const ports = udp.length ? `; UDP destination ports seen: ${tally(udp.map((p) => String(p.udp!.dstport)))}` : '';
+    const other = encapKind && encapsulated.length ? `; ${plural(encapsulated.length, 'packet')} of another encapsulation (${tally(encapsulated.map((p) => p.encap!))})` : '';
+    return {
+      ok: false,
+      message: `${head}; saw no ${popName}s among ${packets.length} captured${other}${ports}${errText} — check the interface, the capture filter and the tunnel's UDP port`,
+      matched: matching.length,
+      figures,
+    };
+  }
+  // Per key: how many packets of the population match it alone, and what they carried instead.
+  const details: string[] = [];
+  for (const k of keys) {
+    const bad = population.filter((p) => !test(k, p));
+    if (!bad.length) continue;
+    const seen = bad.map((p) => {
+      const v = k.def.get(p);
+      return v === undefined ? k.def.lacks : k.def.show(v);
+    });
+    details.push(`${k.key} ${tally(seen)}${bad.length < population.length ? ` (${population.length - bad.length} had ${k.def.show(k.value)})` : ''}`);
+  }
+  const seenText = details.length
+    ? details.join('; ')
+    : `each key matches on its own, but only ${matching.length} packet(s) match all together`;
+  return { ok: false, message: `${head}; saw ${plural(population.length, popName)} with ${seenText}${errText}`, matched: matching.length, figures };
+}

@@ -1,0 +1,243 @@
+/**
+ * The path-MTU check. DF pings (`ping -M do`) of varying payload find the largest packet that
+ * crosses the path unfragmented: path MTU = payload + 28 (IPv4: IP 20 + ICMP 8) or + 48 (IPv6).
+ * It passes only when that equals the expected MTU AND one byte more is refused — and the
+ * refusal is announced (local EMSGSIZE or an ICMP "frag needed"/"packet too big"). Big packets
+ * that vanish silently are the classic PMTU black hole and fail the check.
+ *
+ * The search is pure (a `Prober` is passed in) so it is tested without a network.
+ */
+import { inNetns } from '../exec/executor.js';
+import { encapOverhead, type Family, type Lab, type MtuCheck } from '../model/types.js';
+import type { CheckContext } from './context.js';
+import type { CheckResult } from './result.js';
+import { parsePing, pingArgv, rawOf } from './ping.js';
+
+export function icmpOverhead(family: Family): number {
+  return family === 'ipv6' ? 48 : 28;
+}
+
+export type ProbeOutcome =
+  | { passed: true }
+  | {
+      passed: false;
+      /** local-mtu: the sender's kernel refused (EMSGSIZE); icmp-too-big: a router said so;
+       *  local-drop: dropped on the way out with no MTU info (e.g. ENOBUFS from a veth);
+       *  vanished: no reply and no error at all. */
+      signal: 'local-mtu' | 'icmp-too-big' | 'local-drop' | 'vanished';
+      mtu?: number;
+      detail: string;
+    };
+
+/** Probe one ICMP payload size with DF set. `careful` = more packets, longer deadline. */
+export type Prober = (payload: number, careful: boolean) => Promise<ProbeOutcome>;
+
+export interface MtuSearch {
+  /** Largest MTU that passed (payload + overhead). */
+  pathMtu: number;
+  /** The first size that did not pass and how it failed (undefined: nothing failed up to the cap). */
+  refused?: { mtu: number; outcome: Extract<ProbeOutcome, { passed: false }> };
+  blackHole: boolean;
+  probes: { payload: number; outcome: ProbeOutcome }[];
+}
+
+export class MtuProbeError extends Error {}
+
+const SILENT = new Set(['local-drop', 'vanished']);
+
+/**
+ * Find the largest passing payload. Probes the expected MTU and one byte more first (the common
+ * case costs three probes), then bisects, jumping straight to sizes the kernel named in an MTU hint.
+ */
+export async function searchPathMtu(probe: Prober, opts: { family: Family; expectedMtu?: number; maxMtu?: number }): Promise<MtuSearch> {
+  const oh = icmpOverhead(opts.family);
+  const maxPayload = (opts.maxMtu ?? 65535) - oh;
+  const probes: MtuSearch['probes'] = [];
+  const failures = new Map<number, Extract<ProbeOutcome, { passed: false }>>();
+  let lo = 16; // a payload that must pass (checked first)
+  let hi: number | undefined; // smallest payload known to fail
+  const pending: number[] = [];
+  const confirmed = new Set<number>();
+
+  const run = async (payload: number, careful = false): Promise<boolean> => {
+    const outcome = await probe(payload, careful);
+    probes.push({ payload, outcome });
+    if (outcome.passed) {
+      if (payload > lo) lo = payload;
+      return true;
+    }
+    failures.set(payload, outcome);
+    if (hi === undefined || payload < hi) hi = payload;
+    if (outcome.mtu !== undefined) {
+      // The kernel named the MTU: try exactly that size and one byte more next (both are
+      // really probed; the hint only picks the sizes).
+      const limit = outcome.mtu - oh;
+      pending.push(limit, limit + 1);
+    }
+    return false;
+  };
+
+  if (!(await run(lo, true))) {
+    const f = failures.get(lo)!;
+    throw new MtuProbeError(`even small DF pings (${lo + oh} B) do not pass: ${f.detail}`);
+  }
+  if (opts.expectedMtu !== undefined) {
+    const e = opts.expectedMtu - oh;
+    if (e > lo) await run(e);
+    if (e + 1 > lo && (hi === undefined || e + 1 < hi)) await run(e + 1);
+  }
+  for (let rounds = 0; rounds < 64; rounds++) {
+    if (hi === undefined) {
+      if (lo >= maxPayload) break;
+      const c = pending.shift();
+      await run(c !== undefined && c > lo ? c : maxPayload);
+      continue;
+    }
+    if (hi - lo <= 1) {
+      // A silent refusal could be a lost packet: confirm it once with a careful probe so a
+      // random loss can never shrink the reported MTU.
+      const f = failures.get(hi);
+      if (f && SILENT.has(f.signal) && !confirmed.has(hi)) {
+        const candidate = hi;
+        confirmed.add(candidate);
+        failures.delete(candidate);
+        hi = undefined;
+        await run(candidate, true); // passes → search above it; fails → hi = candidate again
+        continue;
+      }
+      break;
+    }
+    let next: number | undefined;
+    while (pending.length && next === undefined) {
+      const c = pending.shift()!;
+      if (c > lo && c < hi) next = c;
+    }
+    await run(next ?? lo + Math.floor((hi - lo) / 2));
+  }
+  const refused = hi !== undefined ? failures.get(hi) : undefined;
+  return {
+    pathMtu: lo + oh,
+    ...(hi !== undefined && refused ? { refused: { mtu: hi + oh, outcome: refused } } : {}),
+    blackHole: refused ? SILENT.has(refused.signal) : false,
+    probes,
+  };
+}
+
+/** Words for a refused probe: "refused locally (mtu 1400)", "vanished without an ICMP error". */
+export function describeRefusal(o: Extract<ProbeOutcome, { passed: false }>): string {
+  switch (o.signal) {
+    case 'local-mtu':
+      return `refused by the sender's kernel (message too long, mtu ${o.mtu})`;
+    case 'icmp-too-big':
+      return `refused by the path (${o.detail})`;
+    case 'local-drop':
+      return `dropped without an ICMP error (${o.detail})`;
+    case 'vanished':
+      return 'vanished without an ICMP error';
+  }
+}
+
+export type Verdict = { ok: true } | { ok: false; message: string };
+
+export function mtuVerdict(expected: { mtu: number; source: string }, s: MtuSearch): Verdict {
+  const E = expected.mtu;
+  const next = s.refused ? `DF packets of ${s.refused.mtu} B are ${describeRefusal(s.refused.outcome)}` : `nothing was refused up to ${s.pathMtu} B`;
+  if (s.pathMtu !== E) {
+    const hole = s.blackHole ? ' — a PMTU black hole: senders are never told to send smaller packets' : '';
+    return { ok: false, message: `expected path MTU ${E} (${expected.source}), found ${s.pathMtu}: ${next}${hole}` };
+  }
+  if (s.blackHole)
+    return {
+      ok: false,
+      message: `path MTU is ${E} as expected, but ${next}: a PMTU black hole (a sender whose MTU is larger than ${E} loses big packets silently)`,
+    };
+  return { ok: true };
+}
+
+/**
+ * The MTU the path should have when the recipe does not state one: the guest's own MTU when
+ * set, else the overlay MTU computed from the underlay (network and host interface MTU) minus
+ * the encapsulation overhead of the tunnel(s) serving the endpoint.
+ */
+export function expectedMtuFor(lab: Lab, check: Pick<MtuCheck, 'from' | 'expectMtu'>): { mtu: number; source: string } | undefined {
+  if (check.expectMtu !== undefined) return { mtu: check.expectMtu, source: 'expect_mtu' };
+  const guest = lab.guests.find((g) => g.name === check.from);
+  if (guest?.mtu !== undefined) return { mtu: guest.mtu, source: `mtu of guest "${guest.name}"` };
+  const tunnels = guest
+    ? lab.tunnels.filter((t) => t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === guest.switch))
+    : lab.tunnels.filter((t) => t.ends.some((e) => e.attach.kind === 'host' && e.attach.name === check.from));
+  let best: { mtu: number; source: string } | undefined;
+  for (const t of tunnels) {
+    let mtu: number;
+    let source: string;
+    if (t.mtu !== undefined) {
+      mtu = t.mtu;
+      source = `mtu of tunnel "${t.name}"`;
+    } else {
+      const net = lab.networks.find((n) => n.name === t.network);
+      if (!net) continue;
+      const hostIfMtus = lab.hosts
+        .filter((h) => t.ends.some((e) => e.host === h.name))
+        .flatMap((h) => h.interfaces.filter((i) => i.network === net.name).map((i) => i.mtu));
+      const underlay = Math.min(net.mtu, ...hostIfMtus);
+      const oh = encapOverhead(t.type, t.family, t.options);
+      mtu = underlay - oh;
+      source = `underlay ${underlay} − ${oh} B ${t.type}/${t.family === 'ipv6' ? 'IPv6' : 'IPv4'} overhead of tunnel "${t.name}"`;
+    }
+    if (!best || mtu < best.mtu) best = { mtu, source };
+  }
+  return best;
+}
+
+/** Classify one ping run for the search. */
+export function probeOutcomeFromPing(stdout: string, stderr: string): ProbeOutcome {
+  const p = parsePing(stdout, stderr);
+  if (p.fatal) throw new MtuProbeError(`ping failed: ${p.fatal}`);
+  if (p.received > 0) return { passed: true };
+  if (p.mtuHint) {
+    const detail = p.problems.find((x) => /mtu/i.test(x)) ?? `mtu ${p.mtuHint.mtu}`;
+    return { passed: false, signal: p.mtuHint.source === 'local' ? 'local-mtu' : 'icmp-too-big', mtu: p.mtuHint.mtu, detail };
+  }
+  if (p.problems.length) return { passed: false, signal: 'local-drop', detail: p.problems.join('; ') };
+  return { passed: false, signal: 'vanished', detail: `no reply to ${p.transmitted} DF pings and no ICMP error` };
+}
+
+export async function runMtu(check: MtuCheck, ctx: CheckContext): Promise<CheckResult> {
+  const started = Date.now();
+  const ep = ctx.endpoint(check.from);
+  const address = ctx.address(check.to, check.family);
+  const expected = expectedMtuFor(ctx.lab, check);
+  const what = `path MTU ${check.from} → ${check.to}${address !== check.to ? ` (${address})` : ''}${expected ? `, expect ${expected.mtu}` : ''}`;
+  const base = { name: check.name, kind: check.kind, what };
+  const rawLog: string[] = [];
+  const error = (message: string): CheckResult => ({ ...base, status: 'error', message, figures: {}, durationMs: Date.now() - started, raw: rawLog.join('\n') });
+  if (!expected)
+    return error(`no expect_mtu given and none can be derived from the lab ("${check.from}" has no MTU and is not served by a tunnel); state expect_mtu`);
+
+  const probe: Prober = async (payload, careful) => {
+    const argv = pingArgv({ address, family: check.family, count: careful ? 3 : 2, intervalMs: 200, deadlineS: careful ? 3 : 1, size: payload, df: true });
+    const r = await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: 10_000 });
+    rawLog.push(rawOf(r));
+    return probeOutcomeFromPing(r.stdout, r.stderr);
+  };
+  let s: MtuSearch;
+  try {
+    s = await searchPathMtu(probe, { family: check.family, expectedMtu: expected.mtu });
+  } catch (e) {
+    if (e instanceof MtuProbeError) return error(`cannot probe the path MTU from "${check.from}" to ${address}: ${e.message}`);
+    throw e;
+  }
+  const v = mtuVerdict(expected, s);
+  const figures: Record<string, string | number | boolean> = { path_mtu: s.pathMtu, expected_mtu: expected.mtu, probes: s.probes.length };
+  if (s.refused) figures.refused = `${s.refused.mtu} B: ${s.refused.outcome.signal}`;
+  if (s.blackHole) figures.black_hole = true;
+  return {
+    ...base,
+    status: v.ok ? 'passed' : 'failed',
+    ...(v.ok ? {} : { message: v.message }),
+    figures,
+    durationMs: Date.now() - started,
+    raw: rawLog.join('\n'),
+    details: { expected, search: s },
+  };
+}

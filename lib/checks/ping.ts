@@ -1,0 +1,170 @@
+/**
+ * The ping check: an argv builder, a pure parser of iputils ping output, the verdict, and the
+ * runner. The parser keeps every reason ping gave for a lost packet (ICMP errors, local
+ * errors, MTU hints) so a failure says what was seen, not just "failed".
+ */
+import { inNetns, shellQuote, type RunResult } from '../exec/executor.js';
+import type { Family, PingCheck } from '../model/types.js';
+import type { CheckContext } from './context.js';
+import type { CheckResult } from './result.js';
+import { formatPercent } from './units.js';
+
+export interface PingArgs {
+  address: string;
+  family: Family;
+  count: number;
+  intervalMs: number;
+  deadlineS: number;
+  size: number;
+  df: boolean;
+  /** Per-reply wait (-W), seconds. */
+  waitS?: number;
+}
+
+export function pingArgv(a: PingArgs): string[] {
+  const argv = ['ping', '-n', '-c', String(a.count), '-i', seconds(a.intervalMs), '-W', String(a.waitS ?? 1), '-w', String(a.deadlineS), '-s', String(a.size)];
+  if (a.df) argv.push('-M', 'do');
+  argv.push(a.family === 'ipv6' ? '-6' : '-4', a.address);
+  return argv;
+}
+
+/** 200 → "0.2", 1000 → "1": ping takes the interval in seconds. */
+function seconds(ms: number): string {
+  return String(Number((ms / 1000).toFixed(3)));
+}
+
+export interface MtuHint {
+  mtu: number;
+  /** local: the sender's own kernel refused (EMSGSIZE); icmp: a router sent "frag needed"/"packet too big". */
+  source: 'local' | 'icmp';
+  from?: string;
+}
+
+export interface PingOutput {
+  /** The statistics block was printed (ping ran to its end). */
+  complete: boolean;
+  transmitted: number;
+  received: number;
+  errors: number;
+  lossPct: number;
+  rtt?: { min: number; avg: number; max: number; mdev: number };
+  /** Distinct reasons for lost packets, in order of first appearance, e.g. "Destination Host Unreachable (from 203.0.113.1)". */
+  problems: string[];
+  /** Errors that mean "traffic could not leave / no route": count as evidence of unreachability. */
+  networkErrors: string[];
+  mtuHint?: MtuHint;
+  /** ping did not run (bad argument, unknown namespace, not installed): the message. */
+  fatal?: string;
+}
+
+const STATS = /(\d+) packets transmitted, (\d+) (?:packets )?received(?:, \+(\d+) duplicates)?(?:, \+(\d+) errors)?, ([0-9.]+)% packet loss/;
+const RTT = /(?:rtt|round-trip) min\/avg\/max(?:\/mdev)? = ([0-9.]+)\/([0-9.]+)\/([0-9.]+)(?:\/([0-9.]+))? ms/;
+
+export function parsePing(stdout: string, stderr = ''): PingOutput {
+  const out: PingOutput = { complete: false, transmitted: 0, received: 0, errors: 0, lossPct: 100, problems: [], networkErrors: [] };
+  const note = (p: string) => {
+    if (!out.problems.includes(p)) out.problems.push(p);
+  };
+  const stats = STATS.exec(stdout);
+  if (stats) {
+    out.complete = true;
+    out.transmitted = Number(stats[1]);
+    out.received = Number(stats[2]);
+    out.errors = Number(stats[4] ?? 0);
+    out.lossPct = Number(stats[5]);
+  }
+  const rtt = RTT.exec(stdout);
+  if (rtt) out.rtt = { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]), mdev: Number(rtt[4] ?? 0) };
+
+  for (const line of stdout.split('\n')) {
+    // "From 203.0.113.254 icmp_seq=1 Frag needed and DF set (mtu = 1400)"
+    const from = /^From (\S+?):? (?:icmp_seq=\d+ )?(.+)$/.exec(line.trim());
+    if (!from) continue;
+    const [, who, text] = from as unknown as [string, string, string];
+    note(`${text.trim()} (from ${who})`);
+    const mtu = /(?:Frag needed and DF set \(mtu = |Packet too big: mtu=)(\d+)/.exec(text);
+    if (mtu) out.mtuHint = { mtu: Number(mtu[1]), source: 'icmp', from: who };
+  }
+  let fatal: string | undefined;
+  for (const raw of stderr.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const local = /local error: message too long, mtu[=:] ?(\d+)/.exec(line);
+    if (local) {
+      note(line.replace(/^ping: /, ''));
+      out.mtuHint ??= { mtu: Number(local[1]), source: 'local' };
+      continue;
+    }
+    // "ping: connect: Network is unreachable", "ping: sendmsg: No buffer space available"
+    const sys = /^ping: (connect|sendmsg|sendto): (.+)$/.exec(line);
+    if (sys) {
+      note(`${sys[1]}: ${sys[2]}`);
+      if (/unreachable|No route to host|not permitted|Permission denied/i.test(sys[2]!)) {
+        if (!out.networkErrors.includes(sys[2]!)) out.networkErrors.push(sys[2]!);
+      }
+      continue;
+    }
+    if (/^(ping: )?Warning:/i.test(line)) continue;
+    fatal ??= line;
+  }
+  if (!out.complete && out.networkErrors.length === 0) out.fatal = fatal ?? (stdout.trim() || 'ping printed no statistics');
+  return out;
+}
+
+export type Verdict = { ok: true } | { ok: false; message: string };
+
+/** Summary of what ping saw, used in every message: "100% loss: 0/3 replies; Destination Host Unreachable (from …)". */
+export function describePing(p: PingOutput): string {
+  const base = p.complete ? `${formatPercent(p.lossPct)} loss: ${p.received}/${p.transmitted} replies` : 'no packet sent';
+  const why = [...p.problems];
+  return why.length ? `${base}; ${why.join('; ')}` : base;
+}
+
+export function pingVerdict(expect: PingCheck['expect'], maxLossPct: number, p: PingOutput): Verdict {
+  if (expect === 'reachable') {
+    if (p.received > 0 && p.lossPct <= maxLossPct) return { ok: true };
+    return { ok: false, message: `expected reachable (loss ≤ ${formatPercent(maxLossPct)}), saw ${describePing(p)}` };
+  }
+  if (p.received === 0 && (p.lossPct === 100 || !p.complete)) return { ok: true };
+  return { ok: false, message: `expected unreachable (100% loss, no reply), saw ${describePing(p)}` };
+}
+
+export function pingFigures(p: PingOutput): Record<string, string | number | boolean> {
+  const f: Record<string, string | number | boolean> = { sent: p.transmitted, received: p.received, loss: formatPercent(p.lossPct) };
+  if (p.errors) f.errors = p.errors;
+  if (p.rtt) {
+    f.rtt_min_ms = p.rtt.min;
+    f.rtt_avg_ms = p.rtt.avg;
+    f.rtt_max_ms = p.rtt.max;
+  }
+  if (p.mtuHint) f.mtu_hint = p.mtuHint.mtu;
+  return f;
+}
+
+export function rawOf(r: RunResult): string {
+  return `$ ${shellQuote(r.argv)}\n(exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}`;
+}
+
+export async function runPing(check: PingCheck, ctx: CheckContext): Promise<CheckResult> {
+  const started = Date.now();
+  const ep = ctx.endpoint(check.from);
+  const address = ctx.address(check.to, check.family);
+  const what = `ping ${check.from} → ${check.to}${address !== check.to ? ` (${address})` : ''}, ${check.count} × ${check.size} B${check.df ? ' DF' : ''}, expect ${check.expect}`;
+  const argv = pingArgv({ address, family: check.family, count: check.count, intervalMs: check.intervalMs, deadlineS: check.deadlineS, size: check.size, df: check.df });
+  const r = await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: (check.deadlineS + 5) * 1000 });
+  const base = { name: check.name, kind: check.kind, what, raw: rawOf(r) };
+  const p = parsePing(r.stdout, r.stderr);
+  if (r.timedOut || p.fatal) {
+    const why = r.timedOut ? `ping did not finish within ${check.deadlineS + 5} s` : p.fatal;
+    return { ...base, status: 'error', message: `could not run ping from "${check.from}"${ep.ns ? ` (netns ${ep.ns})` : ''}: ${why}`, figures: {}, durationMs: Date.now() - started };
+  }
+  const v = pingVerdict(check.expect, check.maxLossPct, p);
+  return {
+    ...base,
+    status: v.ok ? 'passed' : 'failed',
+    ...(v.ok ? {} : { message: v.message }),
+    figures: pingFigures(p),
+    durationMs: Date.now() - started,
+    details: p,
+  };
+}

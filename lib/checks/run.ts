@@ -1,0 +1,190 @@
+/**
+ * Running checks: one entry point per check (`runCheck`) and the scheduler the engine calls
+ * (`runChecks`). Checks run concurrently (default 4), in recipe order of starting, except iperf
+ * checks, which run alone: a throughput test that shares the machine with other checks
+ * measures the other checks, and its flood would make their pings lose packets.
+ * A capture check is wrapped around the check named in its `during`: the capture starts
+ * before that check and stops after it.
+ */
+import type { EventBus } from '../engine/events.js';
+import type { CaptureCheck, Check } from '../model/types.js';
+import { runCaptureCheck } from './capture.js';
+import type { CheckContext } from './context.js';
+import { runIperf } from './iperf.js';
+import { runMtu } from './mtu.js';
+import { runPing } from './ping.js';
+import type { CheckResult } from './result.js';
+
+function whatOf(check: Check): string {
+  switch (check.kind) {
+    case 'ping':
+      return `ping ${check.from} → ${check.to}`;
+    case 'iperf':
+      return `iperf3 ${check.from} → ${check.to}`;
+    case 'mtu':
+      return `path MTU ${check.from} → ${check.to}`;
+    case 'capture':
+      return `capture on ${check.host}/${check.ifname} during "${check.during}"`;
+  }
+}
+
+function errorResult(check: Check, message: string, started = Date.now()): CheckResult {
+  return { name: check.name, kind: check.kind, what: whatOf(check), status: 'error', message, figures: {}, durationMs: Date.now() - started };
+}
+
+/** Run one non-capture check; any exception becomes an 'error' result naming the check. */
+async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext): Promise<CheckResult> {
+  const started = Date.now();
+  if (ctx.signal?.aborted) return errorResult(check, 'cancelled before it started');
+  try {
+    switch (check.kind) {
+      case 'ping':
+        return await runPing(check, ctx);
+      case 'iperf':
+        return await runIperf(check, ctx);
+      case 'mtu':
+        return await runMtu(check, ctx);
+    }
+  } catch (e) {
+    return errorResult(check, `check "${check.name}": ${e instanceof Error ? e.message : String(e)}`, started);
+  }
+}
+
+/**
+ * Run `target` with every capture in `captures` running around it (outermost first).
+ * Returns the target's result and the captures' results.
+ */
+async function runWithCaptures(
+  target: Exclude<Check, CaptureCheck>,
+  captures: CaptureCheck[],
+  ctx: CheckContext,
+  onStart: (c: Check) => void,
+): Promise<{ target: CheckResult; captures: CheckResult[] }> {
+  let targetResult: CheckResult | undefined;
+  const capResults: CheckResult[] = new Array(captures.length);
+  const wrap = async (i: number): Promise<void> => {
+    if (i === captures.length) {
+      onStart(target);
+      targetResult = await runPlain(target, ctx);
+      return;
+    }
+    const cap = captures[i]!;
+    onStart(cap);
+    const started = Date.now();
+    try {
+      capResults[i] = await runCaptureCheck(ctx, cap, () => wrap(i + 1));
+    } catch (e) {
+      capResults[i] = errorResult(cap, `check "${cap.name}": ${e instanceof Error ? e.message : String(e)}`, started);
+    }
+  };
+  await wrap(0);
+  // A capture that failed to start never ran what was inside it: give those captures a result
+  // and still run the traffic check on its own.
+  for (let i = 0; i < captures.length; i++) {
+    if (capResults[i] === undefined) {
+      onStart(captures[i]!);
+      capResults[i] = errorResult(captures[i]!, `not run: an outer capture on the same check failed to start`);
+    }
+  }
+  if (targetResult === undefined) {
+    onStart(target);
+    targetResult = await runPlain(target, ctx);
+  }
+  return { target: targetResult, captures: capResults };
+}
+
+/** Run one check. A capture check runs the check named in `during` (from the lab) inside it. */
+export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckResult> {
+  if (check.kind !== 'capture') return runPlain(check, ctx);
+  const target = ctx.lab.checks.find((c) => c.name === check.during);
+  if (!target) return errorResult(check, `capture "${check.name}": during names check "${check.during}", which does not exist`);
+  if (target.kind === 'capture') return errorResult(check, `capture "${check.name}": during must name a ping, iperf or mtu check, "${check.during}" is a capture`);
+  const r = await runWithCaptures(target, [check], ctx, () => {});
+  return r.captures[0]!;
+}
+
+/** A task: one traffic check plus the captures wrapped around it. */
+interface Task {
+  target?: Exclude<Check, CaptureCheck>;
+  captures: CaptureCheck[];
+  /** Capture whose `during` is missing or invalid: reported as an error without running. */
+  orphan?: { check: CaptureCheck; message: string };
+  exclusive: boolean;
+}
+
+function buildTasks(checks: Check[]): Task[] {
+  const tasks: Task[] = [];
+  const byName = new Map<string, Task>();
+  for (const c of checks) {
+    if (c.kind === 'capture') continue;
+    const t: Task = { target: c, captures: [], exclusive: c.kind === 'iperf' };
+    tasks.push(t);
+    byName.set(c.name, t);
+  }
+  for (const c of checks) {
+    if (c.kind !== 'capture') continue;
+    const t = byName.get(c.during);
+    if (t) t.captures.push(c);
+    else {
+      const other = checks.find((x) => x.name === c.during);
+      const message = other
+        ? `capture "${c.name}": during must name a ping, iperf or mtu check, "${c.during}" is a capture`
+        : `capture "${c.name}": during names check "${c.during}", which is not among the checks being run`;
+      tasks.push({ captures: [], orphan: { check: c, message }, exclusive: false });
+    }
+  }
+  return tasks;
+}
+
+/**
+ * Run checks and report each on the bus as it starts and ends. Results come back in the order
+ * of `checks`. Tasks start in order; an exclusive (iperf) task waits until nothing else runs,
+ * and nothing else starts while it runs.
+ */
+export async function runChecks(checks: Check[], ctx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+  const limit = Math.max(1, opts.concurrency ?? 4);
+  const results = new Map<string, CheckResult>();
+  const done = (r: CheckResult) => {
+    results.set(r.name, r);
+    bus.emit({ type: 'check-done', result: r });
+  };
+  const tasks = buildTasks(checks);
+  let running = 0;
+  let exclusiveRunning = false;
+  let wake: (() => void) | undefined;
+  const changed = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const inflight: Promise<void>[] = [];
+
+  const exec = async (t: Task) => {
+    try {
+      if (t.orphan) {
+        bus.emit({ type: 'check-start', check: t.orphan.check });
+        done(errorResult(t.orphan.check, t.orphan.message));
+        return;
+      }
+      const r = await runWithCaptures(t.target!, t.captures, ctx, (c) => bus.emit({ type: 'check-start', check: c }));
+      // The traffic check ends first (it runs inside the captures), then its captures.
+      done(r.target);
+      for (const c of r.captures) done(c);
+    } finally {
+      running--;
+      if (t.exclusive) exclusiveRunning = false;
+      changed();
+    }
+  };
+
+  for (const t of tasks) {
+    while (exclusiveRunning || running >= limit || (t.exclusive && running > 0)) {
+      await new Promise<void>((res) => (wake = res));
+    }
+    running++;
+    if (t.exclusive) exclusiveRunning = true;
+    inflight.push(exec(t));
+  }
+  await Promise.all(inflight);
+  return checks.map((c) => results.get(c.name) ?? errorResult(c, 'check was not run (internal error: no result)'));
+}

@@ -1,0 +1,328 @@
+/**
+ * The lab lifecycle: up (apply with journal and rollback, converging when already up),
+ * down, gc and status. The engine decides; backends execute; events tell the world.
+ */
+import { createHash } from 'node:crypto';
+import type { Backend } from '../backends/backend.js';
+import { StepFailed } from '../backends/backend.js';
+import type { Executor } from '../exec/executor.js';
+import { ApplyError, LabError, ExitCode, OpError, type OpFailure, type RollbackReport } from '../errors.js';
+import type { Lab } from '../model/types.js';
+import { planLab } from '../plan/plan.js';
+import type { Plan, Step } from '../plan/ops.js';
+import { EventBus } from './events.js';
+import { links, listNetns, netnsTag } from './inspect.js';
+import { removeNamespace } from './namespaces.js';
+import { StateStore, pidAlive, type LabState, type Journal } from './state.js';
+
+export interface EngineDeps {
+  exec: Executor;
+  backend: Backend;
+  bus?: EventBus;
+  store?: StateStore;
+}
+
+export interface UpOutcome {
+  lab: string;
+  changed: boolean;
+  applied: number;
+  reason: string;
+  durationMs: number;
+}
+
+export interface LabSummary {
+  lab: string;
+  phase: string;
+  source?: string;
+  backend?: string;
+  crashed: boolean;
+  namespaces: { name: string; present: boolean; links: { ifname: string; kind?: string; state?: string }[] }[];
+}
+
+export const labTag = (lab: string) => `geneve-lab:${lab}`;
+
+export function planHash(plan: Plan): string {
+  return createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
+}
+
+/** Errors that mean "already gone" when undoing: a missing object is the goal of an undo. */
+function alreadyGone(e: unknown): boolean {
+  if (!(e instanceof OpError)) return false;
+  const f = e.failure;
+  return (
+    f.errno === 'ENODEV' || f.errno === 'ENOENT' || f.errno === 'ESRCH' || f.errno === 'EADDRNOTAVAIL' ||
+    /Cannot find device|No such|does not exist/.test(f.stderr ?? '')
+  );
+}
+
+/**
+ * Crash testing: with GENEVE_LAB_PAUSE_AFTER_STEP=N the process announces and then hangs
+ * after step N, so a test can `kill -9` it at a known point and prove that `gc` cleans up.
+ */
+async function crashTestPause(stepId: number): Promise<void> {
+  const at = Number(process.env.GENEVE_LAB_PAUSE_AFTER_STEP);
+  if (!at || stepId !== at) return;
+  process.stderr.write(`geneve-lab: paused after step ${stepId} (GENEVE_LAB_PAUSE_AFTER_STEP)\n`);
+  await new Promise(() => setInterval(() => {}, 1 << 30));
+}
+
+export class Engine {
+  readonly exec: Executor;
+  readonly backend: Backend;
+  readonly bus: EventBus;
+  readonly store: StateStore;
+
+  constructor(deps: EngineDeps) {
+    this.exec = deps.exec;
+    this.backend = deps.backend;
+    this.bus = deps.bus ?? new EventBus();
+    this.store = deps.store ?? new StateStore();
+  }
+
+  /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
+  async up(lab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
+    const t0 = Date.now();
+    const plan = planLab(lab);
+    const hash = planHash(plan);
+    this.bus.emit({ type: 'plan', lab: lab.name, plan });
+    this.bus.emit({ type: 'phase', phase: 'up', state: 'start', lab: lab.name });
+
+    const existing = this.store.read(lab.name);
+    if (existing) {
+      if (existing.phase !== 'up' && pidAlive(existing.pid) && existing.pid !== process.pid)
+        throw new LabError(`lab "${lab.name}" is being changed by process ${existing.pid} (${existing.phase}); wait for it or stop it`, ExitCode.applyFailed);
+      if (existing.phase === 'up' && existing.planHash === hash) {
+        const drift = await this.drift(existing);
+        if (!drift.length) {
+          this.bus.emit({ type: 'notice', level: 'info', message: `lab "${lab.name}" is already up and matches the recipe: nothing to change` });
+          this.bus.emit({ type: 'phase', phase: 'up', state: 'done', lab: lab.name });
+          return { lab: lab.name, changed: false, applied: 0, reason: 'already up', durationMs: Date.now() - t0 };
+        }
+        this.bus.emit({ type: 'notice', level: 'warning', message: `lab "${lab.name}" drifted (${drift.slice(0, 3).join('; ')}): recreating it` });
+      } else {
+        const why = existing.phase === 'up' ? 'the recipe changed' : `a previous run stopped while ${existing.phase}`;
+        this.bus.emit({ type: 'notice', level: 'info', message: `lab "${lab.name}" exists but ${why}: recreating it` });
+      }
+      const report = await this.teardown(existing, 'down');
+      if (report.failures.length) throw new LabError(`could not remove the previous lab "${lab.name}" before recreating it`, ExitCode.applyFailed);
+    }
+
+    await this.preflight(lab, plan);
+    await opts.hooks?.beforeApply?.();
+
+    let state: LabState = {
+      version: 1,
+      lab: lab.name,
+      tag: lab.tag,
+      ...(lab.source ? { source: lab.source } : {}),
+      model: lab,
+      planHash: hash,
+      backend: this.backend.name,
+      steps: plan.steps,
+      phase: 'applying',
+      pid: process.pid,
+      updatedAt: '',
+    };
+    this.store.write(state);
+    this.store.startJournal(lab.name);
+
+    try {
+      await this.backend.execute(plan.steps, {
+        intent: async (steps) => {
+          this.store.journalIntent(lab.name, steps.map((s) => s.id));
+          for (const s of steps) this.bus.emit({ type: 'step-start', step: s });
+        },
+        done: async (step, ms) => {
+          this.store.journalDone(lab.name, step.id);
+          this.bus.emit({ type: 'step-done', step, durationMs: ms });
+          await crashTestPause(step.id);
+        },
+      });
+    } catch (e) {
+      const failedStep = e instanceof StepFailed ? e.step : undefined;
+      const failure: OpFailure =
+        e instanceof StepFailed && e.cause instanceof OpError
+          ? e.cause.failure
+          : { subject: failedStep?.subject ?? `lab "${lab.name}"`, request: failedStep?.op.op ?? 'apply', kernelMessage: (e as Error).message };
+      if (failedStep) this.bus.emit({ type: 'step-failed', step: failedStep, failure, durationMs: 0 });
+      this.bus.emit({ type: 'phase', phase: 'up', state: 'failed', lab: lab.name });
+      state = this.store.setPhase(state, 'rolling-back');
+      const rollback = await this.teardown(state, 'rollback', failedStep);
+      throw new ApplyError(failedStep?.id ?? 0, failure, rollback);
+    }
+    this.store.setPhase(state, 'up');
+    this.bus.emit({ type: 'phase', phase: 'up', state: 'done', lab: lab.name });
+    return { lab: lab.name, changed: true, applied: plan.steps.length, reason: existing ? 'recreated' : 'created', durationMs: Date.now() - t0 };
+  }
+
+  /** Nothing of the plan may exist before we start, unless it is ours (then gc/down first). */
+  private async preflight(lab: Lab, plan: Plan): Promise<void> {
+    if (process.getuid?.() !== 0) throw new LabError('geneve-lab up needs root (CAP_NET_ADMIN) to create namespaces and links: run it with sudo', ExitCode.missingPrerequisite);
+    const existing = new Set(await listNetns(this.exec));
+    const clashes: string[] = [];
+    for (const ns of plan.namespaces) {
+      if (!existing.has(ns)) continue;
+      const tag = await netnsTag(this.exec, ns);
+      clashes.push(
+        tag === lab.tag
+          ? `namespace ${ns} is left over from an earlier run of lab "${lab.name}": run \`geneve-lab down ${lab.name}\` or \`geneve-lab gc\``
+          : `namespace ${ns} already exists and does not belong to lab "${lab.name}": rename the lab or remove that namespace yourself`,
+      );
+    }
+    if (clashes.length) throw new LabError(`cannot bring lab "${lab.name}" up:\n  ` + clashes.join('\n  '), ExitCode.applyFailed);
+  }
+
+  /** What of a recorded lab is missing from the system. */
+  async drift(state: LabState): Promise<string[]> {
+    const problems: string[] = [];
+    const present = new Set(await listNetns(this.exec));
+    const byNs = new Map<string, Set<string>>();
+    for (const s of state.steps) {
+      if (s.op.op === 'netns.add') {
+        if (!present.has(s.op.ns)) problems.push(`namespace ${s.op.ns} is missing`);
+        else if ((await netnsTag(this.exec, s.op.ns)) !== state.tag) problems.push(`namespace ${s.op.ns} lost its tag`);
+      }
+      if (s.op.op === 'link.add' && present.has(s.op.ns)) {
+        if (!byNs.has(s.op.ns)) byNs.set(s.op.ns, new Set((await links(this.exec, s.op.ns)).map((l) => l.ifname)));
+        if (!byNs.get(s.op.ns)!.has(s.op.link.name)) problems.push(`link ${s.op.link.name} in ${s.op.ns} is missing`);
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Undo what a lab created, newest first. `rollback` after a failed step also removes a
+   * namespace that the failing step was creating (preflight proved it did not exist before).
+   */
+  async teardown(state: LabState, mode: 'down' | 'rollback' | 'gc', failedStep?: Step): Promise<RollbackReport> {
+    const journal: Journal = this.store.readJournal(state.lab);
+    if (mode === 'down' || mode === 'gc') this.store.setPhase(state, mode === 'down' ? 'tearing-down' : state.phase);
+    this.bus.emit({ type: 'phase', phase: mode === 'rollback' ? 'rollback' : mode, state: 'start', lab: state.lab });
+    const failures: OpFailure[] = [];
+    let undone = 0;
+    const touched = (s: Step) =>
+      journal.done.has(s.id) || (s.op.op === 'netns.add' && (journal.intent.has(s.id) || s.id === failedStep?.id));
+    for (const step of [...state.steps].reverse()) {
+      if (!touched(step) || !step.undo) continue;
+      const undo: Step = { ...step, op: step.undo, undo: null };
+      this.bus.emit({ type: 'undo-start', step });
+      const t0 = Date.now();
+      if (undo.op.op === 'netns.del') {
+        const r = await removeNamespace(this.exec, undo.op.ns, state.tag, { allowUntagged: true, subject: step.subject });
+        if (r.failure) {
+          failures.push(r.failure);
+          this.bus.emit({ type: 'undo-failed', step, failure: r.failure });
+          continue;
+        }
+        if (r.outcome === 'foreign') {
+          // Not ours (someone re-created the name): never touch it, but say so.
+          this.bus.emit({ type: 'notice', level: 'warning', message: `namespace ${undo.op.ns} is not tagged as lab "${state.lab}"'s: left alone` });
+        }
+      } else {
+        try {
+          await this.backend.run(undo);
+        } catch (e) {
+          if (!alreadyGone(e)) {
+            const failure = e instanceof OpError ? e.failure : { subject: step.subject, request: undo.op.op, kernelMessage: (e as Error).message };
+            failures.push(failure);
+            this.bus.emit({ type: 'undo-failed', step, failure });
+            continue;
+          }
+        }
+      }
+      undone++;
+      this.store.journalUndone(state.lab, step.id);
+      this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
+    }
+    // Anything else carrying this lab's tag (e.g. the state lost track of it) goes too.
+    for (const ns of await this.taggedNamespaces(state.tag)) {
+      const r = await removeNamespace(this.exec, ns, state.tag);
+      if (r.failure) failures.push(r.failure);
+      else if (r.outcome === 'removed') undone++;
+    }
+    if (failures.length === 0) this.store.remove(state.lab);
+    this.bus.emit({ type: 'phase', phase: mode === 'rollback' ? 'rollback' : mode, state: failures.length ? 'failed' : 'done', lab: state.lab });
+    return { undone, failures };
+  }
+
+  private async taggedNamespaces(tag: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const ns of await listNetns(this.exec)) if ((await netnsTag(this.exec, ns)) === tag) out.push(ns);
+    return out;
+  }
+
+  /** Remove exactly what the lab owns. Works from the state file, or from tags when it is gone. */
+  async down(labName: string): Promise<RollbackReport & { found: boolean }> {
+    const state = this.store.read(labName);
+    if (state) {
+      if (state.phase !== 'up' && state.pid !== process.pid && pidAlive(state.pid))
+        throw new LabError(`lab "${labName}" is being changed by process ${state.pid} (${state.phase}); wait for it or stop it`, ExitCode.applyFailed);
+      return { ...(await this.teardown(state, 'down')), found: true };
+    }
+    const tag = labTag(labName);
+    const nss = await this.taggedNamespaces(tag);
+    const failures: OpFailure[] = [];
+    for (const ns of nss) {
+      const r = await removeNamespace(this.exec, ns, tag);
+      if (r.failure) failures.push(r.failure);
+    }
+    return { undone: nss.length - failures.length, failures, found: nss.length > 0 };
+  }
+
+  /**
+   * Remove what crashed labs left: labs whose state says they were mid-change and whose
+   * process is dead, and namespaces tagged as a lab that has no state at all.
+   */
+  async gc(): Promise<{ labs: string[]; namespaces: string[]; failures: OpFailure[] }> {
+    const labs: string[] = [];
+    const namespaces: string[] = [];
+    const failures: OpFailure[] = [];
+    for (const name of this.store.list()) {
+      const st = this.store.read(name);
+      if (!st || st.phase === 'up' || pidAlive(st.pid)) continue;
+      const r = await this.teardown(st, 'gc');
+      failures.push(...r.failures);
+      labs.push(name);
+    }
+    const known = new Set(this.store.list().map(labTag));
+    for (const ns of await listNetns(this.exec)) {
+      const tag = await netnsTag(this.exec, ns);
+      if (!tag?.startsWith('geneve-lab:') || known.has(tag)) continue;
+      const r = await removeNamespace(this.exec, ns, tag);
+      if (r.failure) failures.push(r.failure);
+      else if (r.outcome === 'removed') namespaces.push(ns);
+    }
+    return { labs, namespaces, failures };
+  }
+
+  async status(labName?: string): Promise<LabSummary[]> {
+    const names = labName ? [labName] : this.store.list();
+    const present = new Set(await listNetns(this.exec));
+    const out: LabSummary[] = [];
+    for (const name of names) {
+      const st = this.store.read(name);
+      if (!st) continue;
+      const nss = st.steps.filter((s) => s.op.op === 'netns.add').map((s) => (s.op as { ns: string }).ns);
+      const namespaces = [];
+      for (const ns of nss) {
+        const ls = present.has(ns) ? await links(this.exec, ns) : [];
+        namespaces.push({
+          name: ns,
+          present: present.has(ns),
+          links: ls
+            .filter((l) => l.ifname !== 'lo')
+            .map((l) => ({ ifname: l.ifname, ...(l.linkinfo?.info_kind ? { kind: l.linkinfo.info_kind } : {}), ...(l.operstate ? { state: l.operstate } : {}) })),
+        });
+      }
+      out.push({
+        lab: name,
+        phase: st.phase,
+        ...(st.source ? { source: st.source } : {}),
+        backend: st.backend,
+        crashed: st.phase !== 'up' && !pidAlive(st.pid),
+        namespaces,
+      });
+    }
+    return out;
+  }
+}

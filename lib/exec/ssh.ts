@@ -1,0 +1,305 @@
+/**
+ * Running a host's commands on a remote machine over OpenSSH.
+ *
+ * One multiplexed connection per host: `open()` starts a ControlMaster (one TCP connection, one
+ * authentication), every `run()`/`start()` is a cheap session on it, `close()` ends it with
+ * `ssh -O exit`. Host keys are always checked. The remote side always runs the login shell, so
+ * every argv element is quoted for it (see `remoteCommand`).
+ */
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ExitCode, LabError, OpError } from '../errors.js';
+import type { Background, Executor, RunOptions, RunResult } from './executor.js';
+import {
+  commandArgv,
+  controlArgv,
+  explainSshFailure,
+  masterArgv,
+  remoteCommand,
+  specProblems,
+  type SshSpec,
+} from '../remote/ssh-args.js';
+
+export type { SshSpec } from '../remote/ssh-args.js';
+
+/** One or more hosts could not be reached; nothing was changed on any host. */
+export class SshUnreachableError extends LabError {
+  readonly hosts: { host: string; target: string; reason: string }[];
+  constructor(hosts: { host: string; target: string; reason: string }[]) {
+    super(hosts.map((h) => h.reason).join('\n'), ExitCode.missingPrerequisite);
+    this.hosts = hosts;
+  }
+  override toJSON() {
+    return { ...super.toJSON(), hosts: this.hosts };
+  }
+}
+
+/** The SSH settings of a host are malformed (caught before any connection is tried). */
+export class SshSpecError extends LabError {
+  constructor(problems: string[]) {
+    super(problems.join('\n'), ExitCode.invalidInput);
+  }
+}
+
+/** A quoting probe: if the remote login shell returns it unchanged, argv quoting is sound there. */
+const PROBE = `a b'c"d$e\`f;g|h*\\i`;
+/** Grace between the local timeout and the remote `timeout`, so the remote side ends first. */
+const REMOTE_TIMEOUT_SLACK_MS = 5000;
+
+function toRunResult(argv: readonly string[], started: number, r: any): RunResult {
+  const spawnError = r.code && typeof r.exitCode !== 'number' ? String(r.code) : undefined;
+  return {
+    argv: [...argv],
+    exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
+    stdout: typeof r.stdout === 'string' ? r.stdout : '',
+    stderr:
+      typeof r.stderr === 'string' && r.stderr !== ''
+        ? r.stderr
+        : spawnError === 'ENOENT'
+          ? 'ssh: command not found (install openssh-client)'
+          : (r.shortMessage ?? ''),
+    durationMs: Date.now() - started,
+    timedOut: Boolean(r.timedOut),
+    ...(spawnError ? { spawnError } : {}),
+  };
+}
+
+export class SshExecutor implements Executor {
+  readonly where: string;
+  readonly spec: SshSpec;
+  private localDir: string | undefined;
+  private controlPath: string | undefined;
+  /** Private directory on the remote host for pid files of started processes. */
+  private remoteDir: string | undefined;
+  private useSudo = false;
+  private readonly running = new Set<Background>();
+
+  constructor(spec: SshSpec) {
+    const problems = specProblems(spec);
+    if (problems.length) throw new SshSpecError(problems);
+    this.spec = { ...spec };
+    this.where = `ssh ${spec.host} (${spec.target}${spec.port ? `:${spec.port}` : ''})`;
+  }
+
+  get isOpen(): boolean {
+    return this.controlPath !== undefined;
+  }
+
+  /** Whether remote commands are prefixed with `sudo -n` (login user is not root). */
+  get sudo(): boolean {
+    return this.useSudo;
+  }
+
+  private local(argv: string[]): string[] {
+    return this.spec.clientNetns ? ['ip', 'netns', 'exec', this.spec.clientNetns, ...argv] : argv;
+  }
+
+  private unreachable(stderr: string): SshUnreachableError {
+    return new SshUnreachableError([{ host: this.spec.host, target: this.spec.target, reason: explainSshFailure(this.spec, stderr) }]);
+  }
+
+  /** Open the master connection, check the remote shell and privileges. Idempotent. */
+  async open(): Promise<void> {
+    if (this.controlPath) return;
+    // mkdtemp creates the directory 0700: nobody else can reach (or replace) our control socket.
+    const dir = await mkdtemp(join(tmpdir(), 'gl-ssh-'));
+    const controlPath = join(dir, 'm');
+    const [file, ...args] = this.local(masterArgv(this.spec, controlPath));
+    // -f: ssh returns once authenticated and leaves the master in the background (stdio on /dev/null).
+    const r = await execa(file!, args, { reject: false, stdin: 'ignore', timeout: ((this.spec.connectTimeoutSec ?? 10) + 20) * 1000 });
+    if (r.exitCode !== 0) {
+      await rm(dir, { recursive: true, force: true });
+      throw this.unreachable(typeof r.stderr === 'string' && r.stderr ? r.stderr : String(r.shortMessage ?? ''));
+    }
+    this.localDir = dir;
+    this.controlPath = controlPath;
+    try {
+      await this.probe();
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  /** One round trip: quoting works, who we are, sudo if needed, a private remote temp dir. */
+  private async probe(): Promise<void> {
+    const script =
+      'printf "%s\\n" "$1"; id -u; d=$(mktemp -d /tmp/geneve-lab-ssh.XXXXXXXX) && printf "%s\\n" "$d"; ' +
+      'if [ "$(id -u)" != 0 ]; then sudo -n true >/dev/null 2>&1 && echo sudo-ok || echo sudo-no; fi';
+    const r = await this.raw(['sh', '-c', script, 'sh', PROBE], {});
+    const lines = r.stdout.split('\n');
+    if (r.exitCode !== 0 || lines[0] !== PROBE)
+      throw new OpError({
+        subject: `remote shell on host "${this.spec.host}" does not pass arguments through intact (a POSIX login shell such as sh or bash is needed)`,
+        host: this.spec.host,
+        request: 'sh -c <probe>',
+        stderr: r.stderr || `got ${JSON.stringify(lines[0])}`,
+        exitCode: r.exitCode,
+      });
+    const uid = lines[1];
+    this.remoteDir = lines[2] || undefined;
+    const mode = this.spec.privilege ?? 'auto';
+    if (mode === 'sudo' || (mode === 'auto' && uid !== '0')) {
+      if (lines[3] !== 'sudo-ok' && uid !== '0')
+        throw new OpError({
+          subject: `user of ${this.spec.target} on host "${this.spec.host}" is not root and cannot use sudo without a password (lab commands need root; log in as root or allow passwordless sudo)`,
+          host: this.spec.host,
+          request: 'sudo -n true',
+          stderr: r.stderr,
+        });
+      this.useSudo = uid !== '0' || mode === 'sudo';
+    }
+  }
+
+  /** Send argv to the remote shell as is (no sudo/env wrapping). */
+  private async raw(argv: readonly string[], opts: RunOptions & { localTimeoutMs?: number }): Promise<RunResult> {
+    if (!this.controlPath) throw new Error(`ssh connection to host "${this.spec.host}" is not open (call open() first)`);
+    const [file, ...args] = this.local(commandArgv(this.spec, this.controlPath, remoteCommand(argv)));
+    const started = Date.now();
+    const r = await execa(file!, args, {
+      reject: false,
+      input: opts.input,
+      stdin: opts.input === undefined ? 'ignore' : undefined,
+      timeout: opts.localTimeoutMs,
+      stripFinalNewline: false,
+      killSignal: 'SIGKILL',
+    });
+    const res = toRunResult(argv, started, r);
+    if (res.exitCode === 255 && !(await this.masterAlive())) throw this.unreachable(res.stderr);
+    return res;
+  }
+
+  /** The remote argv: sudo, environment and a remote-side timeout around the caller's argv. */
+  private wrap(argv: readonly string[], opts: RunOptions): string[] {
+    if (argv.length === 0) throw new Error('empty argv');
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    // A killed local ssh client does not kill the remote process (no tty, no SIGHUP), so the
+    // timeout is enforced on the remote side too.
+    const timeout = opts.timeoutMs ? ['timeout', '-k', '2', (opts.timeoutMs / 1000).toFixed(3)] : [];
+    return [...(this.useSudo ? ['sudo', '-n', '--'] : []), ...timeout, ...(env.length ? ['env', ...env] : []), ...argv];
+  }
+
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const res = await this.raw(this.wrap(argv, opts), {
+      ...opts,
+      ...(opts.timeoutMs ? { localTimeoutMs: opts.timeoutMs + REMOTE_TIMEOUT_SLACK_MS } : {}),
+    });
+    // coreutils timeout exits 124 (TERM worked) or 137 (needed KILL).
+    const timedOut = res.timedOut || (opts.timeoutMs !== undefined && (res.exitCode === 124 || res.exitCode === 137));
+    return { ...res, argv: [...argv], timedOut };
+  }
+
+  /** Run and throw an OpError naming the host and carrying the remote stderr on a non-zero exit. */
+  async runOk(argv: readonly string[], subject: string, opts: RunOptions = {}): Promise<RunResult> {
+    const r = await this.run(argv, opts);
+    if (r.exitCode !== 0)
+      throw new OpError({ subject, host: this.spec.host, request: argv.join(' '), stderr: r.stderr, exitCode: r.exitCode });
+    return r;
+  }
+
+  /**
+   * Start a long-running remote process. A small remote wrapper records the program's pid in the
+   * private remote directory, so stop() can signal the remote process itself (closing the SSH
+   * session alone would leave it running), and removes the pid file when the program ends.
+   */
+  start(argv: readonly string[], opts: RunOptions = {}): Background {
+    if (!this.controlPath || !this.remoteDir) throw new Error(`ssh connection to host "${this.spec.host}" is not open (call open() first)`);
+    if (argv.length === 0) throw new Error('empty argv');
+    const pidFile = `${this.remoteDir}/${randomBytes(6).toString('hex')}.pid`;
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const wrapper = [
+      ...(this.useSudo ? ['sudo', '-n', '--'] : []),
+      'sh', '-c',
+      'f=$1; shift; "$@" & p=$!; echo "$p" >"$f.tmp" && mv "$f.tmp" "$f"; wait "$p"; r=$?; rm -f "$f"; exit "$r"',
+      'sh', pidFile,
+      ...(env.length ? ['env', ...env] : []),
+      ...argv,
+    ];
+    const [file, ...args] = this.local(commandArgv(this.spec, this.controlPath, remoteCommand(wrapper)));
+    const started = Date.now();
+    const child: ResultPromise = execa(file!, args, { reject: false, stdin: 'ignore', timeout: opts.timeoutMs, stripFinalNewline: false });
+    const done = (child as Promise<unknown>).then((r) => toRunResult(argv, started, r));
+    let settled = false;
+    void done.then(() => {
+      settled = true;
+      this.running.delete(bg);
+    });
+    const signal = (sig: 'TERM' | 'KILL', waitForPid: boolean) =>
+      this.run([
+        'sh', '-c',
+        // The session may not have written the pid yet when stop() follows start() at once.
+        `i=0; while [ ! -s "$1" ] && [ "$2" = wait ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ` +
+          `[ -s "$1" ] && kill -${sig} "$(cat "$1")" 2>/dev/null; true`,
+        'sh', pidFile, waitForPid ? 'wait' : 'nowait',
+      ]).catch(() => undefined);
+    const within = (ms: number) =>
+      Promise.race([done.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), ms).unref())]);
+    const bg: Background = {
+      pid: child.pid,
+      argv: [...argv],
+      done,
+      stop: async (graceMs = 2000) => {
+        if (settled) return done;
+        await signal('TERM', true);
+        if (!(await within(graceMs))) {
+          await signal('KILL', false);
+          if (!(await within(3000))) child.kill('SIGKILL');
+        }
+        return done;
+      },
+    };
+    this.running.add(bg);
+    return bg;
+  }
+
+  /** Is the master still there? */
+  async masterAlive(): Promise<boolean> {
+    if (!this.controlPath) return false;
+    const [file, ...args] = this.local(controlArgv(this.spec, this.controlPath, 'check'));
+    const r = await execa(file!, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
+    return r.exitCode === 0;
+  }
+
+  /** Stop what we started, remove our remote temp dir, end the master. Idempotent, never throws. */
+  async close(): Promise<void> {
+    if (!this.controlPath) return;
+    await Promise.all([...this.running].map((b) => b.stop().catch(() => undefined)));
+    if (this.remoteDir)
+      await this.raw(['rm', '-rf', '--', this.remoteDir], { localTimeoutMs: 15_000 }).catch(() => undefined);
+    const [file, ...args] = this.local(controlArgv(this.spec, this.controlPath, 'exit'));
+    await execa(file!, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
+    if (this.localDir) await rm(this.localDir, { recursive: true, force: true });
+    this.controlPath = undefined;
+    this.localDir = undefined;
+    this.remoteDir = undefined;
+  }
+}
+
+/** Create and open an executor for one host. */
+export async function openSsh(spec: SshSpec): Promise<SshExecutor> {
+  const ex = new SshExecutor(spec);
+  await ex.open();
+  return ex;
+}
+
+/**
+ * Open every host's master before anything is changed anywhere. If any host cannot be reached,
+ * the masters already opened are closed again and one error lists every unreachable host.
+ */
+export async function preflight(hosts: readonly SshExecutor[]): Promise<void> {
+  const results = await Promise.allSettled(hosts.map((h) => h.open()));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ ex: hosts[i]!, err: r.reason as unknown }] : []));
+  if (failed.length === 0) return;
+  await Promise.all(hosts.map((h) => h.close()));
+  const unreachable = failed.flatMap(({ err }) => (err instanceof SshUnreachableError ? err.hosts : []));
+  const other = failed.filter(({ err }) => !(err instanceof SshUnreachableError));
+  if (other.length === 0) throw new SshUnreachableError(unreachable);
+  if (unreachable.length === 0 && other.length === 1) throw other[0]!.err;
+  throw new SshUnreachableError([
+    ...unreachable,
+    ...other.map(({ ex, err }) => ({ host: ex.spec.host, target: ex.spec.target, reason: err instanceof Error ? err.message : String(err) })),
+  ]);
+}

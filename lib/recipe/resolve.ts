@@ -1,0 +1,208 @@
+/**
+ * Raw (schema-valid, semantically checked) recipe → the resolved Lab model: namespaces, interface
+ * names, tunnel end addresses, filled-in defaults, unit conversions. Interface names that had to
+ * be shortened are reported as warnings; names that still clash in one namespace are errors.
+ */
+import type { Problem } from '../errors.js';
+import type { Check, Guest, Host, Lab, Network, Switch, Tunnel, TunnelEnd, GeneveOption, OvsTunnelParams } from '../model/types.js';
+import { safeIfname, hostNs, networkNs, nsPrefix, labTag } from '../model/names.js';
+import { parseCidr } from './addr.js';
+import type { Locator, Path } from './locate.js';
+import { parseRate, type RawRecipe, type RawTunnel } from './schema.js';
+import type { Analysis } from './semantic.js';
+
+export const OVN_OPTION_CLASS = 0x0102;
+export const OVN_OPTION_TYPE = 0x80;
+
+export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: string): { lab: Lab; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const lab = r.lab;
+  /** safeIfname plus a warning when the name had to change. */
+  const ifn = (name: string, path: Path, what: string) => {
+    const safe = safeIfname(name);
+    if (safe !== name) problems.push(loc.problem(path, `interface name for ${what} "${name}" is longer than 15 bytes; using "${safe}"`, 'warning'));
+    return safe;
+  };
+  // Interface names per namespace, to catch clashes after shortening.
+  const taken = new Map<string, Map<string, string>>();
+  const claim = (ns: string, name: string, owner: string, path: Path) => {
+    const m = taken.get(ns) ?? new Map<string, string>();
+    taken.set(ns, m);
+    const prev = m.get(name);
+    if (prev) problems.push(loc.problem(path, `interface name "${name}" of ${owner} clashes with ${prev} in namespace ${ns}; rename one of them (or set ifname)`));
+    else m.set(name, owner);
+  };
+
+  const networks: Network[] = a.networks.map((n) => {
+    const ns = networkNs(lab, n.name);
+    claim(ns, 'br0', `the bridge of network "${n.name}"`, r.networks ? ['networks', r.networks.findIndex((x) => x.name === n.name)] : []);
+    return { name: n.name, mtu: n.mtu, ns, bridge: 'br0' };
+  });
+  const netMtu = (name: string) => networks.find((n) => n.name === name)?.mtu ?? 1500;
+
+  const hosts: Host[] = (r.hosts ?? []).map((h, hi) => {
+    const ns = hostNs(lab, h.name);
+    claim(ns, 'lo', 'loopback', ['hosts', hi]);
+    const interfaces = (h.interfaces ?? []).map((f, fi) => {
+      const p: Path = ['hosts', hi, 'interfaces', fi];
+      const network = a.ifaceNetwork[hi]![fi]!;
+      const ifname = f.ifname ?? ifn(network, [...p, 'network'], `network`);
+      claim(ns, ifname, `host "${h.name}" interface on "${network}"`, f.ifname ? [...p, 'ifname'] : p);
+      const peerIfname = ifn(h.name, ['hosts', hi, 'name'], 'host');
+      claim(networkNs(lab, network), peerIfname, `the port of host "${h.name}"`, ['hosts', hi, 'name']);
+      const addresses = [f.ipv4, f.ipv6].filter((x): x is string => !!x);
+      return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network) };
+    });
+    const host: Host = { name: h.name, ns, placement: { kind: 'netns' }, interfaces };
+    if (h.ovs) host.ovs = { datapath: h.ovs.datapath ?? 'auto' };
+    return host;
+  });
+  const hostByName = new Map(hosts.map((h) => [h.name, h]));
+
+  const switches: Switch[] = (r.switches ?? []).map((s, si) => {
+    const ifname = ifn(s.name, ['switches', si, 'name'], 'switch');
+    claim(hostNs(lab, s.host), ifname, `switch "${s.name}"`, ['switches', si, 'name']);
+    const sw: Switch = { name: s.name, host: s.host, kind: s.kind ?? 'bridge', ifname, addresses: s.addresses ?? [] };
+    if (s.mtu !== undefined) sw.mtu = s.mtu;
+    if (sw.kind === 'ovs') {
+      const hostDp = (r.hosts ?? []).find((h) => h.name === s.host)?.ovs?.datapath;
+      const dp = s.datapath ?? (hostDp === 'system' || hostDp === 'netdev' ? hostDp : undefined);
+      if (dp) sw.datapath = dp;
+    }
+    return sw;
+  });
+  const switchByName = new Map(switches.map((s) => [s.name, s]));
+
+  const guests: Guest[] = (r.guests ?? []).map((g, gi) => {
+    const sw = switchByName.get(g.switch)!;
+    const ns = hostNs(lab, g.name);
+    const ifname = g.ifname ?? 'eth0';
+    claim(ns, 'lo', 'loopback', ['guests', gi]);
+    claim(ns, ifname, `guest "${g.name}"`, ['guests', gi, ...(g.ifname ? ['ifname'] : [])]);
+    const peerIfname = ifn(g.name, ['guests', gi, 'name'], 'guest');
+    claim(hostNs(lab, sw.host), peerIfname, `the port of guest "${g.name}"`, ['guests', gi, 'name']);
+    const guest: Guest = {
+      name: g.name,
+      ns,
+      switch: g.switch,
+      host: sw.host,
+      ifname,
+      peerIfname,
+      addresses: g.addresses ?? [],
+      offload: { ...(g.offload ?? {}) },
+      routes: (g.routes ?? []).map((rt) => ({ to: rt.to, ...(rt.via ? { via: rt.via } : {}), ...(rt.dev ? { dev: rt.dev } : {}) })),
+    };
+    if (g.mtu !== undefined) guest.mtu = g.mtu;
+    if (g.mac !== undefined) guest.mac = g.mac.toLowerCase();
+    return guest;
+  });
+
+  const tunnels: Tunnel[] = [];
+  (r.tunnels ?? []).forEach((t, ti) => {
+    const d = a.tunnels[ti];
+    if (!d) return;
+    const ifname = ifn(t.name, ['tunnels', ti, 'name'], 'tunnel');
+    const underlay = d.hosts.map((h) => {
+      const iface = hostByName.get(h)!.interfaces.find((f) => f.network === d.network)!;
+      const addr = iface.addresses.map((x) => parseCidr(x)!).find((c) => c.family === d.family)!;
+      return addr.address;
+    });
+    const ends = d.hosts.map((host, i): TunnelEnd => {
+      claim(hostNs(lab, host), ifname, `tunnel "${t.name}"`, ['tunnels', ti, 'name']);
+      const end: TunnelEnd = {
+        attach: { kind: d.routed ? 'host' : 'switch', name: t.between[i]! },
+        host,
+        impl: d.impls[i]!,
+        ifname,
+        local: underlay[i]!,
+        remote: underlay[1 - i]!,
+      };
+      if (d.routed && t.addresses?.[i]) end.address = t.addresses[i];
+      return end;
+    }) as [TunnelEnd, TunnelEnd];
+    const type = t.type ?? 'geneve';
+    const tunnel: Tunnel = { name: t.name, type, family: d.family, network: d.network, ends, options: options(t) };
+    if (t.mtu !== undefined) tunnel.mtu = t.mtu;
+    if (type === 'geneve') tunnel.geneve = pick(t, ['vni', 'dstport', 'ttl', 'tos', 'df', 'flowlabel', 'udpcsum', 'udp6zerocsumtx', 'udp6zerocsumrx', 'external', 'innerprotoinherit', 'srcport']);
+    else if (type === 'vxlan') tunnel.vxlan = pick(t, ['vni', 'dstport', 'ttl', 'tos', 'df', 'flowlabel', 'udpcsum', 'udp6zerocsumtx', 'udp6zerocsumrx', 'external', 'learning', 'srcport']);
+    else tunnel.gre = pick(t, ['key', 'ttl', 'tos']);
+    if (t.ovs) tunnel.ovs = ovsParams(t.ovs);
+    tunnels.push(tunnel);
+  });
+
+  const checks: Check[] = a.checks.map((pr) => {
+    const c = (r.checks ?? [])[pr.index]!;
+    switch (pr.kind) {
+      case 'ping': {
+        const b = c.ping!;
+        const count = b.count ?? 3;
+        const interval = b.interval ?? 0.2;
+        return {
+          kind: 'ping', name: pr.name, from: pr.from, to: pr.to, family: pr.family,
+          count, size: b.size ?? 56, df: b.df ?? false,
+          intervalMs: Math.round(interval * 1000),
+          deadlineS: b.deadline ?? Math.max(5, Math.ceil(count * interval + 3)),
+          expect: b.expect ?? 'reachable', maxLossPct: b.max_loss ?? 0,
+        };
+      }
+      case 'iperf': {
+        const b = c.iperf!;
+        const chk: Check = {
+          kind: 'iperf', name: pr.name, from: pr.from, to: pr.to, family: pr.family,
+          protocol: b.protocol ?? 'tcp', durationS: b.duration ?? 5, parallel: b.parallel ?? 1, reverse: b.reverse ?? false,
+        };
+        if (b.bitrate !== undefined) chk.bitrate = String(b.bitrate);
+        if (b.min !== undefined) chk.minBps = parseRate(b.min)!;
+        if (b.max_loss !== undefined) chk.maxLossPct = b.max_loss;
+        return chk;
+      }
+      case 'mtu': {
+        const b = c.mtu!;
+        const chk: Check = { kind: 'mtu', name: pr.name, from: pr.from, to: pr.to, family: pr.family };
+        if (b.expect !== undefined) chk.expectMtu = b.expect;
+        return chk;
+      }
+      case 'capture': {
+        const b = c.capture!;
+        const host = hostByName.get(b.host);
+        // "interface" names a network (the host's interface on it) or is a literal ifname.
+        const onNet = host?.interfaces.find((f) => f.network === b.interface);
+        return { kind: 'capture', name: pr.name, host: b.host, ifname: onNet?.ifname ?? b.interface, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1 };
+      }
+    }
+  });
+
+  const warnings = problems.filter((p) => p.severity === 'warning').map((p) => `${p.path}: ${p.message}`);
+  const out: Lab = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels, checks, warnings };
+  if (r.description !== undefined) out.description = r.description;
+  return { lab: out, problems };
+}
+
+function pick<K extends keyof RawTunnel>(t: RawTunnel, keys: K[]): Pick<RawTunnel, K> {
+  const out = {} as Pick<RawTunnel, K>;
+  for (const k of keys) if (t[k] !== undefined) out[k] = t[k];
+  return out;
+}
+
+function options(t: RawTunnel): GeneveOption[] {
+  const out: GeneveOption[] = (t.options ?? []).map((o) => ({ class: o.class, type: o.type, data: (o.data ?? '').replace(/^0x/i, '').toLowerCase() }));
+  if (t.ovn) {
+    const v = ((t.ovn.ingress << 16) | t.ovn.egress) >>> 0;
+    out.push({ class: OVN_OPTION_CLASS, type: OVN_OPTION_TYPE, data: v.toString(16).padStart(8, '0') });
+  }
+  return out;
+}
+
+function ovsParams(o: NonNullable<RawTunnel['ovs']>): OvsTunnelParams {
+  const out: OvsTunnelParams = {};
+  if (o.key !== undefined) out.key = o.key;
+  if (o.in_key !== undefined) out.inKey = o.in_key;
+  if (o.out_key !== undefined) out.outKey = o.out_key;
+  if (o.remote_ip !== undefined) out.remoteIp = o.remote_ip;
+  if (o.local_ip !== undefined) out.localIp = o.local_ip;
+  if (o.df_default !== undefined) out.dfDefault = o.df_default;
+  if (o.csum !== undefined) out.csum = o.csum;
+  if (o.egress_pkt_mark !== undefined) out.egressPktMark = o.egress_pkt_mark;
+  if (o.psk !== undefined) out.psk = o.psk;
+  return out;
+}

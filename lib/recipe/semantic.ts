@@ -1,0 +1,383 @@
+/**
+ * Cross-field rules over a schema-valid recipe: names and references, addresses, tunnel ends
+ * and their settings, checks. Every problem is collected (never stop at the first) and located.
+ * Decisions resolve.ts needs (tunnel network/family/ends, check pairs) are recorded here once.
+ */
+import type { Problem } from '../errors.js';
+import type { Family, TunnelImpl } from '../model/types.js';
+import { parseCidr, subnetsOverlap, sameAddress, familyOf, type Cidr } from './addr.js';
+import { suggest, type Locator, type Path } from './locate.js';
+import { CHECK_KINDS, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
+
+export const IMPLICIT_NETWORK = 'underlay';
+export const OPTIONS_MAX_BYTES = 252;
+
+export interface TunnelDecision {
+  routed: boolean;
+  network: string;
+  family: Family;
+  /** Host of each end, in `between` order. */
+  hosts: [string, string];
+  impls: [TunnelImpl, TunnelImpl];
+}
+
+export interface CheckPair {
+  index: number; // index in the recipe's checks list
+  kind: CheckKind;
+  from: string;
+  to: string;
+  family: Family;
+  name: string;
+}
+
+export interface Analysis {
+  problems: Problem[];
+  networks: { name: string; mtu: number }[];
+  /** Network of each host interface, by host index then interface index. */
+  ifaceNetwork: string[][];
+  tunnels: (TunnelDecision | undefined)[];
+  checks: CheckPair[];
+  /** Names by kind of object, for references. */
+  kindOf: Map<string, 'host' | 'guest' | 'switch' | 'network'>;
+}
+
+export function analyze(r: RawRecipe, loc: Locator): Analysis {
+  const problems: Problem[] = [];
+  const err = (path: Path, msg: string) => problems.push(loc.problem(path, msg));
+  const hosts = r.hosts ?? [];
+  const switches = r.switches ?? [];
+  const guests = r.guests ?? [];
+  const tunnels = r.tunnels ?? [];
+  const checks = r.checks ?? [];
+  const networks = r.networks ? r.networks.map((n) => ({ name: n.name, mtu: n.mtu ?? 1500 })) : [{ name: IMPLICIT_NETWORK, mtu: 1500 }];
+
+  // ---- names: unique across hosts/guests/switches/networks
+  const kindOf = new Map<string, 'host' | 'guest' | 'switch' | 'network'>();
+  const firstAt = new Map<string, string>();
+  const declare = (name: string, kind: 'host' | 'guest' | 'switch' | 'network', path: Path) => {
+    const prev = kindOf.get(name);
+    if (prev) err([...path, 'name'], `"${name}" is already used by ${prev} at ${firstAt.get(name)}; names must be unique across networks, hosts, switches and guests`);
+    else {
+      kindOf.set(name, kind);
+      firstAt.set(name, path.length === 0 ? 'an implicit network' : `${String(path[0])}[${String(path[1])}]`);
+    }
+  };
+  if (r.networks) r.networks.forEach((n, i) => declare(n.name, 'network', ['networks', i]));
+  else kindOf.set(IMPLICIT_NETWORK, 'network'), firstAt.set(IMPLICIT_NETWORK, 'the implicit network');
+  hosts.forEach((h, i) => declare(h.name, 'host', ['hosts', i]));
+  switches.forEach((s, i) => declare(s.name, 'switch', ['switches', i]));
+  guests.forEach((g, i) => declare(g.name, 'guest', ['guests', i]));
+  const namesOf = (kind: string) => [...kindOf].filter(([, k]) => k === kind).map(([n]) => n);
+  const refProblem = (name: string, kind: 'host' | 'switch' | 'network' | 'guest') => {
+    const other = kindOf.get(name);
+    const known = namesOf(kind);
+    const plural = kind === 'switch' ? 'switches' : `${kind}s`;
+    const list = known.length ? `known ${plural}: ${known.join(', ')}` : `no ${plural} are defined`;
+    return other ? `"${name}" is a ${other}, not a ${kind}; ${list}` : `unknown ${kind} "${name}"${suggest(name, known)}; ${list}`;
+  };
+  const uniqueAmong = (list: { name?: string }[], section: string) => {
+    const seen = new Map<string, number>();
+    list.forEach((o, i) => {
+      if (!o.name) return;
+      const j = seen.get(o.name);
+      if (j !== undefined) err([section, i, 'name'], `"${o.name}" is already the name of ${section}[${j}]; ${section} names must be unique`);
+      else seen.set(o.name, i);
+    });
+  };
+  uniqueAmong(tunnels, 'tunnels');
+  uniqueAmong(checks, 'checks');
+
+  // ---- hosts and their underlay interfaces
+  const ifaceNetwork: string[][] = [];
+  const underlay: { host: string; network: string; cidr: Cidr; path: Path }[] = [];
+  const allAddrs: { cidr: Cidr; path: Path; what: string }[] = [];
+  /** Hosts with an unresolvable interface: rules depending on their networks would only echo that. */
+  const brokenHosts = new Set<string>();
+  hosts.forEach((h, hi) => {
+    const nets: string[] = [];
+    if (h.ssh !== undefined) err(['hosts', hi, 'ssh'], 'remote hosts over SSH are not supported yet; remove "ssh" to simulate the host in a network namespace');
+    if (h.ovs?.datapath && !['auto', 'system', 'netdev'].includes(h.ovs.datapath)) err(['hosts', hi, 'ovs', 'datapath'], 'use auto, system or netdev');
+    (h.interfaces ?? []).forEach((f, fi) => {
+      const p: Path = ['hosts', hi, 'interfaces', fi];
+      let net = f.network;
+      if (net === undefined) {
+        if (networks.length === 1) net = networks[0]!.name;
+        else err(p, `"network" is required because there are ${networks.length} networks; use one of: ${networks.map((n) => n.name).join(', ')}`);
+      } else if (!networks.some((n) => n.name === net)) {
+        err([...p, 'network'], refProblem(net, 'network'));
+        brokenHosts.add(h.name);
+        net = undefined;
+      }
+      if (net !== undefined) {
+        if (nets.includes(net)) err([...p, 'network'], `host "${h.name}" is attached to network "${net}" twice; use one interface per network`);
+        nets.push(net);
+      } else nets.push('');
+      if (!f.ipv4 && !f.ipv6) err(p, 'an interface needs an address: add ipv4 (e.g. 192.0.2.11/24) and/or ipv6 (e.g. 2001:db8::11/64)');
+      for (const fam of ['ipv4', 'ipv6'] as const) {
+        const c = f[fam] ? parseCidr(f[fam]) : undefined;
+        if (!c) continue;
+        allAddrs.push({ cidr: c, path: [...p, fam], what: `host "${h.name}"` });
+        if (net) underlay.push({ host: h.name, network: net, cidr: c, path: [...p, fam] });
+      }
+    });
+    ifaceNetwork.push(nets);
+  });
+  // The same subnet on two networks would make the underlay routing ambiguous.
+  for (let i = 0; i < underlay.length; i++)
+    for (let j = 0; j < i; j++) {
+      const a = underlay[i]!;
+      const b = underlay[j]!;
+      if (a.network !== b.network && subnetsOverlap(a.cidr, b.cidr)) {
+        err(a.path, `${a.cidr.text} on network "${a.network}" overlaps ${b.cidr.text} on network "${b.network}"; give each network its own subnet`);
+        break;
+      }
+    }
+
+  // ---- switches and guests
+  const switchHost = new Map<string, string>();
+  const switchKind = new Map<string, 'bridge' | 'ovs'>();
+  switches.forEach((s, si) => {
+    const p: Path = ['switches', si];
+    if (kindOf.get(s.host) !== 'host') err([...p, 'host'], refProblem(s.host, 'host'));
+    else switchHost.set(s.name, s.host);
+    switchKind.set(s.name, s.kind ?? 'bridge');
+    if (s.datapath && (s.kind ?? 'bridge') !== 'ovs') err([...p, 'datapath'], `datapath applies to OVS switches only; set kind: ovs or remove datapath`);
+    (s.addresses ?? []).forEach((a, ai) => {
+      const c = parseCidr(a);
+      if (c) allAddrs.push({ cidr: c, path: [...p, 'addresses', ai], what: `switch "${s.name}"` });
+    });
+  });
+  guests.forEach((g, gi) => {
+    const p: Path = ['guests', gi];
+    if (kindOf.get(g.switch) !== 'switch') err([...p, 'switch'], refProblem(g.switch, 'switch'));
+    (g.addresses ?? []).forEach((a, ai) => {
+      const c = parseCidr(a);
+      if (c) allAddrs.push({ cidr: c, path: [...p, 'addresses', ai], what: `guest "${g.name}"` });
+    });
+    (g.routes ?? []).forEach((rt, ri) => {
+      if (!rt.via && !rt.dev) err([...p, 'routes', ri], 'a route needs "via" (a gateway address) and/or "dev" (an interface)');
+      if (rt.via && rt.to !== 'default' && familyOf(rt.via) !== parseCidr(rt.to)?.family) err([...p, 'routes', ri, 'via'], `gateway ${rt.via} is not of the same family as ${rt.to}`);
+    });
+  });
+
+  // ---- tunnels
+  const hostAddr = (host: string, network: string, fam: Family) =>
+    underlay.find((u) => u.host === host && u.network === network && u.cidr.family === fam);
+  const tunnelDecisions = tunnels.map((t, ti) => checkTunnel(t, ti));
+  function checkTunnel(t: RawTunnel, ti: number): TunnelDecision | undefined {
+    const p: Path = ['tunnels', ti];
+    const e = (k: string | Path, msg: string) => err([...p, ...(Array.isArray(k) ? k : [k])], msg);
+    const type = t.type ?? 'geneve';
+    const [a, b] = t.between as [string, string];
+    const ka = kindOf.get(a);
+    const kb = kindOf.get(b);
+    let ok = true;
+    for (const [i, n, k] of [[0, a, ka], [1, b, kb]] as const) {
+      if (k !== 'switch' && k !== 'host') {
+        const known = [...namesOf('switch'), ...namesOf('host')];
+        e(['between', i], k ? `"${n}" is a ${k}; a tunnel joins two switches (L2) or two hosts (routed)` : `unknown switch or host "${n}"${suggest(n, known)}; known: ${known.join(', ') || 'none'}`);
+        ok = false;
+      }
+    }
+    if (ok && ka !== kb) {
+      e('between', `the ends are a ${ka} and a ${kb}; join two switches (L2 tunnel) or two hosts (routed tunnel)`);
+      ok = false;
+    }
+    const routed = ka === 'host';
+    if (!ok) return undefined;
+    const ha = routed ? a : switchHost.get(a);
+    const hb = routed ? b : switchHost.get(b);
+    if (!ha || !hb || brokenHosts.has(ha) || brokenHosts.has(hb)) return undefined;
+    if (ha === hb) {
+      e('between', `both ends are on host "${ha}"; a tunnel needs ends on different hosts`);
+      return undefined;
+    }
+    // End implementation: an OVS switch makes an OVS port; anything else is a kernel netdev.
+    const impls = [a, b].map((n) => (!routed && switchKind.get(n) === 'ovs' ? 'ovs' : 'kernel')) as [TunnelImpl, TunnelImpl];
+    if (t.impl && impls.some((x) => x !== t.impl)) {
+      const bad = [a, b].filter((_, i) => impls[i] !== t.impl);
+      e('impl', `impl: ${t.impl} contradicts end${bad.length > 1 ? 's' : ''} ${bad.map((x) => `"${x}" (${impls[[a, b].indexOf(x)]})`).join(', ')}; an end is an OVS port exactly when it is attached to an ovs switch — change the switch kind or remove impl`);
+    }
+    // Network: the one both hosts share.
+    const hostIdx = (n: string) => hosts.findIndex((h) => h.name === n);
+    const netsA = ifaceNetwork[hostIdx(ha)] ?? [];
+    const netsB = ifaceNetwork[hostIdx(hb)] ?? [];
+    const shared = netsA.filter((n) => n && netsB.includes(n));
+    let network = t.network;
+    if (network !== undefined) {
+      if (kindOf.get(network) !== 'network') {
+        e('network', refProblem(network, 'network'));
+        return undefined;
+      }
+      if (!shared.includes(network)) {
+        e('network', `hosts "${ha}" and "${hb}" are not both attached to network "${network}"; ${shared.length ? `shared: ${shared.join(', ')}` : 'they share no network'}`);
+        return undefined;
+      }
+    } else if (shared.length === 1) network = shared[0]!;
+    else {
+      e('between', shared.length === 0 ? `hosts "${ha}" and "${hb}" share no network; attach both to one network (hosts[].interfaces)` : `hosts "${ha}" and "${hb}" share several networks (${shared.join(', ')}); choose one with "network"`);
+      return undefined;
+    }
+    const famOk = (f: Family) => !!hostAddr(ha, network, f) && !!hostAddr(hb, network, f);
+    let fam: Family;
+    if (t.family) {
+      fam = t.family;
+      if (!famOk(fam)) {
+        const missing = [ha, hb].filter((h) => !hostAddr(h, network, fam));
+        e('family', `${fam} is not available on both ends: host${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ha${missing.length > 1 ? 've' : 's'} no ${fam} address on network "${network}"; ${famOk(fam === 'ipv4' ? 'ipv6' : 'ipv4') ? `use ${fam === 'ipv4' ? 'ipv6' : 'ipv4'} or add addresses` : 'add addresses'}`);
+      }
+    } else if (famOk('ipv4')) fam = 'ipv4';
+    else if (famOk('ipv6')) fam = 'ipv6';
+    else {
+      e('between', `hosts "${ha}" and "${hb}" have no address family in common on network "${network}"; give both an ipv4 or both an ipv6 address`);
+      fam = 'ipv4';
+    }
+    // Family-specific settings.
+    if (fam === 'ipv4') {
+      for (const k of ['flowlabel', 'udp6zerocsumtx', 'udp6zerocsumrx'] as const)
+        if (t[k] !== undefined) e(k, `${k} applies to IPv6 tunnels only, and this tunnel runs over IPv4; remove it or set family: ipv6`);
+    } else if (t.udpcsum !== undefined) e('udpcsum', 'udpcsum applies to IPv4 tunnels only (IPv6 always has UDP checksums unless udp6zerocsumtx/rx); remove it or use udp6zerocsumtx/udp6zerocsumrx');
+    // Type-specific settings.
+    const only = (k: keyof RawTunnel, types: string[], hint: string) => {
+      if (t[k] !== undefined && !types.includes(type)) e(k, `${k} applies to ${types.join('/')} tunnels only, and this is a ${type} tunnel; ${hint}`);
+    };
+    only('learning', ['vxlan'], 'remove it');
+    only('innerprotoinherit', ['geneve'], 'remove it');
+    only('options', ['geneve'], 'remove it (options are Geneve TLVs)');
+    only('ovn', ['geneve'], 'remove it (OVN metadata is a Geneve option)');
+    only('key', ['gre'], type === 'gre' ? '' : 'use vni for geneve/vxlan');
+    only('vni', ['geneve', 'vxlan'], 'use key for gre');
+    for (const k of ['dstport', 'srcport', 'flowlabel', 'udpcsum', 'udp6zerocsumtx', 'udp6zerocsumrx', 'df', 'external'] as const)
+      only(k, ['geneve', 'vxlan'], 'remove it');
+    if (t.external && t.vni !== undefined) e('vni', 'vni cannot be combined with external: true (collect-metadata devices take the VNI per packet); remove vni or external');
+    if (t.srcport && t.srcport.low > t.srcport.high) e(['srcport', 'low'], `srcport low ${t.srcport.low} is above high ${t.srcport.high}; low must be <= high`);
+    // Options size: 4-byte header per option plus its data; ovn adds one 8-byte option.
+    const optBytes = (t.options ?? []).reduce((n, o) => n + 4 + (o.data ?? '').replace(/^0x/i, '').length / 2, 0) + (t.ovn ? 8 : 0);
+    if (optBytes > OPTIONS_MAX_BYTES) e('options', `Geneve options total ${optBytes} bytes (4-byte header per option plus data${t.ovn ? ', ovn adds 8' : ''}); at most ${OPTIONS_MAX_BYTES} bytes fit in the header`);
+    // OVS-only settings need an OVS end.
+    if (t.ovs !== undefined && !impls.includes('ovs')) e('ovs', `ovs options apply to ends that are OVS ports, and both ends of this tunnel are kernel netdevs; attach an end to a switch with kind: ovs or remove "ovs"`);
+    if (t.external && impls.includes('ovs')) e('external', 'external applies to kernel netdev ends; OVS tunnel ports are always flow-based — remove it or use ovs.key: flow');
+    // Routed vs L2.
+    if (routed) {
+      if (!t.addresses || t.addresses.length !== 2) e(t.addresses ? 'addresses' : 'between', `a routed (host-to-host) tunnel needs addresses: one per end, e.g. [10.99.0.1/30, 10.99.0.2/30]${t.addresses ? `; got ${t.addresses.length}` : ''}`);
+      else {
+        t.addresses.forEach((x, i) => {
+          const c = parseCidr(x);
+          if (c) allAddrs.push({ cidr: c, path: [...p, 'addresses', i], what: `tunnel "${t.name}"` });
+        });
+      }
+    } else if (t.addresses) e('addresses', 'addresses are for routed tunnels between two hosts; an L2 tunnel between switches carries guest traffic — put addresses on guests or switches');
+    return { routed, network, family: fam, hosts: [ha, hb], impls };
+  }
+
+  // ---- duplicate addresses anywhere in the lab
+  for (let i = 0; i < allAddrs.length; i++)
+    for (let j = 0; j < i; j++) {
+      const x = allAddrs[i]!;
+      const y = allAddrs[j]!;
+      if (sameAddress(x.cidr.address, y.cidr.address)) {
+        err(x.path, `address ${x.cidr.address} of ${x.what} is already used by ${y.what}; every address must be unique`);
+        break;
+      }
+    }
+
+  // ---- checks
+  const addrFamilies = (name: string): Set<Family> => {
+    const fams = new Set<Family>();
+    const add = (a: string | undefined) => {
+      const c = a ? parseCidr(a) : undefined;
+      if (c) fams.add(c.family);
+    };
+    const k = kindOf.get(name);
+    if (k === 'guest') guests.find((g) => g.name === name)?.addresses?.forEach(add);
+    else if (k === 'switch') switches.find((s) => s.name === name)?.addresses?.forEach(add);
+    else if (k === 'host') {
+      const h = hosts.find((x) => x.name === name);
+      h?.interfaces?.forEach((f) => (add(f.ipv4), add(f.ipv6)));
+      tunnels.forEach((t, ti) => {
+        const d = tunnelDecisions[ti];
+        if (d?.routed) d.hosts.forEach((hn, i) => hn === name && add(t.addresses?.[i]));
+      });
+    } else if (familyOf(name)) fams.add(familyOf(name)!);
+    return fams;
+  };
+  const pairs: CheckPair[] = [];
+  const usedNames = new Set(checks.map((c) => c.name).filter((n): n is string => !!n));
+  const captures: { index: number; during: string }[] = [];
+  checks.forEach((c, ci) => {
+    const kind = CHECK_KINDS.find((k) => c[k] !== undefined);
+    if (!kind) return;
+    const p: Path = ['checks', ci, kind];
+    if (kind === 'capture') {
+      const cap = c.capture!;
+      if (kindOf.get(cap.host) !== 'host') err([...p, 'host'], refProblem(cap.host, 'host'));
+      captures.push({ index: ci, during: cap.during });
+      const name = c.name ?? uniqueName(`capture ${cap.host}`, usedNames);
+      pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });
+      return;
+    }
+    const body = c[kind] as { from: string | string[]; to: string | string[]; family?: Family };
+    const froms = ([] as string[]).concat(body.from);
+    const tos = ([] as string[]).concat(body.to);
+    const endpointOk = (n: string, field: 'from' | 'to', i: number, literalOk: boolean) => {
+      const path: Path = Array.isArray(body[field]) ? [...p, field, i] : [...p, field];
+      const k = kindOf.get(n);
+      if (k === 'host' || k === 'guest' || k === 'switch') return true;
+      if (literalOk && familyOf(n)) return true;
+      const known = [...namesOf('guest'), ...namesOf('host'), ...namesOf('switch')];
+      err(path, k ? `"${n}" is a ${k}; checks run between guests, hosts or switches${literalOk ? ' (or to a literal address)' : ''}` : `unknown guest, host or switch "${n}"${suggest(n, known)}; known: ${known.join(', ') || 'none'}${literalOk ? ', or a literal address' : ''}`);
+      return false;
+    };
+    const fOk = froms.map((f, i) => endpointOk(f, 'from', i, false));
+    const tOk = tos.map((x, i) => endpointOk(x, 'to', i, true));
+    const multi = froms.length * tos.length > 1;
+    froms.forEach((f, fi) =>
+      tos.forEach((to, ti) => {
+        if (!fOk[fi] || !tOk[ti]) return;
+        if (f === to) {
+          if (!multi) err([...p, 'to'], `from and to are both "${f}"; a check needs two different endpoints`);
+          return;
+        }
+        const ff = addrFamilies(f);
+        const tf = addrFamilies(to);
+        let fam: Family | undefined = body.family;
+        const both = (x: Family) => ff.has(x) && tf.has(x);
+        if (!fam) fam = both('ipv4') ? 'ipv4' : both('ipv6') ? 'ipv6' : undefined;
+        if (!fam || !both(fam)) {
+          const lacking = [[f, ff] as const, [to, tf] as const].filter(([, s]) => (fam ? !s.has(fam) : s.size === 0)).map(([n]) => `"${n}"`);
+          const famPath: Path = body.family ? [...p, 'family'] : [...p, lacking.includes(`"${f}"`) ? 'from' : 'to'];
+          err(
+            famPath,
+            fam
+              ? `${lacking.join(' and ')} ha${lacking.length > 1 ? 've' : 's'} no ${fam} address; add one (addresses) or use the other family`
+              : lacking.length
+                ? `${lacking.join(' and ')} ha${lacking.length > 1 ? 've' : 's'} no addresses, which this check needs; add addresses`
+                : `"${f}" and "${to}" have no address family in common; give both an ipv4 or both an ipv6 address`,
+          );
+          return;
+        }
+        const base = c.name && !multi ? c.name : c.name ? `${c.name} ${f}→${to}` : `${kind} ${f}→${to}${body.family ? ` ${fam}` : ''}`;
+        const name = c.name && !multi ? base : uniqueName(base, usedNames);
+        pairs.push({ index: ci, kind, from: f, to, family: fam, name });
+      }),
+    );
+  });
+  const traffic = new Map<string, CheckPair>();
+  for (const pr of pairs) if (pr.kind !== 'capture') traffic.set(pr.name, pr);
+  for (const cap of captures) {
+    const explicit = checks.findIndex((c) => c.name === cap.during);
+    if (traffic.has(cap.during)) continue;
+    const path: Path = ['checks', cap.index, 'capture', 'during'];
+    if (explicit >= 0 && checks[explicit]!.capture) err(path, `"${cap.during}" is a capture; "during" names a ping, iperf or mtu check whose traffic is captured`);
+    else if (explicit >= 0) err(path, `check "${cap.during}" expands into several checks (lists in from/to); name one of: ${pairs.filter((x) => x.index === explicit).map((x) => `"${x.name}"`).join(', ')}`);
+    else err(path, `unknown check "${cap.during}"${suggest(cap.during, traffic.keys())}; checks: ${[...traffic.keys()].map((n) => `"${n}"`).join(', ') || 'none'}`);
+  }
+  return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf };
+}
+
+function uniqueName(base: string, used: Set<string>): string {
+  let name = base;
+  for (let i = 2; used.has(name); i++) name = `${base} #${i}`;
+  used.add(name);
+  return name;
+}

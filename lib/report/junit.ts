@@ -1,0 +1,51 @@
+/**
+ * JUnit XML for CI systems: one <testsuite> per lab, one <testcase> per check. A failed check
+ * is a <failure>, a check that could not run is an <error>; figures and the tool's raw output
+ * go to <system-out>. Everything is XML-escaped, and characters XML 1.0 forbids are dropped.
+ */
+import type { CheckResult } from '../checks/result.js';
+
+/** Escape for text and attribute values; drop control characters XML 1.0 cannot carry. */
+export function xmlEscape(s: string): string {
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+const secs = (ms: number) => (ms / 1000).toFixed(3);
+
+export function formatJunit(lab: string, results: CheckResult[], opts: { timestamp?: Date; hostname?: string } = {}): string {
+  const failures = results.filter((r) => r.status === 'failed').length;
+  const errors = results.filter((r) => r.status === 'error').length;
+  const time = results.reduce((a, r) => a + r.durationMs, 0);
+  const attrs = (o: Record<string, string | number | undefined>) =>
+    Object.entries(o)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`)
+      .join('');
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  out.push(`<testsuites${attrs({ name: 'geneve-lab', tests: results.length, failures, errors, time: secs(time) })}>`);
+  out.push(
+    `  <testsuite${attrs({ name: lab, tests: results.length, failures, errors, skipped: 0, time: secs(time), timestamp: opts.timestamp?.toISOString().replace(/\.\d+Z$/, ''), hostname: opts.hostname })}>`,
+  );
+  for (const r of results) {
+    out.push(`    <testcase${attrs({ classname: `${lab}.${r.kind}`, name: r.name, time: secs(r.durationMs) })}>`);
+    const figures = Object.entries(r.figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    if (r.status === 'failed') out.push(`      <failure${attrs({ message: r.message ?? 'failed', type: 'CheckFailed' })}>${xmlEscape(`${r.what}\n${r.message ?? ''}\n${figures}`)}</failure>`);
+    if (r.status === 'error') out.push(`      <error${attrs({ message: r.message ?? 'error', type: 'CheckError' })}>${xmlEscape(`${r.what}\n${r.message ?? ''}`)}</error>`);
+    // Figures and raw output go to <system-out>: every JUnit consumer shows it, and
+    // <properties> inside <testcase> is not in the common schema.
+    const outText = [r.what, figures && `figures: ${figures}`, r.raw].filter(Boolean).join('\n');
+    out.push(`      <system-out>${xmlEscape(outText)}</system-out>`);
+    out.push('    </testcase>');
+  }
+  out.push('  </testsuite>', '</testsuites>');
+  return out.join('\n') + '\n';
+}

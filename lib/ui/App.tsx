@@ -1,0 +1,285 @@
+/**
+ * The TUI container: subscribes to engine events and counters, keeps view state, maps keys to
+ * controller calls. It renders only; every decision and system call is the controller's.
+ */
+import React, { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { Box, useApp, useInput, useWindowSize } from 'ink';
+import type { LabEvent } from '../engine/events.js';
+import type { Controller, DecodedPacketSummary } from './controller.js';
+import type { CounterSample } from '../stats/linkstats.js';
+import { initialUiState, objectSummary, uiReducer, type UiState } from './state.js';
+import { keyToCommand, type Mode } from './keys.js';
+import { clip } from './format.js';
+import { ColorContext, T, colorFromEnv } from './theme.js';
+import { TopologyPanel } from './components/Topology.js';
+import { ProgressPanel } from './components/Progress.js';
+import { ChecksPanel } from './components/Checks.js';
+import { CountersPanel } from './components/Counters.js';
+import { HelpOverlay, LogView, PacketsView, QuitConfirm } from './components/Overlays.js';
+
+export interface AppProps {
+  controller: Controller;
+  /** Force colours off (otherwise NO_COLOR decides). */
+  noColor?: boolean;
+  /** Fixed size (tests); otherwise the terminal's, following resizes. */
+  size?: { columns: number; rows: number };
+  /** Called after the app has decided to quit (and torn down if asked). */
+  onExit?: (how: { tornDown: boolean }) => void;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+type Focus = 'progress' | 'checks' | 'counters';
+const FOCUS_ORDER: Focus[] = ['progress', 'checks', 'counters'];
+
+interface Status {
+  tone: 'bad' | 'ok' | 'busy' | 'warn' | 'dim';
+  text: string;
+}
+
+/** The message of anything thrown, first line kept whole, never a stack trace. */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+function clampSel(i: number, n: number): number {
+  return n <= 0 ? 0 : Math.min(Math.max(0, i), n - 1);
+}
+
+export function App(props: AppProps) {
+  const { controller } = props;
+  const clock = props.now ?? Date.now;
+  const app = useApp();
+  const term = useWindowSize();
+  const columns = Math.max(40, props.size?.columns ?? term.columns ?? 80);
+  const rows = Math.max(12, props.size?.rows ?? term.rows ?? 24);
+  const color = props.noColor ? false : colorFromEnv();
+
+  const [ui, dispatch] = useReducer((s: UiState, e: LabEvent) => uiReducer(s, e, clock()), controller.lab, initialUiState);
+  const [mode, setMode] = useState<Mode>('main');
+  const [focus, setFocus] = useState<Focus>('checks');
+  const [sel, setSel] = useState<Record<Focus, number>>({ progress: 0, checks: 0, counters: 0 });
+  const [status, setStatus] = useState<Status>({ tone: 'dim', text: 'ready — u: up, c: checks, ?: help' });
+  const [busy, setBusy] = useState<string | undefined>();
+  const [samples, setSamples] = useState<Record<string, CounterSample>>({});
+  const [counterError, setCounterError] = useState<string | undefined>();
+  const [packets, setPackets] = useState<{ title: string; list: DecodedPacketSummary[] | 'capturing' }>({ title: '', list: [] });
+  const [log, setLog] = useState<{ title: string; lines: string[] }>({ title: '', lines: [] });
+  const [scroll, setScroll] = useState(0);
+  const [now, setNow] = useState(clock());
+  const targets = useRef(controller.watchTargets()).current;
+  const mounted = useRef(true);
+
+  useEffect(() => {
+    mounted.current = true;
+    const off = controller.bus.on((e) => {
+      dispatch(e);
+      if (e.type === 'notice') setStatus({ tone: e.level === 'warning' ? 'warn' : 'dim', text: e.message });
+    });
+    return () => {
+      mounted.current = false;
+      off();
+    };
+  }, [controller]);
+
+  useEffect(() => {
+    return controller.counters(
+      (list) => {
+        setCounterError(undefined);
+        setSamples((old) => {
+          const next = { ...old };
+          for (const s of list) next[`${s.ns}/${s.ifname}`] = s;
+          return next;
+        });
+      },
+      (err) => setCounterError(errorText(err).split('\n')[0]),
+    );
+  }, [controller]);
+
+  // Elapsed times tick while anything runs.
+  const running = ui.steps.some((s) => s.state === 'running') || ui.checks.some((c) => c.state === 'running');
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(() => setNow(clock()), 250);
+    return () => clearInterval(t);
+  }, [running]);
+
+  // Follow the progress: the newest step is selected whenever a step is added.
+  useEffect(() => {
+    setSel((s) => ({ ...s, progress: Math.max(0, ui.steps.length - 1) }));
+  }, [ui.steps.length]);
+
+  /** Run one controller action; its error lands in the status line. */
+  const act = useCallback(
+    async (label: string, fn: () => Promise<unknown>, doneText: string): Promise<boolean> => {
+      if (busy) {
+        setStatus({ tone: 'warn', text: `${busy} is still running — wait for it to finish` });
+        return false;
+      }
+      setBusy(label);
+      setStatus({ tone: 'busy', text: `${label}…` });
+      try {
+        await fn();
+        if (mounted.current) setStatus({ tone: 'ok', text: doneText });
+        return true;
+      } catch (e) {
+        if (mounted.current) setStatus({ tone: 'bad', text: `${label} failed: ${errorText(e)}` });
+        return false;
+      } finally {
+        if (mounted.current) setBusy(undefined);
+      }
+    },
+    [busy],
+  );
+
+  const quit = (tornDown: boolean) => {
+    props.onExit?.({ tornDown });
+    app.exit();
+  };
+
+  const lists: Record<Focus, number> = { progress: ui.steps.length, checks: ui.checks.length, counters: targets.length };
+
+  useInput((input, key) => {
+    const cmd = keyToCommand(mode, input, key);
+    if (!cmd) return;
+    switch (cmd) {
+      case 'up':
+        void act('up', () => controller.up(), 'lab is up');
+        return;
+      case 'down':
+        void act('down', () => controller.down(), 'lab is down');
+        return;
+      case 'checks':
+        setFocus('checks');
+        void act('checks', () => controller.runChecks(), 'checks finished');
+        return;
+      case 'rerun': {
+        const c = ui.checks[sel.checks];
+        if (!c) return setStatus({ tone: 'warn', text: 'no check selected' });
+        void act(`check ${c.name}`, () => controller.rerunCheck(c.name), `check ${c.name} finished`);
+        return;
+      }
+      case 'prev':
+      case 'next': {
+        const d = cmd === 'prev' ? -1 : 1;
+        if (mode === 'packets' || mode === 'log') return setScroll((x) => Math.max(0, x + d));
+        setSel((s) => ({ ...s, [focus]: clampSel(s[focus] + d, lists[focus]) }));
+        return;
+      }
+      case 'focus-next':
+        setFocus((f) => FOCUS_ORDER[(FOCUS_ORDER.indexOf(f) + 1) % FOCUS_ORDER.length]!);
+        return;
+      case 'capture': {
+        const t = targets[sel.counters];
+        if (!t) return setStatus({ tone: 'warn', text: 'no interface to capture on' });
+        const title = `Packets on ${t.ifname} @ ${t.host}`;
+        setPackets({ title, list: 'capturing' });
+        setScroll(0);
+        setMode('packets');
+        void act(
+          `capture on ${t.ifname}@${t.host}`,
+          async () => {
+            try {
+              const list = await controller.capture(t.host, t.ifname);
+              if (mounted.current) setPackets({ title, list });
+            } catch (e) {
+              if (mounted.current) {
+                setPackets({ title, list: [] });
+                setMode('main');
+              }
+              throw e;
+            }
+          },
+          `captured on ${t.ifname}@${t.host}`,
+        );
+        return;
+      }
+      case 'log': {
+        const s = ui.steps[sel.progress];
+        if (!s) return setStatus({ tone: 'warn', text: 'no step selected (run u first)' });
+        let lines: string[];
+        try {
+          lines = controller.stepLog(s.stepId);
+        } catch (e) {
+          return setStatus({ tone: 'bad', text: `log of step ${s.stepId} failed: ${errorText(e)}` });
+        }
+        setLog({ title: `Log of step #${s.stepId} — ${s.subject}`, lines: [...(s.error ? [s.error] : []), ...lines] });
+        setScroll(0);
+        setMode('log');
+        return;
+      }
+      case 'help':
+        setMode('help');
+        return;
+      case 'quit':
+        if (ui.labUp || busy) setMode('quit');
+        else quit(false);
+        return;
+      case 'quit-keep':
+        quit(false);
+        return;
+      case 'quit-teardown':
+        setMode('main');
+        void (async () => {
+          const ok = busy ? false : await act('down', () => controller.down(), 'lab is down');
+          if (ok) quit(true);
+        })();
+        return;
+      case 'close':
+        setMode('main');
+        return;
+    }
+  });
+
+  // Layout: header, two rows of two panels, status line. Everything fits in columns × rows.
+  const leftW = Math.floor(columns / 2);
+  const rightW = columns - leftW;
+  const body = rows - 4; // header, two status lines, key hints
+  const topH = Math.floor(body / 2);
+  const botH = body - topH;
+  const sum = objectSummary(ui);
+  const header =
+    `geneve-lab · ${ui.lab} · ${ui.labUp ? 'UP' : ui.phase?.state === 'start' ? ui.phase.name + '…' : 'down'}` +
+    ` · ${sum.up} up${sum.creating ? `, ${sum.creating} creating` : ''}${sum.failed ? `, ${sum.failed} failed` : ''}`;
+
+  let main: React.ReactNode;
+  if (mode === 'help') main = <HelpOverlay width={columns} height={body} />;
+  else if (mode === 'packets') main = <PacketsView title={packets.title} packets={packets.list} scroll={scroll} width={columns} height={body} />;
+  else if (mode === 'log') main = <LogView title={log.title} lines={log.lines} scroll={scroll} width={columns} height={body} />;
+  else
+    main = (
+      <Box flexDirection="column">
+        <Box>
+          <TopologyPanel lab={controller.lab} objects={ui.objects} width={leftW} height={topH} />
+          <ProgressPanel state={ui} selected={sel.progress} focused={focus === 'progress'} now={now} width={rightW} height={topH} />
+        </Box>
+        <Box>
+          <ChecksPanel checks={ui.checks} selected={sel.checks} focused={focus === 'checks'} now={now} width={leftW} height={botH} />
+          <CountersPanel targets={targets} samples={samples} selected={sel.counters} focused={focus === 'counters'} error={counterError} width={rightW} height={botH} />
+        </Box>
+      </Box>
+    );
+
+  return (
+    <ColorContext.Provider value={color}>
+      <Box flexDirection="column" width={columns} height={rows}>
+        <Box justifyContent="space-between">
+          <T bold tone="accent">
+            {clip(header, columns - 10)}
+          </T>
+          <T tone="dim">?: help</T>
+        </Box>
+        {mode === 'quit' ? <QuitConfirm width={columns} busy={busy} /> : null}
+        {mode === 'quit' ? null : main}
+        {/* Errors wrap over two lines rather than being cut; the rest is in the step log (l). */}
+        <Box height={2} overflow="hidden">
+          <T tone={status.tone} wrap="wrap">
+            {status.text.split('\n')[0]}
+          </T>
+        </Box>
+        <T tone="dim">{clip('u up · d down · c checks · ⏎ rerun · Tab focus · p capture · l log · q quit', columns)}</T>
+      </Box>
+    </ColorContext.Provider>
+  );
+}

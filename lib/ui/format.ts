@@ -1,0 +1,75 @@
+/** Pure text formatting for the TUI (kept apart from components so it is easy to test). */
+import type { Tunnel } from '../model/types.js';
+
+export function fmtDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+}
+
+/** Bytes per second, in bytes (B/s, KB/s, MB/s, GB/s with 1000 steps). */
+export function fmtBytesRate(bps: number): string {
+  const units = ['B/s', 'KB/s', 'MB/s', 'GB/s'];
+  let v = bps;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+export function fmtPps(pps: number): string {
+  return pps >= 1000 ? `${(pps / 1000).toFixed(1)}k pps` : `${Math.round(pps)} pps`;
+}
+
+function val(v: unknown): string {
+  return typeof v === 'number' ? String(v) : String(v);
+}
+
+/** The parameters of a tunnel a user wants to see at a glance, one short item each. */
+export function tunnelParams(t: Tunnel): string[] {
+  const p = t.type === 'geneve' ? t.geneve : t.type === 'vxlan' ? t.vxlan : undefined;
+  const out: string[] = [];
+  const [a, b] = t.ends;
+  out.push(`${a.host}(${a.impl}) ⇄ ${b.host}(${b.impl})`);
+  const vni = t.type === 'gre' ? t.gre?.key : p?.vni;
+  if (vni !== undefined) out.push(`${t.type === 'gre' ? 'key' : 'vni'} ${vni}`);
+  out.push(`${a.local} → ${a.remote}`);
+  const port = p?.dstport;
+  if (t.type !== 'gre') out.push(`port ${port ?? (t.type === 'geneve' ? 6081 : 4789)}`);
+  const tos = t.type === 'gre' ? t.gre?.tos : p?.tos;
+  const ttl = t.type === 'gre' ? t.gre?.ttl : p?.ttl;
+  if (tos !== undefined) out.push(`tos ${val(tos)}`);
+  if (ttl !== undefined) out.push(`ttl ${val(ttl)}`);
+  if (t.mtu !== undefined) out.push(`mtu ${t.mtu}`);
+  if (p?.df !== undefined && p.df !== 'unset') out.push(`df ${p.df}`);
+  if (t.options.length) {
+    out.push('opts ' + t.options.map((o) => `${o.class.toString(16).padStart(4, '0')}:${o.type.toString(16).padStart(2, '0')}${o.type & 0x80 ? '!' : ''}`).join(','));
+  }
+  return out;
+}
+
+/** A check's figures as "k=v" items in a stable order. */
+export function fmtFigures(f: Record<string, string | number | boolean>): string {
+  return Object.entries(f)
+    .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v}`)
+    .join(' ');
+}
+
+/** Keep the window of `height` items that contains `selected`, scrolled as little as needed. */
+export function visibleWindow(count: number, selected: number, height: number): { start: number; end: number } {
+  if (height <= 0) return { start: 0, end: 0 };
+  if (count <= height) return { start: 0, end: count };
+  const half = Math.floor(height / 2);
+  let start = Math.max(0, selected - half);
+  start = Math.min(start, count - height);
+  return { start, end: start + height };
+}
+
+/** Trim a line to `width` columns with an ellipsis. */
+export function clip(s: string, width: number): string {
+  if (width <= 0) return '';
+  return s.length <= width ? s : s.slice(0, Math.max(0, width - 1)) + '…';
+}

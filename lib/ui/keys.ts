@@ -1,0 +1,67 @@
+/** Pure key map: which command a key press means in the current mode. */
+
+export type Mode = 'main' | 'help' | 'quit' | 'packets' | 'log';
+
+export type Command =
+  | 'up'
+  | 'down'
+  | 'checks'
+  | 'rerun'
+  | 'prev'
+  | 'next'
+  | 'focus-next'
+  | 'capture'
+  | 'log'
+  | 'help'
+  | 'quit'
+  | 'quit-teardown'
+  | 'quit-keep'
+  | 'close';
+
+/** The subset of ink's Key we look at. */
+export interface KeyInfo {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  tab?: boolean;
+  ctrl?: boolean;
+}
+
+export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command | undefined {
+  if (key.ctrl && input === 'c') return mode === 'quit' ? 'quit-keep' : 'quit';
+  if (mode === 'quit') {
+    if (input === 'y' || input === 'Y') return 'quit-teardown';
+    if (input === 'n' || input === 'N') return 'quit-keep';
+    if (key.escape) return 'close';
+    return undefined;
+  }
+  if (mode === 'help') return key.escape || input === '?' || input === 'q' ? 'close' : undefined;
+  if (mode === 'packets' || mode === 'log') {
+    if (key.escape || input === 'q') return 'close';
+    if (key.upArrow || input === 'k') return 'prev';
+    if (key.downArrow || input === 'j') return 'next';
+    return undefined;
+  }
+  if (key.upArrow || input === 'k') return 'prev';
+  if (key.downArrow || input === 'j') return 'next';
+  if (key.return) return 'rerun';
+  if (key.tab) return 'focus-next';
+  switch (input) {
+    case 'u':
+      return 'up';
+    case 'd':
+      return 'down';
+    case 'c':
+      return 'checks';
+    case 'p':
+      return 'capture';
+    case 'l':
+      return 'log';
+    case '?':
+      return 'help';
+    case 'q':
+      return 'quit';
+  }
+  return undefined;
+}

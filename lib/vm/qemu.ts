@@ -1,0 +1,107 @@
+/**
+ * The qemu command line. Pure: the same inputs give the same argv, which the tests assert.
+ *
+ * Devices: one serial console (ttyS0, read by the host for markers and kept out of sight), a
+ * virtio-serial controller with two ports for the command's stdout and stderr (binary-clean,
+ * no tty line discipline), and one virtio-9p device per share. No network card: lab traffic
+ * stays inside the VM.
+ */
+import { PORT, TAG } from './markers.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface Share {
+  tag: string;
+  hostPath: string;
+  readonly: boolean;
+  /** Needed when the share spans several host filesystems (the host root: /proc, /sys, …). */
+  remapDevices?: boolean;
+}
+
+export interface QemuConfig {
+  qemu?: string;
+  accel: Accel;
+  memoryMb: number;
+  cpus: number;
+  kernel: string;
+  initrd: string;
+  shares: readonly Share[];
+  /** File descriptors (in qemu's process) receiving the command's stdout and stderr. */
+  stdoutFd: number;
+  stderrFd: number;
+  extraKernelArgs?: readonly string[];
+}
+
+/** qemu's option syntax splits on commas; a literal comma is written twice. */
+export function qemuOptValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+/**
+ * `quiet`: console noise costs time under TCG and is hidden anyway. `panic=-1` with qemu's
+ * `-no-reboot` turns a panic into a prompt qemu exit instead of a hang.
+ */
+export function kernelCommandLine(extra: readonly string[] = []): string {
+  return ['console=ttyS0', 'quiet', 'panic=-1', '8250.nr_uarts=1', 'i8042.noaux', 'i8042.nokbd', ...extra].join(' ');
+}
+
+export function accelArgs(accel: Accel): string[] {
+  // Multi-threaded TCG uses both host cores; KVM passes the host CPU through.
+  return accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+}
+
+export function shareArgs(share: Share, index: number): string[] {
+  const id = `fs${index}`;
+  const fsdev = [
+    'local',
+    `id=${id}`,
+    `path=${qemuOptValue(share.hostPath)}`,
+    'security_model=none',
+    ...(share.readonly ? ['readonly=on'] : []),
+    ...(share.remapDevices ? ['multidevs=remap'] : []),
+  ].join(',');
+  return ['-fsdev', fsdev, '-device', `virtio-9p-pci,fsdev=${id},mount_tag=${qemuOptValue(share.tag)}`];
+}
+
+export function qemuArgv(c: QemuConfig): string[] {
+  if (!Number.isInteger(c.memoryMb) || c.memoryMb < 256) throw new Error(`memory must be an integer ≥ 256 MB, got ${c.memoryMb}`);
+  if (!Number.isInteger(c.cpus) || c.cpus < 1) throw new Error(`cpus must be an integer ≥ 1, got ${c.cpus}`);
+  const tags = new Set<string>();
+  for (const s of c.shares) {
+    if (tags.has(s.tag)) throw new Error(`two shares use the mount tag ${s.tag}`);
+    tags.add(s.tag);
+  }
+  return [
+    c.qemu ?? 'qemu-system-x86_64',
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    '-no-reboot',
+    '-machine', 'pc',
+    ...accelArgs(c.accel),
+    '-m', String(c.memoryMb),
+    '-smp', String(c.cpus),
+    '-kernel', c.kernel,
+    '-initrd', c.initrd,
+    '-append', kernelCommandLine(c.extraKernelArgs),
+    '-nic', 'none',
+    '-chardev', 'stdio,id=con,signal=off',
+    '-serial', 'chardev:con',
+    '-device', 'virtio-serial-pci,id=vser',
+    '-chardev', `file,id=cmdout,path=/dev/fd/${c.stdoutFd}`,
+    '-device', `virtserialport,bus=vser.0,nr=1,chardev=cmdout,name=${PORT.stdout}`,
+    '-chardev', `file,id=cmderr,path=/dev/fd/${c.stderrFd}`,
+    '-device', `virtserialport,bus=vser.0,nr=2,chardev=cmderr,name=${PORT.stderr}`,
+    ...c.shares.flatMap((s, i) => shareArgs(s, i)),
+  ];
+}
+
+/** The standard set of shares for a run. */
+export function standardShares(p: { modulesDir: string; controlDir: string; resultsDir?: string }): Share[] {
+  return [
+    { tag: TAG.hostRoot, hostPath: '/', readonly: true, remapDevices: true },
+    { tag: TAG.modules, hostPath: p.modulesDir, readonly: true },
+    { tag: TAG.control, hostPath: p.controlDir, readonly: false },
+    ...(p.resultsDir ? [{ tag: TAG.results, hostPath: p.resultsDir, readonly: false }] : []),
+  ];
+}

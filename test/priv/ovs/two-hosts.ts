@@ -1,0 +1,139 @@
+/**
+ * Test fixture: two simulated hosts (namespaces) joined by a veth underlay in 192.0.2.0/24,
+ * an OVS instance in each (userspace datapath), br-phy owning the underlay address, br-int
+ * with a tunnel port and a guest (namespace) at 203.0.113.1/.2. Teardown removes it all.
+ */
+import type { ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
+import { LocalExecutor } from '../../../lib/exec/executor.js';
+import {
+  bridgeCommands,
+  guestPortPlan,
+  overlayMtu,
+  startOvs,
+  transaction,
+  underlayBridgePlan,
+  type GeneveTlv,
+  type OwnedOvs,
+  type TunnelPortSpec,
+} from '../../../lib/ovs/index.js';
+import { randomLabName } from '../../support/priv.js';
+
+export const exec = new LocalExecutor();
+
+export function sh(argv: string[], opts: { allowFail?: boolean; timeout?: number } = {}): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeout ?? 30000 });
+  } catch (e) {
+    if (opts.allowFail) return '';
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`${argv.join(' ')}: ${err.stderr || err.message}`);
+  }
+}
+
+export const nsx = (ns: string, argv: string[], o?: { allowFail?: boolean; timeout?: number }) => sh(['ip', 'netns', 'exec', ns, ...argv], o);
+
+export interface Side {
+  host: string;
+  guest: string;
+  underlayIf: string;
+  underlayIp: string;
+  guestIp: string;
+  ovs?: OwnedOvs;
+}
+
+export interface TwoHosts {
+  lab: string;
+  runRoot: string;
+  a: Side;
+  b: Side;
+  tunnelMtu: number;
+}
+
+export interface TwoHostsOptions {
+  /** Extra tunnel-port settings applied to both ends (remote_ip is filled per side). */
+  tunnel?: Partial<TunnelPortSpec>;
+  /** Options the flows will carry (only for the MTU calculation). */
+  options?: GeneveTlv[];
+  tunnelOfport?: number;
+  guestOfport?: number;
+}
+
+/** Every OVS daemon whose command line mentions `dir`. */
+export function daemonsUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const pid of sh(['pgrep', '-f', `^ovs(db-server|-vswitchd) .*${dir}/`], { allowFail: true }).split('\n').filter(Boolean)) out.push(pid);
+  return out;
+}
+
+export async function twoHosts(t: ExecutionContext, o: TwoHostsOptions = {}): Promise<TwoHosts> {
+  const lab = randomLabName('ov');
+  const runRoot = `/tmp/gl-ovs-${lab}`;
+  const a: Side = { host: `${lab}-h1`, guest: `${lab}-g1`, underlayIf: 'u1', underlayIp: '192.0.2.1', guestIp: '203.0.113.1' };
+  const b: Side = { host: `${lab}-h2`, guest: `${lab}-g2`, underlayIf: 'u2', underlayIp: '192.0.2.2', guestIp: '203.0.113.2' };
+  const made: string[] = [];
+  t.teardown(async () => {
+    for (const s of [a, b]) await s.ovs?.stop().catch((e) => t.log(`stop ${s.host}: ${e}`));
+    for (const ns of made.reverse()) sh(['ip', 'netns', 'del', ns], { allowFail: true });
+    sh(['rm', '-rf', '--', runRoot], { allowFail: true });
+  });
+  for (const ns of [a.host, b.host, a.guest, b.guest]) {
+    sh(['ip', 'netns', 'add', ns]);
+    made.push(ns);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  sh(['ip', '-n', a.host, 'link', 'add', a.underlayIf, 'type', 'veth', 'peer', 'name', b.underlayIf, 'netns', b.host]);
+  const tunnelMtu = overlayMtu(1500, { type: o.tunnel?.type === 'vxlan' ? 'vxlan' : 'geneve', family: 'ipv4', options: o.options ?? [] });
+  for (const s of [a, b]) {
+    sh(['ip', '-n', s.host, 'addr', 'add', `${s.underlayIp}/24`, 'dev', s.underlayIf]);
+    sh(['ip', '-n', s.host, 'link', 'set', s.underlayIf, 'up']);
+    sh(['ip', '-n', s.host, 'link', 'add', 'vg', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', s.guest]);
+    sh(['ip', '-n', s.guest, 'addr', 'add', `${s.guestIp}/24`, 'dev', 'eth0']);
+    sh(['ip', '-n', s.guest, 'link', 'set', 'eth0', 'up']);
+  }
+  for (const [s, peer] of [[a, b], [b, a]] as const) {
+    s.ovs = await startOvs({ exec, ns: s.host, runDir: `${runRoot}/${s.host.slice(-2)}`, tag: lab, label: `OVS on ${s.host}` });
+    await s.ovs.apply(underlayBridgePlan({ lab, ns: s.host, bridge: 'br-phy', port: s.underlayIf, addresses: [`${s.underlayIp}/24`] }).apply);
+    await s.ovs.vsctl(transaction(bridgeCommands({ name: 'br-int', datapath: 'netdev', lab })));
+    await s.ovs.addTunnelPort({
+      bridge: 'br-int',
+      name: 'tun0',
+      type: 'geneve',
+      lab,
+      remoteIp: peer.underlayIp,
+      ...(o.tunnelOfport ? { ofport: o.tunnelOfport } : {}),
+      ...o.tunnel,
+    });
+    await s.ovs.apply(
+      guestPortPlan({ lab, bridge: 'br-int', hostNs: s.host, hostIf: 'vg', guestNs: s.guest, guestIf: 'eth0', mtu: tunnelMtu, ...(o.guestOfport ? { ofport: o.guestOfport } : {}) }).apply,
+    );
+  }
+  return { lab, runRoot, a, b, tunnelMtu };
+}
+
+/** ping from side `from` to side `to`'s guest; returns packets received. */
+export function ping(from: Side, to: Side, count = 3): number {
+  const out = nsx(from.guest, ['ping', '-c', String(count), '-i', '0.2', '-W', '2', to.guestIp], { allowFail: true, timeout: 20000 });
+  return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
+}
+
+/** Capture on `side`'s underlay while `during` runs; returns tshark fields, one array per packet. */
+export async function captureFields(side: Side, filter: string, fields: string[], during: () => void | Promise<void>, extra: string[] = []): Promise<string[][]> {
+  const file = `/tmp/gl-ovs-cap-${side.host}-${Date.now()}.pcap`;
+  const cap = exec.start(['ip', 'netns', 'exec', side.host, 'tcpdump', '-n', '-U', '-i', side.underlayIf, '-w', file, filter]);
+  try {
+    // tcpdump has no readiness signal we can read from here: wait until the file exists.
+    for (let i = 0; i < 50 && !sh(['sh', '-c', 'test -s "$1" && echo y', 'sh', file], { allowFail: true }); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    await during();
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    await cap.stop(2000);
+  }
+  try {
+    const out = sh(['tshark', '-r', file, ...extra, '-E', 'occurrence=f', '-T', 'fields', ...fields.flatMap((f) => ['-e', f])]);
+    return out.split('\n').filter((l) => l.trim()).map((l) => l.split('\t'));
+  } finally {
+    sh(['rm', '-f', file], { allowFail: true });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * SshExecutor against real OpenSSH servers running in namespaces that stand for remote machines.
+ * Oracles: the servers' own logs (accepted connections), `ss`, `pgrep`, files on disk.
+ */
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { ExecutionContext } from 'ava';
+import { privTest, randomLabName } from '../../support/priv.js';
+import { startSshLab, type SshLab } from '../../support/sshd.js';
+import { SshExecutor, SshUnreachableError, openSsh, preflight } from '../../../lib/exec/ssh.js';
+import { OpError } from '../../../lib/errors.js';
+
+const TOOLS = { tools: ['/usr/sbin/sshd', 'ssh', 'ssh-keygen', 'pgrep'] };
+
+async function withLab(t: ExecutionContext, boxes = 2): Promise<SshLab> {
+  const lab = await startSshLab(randomLabName('s'), boxes);
+  t.teardown(() => lab.teardown());
+  return lab;
+}
+
+/** Processes whose command line contains `needle`, anywhere on this machine (the "remote" boxes share it). */
+async function processesMatching(needle: string): Promise<string[]> {
+  const r = await execa('pgrep', ['-a', '-f', needle], { reject: false });
+  return String(r.stdout).split('\n').filter((l) => l && !l.includes('pgrep'));
+}
+
+privTest('ssh: argv with spaces, quotes, $, backticks, newlines and A=b survives the remote shell', async (t) => {
+  const lab = await withLab(t, 1);
+  const ex = await openSsh(lab.spec('box-1'));
+  t.teardown(() => ex.close());
+  const words = ['a b', "it's", '$HOME', '`id`', '"q"', '', 'x;y|z&', '*', '~', 'new\nline', '\\n', '-n'];
+  const r = await ex.run(['printf', '<%s>', ...words]);
+  t.is(r.exitCode, 0, r.stderr);
+  t.is(r.stdout, words.map((w) => `<${w}>`).join(''));
+  // A first word that looks like an assignment is still the program name.
+  const a = await ex.run(['A=b', 'x']);
+  t.is(a.exitCode, 127);
+  t.regex(a.stderr, /A=b/);
+  // It really runs on the box: the box's own address is there.
+  const ip = await ex.run(['ip', '-j', 'addr', 'show', 'dev', 'eth0']);
+  t.true(ip.stdout.includes('198.51.100.11'), ip.stdout);
+  t.is(ex.sudo, false, 'root login needs no sudo');
+  // stdin and environment.
+  t.is((await ex.run(['cat'], { input: 'hello\nworld' })).stdout, 'hello\nworld');
+  t.is((await ex.run(['sh', '-c', 'printf %s "$FOO"'], { env: { FOO: "x 'y' $z" } })).stdout, "x 'y' $z");
+}, TOOLS);
+
+privTest('ssh: failures carry the host name and the remote stderr; a remote exit 255 is not a connection error', async (t) => {
+  const lab = await withLab(t, 1);
+  const ex = await openSsh(lab.spec('box-1'));
+  t.teardown(() => ex.close());
+  const r = await ex.run(['ip', 'link', 'add', 'x', 'type', 'no-such-kind']);
+  t.not(r.exitCode, 0);
+  t.regex(r.stderr, /no-such-kind|Unknown device type|Error/i);
+  const err = await t.throwsAsync(ex.runOk(['sh', '-c', 'echo remote-oops >&2; exit 3'], 'link x'), { instanceOf: OpError });
+  t.regex(err!.message, /box-1/);
+  t.regex(err!.message, /remote-oops/);
+  t.is((err as OpError).failure.exitCode, 3);
+  const e255 = await ex.run(['sh', '-c', 'exit 255']);
+  t.is(e255.exitCode, 255);
+}, TOOLS);
+
+privTest('ssh: one TCP connection per host for many commands (counted in sshd logs and ss)', async (t) => {
+  const lab = await withLab(t, 2);
+  const execs = [new SshExecutor(lab.spec('box-1')), new SshExecutor(lab.spec('box-2'))];
+  t.teardown(() => Promise.all(execs.map((e) => e.close())).then(() => undefined));
+  await preflight(execs);
+  for (const ex of execs) {
+    for (let i = 0; i < 15; i++) t.is((await ex.run(['true'])).exitCode, 0);
+    // and some concurrently
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => ex.run(['echo', String(i)])));
+    t.deepEqual(rs.map((r) => r.stdout.trim()), ['0', '1', '2', '3', '4', '5', '6', '7']);
+  }
+  for (const box of lab.boxes) {
+    const conns = await lab.acceptedConnections(box.name);
+    t.is(conns.length, 1, `${box.name} accepted: ${conns.join('; ')}`);
+    const ss = await execa('ip', ['netns', 'exec', box.ns, 'ss', '-Htn', 'state', 'established', '( sport = :22 )']);
+    t.is(String(ss.stdout).trim().split('\n').filter(Boolean).length, 1, String(ss.stdout));
+  }
+  t.log(`sessions per host: 24+probe over ${(await lab.acceptedConnections('box-1')).length} connection`);
+}, TOOLS);
+
+privTest('ssh: an unreachable host fails preflight with a clear message and no master stays open', async (t) => {
+  const lab = await withLab(t, 1);
+  const good = new SshExecutor(lab.spec('box-1'));
+  const dead = new SshExecutor({ ...lab.spec('box-1'), host: 'box-9', target: 'root@198.51.100.99', connectTimeoutSec: 2 });
+  const refused = new SshExecutor({ ...lab.spec('box-1'), host: 'box-8', port: 2222 });
+  t.teardown(() => Promise.all([good, dead, refused].map((e) => e.close())).then(() => undefined));
+  const err = await t.throwsAsync(preflight([good, dead, refused]), { instanceOf: SshUnreachableError });
+  t.log(err!.message);
+  t.regex(err!.message, /host "box-9" could not be reached over SSH \(root@198\.51\.100\.99\).*(timed out|no route)/);
+  t.regex(err!.message, /host "box-8" could not be reached .*connection refused.*port 2222/);
+  t.notRegex(err!.message, /box-1/);
+  t.false(good.isOpen, 'the reachable host was closed again');
+  t.is((err as SshUnreachableError).exitCode, 3);
+  t.deepEqual(await processesMatching('gl-ssh-'), []);
+}, TOOLS);
+
+privTest('ssh: host keys are checked; accept-new only when asked', async (t) => {
+  const lab = await withLab(t, 1);
+  // A known_hosts with another key for the address: refused.
+  const wrong = `${lab.dir}/wrong_known_hosts`;
+  const other = (await readFile(`${lab.clientKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+  await writeFile(wrong, `198.51.100.11 ${other}\n`);
+  const e1 = await t.throwsAsync(openSsh(lab.spec('box-1', { knownHosts: wrong })), { instanceOf: SshUnreachableError });
+  t.regex(e1!.message, /host key/);
+  // An empty known_hosts: refused without accept-new, accepted and recorded with it.
+  const empty = `${lab.dir}/empty_known_hosts`;
+  await writeFile(empty, '');
+  const e2 = await t.throwsAsync(openSsh(lab.spec('box-1', { knownHosts: empty })), { instanceOf: SshUnreachableError });
+  t.regex(e2!.message, /host key is not trusted.*accept_new_host_key/);
+  const ex = await openSsh(lab.spec('box-1', { knownHosts: empty, acceptNewHostKey: true }));
+  t.teardown(() => ex.close());
+  t.is((await ex.run(['true'])).exitCode, 0);
+  t.regex(await readFile(empty, 'utf8'), /^198\.51\.100\.11 ssh-ed25519 /m);
+}, TOOLS);
+
+privTest('ssh: start()/stop() of remote long-running processes leaves nothing behind', async (t) => {
+  const lab = await withLab(t, 1);
+  const ex = await openSsh(lab.spec('box-1'));
+  t.teardown(() => ex.close());
+  // A marker argument so we can find exactly our process.
+  const bg = ex.start(['sleep', '3137']);
+  t.is(await (async () => { for (let i = 0; i < 50; i++) { if ((await processesMatching('sleep 3137')).length) return true; await new Promise((r) => setTimeout(r, 100)); } return false; })(), true);
+  const res = await bg.stop();
+  t.not(res.exitCode, 0);
+  t.deepEqual(await processesMatching('sleep 3137'), []);
+
+  // stop() right after start(), before the remote side wrote its pid
+  const quick = ex.start(['sleep', '3138']);
+  await quick.stop();
+  t.deepEqual(await processesMatching('sleep 3138'), []);
+
+  // A real server: iperf3 listening in the box, stopped remotely.
+  if ((await ex.run(['sh', '-c', 'command -v iperf3'])).exitCode === 0) {
+    const srv = ex.start(['iperf3', '-s', '-p', '5917']);
+    let listening = false;
+    for (let i = 0; i < 50 && !listening; i++) {
+      listening = (await ex.run(['ss', '-Hltn', '( sport = :5917 )'])).stdout.includes('5917');
+      if (!listening) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.true(listening, 'iperf3 listens on the box');
+    await srv.stop();
+    t.deepEqual(await processesMatching('iperf3 -s -p 5917'), []);
+  } else t.log('iperf3 not installed: iperf3 part skipped');
+
+  // A process that ends by itself resolves done and removes its pid file.
+  const short = ex.start(['sh', '-c', 'echo out; echo err >&2; exit 4']);
+  const sr = await short.done;
+  t.is(sr.exitCode, 4);
+  t.is(sr.stdout.trim(), 'out');
+  t.is(sr.stderr.trim(), 'err');
+  const left = await ex.run(['sh', '-c', 'ls /tmp/geneve-lab-ssh.* 2>/dev/null | grep -c pid || true']);
+  t.is(left.stdout.trim(), '0');
+
+  // A remote timeout ends the remote process too.
+  const tr = await ex.run(['sleep', '3139'], { timeoutMs: 800 });
+  t.true(tr.timedOut);
+  t.deepEqual(await processesMatching('sleep 3139'), []);
+
+  // close() stops what is still running and removes the remote temp dir and the master.
+  ex.start(['sleep', '3140']);
+  await new Promise((r) => setTimeout(r, 500));
+  await ex.close();
+  t.deepEqual(await processesMatching('sleep 3140'), []);
+  t.deepEqual(await processesMatching('gl-ssh-'), []);
+  t.is((await execa('sh', ['-c', 'ls -d /tmp/geneve-lab-ssh.* 2>/dev/null | wc -l'])).stdout.trim(), '0');
+}, TOOLS);
+
+privTest('ssh: jump host — box-2 reached through box-1 (box-2 sees the connection from box-1)', async (t) => {
+  const lab = await withLab(t, 2);
+  const ex = await openSsh(lab.spec('box-2', { jump: 'root@198.51.100.11' }));
+  t.teardown(() => ex.close());
+  t.true((await ex.run(['ip', '-br', 'addr'])).stdout.includes('198.51.100.12'));
+  const conns = await lab.acceptedConnections('box-2');
+  t.is(conns.length, 1);
+  t.regex(conns[0]!, /Connection from 198\.51\.100\.11 /);
+  t.is((await lab.acceptedConnections('box-1')).length, 1);
+  t.false(existsSync(`${lab.dir}/none`));
+}, TOOLS);
+
+privTest('ssh: privilege "sudo" runs every command through sudo -n (env, stdin, start/stop included)', async (t) => {
+  const lab = await withLab(t, 1);
+  const ex = await openSsh(lab.spec('box-1', { privilege: 'sudo' }));
+  t.teardown(() => ex.close());
+  t.true(ex.sudo);
+  // The parent of the remote command is sudo: it really went through it.
+  const r = await ex.run(['sh', '-c', 'printf "%s %s" "$(id -u)" "$(cat /proc/$PPID/comm)"']);
+  t.is(r.stdout, '0 sudo');
+  t.is((await ex.run(['sh', '-c', 'printf %s "$FOO"'], { env: { FOO: 'a b' } })).stdout, 'a b');
+  t.is((await ex.run(['cat'], { input: 'via sudo' })).stdout, 'via sudo');
+  const bg = ex.start(['sleep', '3141']);
+  await new Promise((res) => setTimeout(res, 500));
+  t.is((await processesMatching('sleep 3141')).length > 0, true);
+  await bg.stop();
+  t.deepEqual(await processesMatching('sleep 3141'), []);
+}, { tools: [...TOOLS.tools, 'sudo'] });

@@ -1,0 +1,217 @@
+import test from 'ava';
+import React from 'react';
+import { render } from 'ink-testing-library';
+import { App } from '../../../lib/ui/App.js';
+import { ApplyError } from '../../../lib/errors.js';
+import type { LabEvent } from '../../../lib/engine/events.js';
+import { FakeController } from './fixtures/fake-controller.js';
+import { iperfFailed, pingPassed, sampleLab, samplePlan } from './fixtures/lab.js';
+
+const lab = sampleLab();
+const plan = samplePlan();
+const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
+const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', tab: '\t', esc: '\u001B' };
+
+const upEvents: LabEvent[] = [
+  { type: 'plan', lab: 'quick', plan },
+  { type: 'phase', phase: 'up', state: 'start', lab: 'quick' },
+  ...plan.steps.flatMap((step): LabEvent[] => [{ type: 'step-start', step }, { type: 'step-done', step, durationMs: 2 }]),
+  { type: 'phase', phase: 'up', state: 'done', lab: 'quick' },
+];
+const downEvents: LabEvent[] = [
+  { type: 'phase', phase: 'down', state: 'start', lab: 'quick' },
+  ...plan.steps.slice().reverse().flatMap((step): LabEvent[] => [{ type: 'undo-start', step }, { type: 'undo-done', step, durationMs: 1 }]),
+  { type: 'phase', phase: 'down', state: 'done', lab: 'quick' },
+];
+const checkEvents: LabEvent[] = [
+  { type: 'check-start', check: lab.checks[0]! },
+  { type: 'check-done', result: pingPassed },
+  { type: 'check-start', check: lab.checks[1]! },
+  { type: 'check-done', result: iperfFailed },
+];
+
+async function start(ctrl: FakeController, size = { columns: 100, rows: 30 }) {
+  const exits: { tornDown: boolean }[] = [];
+  const r = render(<App controller={ctrl} size={size} onExit={(h) => exits.push(h)} />);
+  await tick();
+  const press = async (k: string) => {
+    r.stdin.write(k);
+    await tick();
+  };
+  const frame = () => r.lastFrame() ?? '';
+  /** Wait until the screen matches (renders are asynchronous); fails with the last frame. */
+  const waitFor = async (re: RegExp, ms = 3000) => {
+    const until = Date.now() + ms;
+    while (!re.test(frame())) {
+      if (Date.now() > until) throw new Error(`screen never matched ${re}:\n${frame()}`);
+      await tick(20);
+    }
+  };
+  return { ...r, press, exits, frame, waitFor };
+}
+
+test.serial('u brings the lab up and the events are rendered', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents });
+  const app = await start(ctrl);
+  t.regex(app.frame(), /\[planned\] tunnel tun0/);
+  await app.press('u');
+  await app.waitFor(/lab is up/);
+  t.deepEqual(ctrl.calls, ['up']);
+  const f = app.frame();
+  t.regex(f, /geneve-lab · quick · UP · 8 up/);
+  t.regex(f, /\[up\] tunnel tun0/);
+  t.regex(f, /› ✓ #9 link\.add tunnel "tun0" on host "bo/, 'newest step selected');
+  t.regex(f, /lab is up/);
+  app.unmount();
+});
+
+test.serial('a failing up is shown in the status line, never as a raw stack; the app keeps running', async (t) => {
+  const err = new ApplyError(8, { subject: 'tunnel "tun0" on host "box-1"', request: 'ip link add gnv0 type geneve id 99999999', kernelMessage: 'Geneve ID must be lower than 16777216', errno: 'ERANGE' }, { undone: 7, failures: [] });
+  const ctrl = new FakeController(lab, { upError: err });
+  const app = await start(ctrl);
+  await app.press('u');
+  const f = app.frame();
+  t.regex(f.replace(/\s+/g, ' '), /up failed: step 8 failed: tunnel "tun0" on host "box-1": Geneve ID must be lower than 16777216 \(ERANGE\)/);
+  t.notRegex(f, /\n\s+at /, 'no stack frames');
+  t.notRegex(f, /ApplyError/);
+  await app.press('?');
+  t.regex(app.frame(), /Help — keys/, 'still responsive');
+  app.unmount();
+});
+
+test.serial('c runs the checks; Enter re-runs the selected one; j/k move the selection', async (t) => {
+  const ctrl = new FakeController(lab, { checks: checkEvents });
+  const app = await start(ctrl);
+  await app.press('c');
+  await app.waitFor(/checks finished/);
+  t.regex(app.frame(), /1 passed, 1 failed/);
+  t.regex(app.frame(), /saw 212\.4 Mbit\/s/);
+  await app.press(KEY.enter);
+  await app.waitFor(/check left-to-right finished/);
+  await app.press('j');
+  await app.press(KEY.enter);
+  await app.waitFor(/check throughput finished/);
+  await app.press(KEY.up);
+  await app.press(KEY.enter);
+  await app.waitFor(/check left-to-right finished/);
+  t.deepEqual(ctrl.calls, ['checks', 'rerun:left-to-right', 'rerun:throughput', 'rerun:left-to-right']);
+  app.unmount();
+});
+
+test.serial('p captures on the selected interface and shows decoded packets; Esc closes', async (t) => {
+  const ctrl = new FakeController(lab, {
+    packets: [{ no: 1, time: 0, length: 148, src: '198.51.100.1', dst: '198.51.100.2', protocol: 'GENEVE', info: 'Echo (ping) request', geneve: { vni: 5001, options: [] } }],
+  });
+  const app = await start(ctrl);
+  await app.press(KEY.tab); // checks → counters
+  t.regex(app.frame(), /▶ Live counters/);
+  await app.press('j'); // second target: tun0@box-2
+  await app.press('j'); // third: eth0@box-1
+  await app.press('p');
+  await app.waitFor(/captured on eth0@box-1/);
+  t.deepEqual(ctrl.calls, ['capture:box-1/eth0']);
+  t.regex(app.frame(), /Packets on eth0 @ box-1/);
+  t.regex(app.frame(), /geneve vni 5001/);
+  await app.press(KEY.esc);
+  t.regex(app.frame(), /Topology — quick/);
+  app.unmount();
+});
+
+test.serial('a failing capture lands in the status line', async (t) => {
+  const ctrl = new FakeController(lab, { captureError: new Error('tcpdump: eth0: No such device exists') });
+  const app = await start(ctrl);
+  await app.press('p');
+  await app.waitFor(/failed: tcpdump/);
+  t.regex(app.frame(), /capture on gnv0@box-1 failed: tcpdump: eth0: No such device exists/);
+  t.regex(app.frame(), /Topology — quick/, 'back on the main view');
+  app.unmount();
+});
+
+test.serial('l shows the log of the selected step', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents, log: { 9: ['$ ip -n gl-quick-box-2 link add x9 type dummy', 'exit 0 in 2 ms'] } });
+  const app = await start(ctrl);
+  await app.press('l');
+  t.regex(app.frame(), /no step selected/);
+  await app.press('u');
+  await app.waitFor(/lab is up/);
+  await app.press('l');
+  t.true(ctrl.calls.includes('log:9'), 'the newest step is selected after up');
+  t.regex(app.frame(), /Log of step #9/);
+  t.regex(app.frame(), /\$ ip -n gl-quick-box-2 link add x9 type dummy/);
+  await app.press(KEY.esc);
+  await app.press(KEY.tab); // checks → counters
+  await app.press(KEY.tab); // → progress
+  t.regex(app.frame(), /▶ Progress/);
+  await app.press('k');
+  await app.press('l');
+  t.true(ctrl.calls.includes('log:8'));
+  app.unmount();
+});
+
+test.serial('q with the lab up asks; y tears down then quits', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents, down: downEvents });
+  const app = await start(ctrl);
+  await app.press('u');
+  await app.waitFor(/lab is up/);
+  await app.press('q');
+  t.regex(app.frame(), /Tear the lab down\? y\/n/);
+  t.deepEqual(app.exits, []);
+  await app.press('y');
+  for (let i = 0; i < 100 && app.exits.length === 0; i++) await tick(20);
+  t.deepEqual(ctrl.calls, ['up', 'down']);
+  t.deepEqual(app.exits, [{ tornDown: true }]);
+});
+
+test.serial('q with the lab up; n quits and leaves it running; Esc stays', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents });
+  const app = await start(ctrl);
+  await app.press('u');
+  await app.waitFor(/lab is up/);
+  await app.press('q');
+  await app.press(KEY.esc);
+  t.notRegex(app.frame(), /Tear the lab down/);
+  t.deepEqual(app.exits, []);
+  await app.press('q');
+  await app.press('n');
+  t.deepEqual(ctrl.calls, ['up']);
+  t.deepEqual(app.exits, [{ tornDown: false }]);
+});
+
+test.serial('q with nothing up quits at once; d then q does not ask', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents, down: downEvents });
+  const app = await start(ctrl);
+  await app.press('u');
+  await app.waitFor(/lab is up/);
+  await app.press('d');
+  await app.waitFor(/lab is down/);
+  t.regex(app.frame(), /\[removed\] tunnel tun0/);
+  await app.press('q');
+  t.deepEqual(app.exits, [{ tornDown: false }]);
+  t.deepEqual(ctrl.calls, ['up', 'down']);
+});
+
+test.serial('80×24: nothing wider than 80 columns or taller than 24 rows, key panels visible', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents, checks: checkEvents });
+  const app = await start(ctrl, { columns: 80, rows: 24 });
+  await app.press('u');
+  await app.waitFor(/lab is up/);
+  await app.press('c');
+  await app.waitFor(/checks finished/);
+  const lines = app.frame().split('\n');
+  t.true(lines.length <= 24, `${lines.length} rows`);
+  for (const l of lines) t.true([...l].length <= 80, `too wide (${[...l].length}): ${l}`);
+  const f = app.frame();
+  for (const p of ['Topology — quick', 'Progress — up: done', 'Checks — 1 passed, 1 failed', 'Live counters', 'lab is up|checks finished']) t.regex(f, new RegExp(p));
+  app.unmount();
+});
+
+test.serial('counter samples pushed by the controller appear live', async (t) => {
+  const ctrl = new FakeController(lab);
+  const app = await start(ctrl);
+  const totals = { ifname: 'eth0', ns: 'gl-quick-box-2', operstate: 'UP', mtu: 1500, rxBytes: 0, rxPackets: 0, txBytes: 0, txPackets: 0, errors: { rx_errors: 2, rx_frame_errors: 2 } };
+  ctrl.pushCounters([{ ns: 'gl-quick-box-2', ifname: 'eth0', at: 1, intervalMs: 1000, rxPps: 12, txPps: 3, rxBps: 15_000, txBps: 300, totals, errorsDelta: { rx_errors: 2, rx_frame_errors: 2 }, reset: false }]);
+  await app.waitFor(/rx 12 pps/);
+  t.regex(app.frame(), /rx 12 pps 15\.0 KB\/s\s+tx 3 pps 300 B\/s/);
+  t.regex(app.frame(), /err 2[\s\S]*! rx_errors \+2, rx_frame_errors \+2/);
+  app.unmount();
+});
