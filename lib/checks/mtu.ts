@@ -123,17 +123,17 @@ export async function searchPathMtu(probe: Prober, opts: { family: Family; expec
   };
 }
 
-/** Words for a refused probe: "refused locally (mtu 1400)", "vanished without an ICMP error". */
+/** What happens to packets of the refused size: "are refused by …", "vanish without an ICMP error". */
 export function describeRefusal(o: Extract<ProbeOutcome, { passed: false }>): string {
   switch (o.signal) {
     case 'local-mtu':
-      return `refused by the sender's kernel (message too long, mtu ${o.mtu})`;
+      return `are refused by the sender's kernel (message too long, mtu ${o.mtu})`;
     case 'icmp-too-big':
-      return `refused by the path (${o.detail})`;
+      return `are refused by the path (${o.detail})`;
     case 'local-drop':
-      return `dropped without an ICMP error (${o.detail})`;
+      return `are dropped without an ICMP error (${o.detail})`;
     case 'vanished':
-      return 'vanished without an ICMP error';
+      return 'vanish without an ICMP error';
   }
 }
 
@@ -141,7 +141,7 @@ export type Verdict = { ok: true } | { ok: false; message: string };
 
 export function mtuVerdict(expected: { mtu: number; source: string }, s: MtuSearch): Verdict {
   const E = expected.mtu;
-  const next = s.refused ? `DF packets of ${s.refused.mtu} B are ${describeRefusal(s.refused.outcome)}` : `nothing was refused up to ${s.pathMtu} B`;
+  const next = s.refused ? `DF packets of ${s.refused.mtu} B ${describeRefusal(s.refused.outcome)}` : `nothing was refused up to ${s.pathMtu} B`;
   if (s.pathMtu !== E) {
     const hole = s.blackHole ? ' — a PMTU black hole: senders are never told to send smaller packets' : '';
     return { ok: false, message: `expected path MTU ${E} (${expected.source}), found ${s.pathMtu}: ${next}${hole}` };

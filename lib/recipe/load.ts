@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { LineCounter, parseDocument, isMap, isScalar } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, visit } from 'yaml';
 import type { z } from 'zod';
 import { RecipeError, type Problem } from '../errors.js';
 import type { Lab } from '../model/types.js';
@@ -76,6 +76,18 @@ function loadRecipeBytes(bytes: Buffer, file: string, text?: string): LoadedReci
     const what = isScalar(doc.contents) ? `a single value (${show(doc.contents.value)})` : 'a list';
     throw new RecipeError([loc.problem([], `the recipe is ${what}; it must be a map starting with "lab: NAME"`)]);
   }
+  // A map key that is itself a list or map cannot name a field (and `yaml` would only warn).
+  const badKeys: Problem[] = [];
+  visit(doc, {
+    Pair: (_k, pair) => {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const at = (pair.key as { range?: [number, number] }).range?.[0] ?? 0;
+        const pos = lines.linePos(at);
+        badKeys.push(fileProblem(file, 'a key must be a plain name, not a list or map', pos.line, pos.col));
+      }
+    },
+  });
+  if (badKeys.length) throw new RecipeError(badKeys);
   let tree: unknown;
   try {
     tree = doc.toJS({ maxAliasCount: 100 });

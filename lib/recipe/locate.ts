@@ -40,9 +40,10 @@ export class Locator {
           break;
         }
         node = pair.value;
-        // `key:` with no value: point at the key.
-        best = (node as Node | null) ?? (isScalar(pair.key) ? pair.key : best);
-        if (node == null) break;
+        // `key:` with no value: point at the key, not at the empty spot after it.
+        const empty = node == null || (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1]);
+        best = empty ? (isScalar(pair.key) ? pair.key : best) : (node as Node);
+        if (empty) break;
       } else if (isSeq(node) && typeof seg === 'number') {
         const item = node.items[seg];
         if (item == null) break;
@@ -86,18 +87,15 @@ export function suggest(word: string, candidates: Iterable<string>): string {
   return m ? ` (did you mean "${m}"?)` : '';
 }
 
+/** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps. */
 function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      // Adjacent transposition counts as one edit (Damerau-light via the diagonal is enough here).
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + cost);
-      diag = tmp;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
-  }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }

@@ -191,16 +191,15 @@ export const guestSchema = obj(
   'A namespace standing for a VM/container, attached to a switch by a veth pair',
 );
 
-const ttl = z
-  .union([z.preprocess(hexToInt, z.int().min(0).max(255)), z.enum(['inherit', 'auto'])], {
-    error: (iss) => `${show(iss.input)} is not a valid ttl; use 0..255, inherit or auto`,
-  })
+/** An integer-or-keyword field; the same message whichever alternative rejected the value. */
+function intOr<const K extends readonly [string, ...string[]]>(min: number, max: number, words: K, msg: (iss: { input?: unknown }) => string) {
+  return z.union([z.preprocess(hexToInt, z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg })), z.enum(words, { error: msg })], { error: msg });
+}
+
+const ttl = intOr(0, 255, ['inherit', 'auto'], (iss) => `${show(iss.input)} is not a valid ttl; use 0..255, inherit or auto`)
   .meta({ description: '0..255, inherit or auto (0)' });
 
-const tos = z
-  .union([z.preprocess(hexToInt, z.int().min(0).max(255)), z.literal('inherit')], {
-    error: (iss) => `${show(iss.input)} is not a valid tos; use 0..255 (e.g. 0x28) or inherit`,
-  })
+const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is not a valid tos; use 0..255 (e.g. 0x28) or inherit`)
   .superRefine((v, ctx) => {
     if (typeof v === 'number' && (v & 3) !== 0)
       ctx.addIssue({
@@ -224,9 +223,7 @@ const optionSchema = obj({
     .optional(),
 });
 
-const keyOrFlow = z.union([z.preprocess(hexToInt, z.int().min(0).max(0xffffffff)), z.literal('flow')], {
-  error: (iss) => `${show(iss.input)} is not a valid key; use 0..4294967295 or flow`,
-});
+const keyOrFlow = intOr(0, 0xffffffff, ['flow'], (iss) => `${show(iss.input)} is not a valid key; use 0..4294967295 or flow`);
 
 const ovsTunnelSchema = obj({
   key: keyOrFlow.optional(),

@@ -146,7 +146,10 @@ function readPcapng(buf: Buffer): CaptureFile {
         const ifId = type === 6 ? u32(body) : u16(body);
         const iface = ifaces[ifId];
         if (!iface) throw new CaptureFileError(`pcapng: packet at offset ${off} refers to undeclared interface ${ifId}`);
-        const ts = u32(body + 4) * 2 ** 32 + u32(body + 8);
+        // 64-bit tick count; split in BigInt because nanosecond counts exceed 2^53.
+        const ticks = (BigInt(u32(body + 4)) << 32n) | BigInt(u32(body + 8));
+        const tps = BigInt(iface.tsPerSecond);
+        const timestamp = Number(ticks / tps) + Number(ticks % tps) / iface.tsPerSecond;
         const cap = u32(body + 12);
         const orig = u32(body + 16);
         const dataOff = body + 20;
@@ -154,7 +157,7 @@ function readPcapng(buf: Buffer): CaptureFile {
         records.push({
           index: records.length + 1,
           linkType: iface.linkType,
-          timestamp: ts / iface.tsPerSecond,
+          timestamp,
           origLength: orig,
           data: buf.subarray(dataOff, dataOff + cap),
         });

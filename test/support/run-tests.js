@@ -1,29 +1,87 @@
 #!/usr/bin/env node
-// Runs the whole ava suite with the TAP reporter, echoes it, and ends with the one line CI
-// reads: "N passed, N failed[, N skipped]". The exit code is non-zero when anything failed
-// or when no test ran at all.
+// The whole test suite, as the README and CI run it (as root for the privileged tiers):
+//   1. type check + build (tsc) — counted as one test;
+//   2. the host tiers (test/pure, test/priv) with ava;
+//   3. the kernel tier (test/vm) inside ONE disposable VM boot (`geneve-lab vm --exec`),
+//      because this machine's kernel may lack geneve, gre, netem, openvswitch.
+// Every ava run uses the TAP reporter; results are echoed and counted, and the output ends
+// with the line CI reads: "N passed, N failed[, N skipped]". Exit code 1 when anything
+// failed or nothing ran. Options: --tier pure|priv|vm (repeatable), -- extra ava args.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const args = ['ava', '--tap', ...process.argv.slice(2)];
-const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-let passed = 0, failed = 0, skipped = 0, todo = 0;
-const rl = createInterface({ input: child.stdout });
-rl.on('line', (line) => {
-  process.stdout.write(line + '\n');
-  if (/^not ok \d+/.test(line)) {
-    if (/# TODO/.test(line)) todo++;
-    else failed++;
-  } else if (/^ok \d+/.test(line)) {
-    if (/# SKIP/.test(line)) skipped++;
-    else passed++;
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const argv = process.argv.slice(2);
+const tiers = [];
+for (let i = 0; i < argv.length; i++) if (argv[i] === '--tier') tiers.push(argv[++i]);
+const want = (t) => tiers.length === 0 || tiers.includes(t);
+const inner = argv.includes('--inner'); // running inside the VM: no build, no nested VM
+
+const count = { passed: 0, failed: 0, skipped: 0 };
+
+function runTap(cmd, args, label) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const before = { ...count };
+    const rl = createInterface({ input: child.stdout });
+    rl.on('line', (line) => {
+      process.stdout.write(line + '\n');
+      if (/^not ok \d+/.test(line)) {
+        if (!/# TODO/.test(line)) count.failed++;
+      } else if (/^ok \d+/.test(line)) {
+        if (/# SKIP/.test(line)) count.skipped++;
+        else count.passed++;
+      }
+    });
+    child.on('close', (code) => {
+      rl.close();
+      // A runner can fail outside any test (a file that did not load, a VM that did not boot).
+      if (code !== 0 && count.failed === before.failed) {
+        count.failed++;
+        process.stdout.write(`not ok - ${label} exited with code ${code} outside any test\n`);
+      }
+      resolve(code);
+    });
+  });
+}
+
+function hasTests(dir) {
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir, { recursive: true }).some((f) => /\.test\.tsx?$/.test(String(f)));
+}
+
+if (!inner) {
+  const code = await runTap('npx', ['tsc', '-p', 'tsconfig.json'], 'typecheck');
+  if (code === 0) {
+    count.passed++;
+    process.stdout.write('ok - typecheck and build (tsc)\n');
   }
-});
-child.on('close', (code) => {
-  rl.close();
-  // ava can fail outside any test (uncaught exception, timeout, a file that did not load).
-  if (code !== 0 && failed === 0) failed = 1;
-  const extra = skipped ? `, ${skipped} skipped` : '';
-  process.stdout.write(`\n${passed} passed, ${failed} failed${extra}\n`);
-  process.exit(failed > 0 || passed === 0 ? 1 : 0);
-});
+}
+
+const hostGlobs = [];
+if (want('pure')) hostGlobs.push('test/pure/**/*.test.ts', 'test/pure/**/*.test.tsx');
+if (want('priv')) hostGlobs.push('test/priv/**/*.test.ts', 'test/priv/**/*.test.tsx');
+const extra = argv.includes('--') ? argv.slice(argv.indexOf('--') + 1) : [];
+if (inner) {
+  await runTap('npx', ['ava', '--tap', ...extra], 'ava (vm tier)');
+} else {
+  if (hostGlobs.length) await runTap('npx', ['ava', '--tap', ...hostGlobs, ...extra], 'ava (host tiers)');
+  if (want('vm') && hasTests(`${root}/test/vm`)) {
+    if (process.env.GENEVE_LAB_SKIP_VM_TIER) {
+      process.stdout.write('\n!!! KERNEL (VM) TIER NOT RUN: GENEVE_LAB_SKIP_VM_TIER is set\n');
+      count.skipped++;
+    } else {
+      await runTap(
+        'node',
+        ['bin/geneve-lab.js', 'vm', '--timeout', '1500', '--exec', '--', 'node', 'test/support/run-tests.js', '--inner', '--', 'test/vm/**/*.test.ts'],
+        'kernel tier in the VM',
+      );
+    }
+  }
+}
+
+const skipped = count.skipped ? `, ${count.skipped} skipped` : '';
+process.stdout.write(`\n${count.passed} passed, ${count.failed} failed${skipped}\n`);
+process.exit(count.failed > 0 || count.passed === 0 ? 1 : 0);

@@ -35,6 +35,8 @@ const STRERROR: Record<string, string> = {
   EADDRNOTAVAIL: 'Cannot assign requested address',
   ENETUNREACH: 'Network is unreachable',
   EACCES: 'Permission denied',
+  ESRCH: 'No such process',
+  ENETDOWN: 'Network is down',
 };
 
 export class NetlinkBackend implements Backend {
@@ -198,7 +200,12 @@ export class NetlinkBackend implements Backend {
     }
     const err = e as NodeJS.ErrnoException;
     if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-      const what = op.op === 'netns.add' && err.code === 'EEXIST' ? `namespace "${op.ns}" already exists` : (err.message ?? String(e));
+      const what =
+        op.op === 'netns.add' && err.code === 'EEXIST'
+          ? `namespace "${op.ns}" already exists`
+          : op.op === 'sysctl.set' && err.code === 'ENOENT'
+            ? `sysctl "${op.key}" does not exist in this kernel (no ${sysctlPath(op.key)})`
+            : (err.message ?? String(e));
       return new OpError({ ...base, errno: err.code, kernelMessage: what });
     }
     return new OpError({ ...base, kernelMessage: e instanceof Error ? e.message : String(e) });
@@ -212,6 +219,8 @@ function explain(op: Op, e: NetlinkError): string {
     return `${text}: this kernel has no "${op.link.kind}" link type (module not built or not loaded; try \`modprobe ${op.link.kind}\`, or run this lab in the VM tier)`;
   if (op.op === 'link.add' && e.errnoName === 'EEXIST') return `${text}: a link named "${op.link.name}" already exists`;
   if (e.errnoName === 'ENODEV' && 'name' in op && !e.extack) return `${text}: no link "${op.name}"`;
+  if (op.op === 'route.add' && e.errnoName === 'EEXIST') return `${text}: a route to ${op.to} already exists`;
+  if (op.op === 'route.del' && e.errnoName === 'ESRCH') return `${text}: no route to ${op.to} to delete`;
   return text;
 }
 

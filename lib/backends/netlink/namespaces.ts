@@ -30,7 +30,15 @@ export class Namespaces {
 
   /** An fd for the namespace (caller closes it); '' is our own namespace. */
   openFd(ns: string): number {
-    return ns === '' ? openSync('/proc/thread-self/ns/net', 'r') : openSync(this.path(ns), 'r');
+    if (ns === '') return openSync('/proc/thread-self/ns/net', 'r');
+    const path = this.path(ns);
+    try {
+      return openSync(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw Object.assign(new Error(`namespace "${ns}" does not exist (no ${path})`), { code });
+      throw e;
+    }
   }
 
   closeFd(fd: number): void {

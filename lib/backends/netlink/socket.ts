@@ -17,6 +17,13 @@ const SO_RCVTIMEO = 20;
 const MSG_TRUNC = 0x20;
 const EINTR = 4;
 
+/** Names errors.ts does not list yet (Linux x86-64 numbering), so no error shows as a bare number. */
+const MORE_ERRNO_NAMES: Record<number, string> = {
+  7: 'E2BIG', 20: 'ENOTDIR', 21: 'EISDIR', 23: 'ENFILE', 24: 'EMFILE', 28: 'ENOSPC', 31: 'EMLINK', 39: 'ENOTEMPTY',
+  42: 'ENOMSG', 71: 'EPROTO', 75: 'EOVERFLOW', 100: 'ENETDOWN', 107: 'ENOTCONN', 110: 'ETIMEDOUT', 113: 'EHOSTUNREACH',
+  524: 'ENOTSUPP',
+};
+
 /** A kernel refusal: errno plus the kernel's extended-ack text when it sent one. */
 export class NetlinkError extends Error {
   readonly errnoName: string;
@@ -24,7 +31,7 @@ export class NetlinkError extends Error {
     readonly errno: number,
     readonly extack?: string,
   ) {
-    const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+    const name = ERRNO_NAMES[errno] ?? MORE_ERRNO_NAMES[errno] ?? `errno ${errno}`;
     super(`${extack ?? 'kernel refused the request'} (${name})`);
     this.errnoName = name;
   }

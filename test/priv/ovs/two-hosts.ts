@@ -25,8 +25,8 @@ export function sh(argv: string[], opts: { allowFail?: boolean; timeout?: number
   try {
     return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeout ?? 30000 });
   } catch (e) {
-    if (opts.allowFail) return '';
-    const err = e as { stderr?: string; message: string };
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    if (opts.allowFail) return err.stdout ?? '';
     throw new Error(`${argv.join(' ')}: ${err.stderr || err.message}`);
   }
 }
@@ -57,6 +57,8 @@ export interface TwoHostsOptions {
   options?: GeneveTlv[];
   tunnelOfport?: number;
   guestOfport?: number;
+  /** Leave tx checksum offload on in the guests (to show why the plumbing turns it off). */
+  keepTxChecksum?: boolean;
 }
 
 /** Every OVS daemon whose command line mentions `dir`. */
@@ -83,7 +85,8 @@ export async function twoHosts(t: ExecutionContext, o: TwoHostsOptions = {}): Pr
     sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
   }
   sh(['ip', '-n', a.host, 'link', 'add', a.underlayIf, 'type', 'veth', 'peer', 'name', b.underlayIf, 'netns', b.host]);
-  const tunnelMtu = overlayMtu(1500, { type: o.tunnel?.type === 'vxlan' ? 'vxlan' : 'geneve', family: 'ipv4', options: o.options ?? [] });
+  const type = o.tunnel?.type === 'ipsec_gre' ? 'gre' : (o.tunnel?.type ?? 'geneve');
+  const tunnelMtu = overlayMtu(1500, { type, family: 'ipv4', options: o.options ?? [] });
   for (const s of [a, b]) {
     sh(['ip', '-n', s.host, 'addr', 'add', `${s.underlayIp}/24`, 'dev', s.underlayIf]);
     sh(['ip', '-n', s.host, 'link', 'set', s.underlayIf, 'up']);
@@ -105,7 +108,7 @@ export async function twoHosts(t: ExecutionContext, o: TwoHostsOptions = {}): Pr
       ...o.tunnel,
     });
     await s.ovs.apply(
-      guestPortPlan({ lab, bridge: 'br-int', hostNs: s.host, hostIf: 'vg', guestNs: s.guest, guestIf: 'eth0', mtu: tunnelMtu, ...(o.guestOfport ? { ofport: o.guestOfport } : {}) }).apply,
+      guestPortPlan({ lab, bridge: 'br-int', hostNs: s.host, hostIf: 'vg', guestNs: s.guest, guestIf: 'eth0', mtu: tunnelMtu, ...(o.keepTxChecksum ? { txChecksumOff: false } : {}), ...(o.guestOfport ? { ofport: o.guestOfport } : {}) }).apply,
     );
   }
   return { lab, runRoot, a, b, tunnelMtu };
@@ -135,5 +138,23 @@ export async function captureFields(side: Side, filter: string, fields: string[]
     return out.split('\n').filter((l) => l.trim()).map((l) => l.split('\t'));
   } finally {
     sh(['rm', '-f', file], { allowFail: true });
+  }
+}
+
+/** iperf3 TCP from side a's guest to side b's guest for `seconds`; returns bytes received (0 on failure) and the error text. */
+export async function iperfTcp(a: Side, b: Side, seconds = 2): Promise<{ bytes: number; mbps: number; error?: string }> {
+  const server = exec.start(['ip', 'netns', 'exec', b.guest, 'iperf3', '-s', '-1', '-B', b.guestIp], { timeoutMs: 30000 });
+  try {
+    await new Promise((r) => setTimeout(r, 700));
+    const out = nsx(a.guest, ['iperf3', '-c', b.guestIp, '-t', String(seconds), '-J', '--connect-timeout', '3000'], { allowFail: true, timeout: 20000 });
+    let r: { end?: { sum_received?: { bytes?: number; bits_per_second?: number } }; error?: string } = {};
+    try {
+      r = JSON.parse(out);
+    } catch {
+      r = { error: out.slice(0, 200) || 'no output' };
+    }
+    return { bytes: r.end?.sum_received?.bytes ?? 0, mbps: Math.round((r.end?.sum_received?.bits_per_second ?? 0) / 1e6), ...(r.error ? { error: r.error } : {}) };
+  } finally {
+    await server.stop(1000);
   }
 }

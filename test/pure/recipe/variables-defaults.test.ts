@@ -2,7 +2,7 @@ import test from 'ava';
 import { baseRecipe, errorsOf, tryLoad } from './helpers.js';
 
 test('a whole-string variable keeps its type; embedded ones are spliced', (t) => {
-  const r = tryLoad(baseRecipe({ top: 'variables: { vni: 4242, subnet: "203.0.113", csum: true }', tunnel: 'vni: ${vni}\nudpcsum: ${csum}' }).replace('203.0.113.1/24', '${subnet}.1/24'));
+  const r = tryLoad(baseRecipe({ top: 'variables: { vni: 4242, subnet: "203.0.113", csum: true }', tunnel: 'vni: ${vni}\nudpcsum: ${csum}' }).replace('203.0.113.1/24', '"${subnet}.1/24"'));
   t.falsy(r.problems);
   const lab = r.ok!.lab;
   t.is(lab.tunnels[0]!.geneve!.vni, 4242);

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything geneve-lab needs on a Debian 12 machine, as root:
+# Debian packages, Node.js >= 22 (from the npm registry when the system's is older),
+# the project's npm dependencies, and a build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (sudo $0)" >&2
+  exit 3
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+PACKAGES=(
+  iproute2 iputils-ping ethtool procps kmod       # namespaces, links, offloads, probes
+  iperf3 tcpdump tshark                           # checks and captures
+  openvswitch-switch openvswitch-common           # OVS switches and tunnel ports
+  qemu-system-x86 busybox-static cpio             # geneve-lab vm (kernel geneve anywhere)
+  openssh-server openssh-client                   # remote hosts (tests run sshd in namespaces)
+  tmux                                            # the TUI end-to-end test
+  vagrant                                         # validating the two-box Vagrantfile
+)
+
+# Installing openvswitch-switch must not start the machine's own OVS service: the lab starts
+# its own daemons per simulated host. A temporary policy-rc.d says "don't start services".
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod +x "$policy"
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+echo "== apt-get update" >&2
+apt-get update -q >/dev/null
+echo "== apt-get install ${PACKAGES[*]}" >&2
+apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 22 ]; then
+  echo "== Node $(node --version 2>/dev/null || echo none) is too old: installing node@24 into /usr/local" >&2
+  npm install -g --prefix /usr/local node@24 >/dev/null
+  hash -r
+fi
+export PATH="/usr/local/bin:$PATH"
+echo "== node $(node --version), npm ci" >&2
+npm ci --no-audit --no-fund >/dev/null
+echo "== build" >&2
+npm run --silent build
+echo "== ready: try  sudo ./bin/geneve-lab.js doctor" >&2

@@ -1,0 +1,96 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import {
+  bridgeCommands, buildStatus, chooseDatapath, formatStatus, guestMtuWarning, guestPortPlan, interfaceErrors, overlayMtu,
+  ovsPaths, parseTnlPortsShow, portCommands, transaction, underlayBridgePlan, OvsInstance,
+} from '../../../lib/ovs/index.js';
+import type { Executor, RunResult } from '../../../lib/exec/executor.js';
+
+const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8');
+
+test('datapath: system when the module is loaded or loadable, else netdev; override wins', (t) => {
+  t.is(chooseDatapath('auto', { moduleLoaded: true, moduleLoadable: true }).datapath, 'system');
+  t.is(chooseDatapath('auto', { moduleLoaded: false, moduleLoadable: true }).datapath, 'system');
+  t.is(chooseDatapath('auto', { moduleLoaded: false, moduleLoadable: false }).datapath, 'netdev');
+  t.is(chooseDatapath('netdev', { moduleLoaded: true, moduleLoadable: true }).datapath, 'netdev');
+  t.regex(chooseDatapath('system', { moduleLoaded: false, moduleLoadable: false }).reason, /NOT available/);
+});
+
+test('overlay MTU: 50 (IPv4) / 70 (IPv6) + options; warning names both numbers', (t) => {
+  t.is(overlayMtu(1500, { type: 'geneve', family: 'ipv4' }), 1450);
+  t.is(overlayMtu(1500, { type: 'geneve', family: 'ipv6' }), 1430);
+  t.is(overlayMtu(1500, { type: 'geneve', family: 'ipv4', options: [{ class: 0x102, type: 0x80, data: '00010002' }] }), 1442);
+  t.is(guestMtuWarning('guest "left"', 1450, 1500, { type: 'geneve', family: 'ipv4' }), undefined);
+  t.regex(guestMtuWarning('guest "left"', 1500, 1500, { type: 'geneve', family: 'ipv4' })!, /guest "left": MTU 1500 does not fit: underlay MTU 1500 .* leaves 1450/);
+});
+
+test('bridge and port commands are idempotent and tagged', (t) => {
+  t.deepEqual(transaction([...bridgeCommands({ name: 'br-int', datapath: 'netdev', lab: 'l' }), ...portCommands({ bridge: 'br-int', name: 'vg', lab: 'l', ofport: 20 })]), [
+    '--may-exist', 'add-br', 'br-int', '--', 'set', 'Bridge', 'br-int', 'datapath_type=netdev', 'external_ids:geneve-lab=l',
+    '--', '--may-exist', 'add-port', 'br-int', 'vg', 'external_ids:geneve-lab=l', '--', 'set', 'Interface', 'vg', 'ofport_request=20',
+  ]);
+});
+
+test('userspace plumbing: br-phy takes the underlay port and address; guests get tx off and MTU', (t) => {
+  const p = underlayBridgePlan({ lab: 'l', ns: 'h1', bridge: 'br-phy', port: 'u1', addresses: ['192.0.2.1/24'], routes: [{ prefix: '192.0.2.0/24' }] });
+  t.deepEqual(p.apply, [
+    { tool: 'vsctl', args: ['--may-exist', 'add-br', 'br-phy', '--', 'set', 'Bridge', 'br-phy', 'datapath_type=netdev', 'external_ids:geneve-lab=l', '--', '--may-exist', 'add-port', 'br-phy', 'u1', 'external_ids:geneve-lab=l'] },
+    { tool: 'exec', ns: 'h1', argv: ['ip', 'addr', 'del', '192.0.2.1/24', 'dev', 'u1'] },
+    { tool: 'exec', ns: 'h1', argv: ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'br-phy'] },
+    { tool: 'exec', ns: 'h1', argv: ['ip', 'link', 'set', 'dev', 'u1', 'up'] },
+    { tool: 'exec', ns: 'h1', argv: ['ip', 'link', 'set', 'dev', 'br-phy', 'up'] },
+    { tool: 'appctl', args: ['ovs/route/add', '192.0.2.0/24', 'br-phy'] },
+  ]);
+  t.deepEqual(p.undo.map((c) => (c.tool === 'exec' ? c.argv.join(' ') : c.args.join(' '))), [
+    'ovs/route/del 192.0.2.0/24', '--if-exists del-br br-phy', 'ip addr add 192.0.2.1/24 dev u1',
+  ]);
+  const g = guestPortPlan({ lab: 'l', bridge: 'br-int', hostNs: 'h1', hostIf: 'vg', guestNs: 'g1', guestIf: 'eth0', mtu: 1450 });
+  t.deepEqual(g.apply.slice(1), [
+    { tool: 'exec', ns: 'h1', argv: ['ip', 'link', 'set', 'dev', 'vg', 'mtu', '1450', 'up'] },
+    { tool: 'exec', ns: 'g1', argv: ['ip', 'link', 'set', 'dev', 'eth0', 'mtu', '1450'] },
+    { tool: 'exec', ns: 'g1', argv: ['ethtool', '-K', 'eth0', 'tx', 'off'] },
+  ]);
+});
+
+test('status: JSON from ovs-vsctl (captured from OVS 3.1) becomes a bridge/port/interface tree', (t) => {
+  const s = buildStatus(fixture('bridge.json'), fixture('port.json'), fixture('interface.json'), fixture('tnl-ports-show.txt'));
+  t.deepEqual(s.bridges.map((b) => [b.name, b.datapathType, b.lab, b.ports.map((p) => p.name)]), [['br-x', 'netdev', 'smk', ['br-x', 'gnv0', 'gnv1']]]);
+  const gnv0 = s.bridges[0]!.ports[1]!.interfaces[0]!;
+  t.deepEqual([gnv0.type, gnv0.options, gnv0.ofport, gnv0.error], ['geneve', { key: '5000', remote_ip: '192.0.2.2' }, 1, undefined]);
+  t.deepEqual(interfaceErrors(s), [{ bridge: 'br-x', port: 'gnv1', iface: 'gnv1', error: 'could not add network device gnv1 to ofproto (File exists)' }]);
+  t.deepEqual(s.tunnels, [{ name: 'genev_sys_6081', udpPort: 6081, dpPort: 2, refCount: 1 }]);
+  t.regex(formatStatus(s), /Interface gnv1 type: geneve ofport -1\n      options: \{key=5000, remote_ip=192\.0\.2\.2\}\n      error: "could not add/);
+  t.deepEqual(parseTnlPortsShow('Listening ports:\nvxlan_sys_4789 (3) ref_cnt=2\ngre_sys (4) ref_cnt=1\n'), [
+    { name: 'vxlan_sys_4789', udpPort: 4789, dpPort: 3, refCount: 2 },
+    { name: 'gre_sys', dpPort: 4, refCount: 1 },
+  ]);
+});
+
+test('instance commands: exact argv, own sockets, failures name the subject', async (t) => {
+  const calls: { argv: readonly string[]; env?: Record<string, string> }[] = [];
+  const fake: Executor = {
+    where: 'fake',
+    async run(argv, opts) {
+      calls.push({ argv, ...(opts?.env ? { env: opts.env } : {}) });
+      const fail = argv.includes('bad');
+      return { argv: [...argv], exitCode: fail ? 1 : 0, stdout: '', stderr: fail ? 'ovs-vsctl: no bridge named bad\n' : '', durationMs: 1, timedOut: false } satisfies RunResult;
+    },
+    start() {
+      throw new Error('not used');
+    },
+  };
+  const p = ovsPaths('/run/gl/h1');
+  const o = new OvsInstance({ dbSocket: p.dbSocket, vswitchdCtl: p.vswitchdCtl, runDir: p.runDir }, { exec: fake, lab: 'l', ns: 'h1', label: 'OVS on box-1' });
+  await o.vsctl(['list-br']);
+  await o.appctl(['tnl/ports/show']);
+  await o.ofctl(['dump-flows', 'br-int']);
+  t.deepEqual(calls.map((c) => c.argv), [
+    ['ovs-vsctl', '--db=unix:/run/gl/h1/db.sock', '--timeout=10', 'list-br'],
+    ['ovs-appctl', '--timeout=10', '-t', '/run/gl/h1/ovs-vswitchd.ctl', 'tnl/ports/show'],
+    ['ovs-ofctl', '--timeout=10', 'dump-flows', 'br-int'],
+  ]);
+  t.is(calls[2]!.env?.OVS_RUNDIR, '/run/gl/h1', 'ofctl finds this instance\'s bridge .mgmt sockets');
+  const e = await t.throwsAsync(o.vsctl(['del-br', 'bad'], 'bridge "bad"'));
+  t.regex(e!.message, /^bridge "bad" \(OVS on box-1\) \(netns h1\): no bridge named bad/);
+  t.regex(e!.message, /request: ovs-vsctl --db=unix:\/run\/gl\/h1\/db\.sock --timeout=10 del-br bad/);
+});
