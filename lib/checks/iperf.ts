@@ -8,7 +8,7 @@ import { inNetns, type Background } from '../exec/executor.js';
 import type { Family, IperfCheck } from '../model/types.js';
 import type { CheckContext, Endpoint } from './context.js';
 import type { CheckResult } from './result.js';
-import { rawOf } from './ping.js';
+import { rawOf, toolStderr } from './ping.js';
 import { formatBitrate, formatPercent, parseBitrate } from './units.js';
 
 export interface IperfClientArgs {
@@ -128,9 +128,15 @@ async function usedPorts(ep: Endpoint): Promise<Set<number>> {
   return used;
 }
 
-async function listening(ep: Endpoint, port: number): Promise<boolean> {
-  const r = await ep.exec.run(inNetns(ep.ns, ['ss', '-Hltn', `sport = :${port}`]), { timeoutMs: 3000 });
-  return r.exitCode === 0 && r.stdout.trim() !== '';
+/**
+ * Is the port listening — by our server? Another program on the same port must not pass for
+ * ours (the client would measure it), so when the pid is known locally it must match.
+ */
+async function listening(ep: Endpoint, port: number, pid: number | undefined): Promise<boolean> {
+  const mine = pid !== undefined && ep.exec.where === 'local';
+  const r = await ep.exec.run(inNetns(ep.ns, ['ss', mine ? '-Hltnp' : '-Hltn', `sport = :${port}`]), { timeoutMs: 3000 });
+  if (r.exitCode !== 0 || r.stdout.trim() === '') return false;
+  return !mine || r.stdout.includes(`pid=${pid},`);
 }
 
 export interface IperfServer {
@@ -167,7 +173,7 @@ export async function startIperfServer(ep: Endpoint, opts: { port?: number; idle
       await proc.done;
       throw new Error(`iperf3 server in ${where} on port ${port} failed to start: ${exited}`);
     }
-    if (await listening(ep, port)) return { port, proc, stop };
+    if (await listening(ep, port, proc.pid)) return { port, proc, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`iperf3 server in ${where} on port ${port} was not listening after ${(opts.readyTimeoutMs ?? 5000) / 1000} s`);
@@ -179,7 +185,7 @@ export async function startIperfServer(ep: Endpoint, opts: { port?: number; idle
 function serverError(stdout: string, stderr: string): string | undefined {
   const p = parseIperfJson(stdout);
   if (!p.ok && /^\s*\{/.test(stdout)) return p.error;
-  const line = (stderr.trim() || stdout.trim()).split('\n').find((l) => l.trim());
+  const line = (toolStderr(stderr).trim() || stdout.trim()).split('\n').find((l) => l.trim());
   return line?.trim();
 }
 

@@ -11,7 +11,7 @@ import { inNetns } from '../exec/executor.js';
 import { encapOverhead, type Family, type Lab, type MtuCheck } from '../model/types.js';
 import type { CheckContext } from './context.js';
 import type { CheckResult } from './result.js';
-import { parsePing, pingArgv, rawOf } from './ping.js';
+import { parsePing, pingArgv, rawOf, toolStderr } from './ping.js';
 
 export function icmpOverhead(family: Family): number {
   return family === 'ipv6' ? 48 : 28;
@@ -218,7 +218,7 @@ export async function runMtu(check: MtuCheck, ctx: CheckContext): Promise<CheckR
     const argv = pingArgv({ address, family: check.family, count: careful ? 3 : 2, intervalMs: 200, deadlineS: careful ? 3 : 1, size: payload, df: true });
     const r = await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: 10_000 });
     rawLog.push(rawOf(r));
-    return probeOutcomeFromPing(r.stdout, r.stderr);
+    return probeOutcomeFromPing(r.stdout, toolStderr(r.stderr));
   };
   let s: MtuSearch;
   try {

@@ -141,8 +141,17 @@ export function pingFigures(p: PingOutput): Record<string, string | number | boo
   return f;
 }
 
+/**
+ * The tool's own stderr. The local executor fills an empty stderr with execa's summary
+ * ("Command failed with exit code 1: …"), which is not something the tool said.
+ */
+export function toolStderr(stderr: string): string {
+  return /^Command failed with exit code -?\d+: /.test(stderr) || /^Command was killed with /.test(stderr) ? '' : stderr;
+}
+
 export function rawOf(r: RunResult): string {
-  return `$ ${shellQuote(r.argv)}\n(exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}`;
+  const err = toolStderr(r.stderr);
+  return `$ ${shellQuote(r.argv)}\n(exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})\n${r.stdout}${err ? `\n[stderr]\n${err}` : ''}`;
 }
 
 export async function runPing(check: PingCheck, ctx: CheckContext): Promise<CheckResult> {
@@ -153,7 +162,7 @@ export async function runPing(check: PingCheck, ctx: CheckContext): Promise<Chec
   const argv = pingArgv({ address, family: check.family, count: check.count, intervalMs: check.intervalMs, deadlineS: check.deadlineS, size: check.size, df: check.df });
   const r = await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: (check.deadlineS + 5) * 1000 });
   const base = { name: check.name, kind: check.kind, what, raw: rawOf(r) };
-  const p = parsePing(r.stdout, r.stderr);
+  const p = parsePing(r.stdout, toolStderr(r.stderr));
   if (r.timedOut || p.fatal) {
     const why = r.timedOut ? `ping did not finish within ${check.deadlineS + 5} s` : p.fatal;
     return { ...base, status: 'error', message: `could not run ping from "${check.from}"${ep.ns ? ` (netns ${ep.ns})` : ''}: ${why}`, figures: {}, durationMs: Date.now() - started };

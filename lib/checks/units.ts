@@ -35,7 +35,7 @@ export function formatBitrate(bps: number): string {
 }
 
 function trim(n: number): string {
-  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2).replace(/\.?0+$/, '') || '0';
+  return String(Number(n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)));
 }
 
 /** Parse "0.1%", "0.1", 5 into a percentage number (0.1, 0.1, 5). */

@@ -7,6 +7,8 @@
  * every argv element is quoted for it (see `remoteCommand`).
  */
 import { execa, type ResultPromise } from 'execa';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +48,11 @@ export class SshSpecError extends LabError {
 
 /** A quoting probe: if the remote login shell returns it unchanged, argv quoting is sound there. */
 const PROBE = `a b'c"d$e\`f;g|h*\\i`;
+/**
+ * sshd allows 10 sessions per connection by default (MaxSessions). Commands beyond that would be
+ * refused by the server, so we queue them locally and keep one session free for stop().
+ */
+const DEFAULT_MAX_SESSIONS = 10;
 /** Grace between the local timeout and the remote `timeout`, so the remote side ends first. */
 const REMOTE_TIMEOUT_SLACK_MS = 5000;
 
@@ -67,6 +74,21 @@ function toRunResult(argv: readonly string[], started: number, r: any): RunResul
   };
 }
 
+/**
+ * Executors still open when the process exits (an error path that skipped close(), or a CLI that
+ * calls process.exit on Ctrl-C): their remote processes are stopped and masters ended synchronously,
+ * so no orphaned master or remote iperf3/tcpdump outlives us.
+ */
+const openExecutors = new Set<SshExecutor>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const ex of openExecutors) ex.closeSync();
+  });
+}
+
 export class SshExecutor implements Executor {
   readonly where: string;
   readonly spec: SshSpec;
@@ -76,6 +98,8 @@ export class SshExecutor implements Executor {
   private remoteDir: string | undefined;
   private useSudo = false;
   private readonly running = new Set<Background>();
+  private activeRuns = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(spec: SshSpec) {
     const problems = specProblems(spec);
@@ -116,6 +140,8 @@ export class SshExecutor implements Executor {
     }
     this.localDir = dir;
     this.controlPath = controlPath;
+    openExecutors.add(this);
+    installExitHook();
     try {
       await this.probe();
     } catch (e) {
@@ -154,19 +180,41 @@ export class SshExecutor implements Executor {
     }
   }
 
+  private get maxSessions(): number {
+    return this.spec.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  }
+
+  /** Wait for a free session: background processes hold theirs, one stays free for stop(). */
+  private async acquire(): Promise<void> {
+    while (this.activeRuns >= Math.max(1, this.maxSessions - this.running.size - 1))
+      await new Promise<void>((res) => this.waiting.push(res));
+    this.activeRuns++;
+  }
+
+  private release(): void {
+    this.activeRuns--;
+    this.waiting.shift()?.();
+  }
+
   /** Send argv to the remote shell as is (no sudo/env wrapping). */
   private async raw(argv: readonly string[], opts: RunOptions & { localTimeoutMs?: number }): Promise<RunResult> {
     if (!this.controlPath) throw new Error(`ssh connection to host "${this.spec.host}" is not open (call open() first)`);
     const [file, ...args] = this.local(commandArgv(this.spec, this.controlPath, remoteCommand(argv)));
+    await this.acquire();
     const started = Date.now();
-    const r = await execa(file!, args, {
-      reject: false,
-      input: opts.input,
-      stdin: opts.input === undefined ? 'ignore' : undefined,
-      timeout: opts.localTimeoutMs,
-      stripFinalNewline: false,
-      killSignal: 'SIGKILL',
-    });
+    let r: unknown;
+    try {
+      r = await execa(file!, args, {
+        reject: false,
+        input: opts.input,
+        stdin: opts.input === undefined ? 'ignore' : undefined,
+        timeout: opts.localTimeoutMs,
+        stripFinalNewline: false,
+        killSignal: 'SIGKILL',
+      });
+    } finally {
+      this.release();
+    }
     const res = toRunResult(argv, started, r);
     if (res.exitCode === 255 && !(await this.masterAlive())) throw this.unreachable(res.stderr);
     return res;
@@ -208,6 +256,10 @@ export class SshExecutor implements Executor {
   start(argv: readonly string[], opts: RunOptions = {}): Background {
     if (!this.controlPath || !this.remoteDir) throw new Error(`ssh connection to host "${this.spec.host}" is not open (call open() first)`);
     if (argv.length === 0) throw new Error('empty argv');
+    if (this.running.size >= this.maxSessions - 2)
+      throw new Error(
+        `host "${this.spec.host}": already ${this.running.size} background processes over SSH; the server allows ${this.maxSessions} sessions per connection (MaxSessions)`,
+      );
     const pidFile = `${this.remoteDir}/${randomBytes(6).toString('hex')}.pid`;
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const wrapper = [
@@ -215,17 +267,29 @@ export class SshExecutor implements Executor {
       'sh', '-c',
       'f=$1; shift; "$@" & p=$!; echo "$p" >"$f.tmp" && mv "$f.tmp" "$f"; wait "$p"; r=$?; rm -f "$f"; exit "$r"',
       'sh', pidFile,
+      // As in run(): a local timeout alone would leave the remote process running.
+      ...(opts.timeoutMs ? ['timeout', '-k', '2', (opts.timeoutMs / 1000).toFixed(3)] : []),
       ...(env.length ? ['env', ...env] : []),
       ...argv,
     ];
     const [file, ...args] = this.local(commandArgv(this.spec, this.controlPath, remoteCommand(wrapper)));
     const started = Date.now();
-    const child: ResultPromise = execa(file!, args, { reject: false, stdin: 'ignore', timeout: opts.timeoutMs, stripFinalNewline: false });
-    const done = (child as Promise<unknown>).then((r) => toRunResult(argv, started, r));
+    const child: ResultPromise = execa(file!, args, {
+      reject: false,
+      stdin: 'ignore',
+      timeout: opts.timeoutMs ? opts.timeoutMs + REMOTE_TIMEOUT_SLACK_MS : undefined,
+      stripFinalNewline: false,
+    });
+    const done = (child as Promise<unknown>).then((r) => {
+      const res = toRunResult(argv, started, r);
+      const remoteTimeout = opts.timeoutMs !== undefined && (res.exitCode === 124 || res.exitCode === 137);
+      return remoteTimeout ? { ...res, timedOut: true } : res;
+    });
     let settled = false;
     void done.then(() => {
       settled = true;
       this.running.delete(bg);
+      this.waiting.shift()?.(); // a session came free
     });
     const signal = (sig: 'TERM' | 'KILL', waitForPid: boolean) =>
       this.run([
@@ -272,6 +336,31 @@ export class SshExecutor implements Executor {
     const [file, ...args] = this.local(controlArgv(this.spec, this.controlPath, 'exit'));
     await execa(file!, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
     if (this.localDir) await rm(this.localDir, { recursive: true, force: true });
+    openExecutors.delete(this);
+    this.controlPath = undefined;
+    this.localDir = undefined;
+    this.remoteDir = undefined;
+  }
+
+  /** Last-resort synchronous cleanup at process exit (see `openExecutors`); prefer close(). */
+  closeSync(): void {
+    if (!this.controlPath) return;
+    const sync = (argv: string[]) => {
+      const [file, ...args] = this.local(argv);
+      try {
+        execFileSync(file!, args, { stdio: 'ignore', timeout: 10_000 });
+      } catch {
+        /* best effort at exit */
+      }
+    };
+    if (this.remoteDir) {
+      const script = 'for f in "$1"/*.pid; do [ -s "$f" ] && kill -TERM "$(cat "$f")"; done 2>/dev/null; rm -rf -- "$1"';
+      const argv = [...(this.useSudo ? ['sudo', '-n', '--'] : []), 'sh', '-c', script, 'sh', this.remoteDir];
+      sync(commandArgv(this.spec, this.controlPath, remoteCommand(argv)));
+    }
+    sync(controlArgv(this.spec, this.controlPath, 'exit'));
+    if (this.localDir) rmSync(this.localDir, { recursive: true, force: true });
+    openExecutors.delete(this);
     this.controlPath = undefined;
     this.localDir = undefined;
     this.remoteDir = undefined;

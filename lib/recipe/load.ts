@@ -130,6 +130,9 @@ function pruneInvalid(tree: unknown, issues: z.core.$ZodIssue[]): unknown {
   for (const iss of issues) {
     const path = iss.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (iss.code === 'unrecognized_keys') {
+      // A misspelt section or reference key would make every later rule complain about its absence.
+      const allowed = iss.message.startsWith(UNKNOWN_KEYS) ? iss.message.slice(UNKNOWN_KEYS.length).split(',') : [];
+      if (path.length === 0 || iss.keys.some((k) => STRUCTURAL.has(didYouMean(k, allowed) ?? ''))) return undefined;
       for (const k of iss.keys) removeAt(copy, [...path, k]);
       continue;
     }

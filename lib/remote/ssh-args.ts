@@ -31,6 +31,8 @@ export interface SshSpec {
    * not root; "sudo": always; "none": never (fails later if the user lacks the rights).
    */
   privilege?: 'auto' | 'sudo' | 'none';
+  /** The server's MaxSessions (sessions per connection); default 10, sshd's default. */
+  maxSessions?: number;
   /** Run the local ssh client inside this network namespace (management network in a netns). */
   clientNetns?: string;
 }
@@ -54,6 +56,9 @@ export function specProblems(spec: SshSpec): string[] {
   const t = spec.connectTimeoutSec;
   if (t !== undefined && !(Number.isInteger(t) && t >= 1 && t <= 600))
     p.push(`${at}.connect_timeout: ${t} must be whole seconds, 1..600`);
+  const m = spec.maxSessions;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 3 && m <= 1000))
+    p.push(`${at}.max_sessions: ${m} must be a whole number, 3..1000 (the server's MaxSessions)`);
   return p;
 }
 

@@ -123,6 +123,8 @@ export function decodeFrame(
     p.error = e.detail;
     if (e.detail.code === 'truncated' && p.origLength > p.capturedLength) {
       p.error = { ...e.detail, message: `${e.detail.message} (the capture's snap length kept ${p.capturedLength} of ${p.origLength} bytes)` };
+    } else if (e.detail.code === 'truncated' && (p.ip?.mf || p.ipv6?.fragOffset !== undefined)) {
+      p.error = { ...e.detail, message: `${e.detail.message} (an IP fragment: the rest of the datagram is in later fragments)` };
     }
   }
   return p;

@@ -103,8 +103,7 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
         // The temp dir is not laid out like ~/.ssh; the key files are ours and private anyway.
         'StrictModes no',
         'LogLevel VERBOSE',
-        // Many multiplexed sessions on one connection (the default is 10).
-        'MaxSessions 64',
+        // MaxSessions stays at sshd's default (10), like a real server: the executor must cope.
         'AllowTcpForwarding yes',
         'PrintMotd no',
         'AcceptEnv none',

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Backend, ExecuteHooks } from '../backend.js';
 import { StepFailed } from '../backend.js';
-import type { Op, Step, LinkSpec } from '../../plan/ops.js';
+import { type Op, type Step, type LinkSpec, opNamespace } from '../../plan/ops.js';
 import { OpError } from '../../errors.js';
 import { type Executor, LocalExecutor, inNetns, shellQuote } from '../../exec/executor.js';
 import { type Native, loadNative } from './native.js';
@@ -55,7 +55,15 @@ export class NetlinkBackend implements Backend {
   }
 
   async execute(steps: readonly Step[], hooks: ExecuteHooks): Promise<void> {
-    await hooks.intent(steps);
+    // Announce intent one run of same-namespace steps at a time (as the iproute2 backend
+    // does per batch): the journal stays at most one run ahead of the kernel.
+    for (const run of runsByNamespace(steps)) {
+      await hooks.intent(run);
+      await this.executeRun(run, hooks);
+    }
+  }
+
+  private async executeRun(steps: readonly Step[], hooks: ExecuteHooks): Promise<void> {
     for (const step of steps) {
       const started = performance.now();
       try {
@@ -210,6 +218,16 @@ export class NetlinkBackend implements Backend {
     }
     return new OpError({ ...base, kernelMessage: e instanceof Error ? e.message : String(e) });
   }
+}
+
+function runsByNamespace(steps: readonly Step[]): Step[][] {
+  const runs: Step[][] = [];
+  for (const step of steps) {
+    const last = runs.at(-1);
+    if (last && opNamespace(last[0]!.op) === opNamespace(step.op)) last.push(step);
+    else runs.push([step]);
+  }
+  return runs;
 }
 
 /** The kernel's text, or strerror when it sent none, plus a hint where we know better. */

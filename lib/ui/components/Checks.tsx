@@ -62,7 +62,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
             ) : (
               <T tone={tone}>{MARK[c.state]}</T>
             )}
-            <T> {clip(`${c.name} (${c.kind})`, cols - 24)} </T>
+            <T> {clip(cols >= 50 ? `${c.name} (${c.kind})` : c.name, cols - 22)} </T>
             <T tone={tone}>{label}</T>
             <T tone="dim"> {time}</T>
           </Box>

@@ -33,15 +33,16 @@ interface Line {
 export function topologyLines(lab: Lab, objects: ObjectView[]): Line[] {
   const st = (kind: string, name: string) => objects.find((o) => o.key === `${kind}:${name}`)?.state ?? 'planned';
   const lines: Line[] = [];
-  for (const h of lab.hosts) {
-    const ifs = h.interfaces.map((i) => `${i.ifname} ${i.addresses.join(' ')}`.trim()).join(', ');
-    lines.push({ text: `host ${h.name}${ifs ? ' · ' + ifs : ''}`, state: st('host', h.name) });
-  }
-  for (const s of lab.switches) lines.push({ text: `switch ${s.name} (${s.kind}) on ${s.host}`, state: st('switch', s.name) });
-  for (const g of lab.guests) lines.push({ text: `guest ${g.name} on ${g.switch} · ${g.addresses.join(' ')}`, state: st('guest', g.name) });
+  // Tunnels first: they are what the lab is about and must stay visible in a small terminal.
   for (const t of lab.tunnels) {
     lines.push({ text: `tunnel ${t.name} ${t.type}/${t.family === 'ipv6' ? 'v6' : 'v4'}`, state: st('tunnel', t.name) });
     lines.push({ text: tunnelParams(t).join(' · '), indent: true });
+  }
+  for (const g of lab.guests) lines.push({ text: `guest ${g.name} on ${g.switch} · ${g.addresses.join(' ')}`, state: st('guest', g.name) });
+  for (const s of lab.switches) lines.push({ text: `switch ${s.name} (${s.kind}) on ${s.host}`, state: st('switch', s.name) });
+  for (const h of lab.hosts) {
+    const ifs = h.interfaces.map((i) => `${i.ifname} ${i.addresses.join(' ')}`.trim()).join(', ');
+    lines.push({ text: `host ${h.name}${ifs ? ' · ' + ifs : ''}`, state: st('host', h.name) });
   }
   return lines;
 }

@@ -123,7 +123,7 @@ export function ping(from: Side, to: Side, count = 3): number {
 /** Capture on `side`'s underlay while `during` runs; returns tshark fields, one array per packet. */
 export async function captureFields(side: Side, filter: string, fields: string[], during: () => void | Promise<void>, extra: string[] = []): Promise<string[][]> {
   const file = `/tmp/gl-ovs-cap-${side.host}-${Date.now()}.pcap`;
-  const cap = exec.start(['ip', 'netns', 'exec', side.host, 'tcpdump', '-n', '-U', '-i', side.underlayIf, '-w', file, filter]);
+  const cap = exec.start(['ip', 'netns', 'exec', side.host, 'tcpdump', '-n', '-U', '--immediate-mode', '-i', side.underlayIf, '-w', file, filter]);
   try {
     // tcpdump has no readiness signal we can read from here: wait until the file exists.
     for (let i = 0; i < 50 && !sh(['sh', '-c', 'test -s "$1" && echo y', 'sh', file], { allowFail: true }); i++) await new Promise((r) => setTimeout(r, 100));

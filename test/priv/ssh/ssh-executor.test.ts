@@ -196,3 +196,29 @@ privTest('ssh: privilege "sudo" runs every command through sudo -n (env, stdin, 
   await bg.stop();
   t.deepEqual(await processesMatching('sleep 3141'), []);
 }, { tools: [...TOOLS.tools, 'sudo'] });
+
+privTest('ssh: 30 concurrent commands on one connection to a server with the default MaxSessions (10)', async (t) => {
+  const lab = await withLab(t, 1);
+  const ex = await openSsh(lab.spec('box-1'));
+  t.teardown(() => ex.close());
+  const bg = ex.start(['sleep', '3143']); // holds one session meanwhile
+  const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => ex.run(['sh', '-c', `sleep 0.2; echo ${i}`])));
+  t.deepEqual(rs.map((r) => r.exitCode), Array(30).fill(0), rs.map((r) => r.stderr).join(''));
+  t.deepEqual(rs.map((r) => r.stdout.trim()), Array.from({ length: 30 }, (_, i) => String(i)));
+  await bg.stop();
+  t.is((await lab.acceptedConnections('box-1')).length, 1);
+}, TOOLS);
+
+privTest('ssh: a process that exits without close() leaves no master, remote process or temp dir', async (t) => {
+  const lab = await withLab(t, 1);
+  const spec = lab.spec('box-1');
+  const child = await execa('node', ['--import', 'tsx', new URL('../../support/ssh-exit-child.ts', import.meta.url).pathname, JSON.stringify(spec), '3151'], {
+    reject: false,
+    timeout: 60_000,
+  });
+  t.is(child.exitCode, 0, String(child.stderr));
+  t.is(String(child.stdout).trim(), 'started');
+  t.deepEqual(await processesMatching('sleep 3151'), []);
+  t.deepEqual(await processesMatching('gl-ssh-'), []);
+  t.is((await execa('sh', ['-c', 'ls -d /tmp/geneve-lab-ssh.* /tmp/gl-ssh-* 2>/dev/null | wc -l'])).stdout.trim(), '0');
+}, TOOLS);

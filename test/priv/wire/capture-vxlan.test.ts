@@ -19,8 +19,8 @@ import { compare, tshark } from './tshark-oracle.js';
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
 const exec = new LocalExecutor();
 
-/** Build the two-namespace VXLAN lab; everything is removed by t.teardown. */
-function vxlanLab(t: ExecutionContext) {
+/** Build the two-namespace VXLAN lab (IPv4 or IPv6 underlay); everything is removed by t.teardown. */
+function vxlanLab(t: ExecutionContext, family: 'ipv4' | 'ipv6' = 'ipv4') {
   const a = randomLabName('gwa');
   const b = randomLabName('gwb');
   const dir = mkdtempSync(join(tmpdir(), 'gl-cap-'));
@@ -38,16 +38,21 @@ function vxlanLab(t: ExecutionContext) {
   ip('netns', 'add', b);
   // Created inside the namespaces, so nothing ever appears in the root namespace.
   ip('-n', a, 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0', 'netns', b);
-  for (const [ns, me, peer, ov] of [[a, '198.51.100.1', '198.51.100.2', '203.0.113.1'], [b, '198.51.100.2', '198.51.100.1', '203.0.113.2']] as const) {
+  const v6 = family === 'ipv6';
+  const under = v6 ? ['2001:db8:77::1', '2001:db8:77::2'] : ['198.51.100.1', '198.51.100.2'];
+  const tunnel = v6
+    ? ['id', '77', 'dstport', '4789', 'tos', '0x28', 'ttl', '33', 'flowlabel', '0x12345', 'udp6zerocsumtx', 'udp6zerocsumrx']
+    : ['id', '4242', 'dstport', '4789', 'tos', '0x28', 'ttl', '17'];
+  for (const [ns, me, peer, ov] of [[a, under[0]!, under[1]!, '203.0.113.1'], [b, under[1]!, under[0]!, '203.0.113.2']] as const) {
     ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'addr', 'add', `${me}/24`, 'dev', 'ul0');
+    ip('-n', ns, 'addr', 'add', `${me}/${v6 ? 64 : 24}`, 'dev', 'ul0', ...(v6 ? ['nodad'] : []));
     ip('-n', ns, 'link', 'set', 'ul0', 'up');
-    ip('-n', ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '4242', 'local', me, 'remote', peer, 'dstport', '4789', 'dev', 'ul0', 'tos', '0x28', 'ttl', '17');
+    ip('-n', ns, 'link', 'add', 'vx0', 'type', 'vxlan', ...tunnel, 'local', me, 'remote', peer, 'dev', 'ul0');
     ip('-n', ns, 'addr', 'add', `${ov}/24`, 'dev', 'vx0');
     ip('-n', ns, 'link', 'set', 'vx0', 'up');
   }
   const macOf = (ns: string) => (JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'vx0')) as { address: string }[])[0]!.address;
-  return { a, b, dir, macA: macOf(a), macB: macOf(b) };
+  return { a, b, dir, under, macA: macOf(a), macB: macOf(b) };
 }
 
 const ping = (ns: string, to: string, count = 3) => exec.run(['ip', 'netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '2', to]);
@@ -85,6 +90,26 @@ privTest(
     t.false(wrong.ok);
     t.regex(wrong.message, /^expected vxlan.vni 4243, ip.tos 0x10 in ≥3 packets, 0 matched; saw \d+ vxlan packets with vxlan.vni 4242 ×\d+; ip.tos 0x28 ×\d+/);
     // The oracle reads the very same file.
+    compare(t, file, tshark(file), decodePcap(readFileSync(file)), new Set());
+  },
+  { tools: ['tcpdump', 'tshark', 'ping'] },
+);
+
+privTest(
+  'IPv6 underlay: traffic class, hop limit, flow label and zero UDP checksums seen on the wire, tshark agrees',
+  async (t) => {
+    const lab = vxlanLab(t, 'ipv6');
+    const file = join(lab.dir, 'v6.pcap');
+    const cap = await startCapture({ exec, ns: lab.b }, 'ul0', { file, filter: 'udp port 4789' });
+    const pr = await ping(lab.a, '203.0.113.2', 2);
+    const { packets } = await cap.stop();
+    t.is(pr.exitCode, 0, pr.stdout + pr.stderr);
+    const expect = { 'vxlan.vni': 77, 'outer.src': lab.under[0], 'outer.dst': lab.under[1], 'ipv6.tclass': '0x28', 'ipv6.hlim': 33, 'ipv6.flowlabel': 0x12345, 'udp.checksum': 'zero', 'inner.dst': '203.0.113.2' };
+    const ok = matchCapture(packets, expect, 2);
+    t.true(ok.ok, ok.message);
+    const wrong = matchCapture(packets, { ...expect, 'udp.checksum': 'nonzero' }, 2);
+    t.false(wrong.ok);
+    t.regex(wrong.message, /udp.checksum 0x0 ×\d+/);
     compare(t, file, tshark(file), decodePcap(readFileSync(file)), new Set());
   },
   { tools: ['tcpdump', 'tshark', 'ping'] },

@@ -76,3 +76,14 @@ test('the base recipe used above is itself valid', (t) => {
   const r = tryLoad(baseRecipe());
   t.deepEqual(r.problems, undefined);
 });
+
+test('a misspelt section is reported alone, without follow-on complaints', (t) => {
+  const errs = errorsOf(tryLoad(baseRecipe().replace('switches:', 'swithces:')));
+  t.deepEqual(errs.map((e) => e.path), ['swithces']);
+  t.regex(errs[0]!.message, /did you mean "switches"/);
+});
+
+test('a misspelt tunable does not hide cross-field problems elsewhere', (t) => {
+  const errs = errorsOf(tryLoad(baseRecipe({ tunnel: 'vnl: 5\nflowlabel: 1' })));
+  t.deepEqual(errs.map((e) => e.path), ['tunnels[0].vnl', 'tunnels[0].flowlabel']);
+});

@@ -201,6 +201,8 @@ test.serial('80×24: nothing wider than 80 columns or taller than 24 rows, key p
   t.true(lines.length <= 24, `${lines.length} rows`);
   for (const l of lines) t.true([...l].length <= 80, `too wide (${[...l].length}): ${l}`);
   const f = app.frame();
+  t.regex(f, /\[up\] tunnel tun0 geneve/, 'the tunnel stays visible in a small terminal');
+  t.regex(f, /vni 5001/);
   for (const p of ['Topology — quick', 'Progress — up: done', 'Checks — 1 passed, 1 failed', 'Live counters', 'lab is up|checks finished']) t.regex(f, new RegExp(p));
   app.unmount();
 });
