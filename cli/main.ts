@@ -26,6 +26,8 @@ const program = new Command('geneve-lab')
   .option('--backend <name>', 'kernel backend: netlink | iproute2 (default: netlink where it loads)')
   .option('--state-dir <dir>', 'where lab state is kept (default /run/geneve-lab)')
   .showHelpAfterError()
+  // `vm -- <args>` passes everything after it through untouched.
+  .enablePositionalOptions()
   .exitOverride();
 
 const globals = (): GlobalOptions => {
@@ -51,7 +53,9 @@ async function registerOptional(path: string, fn: string, ...args: unknown[]) {
     const mod = (await import(new URL(path, import.meta.url).href)) as Record<string, (...a: unknown[]) => void>;
     mod[fn]?.(program, ...args);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    // An optional command that cannot load must not take the whole CLI down with it.
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND')
+      process.stderr.write(`geneve-lab: the "${path}" command is unavailable: ${(e as Error).message}\n`);
   }
 }
 await registerOptional('./commands/vm.js', 'registerVmCommand');

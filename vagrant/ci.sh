@@ -21,6 +21,7 @@ STEP_TIMEOUT=${GL_RECIPE_TIMEOUT:-900}
 log() { printf '\n== %s  %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 # Run every recipe at one place: up (applies and runs the checks) then down, each report kept.
+# All hosts are remote, so no root is needed here; the lab state lives next to the reports.
 # Returns non-zero when any recipe failed, after running all of them.
 run_recipes() {
   local where=$1 out=$2 failed=0 recipe name base rc
@@ -30,13 +31,13 @@ run_recipes() {
     base="$out/$where-$name"
     log "$where: up $recipe"
     rc=0
-    timeout "$STEP_TIMEOUT" "${GL[@]}" up "$recipe" --json --junit "$base.junit.xml" \
+    timeout "$STEP_TIMEOUT" "${GL[@]}" --state-dir "$out/state" up "$recipe" --json --junit "$base.junit.xml" \
       >"$base.up.json" 2>"$base.up.log" || rc=$?
     echo "$where $name up exit=$rc" >>"$out/summary.txt"
     [ "$rc" = 0 ] || { failed=1; tail -n 20 "$base.up.log" >&2 || true; }
     # down runs even after a failed up: it removes whatever the lab still owns on both boxes.
     rc=0
-    timeout "$STEP_TIMEOUT" "${GL[@]}" down "$recipe" --json >"$base.down.json" 2>"$base.down.log" || rc=$?
+    timeout "$STEP_TIMEOUT" "${GL[@]}" --state-dir "$out/state" down "$recipe" --json >"$base.down.json" 2>"$base.down.log" || rc=$?
     echo "$where $name down exit=$rc" >>"$out/summary.txt"
     [ "$rc" = 0 ] || failed=1
   done
@@ -58,6 +59,7 @@ mkdir -p "$RESULTS"
 install -d -m 700 "$LAB"
 STARTED=$(date +%s)
 
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -65,7 +67,7 @@ cleanup() {
     log "GL_KEEP_BOXES=1: boxes left running; remove them with: vagrant destroy -f"
   else
     log "vagrant destroy -f"
-    vagrant destroy -f || { echo "ci.sh: vagrant destroy failed; run 'vagrant destroy -f' by hand" >&2; rc=${rc:-1}; }
+    vagrant destroy -f || { echo "ci.sh: vagrant destroy failed; run 'vagrant destroy -f' by hand" >&2; [ "$rc" != 0 ] || rc=1; }
   fi
   echo "total $(($(date +%s) - STARTED)) s, exit $rc, results in $RESULTS"
   exit "$rc"
@@ -85,6 +87,7 @@ echo "vagrant up: $(($(date +%s) - STARTED)) s" >>"$RESULTS/summary.txt"
 for box in "${BOXES[@]}"; do
   hostkey=$(vagrant ssh "$box" --no-tty -c 'cat /etc/ssh/ssh_host_ed25519_key.pub' | tr -d '\r')
   awk -v a="${ADDRESS[$box]}" 'NF >= 2 { print a, $1, $2 }' <<<"$hostkey" >>"$LAB/known_hosts"
+  # shellcheck disable=SC2016  # expanded by the box's shell, not here
   vagrant ssh "$box" --no-tty -c \
     'install -d -m 700 ~/.ssh && k=$(cat) && (grep -qxF "$k" ~/.ssh/authorized_keys 2>/dev/null || echo "$k" >>~/.ssh/authorized_keys)' \
     <"$LAB/id_ed25519.pub"

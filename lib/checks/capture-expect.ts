@@ -2,6 +2,12 @@
  * The capture expectation language: flat dotted keys (`geneve.vni: 5`, `ip.tos: 0x28`,
  * `geneve.ovn: {ingress: 1, egress: 2}`), validated once, then matched against decoded packets.
  * A packet matches when every given key matches; failures say what was expected and what was seen.
+ *
+ * Semantics worth knowing: numbers may be decimal or "0x" hex strings; `geneve.options` is the exact
+ * option list (any order, [] = none) while `geneve.option` only requires the given option(s) to be
+ * present; an option's `critical` must agree with bit 0x80 of its `type`; `udp.checksum` and
+ * `ipv6.flowlabel` also take "zero"/"nonzero"; addresses compare in canonical form; nested
+ * `geneve: {vni: 5}` is the same as `geneve.vni: 5`. Only encapsulated (Geneve/VXLAN) packets count.
  */
 import { canonicalIp, canonicalMac } from '../wire/addr.js';
 import { describeDecodeError, type DecodedPacket } from '../wire/decode.js';
@@ -254,6 +260,11 @@ const KEYS: Record<string, KeyDef> = {
 };
 
 export const CAPTURE_KEYS: readonly string[] = Object.keys(KEYS);
+
+/** Key → what its value means, for docs, `--help` and the JSON Schema export. */
+export function describeCaptureKeys(): Record<string, string> {
+  return Object.fromEntries(Object.entries(KEYS).map(([k, d]) => [k, d.describe]));
+}
 const PREFIXES = new Set(CAPTURE_KEYS.filter((k) => k.includes('.')).map((k) => k.split('.')[0]!));
 
 /** Allow `geneve: {vni: 5}` as well as `geneve.vni: 5` (one level of nesting, under known prefixes). */

@@ -96,6 +96,11 @@ export function parseIperfJson(text: string): IperfParse {
   return { ok: true, summary: s };
 }
 
+/** iperf3 errors that mean "the network did not carry the test" rather than "iperf3 was misused". */
+export function isNetworkFailure(error: string): boolean {
+  return /unable to connect|Connection (timed out|refused|reset)|No route to host|Network is unreachable|control socket has closed unexpectedly|unable to (receive|send|read|write)|Broken pipe|timed out/i.test(error);
+}
+
 export type Verdict = { ok: true } | { ok: false; message: string };
 
 export function iperfVerdict(check: Pick<IperfCheck, 'minBps' | 'maxLossPct' | 'protocol'>, s: IperfSummary): Verdict {
@@ -200,6 +205,7 @@ export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { por
     (check.maxLossPct !== undefined ? `, max loss ${formatPercent(check.maxLossPct)}` : '');
   const base = { name: check.name, kind: check.kind, what };
   const error = (message: string, raw?: string): CheckResult => ({ ...base, status: 'error', message, figures: {}, durationMs: Date.now() - started, ...(raw ? { raw } : {}) });
+  const failed = (message: string, raw?: string): CheckResult => ({ ...error(message, raw), status: 'failed' });
 
   if (check.protocol === 'tcp' && check.maxLossPct !== undefined)
     return error('max_loss applies to UDP iperf checks only (TCP retransmits instead of losing data); remove it or use protocol: udp');
@@ -225,10 +231,15 @@ export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { por
     const argv = iperfClientArgv({ address, port: server.port, family: check.family, protocol: check.protocol, durationS: check.durationS, parallel: check.parallel, reverse: check.reverse, bitrateBps });
     const r = await client.exec.run(inNetns(client.ns, argv), { timeoutMs: (check.durationS + 15) * 1000 });
     raw = rawOf(r);
-    if (r.timedOut) result = error(`iperf3 client in "${check.from}" did not finish within ${check.durationS + 15} s`, raw);
+    // The server is known to be listening, so a client that cannot reach it or stalls is the
+    // network failing the test (a verdict), not the check failing to run.
+    if (r.timedOut) result = failed(`iperf3 did not finish within ${check.durationS + 15} s: traffic from "${check.from}" to ${address}:${server.port} stalled`, raw);
     else {
       const p = parseIperfJson(r.stdout || r.stderr);
-      if (!p.ok) result = error(`iperf3 ${check.from} → ${address}:${server.port}: ${p.error}`, raw);
+      if (!p.ok)
+        result = isNetworkFailure(p.error)
+          ? failed(`expected a completed iperf3 test from "${check.from}" to ${address}:${server.port} (server listening), saw: ${p.error}`, raw)
+          : error(`iperf3 ${check.from} → ${address}:${server.port}: ${p.error}`, raw);
       else {
         const v = iperfVerdict(check, p.summary);
         result = {

@@ -9,7 +9,7 @@
  */
 import { inNetns } from '../exec/executor.js';
 import { encapOverhead, type Family, type Lab, type MtuCheck } from '../model/types.js';
-import type { CheckContext } from './context.js';
+import type { CheckContext, Endpoint } from './context.js';
 import type { CheckResult } from './result.js';
 import { parsePing, pingArgv, rawOf, toolStderr } from './ping.js';
 
@@ -189,6 +189,40 @@ export function expectedMtuFor(lab: Lab, check: Pick<MtuCheck, 'from' | 'expectM
   return best;
 }
 
+/**
+ * The sender's egress interface and its MTU when `address` is on-link (no gateway): then sender
+ * and destination share one L2 segment — through the overlay, for guests — and every station on
+ * it must fit the path. Undefined when routed or when it cannot be read (the probe stands alone).
+ */
+export async function onLinkSenderMtu(ep: Endpoint, address: string, family: Family): Promise<{ ifname: string; mtu: number } | undefined> {
+  const fam = family === 'ipv6' ? '-6' : '-4';
+  const route = await ep.exec.run(inNetns(ep.ns, ['ip', '-j', fam, 'route', 'get', address]), { timeoutMs: 5000 });
+  try {
+    const r = (JSON.parse(route.stdout) as { dev?: string; gateway?: string }[])[0];
+    if (!r?.dev || r.gateway) return undefined;
+    const link = await ep.exec.run(inNetns(ep.ns, ['ip', '-j', 'link', 'show', 'dev', r.dev]), { timeoutMs: 5000 });
+    const mtu = (JSON.parse(link.stdout) as { mtu?: number }[])[0]?.mtu;
+    return typeof mtu === 'number' ? { ifname: r.dev, mtu } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A path MTU can match its expectation while the sender's own MTU is larger (a guest left at
+ * 1500 over a 1450 overlay): its full-size packets then rely on fragmentation or on an ICMP
+ * "frag needed" from the tunnel, and vanish wherever that is missing. A fault, not a pass.
+ */
+export function senderMtuVerdict(from: string, pathMtu: number, sender: { ifname: string; mtu: number } | undefined): Verdict {
+  if (!sender || sender.mtu <= pathMtu) return { ok: true };
+  return {
+    ok: false,
+    message:
+      `path MTU is ${pathMtu}, but "${from}" has MTU ${sender.mtu} on ${sender.ifname} towards this on-link destination: ` +
+      `its packets of ${pathMtu + 1}–${sender.mtu} B are larger than the path allows (fragmented or refused, lost where no ICMP "frag needed" comes back); set its mtu to ${pathMtu}`,
+  };
+}
+
 /** Classify one ping run for the search. */
 export function probeOutcomeFromPing(stdout: string, stderr: string): ProbeOutcome {
   const p = parsePing(stdout, stderr);
@@ -199,6 +233,7 @@ export function probeOutcomeFromPing(stdout: string, stderr: string): ProbeOutco
     return { passed: false, signal: p.mtuHint.source === 'local' ? 'local-mtu' : 'icmp-too-big', mtu: p.mtuHint.mtu, detail };
   }
   if (p.problems.length) return { passed: false, signal: 'local-drop', detail: p.problems.join('; ') };
+  if (p.transmitted === 0) return { passed: false, signal: 'local-drop', detail: 'ping could not send a single DF packet (0 transmitted)' };
   return { passed: false, signal: 'vanished', detail: `no reply to ${p.transmitted} DF pings and no ICMP error` };
 }
 
@@ -227,8 +262,13 @@ export async function runMtu(check: MtuCheck, ctx: CheckContext): Promise<CheckR
     if (e instanceof MtuProbeError) return error(`cannot probe the path MTU from "${check.from}" to ${address}: ${e.message}`);
     throw e;
   }
-  const v = mtuVerdict(expected, s);
+  let v = mtuVerdict(expected, s);
   const figures: Record<string, string | number | boolean> = { path_mtu: s.pathMtu, expected_mtu: expected.mtu, probes: s.probes.length };
+  if (v.ok) {
+    const sender = await onLinkSenderMtu(ep, address, check.family);
+    if (sender) figures.sender_mtu = sender.mtu;
+    v = senderMtuVerdict(check.from, s.pathMtu, sender);
+  }
   if (s.refused) figures.refused = `${s.refused.mtu} B: ${s.refused.outcome.signal}`;
   if (s.blackHole) figures.black_hole = true;
   return {

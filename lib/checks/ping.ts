@@ -57,7 +57,8 @@ export interface PingOutput {
   fatal?: string;
 }
 
-const STATS = /(\d+) packets transmitted, (\d+) (?:packets )?received(?:, \+(\d+) duplicates)?(?:, \+(\d+) errors)?, ([0-9.]+)% packet loss/;
+// "0 packets transmitted, 0 received" (nothing could be sent) has no loss figure.
+const STATS = /(\d+) packets transmitted, (\d+) (?:packets )?received(?:, \+(\d+) duplicates)?(?:, \+(\d+) errors)?(?:, ([0-9.]+)% packet loss)?/;
 const RTT = /(?:rtt|round-trip) min\/avg\/max(?:\/mdev)? = ([0-9.]+)\/([0-9.]+)\/([0-9.]+)(?:\/([0-9.]+))? ms/;
 
 export function parsePing(stdout: string, stderr = ''): PingOutput {
@@ -71,7 +72,7 @@ export function parsePing(stdout: string, stderr = ''): PingOutput {
     out.transmitted = Number(stats[1]);
     out.received = Number(stats[2]);
     out.errors = Number(stats[4] ?? 0);
-    out.lossPct = Number(stats[5]);
+    out.lossPct = stats[5] !== undefined ? Number(stats[5]) : out.transmitted ? (100 * (out.transmitted - out.received)) / out.transmitted : 100;
   }
   const rtt = RTT.exec(stdout);
   if (rtt) out.rtt = { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]), mdev: Number(rtt[4] ?? 0) };
@@ -115,7 +116,7 @@ export type Verdict = { ok: true } | { ok: false; message: string };
 
 /** Summary of what ping saw, used in every message: "100% loss: 0/3 replies; Destination Host Unreachable (from …)". */
 export function describePing(p: PingOutput): string {
-  const base = p.complete ? `${formatPercent(p.lossPct)} loss: ${p.received}/${p.transmitted} replies` : 'no packet sent';
+  const base = p.complete && p.transmitted > 0 ? `${formatPercent(p.lossPct)} loss: ${p.received}/${p.transmitted} replies` : 'no packet could be sent';
   const why = [...p.problems];
   return why.length ? `${base}; ${why.join('; ')}` : base;
 }

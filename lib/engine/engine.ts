@@ -9,6 +9,9 @@ import type { Executor } from '../exec/executor.js';
 import { ApplyError, LabError, ExitCode, OpError, type OpFailure, type RollbackReport } from '../errors.js';
 import type { Lab } from '../model/types.js';
 import { planLab } from '../plan/plan.js';
+import { hostUsesOvs } from '../plan/ovs.js';
+import { chooseDatapath, probeDatapath } from '../ovs/datapath.js';
+import { join } from 'node:path';
 import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
 import { links, listNetns, netnsTag } from './inspect.js';
@@ -82,7 +85,7 @@ export class Engine {
   /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
   async up(lab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
     const t0 = Date.now();
-    const plan = planLab(lab);
+    const plan = await this.plan(lab);
     const hash = planHash(plan);
     this.bus.emit({ type: 'plan', lab: lab.name, plan });
     this.bus.emit({ type: 'phase', phase: 'up', state: 'start', lab: lab.name });
@@ -153,6 +156,13 @@ export class Engine {
     this.store.setPhase(state, 'up');
     this.bus.emit({ type: 'phase', phase: 'up', state: 'done', lab: lab.name });
     return { lab: lab.name, changed: true, applied: plan.steps.length, reason: existing ? 'recreated' : 'created', durationMs: Date.now() - t0 };
+  }
+
+  /** The plan for this machine: OVS `auto` datapaths resolved by probing the kernel. */
+  async plan(lab: Lab): Promise<Plan> {
+    const needsProbe = lab.hosts.some((h) => hostUsesOvs(lab, h.name) && (h.ovs?.datapath ?? 'auto') === 'auto');
+    const autoDatapath = needsProbe ? chooseDatapath('auto', await probeDatapath(this.exec)).datapath : 'netdev';
+    return planLab(lab, { runRoot: join(this.store.dir, 'run'), autoDatapath });
   }
 
   /** Nothing of the plan may exist before we start, unless it is ours (then gc/down first). */

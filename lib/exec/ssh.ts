@@ -152,10 +152,12 @@ export class SshExecutor implements Executor {
 
   /** One round trip: quoting works, who we are, sudo if needed, a private remote temp dir. */
   private async probe(): Promise<void> {
+    const mode = this.spec.privilege ?? 'auto';
     const script =
-      'printf "%s\\n" "$1"; id -u; d=$(mktemp -d /tmp/geneve-lab-ssh.XXXXXXXX) && printf "%s\\n" "$d"; ' +
-      'if [ "$(id -u)" != 0 ]; then sudo -n true >/dev/null 2>&1 && echo sudo-ok || echo sudo-no; fi';
-    const r = await this.raw(['sh', '-c', script, 'sh', PROBE], {});
+      'printf "%s\\n" "$1"; echo "uid=$(id -u)"; d=$(mktemp -d /tmp/geneve-lab-ssh.XXXXXXXX) && echo "dir=$d"; ' +
+      'if [ "$2" = sudo ] || { [ "$2" = auto ] && [ "$(id -u)" != 0 ]; }; then ' +
+      'if sudo -n true >/dev/null 2>&1; then echo sudo=ok; else echo sudo=no; fi; fi';
+    const r = await this.raw(['sh', '-c', script, 'sh', PROBE, mode], {});
     const lines = r.stdout.split('\n');
     if (r.exitCode !== 0 || lines[0] !== PROBE)
       throw new OpError({
@@ -165,19 +167,20 @@ export class SshExecutor implements Executor {
         stderr: r.stderr || `got ${JSON.stringify(lines[0])}`,
         exitCode: r.exitCode,
       });
-    const uid = lines[1];
-    this.remoteDir = lines[2] || undefined;
-    const mode = this.spec.privilege ?? 'auto';
-    if (mode === 'sudo' || (mode === 'auto' && uid !== '0')) {
-      if (lines[3] !== 'sudo-ok' && uid !== '0')
-        throw new OpError({
-          subject: `user of ${this.spec.target} on host "${this.spec.host}" is not root and cannot use sudo without a password (lab commands need root; log in as root or allow passwordless sudo)`,
-          host: this.spec.host,
-          request: 'sudo -n true',
-          stderr: r.stderr,
-        });
-      this.useSudo = uid !== '0' || mode === 'sudo';
-    }
+    const field = (k: string) => lines.find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
+    const dir = field('dir');
+    if (!dir)
+      throw new OpError({ subject: `cannot create a temporary directory in /tmp on host "${this.spec.host}"`, host: this.spec.host, request: 'mktemp -d', stderr: r.stderr });
+    this.remoteDir = dir;
+    const sudo = field('sudo');
+    if (sudo === 'no')
+      throw new OpError({
+        subject: `user of ${this.spec.target} on host "${this.spec.host}" ${field('uid') === '0' ? 'cannot run sudo' : 'is not root and cannot use sudo without a password'} (lab commands need root: log in as root or allow passwordless sudo)`,
+        host: this.spec.host,
+        request: 'sudo -n true',
+        stderr: r.stderr,
+      });
+    this.useSudo = sudo === 'ok';
   }
 
   private get maxSessions(): number {

@@ -4,6 +4,8 @@
  * They are plain data so a plan can be printed, compared, stored in the journal and replayed.
  */
 import type { GeneveParams, VxlanParams, GreParams } from '../model/types.js';
+import type { OvsCommand } from '../ovs/commands.js';
+import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
 
 interface LinkBase {
   name: string;
@@ -33,7 +35,23 @@ export type Op =
   | { op: 'route.del'; ns: string; to: string; via?: string; dev?: string }
   | { op: 'sysctl.set'; ns: string; key: string; value: string }
   /** ethtool -K: offload features on/off (e.g. tx checksumming for the OVS userspace datapath). */
-  | { op: 'offload.set'; ns: string; dev: string; features: Record<string, boolean> };
+  | { op: 'offload.set'; ns: string; dev: string; features: Record<string, boolean> }
+  /** Start ovsdb-server + ovs-vswitchd inside a host namespace, files under runDir. */
+  | { op: 'ovs.start'; ns: string; runDir: string; lab: string }
+  /** Stop them (graceful exit, then signals) and remove runDir. */
+  | { op: 'ovs.stop'; ns: string; runDir: string; lab: string }
+  /** ovs-vsctl transactions / ovs-ofctl / ovs-appctl against that instance. */
+  | {
+      op: 'ovs.cmds';
+      ns: string;
+      runDir: string;
+      lab: string;
+      cmds: OvsCommand[];
+      /** Netdevs vswitchd creates for these commands (bridge internal ports): wait until they exist. */
+      awaitLinks?: string[];
+    }
+  /** Add a tunnel port, then read Interface.error back so OVS's refusal is not lost. */
+  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec };
 
 export type OpName = Op['op'];
 
@@ -58,6 +76,8 @@ export interface Plan {
   namespaces: string[];
   steps: Step[];
 }
+
+export const isOvsOp = (op: Op): op is Extract<Op, { op: `ovs.${string}` }> => op.op.startsWith('ovs.');
 
 /** The namespace an operation acts in ("" = the caller's/root namespace). */
 export function opNamespace(op: Op): string {

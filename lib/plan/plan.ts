@@ -8,11 +8,41 @@
  * namespaces the lab does not own (remote or shared hosts) carry an explicit undo.
  */
 import type { Lab, Tunnel, TunnelEnd, Guest, Host, Switch, Network } from '../model/types.js';
+import { encapOverhead } from '../model/types.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
+import {
+  bridgeCommands,
+  hostUsesOvs,
+  optionFlowArgs,
+  ovsRunDir,
+  portCommands,
+  switchDatapath,
+  transaction,
+  tunnelPortFromModel,
+  underlayBridgeName,
+  type Datapath,
+  type OvsPlanContext,
+} from './ovs.js';
+
+export interface PlanOptions {
+  /** Root of per-lab run directories (OVS daemons' files); the engine passes its state dir's. */
+  runRoot?: string;
+  /** Datapath for hosts whose recipe says `auto` (the engine probes for the openvswitch module). */
+  autoDatapath?: Datapath;
+}
+
+interface Ctx extends OvsPlanContext {
+  lab: Lab;
+}
 
 type Draft = Omit<Step, 'id'>;
 
-export function planLab(lab: Lab): Plan {
+export function planLab(lab: Lab, opts: PlanOptions = {}): Plan {
+  const ctx: Ctx = {
+    lab,
+    runRoot: opts.runRoot ?? '/run/geneve-lab/run',
+    datapathFor: (h) => (h.ovs?.datapath === 'system' || h.ovs?.datapath === 'netdev' ? h.ovs.datapath : (opts.autoDatapath ?? 'netdev')),
+  };
   const owned = new Set<string>([
     ...lab.networks.map((n) => n.ns),
     ...lab.hosts.filter((h) => h.placement.kind === 'netns').map((h) => h.ns),
@@ -23,10 +53,10 @@ export function planLab(lab: Lab): Plan {
     drafts.push({ subject, op, undo: undoFor(op, owned), ...(host ? { host } : {}) });
 
   for (const n of lab.networks) planNetwork(lab, n, add);
-  for (const h of lab.hosts) planHost(lab, h, add);
-  for (const s of lab.switches) planSwitch(lab, s, add);
-  for (const g of lab.guests) planGuest(lab, g, add);
-  for (const t of lab.tunnels) planTunnel(lab, t, add);
+  for (const h of lab.hosts) planHost(ctx, h, add);
+  for (const s of lab.switches) planSwitch(ctx, s, add);
+  for (const g of lab.guests) planGuest(ctx, g, add);
+  for (const t of lab.tunnels) planTunnel(ctx, t, add);
 
   return {
     lab: lab.name,
@@ -42,6 +72,8 @@ function undoFor(op: Op, owned: Set<string>): Op | null {
   switch (op.op) {
     case 'netns.add':
       return { op: 'netns.del', ns: op.ns };
+    case 'ovs.start':
+      return { op: 'ovs.stop', ns: op.ns, runDir: op.runDir, lab: op.lab };
     case 'link.add':
       return owned.has(op.ns) ? null : { op: 'link.del', ns: op.ns, name: op.link.name };
     case 'addr.add':
@@ -65,9 +97,13 @@ function planNetwork(lab: Lab, n: Network, add: Add) {
   add(subject, { op: 'link.set', ns: n.ns, name: n.bridge, up: true });
 }
 
-function planHost(lab: Lab, h: Host, add: Add) {
+function planHost(ctx: Ctx, h: Host, add: Add) {
+  const { lab } = ctx;
   const subject = `host "${h.name}"`;
   if (h.placement.kind === 'netns') add(subject, { op: 'netns.add', ns: h.ns, tag: lab.tag }, h.name);
+  const ovs = hostUsesOvs(lab, h.name);
+  const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
+  const userspace = ovs && ctx.datapathFor(h) === 'netdev';
   for (const i of h.interfaces) {
     const net = lab.networks.find((n) => n.name === i.network)!;
     const s = `${subject} interface "${i.ifname}"`;
@@ -82,7 +118,20 @@ function planHost(lab: Lab, h: Host, add: Add) {
     );
     add(s, { op: 'link.set', ns: net.ns, name: i.peerIfname, master: net.bridge, up: true }, h.name);
     add(s, { op: 'link.set', ns: h.ns, name: i.ifname, up: true }, h.name);
-    addAddresses(add, s, h.ns, i.ifname, i.addresses, h.name);
+    if (!userspace) addAddresses(add, s, h.ns, i.ifname, i.addresses, h.name);
+  }
+  if (!ovs) return;
+  add(`OVS on host "${h.name}"`, { op: 'ovs.start', ns: h.ns, runDir, lab: lab.name }, h.name);
+  if (!userspace) return;
+  // Userspace datapath: an OVS bridge takes over the underlay port and owns its address, so the
+  // kernel stack of the host routes and resolves the tunnels' outer packets.
+  for (const i of h.interfaces) {
+    const br = underlayBridgeName(i.ifname);
+    const s = `host "${h.name}" underlay bridge "${br}"`;
+    const cmds = transaction([...bridgeCommands({ name: br, datapath: 'netdev', lab: lab.name }), ...portCommands({ bridge: br, name: i.ifname, lab: lab.name })]);
+    add(s, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: [{ tool: 'vsctl', args: cmds }], awaitLinks: [br] }, h.name);
+    add(s, { op: 'link.set', ns: h.ns, name: br, mtu: i.mtu, up: true }, h.name);
+    addAddresses(add, s, h.ns, br, i.addresses, h.name);
   }
 }
 
@@ -92,21 +141,55 @@ function hostOf(lab: Lab, name: string): Host {
   return h;
 }
 
-function planSwitch(lab: Lab, s: Switch, add: Add) {
-  if (s.kind !== 'bridge') return; // OVS switches are planned by the OVS layer.
+function planSwitch(ctx: Ctx, s: Switch, add: Add) {
+  const { lab } = ctx;
   const h = hostOf(lab, s.host);
   const subject = `switch "${s.name}" on host "${h.name}"`;
-  add(subject, { op: 'link.add', ns: h.ns, link: { kind: 'bridge', name: s.ifname, alias: lab.tag, ...(s.mtu ? { mtu: s.mtu } : {}) } }, h.name);
-  add(subject, { op: 'link.set', ns: h.ns, name: s.ifname, up: true }, h.name);
+  if (s.kind === 'ovs') {
+    const datapath = switchDatapath(s, h, ctx);
+    add(
+      subject,
+      {
+        op: 'ovs.cmds',
+        ns: h.ns,
+        runDir: ovsRunDir(ctx.runRoot, lab.name, h.name),
+        lab: lab.name,
+        cmds: [{ tool: 'vsctl', args: transaction(bridgeCommands({ name: s.ifname, datapath, lab: lab.name })) }],
+        awaitLinks: [s.ifname],
+      },
+      h.name,
+    );
+  } else {
+    add(subject, { op: 'link.add', ns: h.ns, link: { kind: 'bridge', name: s.ifname, alias: lab.tag, ...(s.mtu ? { mtu: s.mtu } : {}) } }, h.name);
+  }
+  add(subject, { op: 'link.set', ns: h.ns, name: s.ifname, up: true, ...(s.kind === 'ovs' && s.mtu ? { mtu: s.mtu } : {}) }, h.name);
   addAddresses(add, subject, h.ns, s.ifname, s.addresses, h.name);
 }
 
-function planGuest(lab: Lab, g: Guest, add: Add) {
+/**
+ * The MTU a guest behind `sw` can use without fragmenting inside the tunnel: the smallest
+ * underlay MTU minus encapsulation overhead over the tunnels attached to the switch.
+ */
+export function overlayMtu(lab: Lab, sw: string): number | undefined {
+  let best: number | undefined;
+  for (const t of lab.tunnels) {
+    if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === sw)) continue;
+    const net = lab.networks.find((n) => n.name === t.network);
+    if (!net) continue;
+    const mtu = net.mtu - encapOverhead(t.type, t.family, t.options);
+    best = best === undefined ? mtu : Math.min(best, mtu);
+  }
+  return best;
+}
+
+function planGuest(ctx: Ctx, g: Guest, add: Add) {
+  const { lab } = ctx;
   const h = hostOf(lab, g.host);
   const sw = lab.switches.find((s) => s.name === g.switch)!;
   const subject = `guest "${g.name}"`;
   add(subject, { op: 'netns.add', ns: g.ns, tag: lab.tag }, h.name);
-  const mtu = g.mtu ? { mtu: g.mtu } : {};
+  const guestMtu = g.mtu ?? overlayMtu(lab, sw.name);
+  const mtu = guestMtu ? { mtu: guestMtu } : {};
   add(
     subject,
     {
@@ -123,9 +206,18 @@ function planGuest(lab: Lab, g: Guest, add: Add) {
     },
     h.name,
   );
+  const offload: Record<string, boolean> = {};
   if (sw.kind === 'bridge') add(subject, { op: 'link.set', ns: h.ns, name: g.peerIfname, master: sw.ifname, up: true }, h.name);
-  const features = Object.fromEntries(Object.entries(g.offload).filter(([, v]) => typeof v === 'boolean')) as Record<string, boolean>;
-  if (Object.keys(features).length) add(subject, { op: 'offload.set', ns: g.ns, dev: g.ifname, features }, h.name);
+  else {
+    const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
+    add(subject, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: [{ tool: 'vsctl', args: transaction(portCommands({ bridge: sw.ifname, name: g.peerIfname, lab: lab.name })) }] }, h.name);
+    add(subject, { op: 'link.set', ns: h.ns, name: g.peerIfname, up: true }, h.name);
+    // The userspace datapath does not complete partial checksums: with tx offload on, ICMP
+    // passes and TCP silently dies. Off unless the recipe says otherwise.
+    if (switchDatapath(sw, h, ctx) === 'netdev') offload.tx = false;
+  }
+  for (const [k, v] of Object.entries(g.offload)) if (typeof v === 'boolean') offload[k] = v;
+  if (Object.keys(offload).length) add(subject, { op: 'offload.set', ns: g.ns, dev: g.ifname, features: offload }, h.name);
   add(subject, { op: 'link.set', ns: g.ns, name: g.ifname, up: true }, h.name);
   addAddresses(add, subject, g.ns, g.ifname, g.addresses, h.name);
   for (const r of g.routes)
@@ -153,16 +245,22 @@ export function tunnelLink(lab: Lab, t: Tunnel, end: TunnelEnd): LinkSpec {
   }
 }
 
-function planTunnel(lab: Lab, t: Tunnel, add: Add) {
-  for (const end of t.ends) {
-    if (end.impl !== 'kernel') continue; // OVS ports are planned by the OVS layer.
+function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
+  const { lab } = ctx;
+  for (const [index, end] of t.ends.entries()) {
     const h = hostOf(lab, end.host);
     const subject = `tunnel "${t.name}" on host "${h.name}"`;
-    add(subject, { op: 'link.add', ns: h.ns, link: tunnelLink(lab, t, end) }, h.name);
-    if (end.attach.kind === 'switch') {
-      const sw = lab.switches.find((s) => s.name === end.attach.name)!;
-      add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, master: sw.ifname }, h.name);
+    const sw = end.attach.kind === 'switch' ? lab.switches.find((s) => s.name === end.attach.name) : undefined;
+    if (end.impl === 'ovs') {
+      if (!sw) throw new Error(`internal: OVS tunnel end of "${t.name}" without a switch`);
+      const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
+      add(subject, { op: 'ovs.tunnel', ns: h.ns, runDir, lab: lab.name, port: tunnelPortFromModel(t, index as 0 | 1, sw.ifname, lab.name) }, h.name);
+      const flows = optionFlowArgs(lab, t, end, sw.ifname);
+      if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);
+      continue;
     }
+    add(subject, { op: 'link.add', ns: h.ns, link: tunnelLink(lab, t, end) }, h.name);
+    if (sw) add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, master: sw.ifname }, h.name);
     add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, up: true }, h.name);
     if (end.address) addAddresses(add, subject, h.ns, end.ifname, [end.address], h.name);
   }

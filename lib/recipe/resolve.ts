@@ -4,11 +4,12 @@
  * be shortened are reported as warnings; names that still clash in one namespace are errors.
  */
 import type { Problem } from '../errors.js';
-import type { Check, Guest, Host, Lab, Network, Switch, Tunnel, TunnelEnd, GeneveOption, OvsTunnelParams } from '../model/types.js';
+import type { Check, Guest, Host, HostPlacement, Lab, Network, Switch, Tunnel, TunnelEnd, GeneveOption, OvsTunnelParams } from '../model/types.js';
 import { safeIfname, hostNs, networkNs, nsPrefix, labTag } from '../model/names.js';
 import { parseCidr } from './addr.js';
 import type { Locator, Path } from './locate.js';
-import { parseRate, type RawRecipe, type RawTunnel } from './schema.js';
+import { parseRate, type RawHost, type RawRecipe, type RawTunnel } from './schema.js';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { Analysis } from './semantic.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
@@ -53,7 +54,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
       const addresses = [f.ipv4, f.ipv6].filter((x): x is string => !!x);
       return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network) };
     });
-    const host: Host = { name: h.name, ns, placement: { kind: 'netns' }, interfaces };
+    const host: Host = { name: h.name, ns, placement: placement(h.ssh, source), interfaces };
     if (h.ovs) host.ovs = { datapath: h.ovs.datapath ?? 'auto' };
     return host;
   });
@@ -176,6 +177,19 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
   const out: Lab = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels, checks, warnings };
   if (r.description !== undefined) out.description = r.description;
   return { lab: out, problems };
+}
+
+/** Where the host runs; key and known_hosts paths are relative to the recipe's directory. */
+function placement(ssh: RawHost['ssh'], source: string): HostPlacement {
+  if (ssh === undefined) return { kind: 'netns' };
+  if (typeof ssh === 'string') return { kind: 'ssh', target: ssh };
+  const p: HostPlacement = { kind: 'ssh', target: ssh.target };
+  const rel = (f: string) => resolvePath(dirname(source), f);
+  if (ssh.port !== undefined) p.port = ssh.port;
+  if (ssh.identity !== undefined) p.identity = rel(ssh.identity);
+  if (ssh.jump !== undefined) p.jump = ssh.jump;
+  if (ssh.known_hosts !== undefined) p.knownHosts = rel(ssh.known_hosts);
+  return p;
 }
 
 function pick<K extends keyof RawTunnel>(t: RawTunnel, keys: K[]): Pick<RawTunnel, K> {

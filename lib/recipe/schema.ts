@@ -141,12 +141,35 @@ export const hostInterfaceSchema = obj({
   ifname: ifname.optional().meta({ description: 'Interface name in the host; default: the network name' }),
 });
 
+const SSH_TARGET_RE = /^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?[A-Za-z0-9:_][A-Za-z0-9.:_-]*$/;
+const sshTarget = z
+  .string({ error: (iss) => `${show(iss.input)} is not an SSH target; use user@address or address` })
+  .superRefine((v, ctx) => {
+    if (!SSH_TARGET_RE.test(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not an SSH target; use user@address or address (no spaces, no port: use "port")` });
+  });
+/** A remote host: `ssh: user@address` or a map with the connection details. */
+const sshSchema = z
+  .union(
+    [
+      sshTarget,
+      obj({
+        target: sshTarget,
+        port: intIn(1, 65535, 'SSH port').optional(),
+        identity: z.string().min(1).optional().meta({ description: 'Private key file (relative to the recipe)' }),
+        jump: sshTarget.optional().meta({ description: 'Jump host [user@]address' }),
+        known_hosts: z.string().min(1).optional().meta({ description: 'known_hosts file (relative to the recipe)' }),
+      }),
+    ],
+    { error: (iss) => `${show(iss.input)} is not valid; use ssh: user@address or ssh: { target, port, identity, jump, known_hosts }` },
+  )
+  .meta({ description: 'Remote host reached over SSH instead of a local network namespace' });
+
 export const hostSchema = obj(
   {
     name: nameSchema,
     interfaces: z.array(hostInterfaceSchema, { error: (iss) => `${show(iss.input)} is not valid; expected a list of interfaces` }).optional(),
     ovs: obj({ datapath: oneOf(['auto', 'system', 'netdev'], 'OVS datapath').optional() }).optional(),
-    ssh: z.unknown().optional().meta({ description: 'Remote hosts: not supported yet' }),
+    ssh: sshSchema.optional(),
   },
   'Simulated hypervisor: one network namespace',
 );
@@ -379,6 +402,7 @@ export const recipeSchema = obj(
 
 export type RawRecipe = z.output<typeof recipeSchema>;
 export type RawTunnel = z.output<typeof tunnelSchema>;
+export type RawHost = z.output<typeof hostSchema>;
 export type RawCheck = z.output<typeof checkSchema>;
 
 /** JSON Schema (draft 2020-12) of the recipe format, with descriptions, for editors. */

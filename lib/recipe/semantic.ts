@@ -95,8 +95,6 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
   const brokenHosts = new Set<string>();
   hosts.forEach((h, hi) => {
     const nets: string[] = [];
-    if (h.ssh !== undefined) err(['hosts', hi, 'ssh'], 'remote hosts over SSH are not supported yet; remove "ssh" to simulate the host in a network namespace');
-    if (h.ovs?.datapath && !['auto', 'system', 'netdev'].includes(h.ovs.datapath)) err(['hosts', hi, 'ovs', 'datapath'], 'use auto, system or netdev');
     (h.interfaces ?? []).forEach((f, fi) => {
       const p: Path = ['hosts', hi, 'interfaces', fi];
       let net = f.network;
@@ -121,6 +119,15 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
       }
     });
     ifaceNetwork.push(nets);
+  });
+  // A network is either simulated (a bridge in a namespace) or real (between SSH hosts), not both.
+  networks.forEach((n) => {
+    const on = hosts.map((h, hi) => ({ h, hi })).filter(({ hi }) => ifaceNetwork[hi]!.includes(n.name));
+    const remote = on.filter(({ h }) => h.ssh !== undefined);
+    if (remote.length && remote.length < on.length) {
+      const local = on.find(({ h }) => h.ssh === undefined)!;
+      err(['hosts', local.hi, 'interfaces', ifaceNetwork[local.hi]!.indexOf(n.name)], `network "${n.name}" joins SSH hosts (${remote.map(({ h }) => `"${h.name}"`).join(', ')}) and simulated host "${local.h.name}"; a network is either real (all hosts have ssh) or simulated (none has)`);
+    }
   });
   // The same subnet on two networks would make the underlay routing ambiguous.
   for (let i = 0; i < underlay.length; i++)
@@ -254,6 +261,9 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     // Options size: 4-byte header per option plus its data; ovn adds one 8-byte option.
     const optBytes = (t.options ?? []).reduce((n, o) => n + 4 + (o.data ?? '').replace(/^0x/i, '').length / 2, 0) + (t.ovn ? 8 : 0);
     if (optBytes > OPTIONS_MAX_BYTES) e('options', `Geneve options total ${optBytes} bytes (4-byte header per option plus data${t.ovn ? ', ovn adds 8' : ''}); at most ${OPTIONS_MAX_BYTES} bytes fit in the header`);
+    // Options are set per packet: by OVS flows on OVS ports, or by tc on collect-metadata devices.
+    if ((t.options?.length || t.ovn) && type === 'geneve' && !impls.includes('ovs') && !t.external)
+      e(t.ovn ? 'ovn' : 'options', 'Geneve options are added per packet, by OVS (an end on an ovs switch) or by tc on an external (collect-metadata) device; attach an end to a switch with kind: ovs, or set external: true');
     // OVS-only settings need an OVS end.
     if (t.ovs !== undefined && !impls.includes('ovs')) e('ovs', `ovs options apply to ends that are OVS ports, and both ends of this tunnel are kernel netdevs; attach an end to a switch with kind: ovs or remove "ovs"`);
     if (t.external && impls.includes('ovs')) e('external', 'external applies to kernel netdev ends; OVS tunnel ports are always flow-based — remove it or use ovs.key: flow');

@@ -186,3 +186,20 @@ export function explainSshFailure(spec: SshSpec, stderr: string): string {
   else why = s ? `ssh said: ${s.split('\n').slice(-3).join(' / ')}` : 'ssh failed without a message';
   return `host "${spec.host}" could not be reached over SSH (${spec.target}${spec.port ? ` port ${spec.port}` : ''}${spec.jump ? ` via ${spec.jump}` : ''}): ${why}`;
 }
+
+/** The executor spec for a resolved host placement of kind "ssh" (lib/model/types.ts). */
+export function specFromPlacement(
+  host: string,
+  p: { target: string; port?: number; identity?: string; jump?: string; knownHosts?: string },
+  extra: Omit<Partial<SshSpec>, 'host' | 'target'> = {},
+): SshSpec {
+  return {
+    host,
+    target: p.target,
+    ...(p.port !== undefined ? { port: p.port } : {}),
+    ...(p.identity !== undefined ? { identity: p.identity } : {}),
+    ...(p.jump !== undefined ? { jump: p.jump } : {}),
+    ...(p.knownHosts !== undefined ? { knownHosts: p.knownHosts } : {}),
+    ...extra,
+  };
+}

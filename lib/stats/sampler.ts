@@ -34,28 +34,43 @@ export async function readWatched(exec: Executor, links: WatchedLink[]): Promise
 }
 
 /**
- * Start sampling; `onSample` receives the rates of every watched link that exists in two
- * consecutive polls. Returns a function that stops sampling.
+ * Poll any counter source (kernel links, OVS ports, both) every `intervalMs` and hand out the
+ * rates between consecutive polls. `read` returns the counters and the errors of one poll.
+ * Returns a function that stops sampling.
  */
-export function sampleLinks(
-  exec: Executor,
-  links: WatchedLink[] | (() => WatchedLink[]),
+export function sampleCounters(
+  read: () => Promise<{ counters: LinkCounters[]; errors: Error[] }>,
   onSample: (samples: CounterSample[]) => void,
   opts: SamplerOptions = {},
 ): () => void {
   const intervalMs = opts.intervalMs ?? 1000;
   const now = opts.now ?? Date.now;
-  let prev: { at: number; counters: LinkCounters[] } | undefined;
+  // Last reading per link with its own time, so one failed poll (say, a namespace briefly
+  // missing) does not lose the baseline of the links that were read before.
+  const last = new Map<string, { at: number; counters: LinkCounters }>();
+  let first = true;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
     if (stopped) return;
     const at = now();
-    const { counters, errors } = await readWatched(exec, typeof links === 'function' ? links() : links);
+    let result: { counters: LinkCounters[]; errors: Error[] };
+    try {
+      result = await read();
+    } catch (e) {
+      result = { counters: [], errors: [e as Error] };
+    }
     if (stopped) return;
-    for (const e of errors) opts.onError?.(e);
-    if (prev) onSample(ratesBetween(prev.counters, counters, prev.at, at));
-    prev = { at, counters };
+    for (const e of result.errors) opts.onError?.(e);
+    const samples: CounterSample[] = [];
+    for (const c of result.counters) {
+      const key = `${c.ns}\0${c.ifname}`;
+      const p = last.get(key);
+      if (p) samples.push(...ratesBetween([p.counters], [c], p.at, at));
+      last.set(key, { at, counters: c });
+    }
+    if (!first) onSample(samples);
+    first = false;
     timer = setTimeout(() => void tick(), intervalMs);
   };
   void tick();
@@ -63,4 +78,14 @@ export function sampleLinks(
     stopped = true;
     if (timer) clearTimeout(timer);
   };
+}
+
+/** Sample kernel links (by namespace and name); see sampleCounters. */
+export function sampleLinks(
+  exec: Executor,
+  links: WatchedLink[] | (() => WatchedLink[]),
+  onSample: (samples: CounterSample[]) => void,
+  opts: SamplerOptions = {},
+): () => void {
+  return sampleCounters(() => readWatched(exec, typeof links === 'function' ? links() : links), onSample, opts);
 }

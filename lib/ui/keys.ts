@@ -26,6 +26,8 @@ export interface KeyInfo {
   escape?: boolean;
   tab?: boolean;
   ctrl?: boolean;
+  /** Esc followed quickly by a key arrives as meta+key; in a view that means "close". */
+  meta?: boolean;
 }
 
 export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command | undefined {
@@ -36,9 +38,9 @@ export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command |
     if (key.escape) return 'close';
     return undefined;
   }
-  if (mode === 'help') return key.escape || input === '?' || input === 'q' ? 'close' : undefined;
+  if (mode === 'help') return key.escape || key.meta || input === '?' || input === 'q' ? 'close' : undefined;
   if (mode === 'packets' || mode === 'log') {
-    if (key.escape || input === 'q') return 'close';
+    if (key.escape || key.meta || input === 'q') return 'close';
     if (key.upArrow || input === 'k') return 'prev';
     if (key.downArrow || input === 'j') return 'next';
     return undefined;

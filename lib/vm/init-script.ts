@@ -100,7 +100,9 @@ until out=$(port ${PORT.stdout}) && err=$(port ${PORT.stderr}); do
   $bb usleep 20000
 done
 echo "${MARKER.ready}"
-$bb sh $ctl/command.sh </dev/null >"$out" 2>"$err"
+# The host's /bin/sh, not busybox sh: busybox would prefer its own applets (ip, mount, …)
+# over the host's real tools.
+/bin/sh $ctl/command.sh </dev/null >"$out" 2>"$err"
 rc=$?
 echo "$rc" >$ctl/status
 $bb sync

@@ -3,7 +3,7 @@
  *
  * Devices: one serial console (ttyS0, read by the host for markers and kept out of sight), a
  * virtio-serial controller with two ports for the command's stdout and stderr (binary-clean,
- * no tty line discipline), and one virtio-9p device per share. No network card: lab traffic
+ * no tty line discipline; qemu connects them to unix sockets the host listens on), and one virtio-9p device per share. No network card: lab traffic
  * stays inside the VM.
  */
 import { PORT, TAG } from './markers.js';
@@ -26,9 +26,9 @@ export interface QemuConfig {
   kernel: string;
   initrd: string;
   shares: readonly Share[];
-  /** File descriptors (in qemu's process) receiving the command's stdout and stderr. */
-  stdoutFd: number;
-  stderrFd: number;
+  /** Unix sockets (listened on by the host) receiving the command's stdout and stderr. */
+  stdoutSocket: string;
+  stderrSocket: string;
   extraKernelArgs?: readonly string[];
 }
 
@@ -88,9 +88,9 @@ export function qemuArgv(c: QemuConfig): string[] {
     '-chardev', 'stdio,id=con,signal=off',
     '-serial', 'chardev:con',
     '-device', 'virtio-serial-pci,id=vser',
-    '-chardev', `file,id=cmdout,path=/dev/fd/${c.stdoutFd}`,
+    '-chardev', `socket,id=cmdout,path=${qemuOptValue(c.stdoutSocket)}`,
     '-device', `virtserialport,bus=vser.0,nr=1,chardev=cmdout,name=${PORT.stdout}`,
-    '-chardev', `file,id=cmderr,path=/dev/fd/${c.stderrFd}`,
+    '-chardev', `socket,id=cmderr,path=${qemuOptValue(c.stderrSocket)}`,
     '-device', `virtserialport,bus=vser.0,nr=2,chardev=cmderr,name=${PORT.stderr}`,
     ...c.shares.flatMap((s, i) => shareArgs(s, i)),
   ];

@@ -5,6 +5,7 @@
 import type { LinkSpec, Op } from '../../plan/ops.js';
 import type { GeneveParams, VxlanParams } from '../../model/types.js';
 import { shellQuote } from '../../exec/executor.js';
+import { ovsOpArgv } from '../../ovs/render.js';
 
 /** An `ip` invocation (args after `ip [-n NS]`) or another program run inside a namespace. */
 export type Command = { tool: 'ip'; ns: string; args: string[] } | { tool: 'exec'; ns: string; argv: string[] };
@@ -122,8 +123,10 @@ export function renderOp(op: Op): Command[] {
       return [{ tool: 'ip', ns: op.ns, args: ['addr', 'del', op.address, 'dev', op.dev] }];
     case 'route.add':
     case 'route.del': {
-      const fam = v6(op.to) || v6(op.via) ? ['-6'] : [];
-      const a = [...fam, 'route', op.op === 'route.add' ? 'add' : 'del', op.to];
+      // No `-6` flag: ip's batch mode rejects global options per line. The family follows
+      // from the prefix or the gateway; an IPv6 default route is spelled ::/0.
+      const to = op.to === 'default' && v6(op.via) ? '::/0' : op.to;
+      const a = ['route', op.op === 'route.add' ? 'add' : 'del', to];
       if (op.via) a.push('via', op.via);
       if (op.dev) a.push('dev', op.dev);
       return [{ tool: 'ip', ns: op.ns, args: a }];
@@ -134,6 +137,12 @@ export function renderOp(op: Op): Command[] {
       return [
         { tool: 'exec', ns: op.ns, argv: ['ethtool', '-K', op.dev, ...Object.entries(op.features).flatMap(([k, v]) => [k, v ? 'on' : 'off'])] },
       ];
+    case 'ovs.start':
+    case 'ovs.stop':
+    case 'ovs.cmds':
+    case 'ovs.tunnel':
+      // Shown in plans; executed by the OVS runner (readiness waits, Interface.error read-back).
+      return ovsOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns ?? '', argv: c.argv }));
   }
 }
 

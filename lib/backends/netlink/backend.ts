@@ -21,6 +21,8 @@ export interface NetlinkBackendOptions {
   exec?: Executor;
   /** Receives notices such as attributes the kernel silently ignored. */
   onNotice?: (message: string) => void;
+  /** How to load the native part (tests inject failures; default: koffi + libc). */
+  loadNative?: () => Native;
 }
 
 const STRERROR: Record<string, string> = {
@@ -292,7 +294,7 @@ export function readBackDifferences(spec: LinkSpec, got: DecodedLink | undefined
 export async function createNetlinkBackend(opts: NetlinkBackendOptions = {}): Promise<NetlinkBackend> {
   let sys: Native;
   try {
-    sys = loadNative();
+    sys = (opts.loadNative ?? loadNative)();
   } catch (e) {
     throw new Error(`netlink backend unavailable: ${(e as Error).message}`);
   }

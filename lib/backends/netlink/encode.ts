@@ -214,7 +214,8 @@ export function parsePrefix(cidr: string): { family: number; bytes: Buffer; pref
  */
 export function addrMessage(add: boolean, ifindex: number, cidr: string, nodad: boolean, seq: number): Buffer {
   const p = parsePrefix(cidr);
-  const flags = nodad ? C.IFA_F_NODAD : 0;
+  // like iproute2: nodad only means something for IPv6 (DAD does not exist in IPv4)
+  const flags = nodad && p.family === C.AF_INET6 ? C.IFA_F_NODAD : 0;
   const hdr = Buffer.alloc(8);
   hdr.writeUInt8(p.family, 0);
   hdr.writeUInt8(p.prefixLen, 1);

@@ -43,10 +43,15 @@ const int32 = (v: number) => {
   return b;
 };
 
+/**
+ * One receive buffer shared by every socket: requests are synchronous, so only one socket
+ * reads at a time, and a lab with hundreds of namespaces does not pay 1 MiB per socket.
+ */
+const recvBuffer = Buffer.alloc(1 << 20);
+
 export class NlSocket {
   private fd: number;
   private seq = Math.floor(Date.now() / 1000) & 0xffffff;
-  private readonly buf = Buffer.alloc(1 << 20);
 
   constructor(private readonly sys: Native) {
     const fd = sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, C.NETLINK_ROUTE);
@@ -91,14 +96,14 @@ export class NlSocket {
 
   private recvBatch(): NlMessage[] {
     for (;;) {
-      const n = this.sys.recv(this.fd, this.buf, this.buf.length, MSG_TRUNC);
+      const n = this.sys.recv(this.fd, recvBuffer, recvBuffer.length, MSG_TRUNC);
       if (n < 0) {
         const e = this.sys.errno();
         if (e === EINTR) continue;
         throw new NetlinkError(e, e === 11 ? 'no reply from the kernel within 5 s' : 'netlink receive failed');
       }
-      if (n > this.buf.length) throw new Error(`netlink reply of ${n} bytes exceeds the receive buffer`);
-      return splitMessages(Buffer.from(this.buf.subarray(0, n)));
+      if (n > recvBuffer.length) throw new Error(`netlink reply of ${n} bytes exceeds the receive buffer`);
+      return splitMessages(Buffer.from(recvBuffer.subarray(0, n)));
     }
   }
 

@@ -18,7 +18,8 @@ export function Panel(props: { title: string; focused?: boolean; width: number; 
         {props.focused ? '▶ ' : ''}
         {props.title}
       </T>
-      {props.children}
+      {/* Rows never shrink: when content is taller than the panel it is cut at the bottom, not overlapped. */}
+      {React.Children.map(props.children, (c) => (c === null || c === undefined || c === false ? null : <Box flexShrink={0}>{c}</Box>))}
     </Box>
   );
 }

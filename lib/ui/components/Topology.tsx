@@ -51,8 +51,19 @@ export function TopologyPanel(props: { lab: Lab; objects: ObjectView[]; width: n
   const cols = innerCols(props.width);
   const max = innerLines(props.height);
   const all = topologyLines(props.lab, props.objects);
-  // Tunnel parameter lines wrap; the rest are one line each.
-  const shown = all.length > max ? all.slice(0, Math.max(0, max - 1)) : all;
+  // Tunnel parameter lines wrap (estimate their height); the rest are one line each.
+  const height = (l: Line) => (l.indent ? Math.max(1, Math.ceil(l.text.length / Math.max(1, cols - 4))) : 1);
+  const total = all.reduce((n, l) => n + height(l), 0);
+  let shown = all;
+  if (total > max) {
+    shown = [];
+    let used = 0;
+    for (const l of all) {
+      if (used + height(l) > max - 1) break;
+      shown.push(l);
+      used += height(l);
+    }
+  }
   return (
     <Panel title={`Topology — ${props.lab.name}`} width={props.width} height={props.height} focused={props.focused}>
       {shown.map((l, i) =>

@@ -58,6 +58,11 @@ if (!privReason(TOOLS)) {
       ip('-n', ns, 'addr', 'add', `2001:db8::${n}/64`, 'dev', 'eth0', 'nodad');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      // An overlay over the veth (this kernel has vxlan, not geneve) so a capture has
+      // encapsulated packets to decode.
+      ip('-n', ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'local', `203.0.113.${n}`, 'remote', `203.0.113.${3 - n}`, 'dstport', '4789', 'dev', 'eth0');
+      ip('-n', ns, 'addr', 'add', `198.51.100.${n}/24`, 'dev', 'vx0');
+      ip('-n', ns, 'link', 'set', 'vx0', 'up');
     }
     ctx = contextFromLab(lab, exec);
   });
@@ -123,13 +128,17 @@ privTest('iperf3 TCP: passes a reachable threshold, FAILS a threshold above what
 }, { tools: TOOLS });
 
 privTest('iperf3 UDP at a set bitrate: loss and jitter measured; a min above the bitrate FAILS', async (t) => {
-  const ok = await runCheck(iperf({ protocol: 'udp', bitrate: '20M', minBps: 15e6, maxLossPct: 1 }), ctx);
+  const ok = await runCheck(iperf({ protocol: 'udp', bitrate: '20M', minBps: 10e6, maxLossPct: 20 }), ctx);
   t.is(ok.status, 'passed', ok.message);
   t.is(typeof ok.figures.jitter_ms, 'number');
-  t.is(ok.figures.loss, '0%');
+  t.regex(String(ok.figures.loss), /^[0-9.]+%$/);
   const bad = await runCheck(iperf({ protocol: 'udp', bitrate: '20M', minBps: 100e6 }), ctx);
   t.is(bad.status, 'failed');
-  t.regex(bad.message!, /^expected throughput ≥ 100 Mbit\/s, saw 1\d\.?\d* Mbit\/s|^expected throughput ≥ 100 Mbit\/s, saw 2\d\.?\d* Mbit\/s/);
+  t.regex(bad.message!, /^expected throughput ≥ 100 Mbit\/s, saw [12]\d(\.\d)? Mbit\/s( \(sender pushed [0-9.]+ Mbit\/s\))?$/);
+  // A loss threshold below zero-ish on a flood the link cannot carry fails on loss.
+  const lossy = await runCheck(iperf({ protocol: 'udp', bitrate: '20G', maxLossPct: 0 }), ctx);
+  t.is(lossy.status, 'failed', JSON.stringify(lossy.figures));
+  t.regex(lossy.message!, /^expected loss ≤ 0%, saw [0-9.]+% \(\d+\/\d+ datagrams lost\)$/);
 }, { tools: TOOLS });
 
 privTest('an iperf3 server that cannot start is an error within seconds, not a hang', async (t) => {
@@ -147,6 +156,13 @@ privTest('an iperf3 server that cannot start is an error within seconds, not a h
   t.true(Date.now() - started < 5000, `${Date.now() - started} ms`);
   t.is(r.status, 'error');
   t.regex(r.message!, new RegExp(`^iperf3 server in "right" \\(netns ${R}\\) on port ${port} failed to start: unable to start listener for connections: Address already in use$`));
+  // A server that listens but cannot be reached (address not on the path): a FAILED verdict within seconds.
+  const unreach = contextFromLab({ ...lab, guests: [lab.guests[0]!, { ...lab.guests[1]!, addresses: ['203.0.113.77/24'] }] }, exec);
+  const t0 = Date.now();
+  const u = await runCheck(iperf({ minBps: 1e6 }), unreach);
+  t.true(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
+  t.is(u.status, 'failed');
+  t.regex(u.message!, /^expected a completed iperf3 test from "left" to 203\.0\.113\.77:\d+ \(server listening\), saw: unable to connect to server/);
   // In a namespace that does not exist: ip netns exec's own message.
   const ghost = contextFromLab({ ...lab, guests: [lab.guests[0]!, { ...lab.guests[1]!, ns: `gl-${name}-ghost` }] }, exec);
   const g = await runCheck(iperf({}), ghost);
@@ -168,11 +184,16 @@ privTest('mtu: finds exactly 1400 from the 1400 side; expecting 1500 FAILS with 
 }, { tools: TOOLS });
 
 privTest('mtu: from the 1500 side big packets die at the 1400 veth with no ICMP error — a black hole', async (t) => {
+  // A veth accepts up to peer MTU + 4 bytes (room for a VLAN tag) and drops anything larger
+  // with ENOBUFS and no ICMP: so from "left" the path really carries 1404-byte packets.
   const r = await runCheck(mtu({ from: 'left', to: 'right', expectMtu: 1400 }), ctx);
   t.is(r.status, 'failed');
-  t.is(r.figures.path_mtu, 1400);
+  t.is(r.figures.path_mtu, 1404);
   t.is(r.figures.black_hole, true);
-  t.regex(r.message!, /^path MTU is 1400 as expected, but DF packets of 1401 B are dropped without an ICMP error \(sendmsg: No buffer space available\): a PMTU black hole/);
+  t.is(
+    r.message,
+    'expected path MTU 1400 (expect_mtu), found 1404: DF packets of 1405 B are dropped without an ICMP error (sendmsg: No buffer space available) — a PMTU black hole: senders are never told to send smaller packets',
+  );
 }, { tools: TOOLS });
 
 privTest('runChecks: concurrent pings and an iperf, events for each, results in order', async (t) => {
@@ -185,6 +206,26 @@ privTest('runChecks: concurrent pings and an iperf, events for each, results in 
   t.is(seen.filter((e) => e.type === 'check-start').length, 4);
   t.is(seen.filter((e) => e.type === 'check-done').length, 4);
 }, { tools: TOOLS });
+
+privTest('capture around another check: started before it, stopped after it; a wrong VNI FAILS', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-cap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const overlay = ping({ name: 'overlay', to: '198.51.100.2', count: 3 });
+  const right: Check = { kind: 'capture', name: 'vni42', host: 'right', ifname: 'eth0', during: 'overlay', expect: { 'vxlan.vni': 42, 'inner.dst': '198.51.100.2' }, atLeast: 3 };
+  const wrong: Check = { kind: 'capture', name: 'vni43', host: 'right', ifname: 'eth0', during: 'overlay', expect: { 'vxlan.vni': 43 }, atLeast: 1 };
+  const checks = [right, overlay, wrong];
+  const bus = new EventBus();
+  const seen: string[] = [];
+  bus.on((e) => {
+    if (e.type === 'check-start') seen.push(`start ${e.check.name}`);
+    if (e.type === 'check-done') seen.push(`done ${e.result.name}`);
+  });
+  const rs = await runChecks(checks, { ...contextFromLab({ ...lab, checks }, exec), artifactsDir: dir }, bus);
+  t.deepEqual(seen, ['start vni42', 'start vni43', 'start overlay', 'done overlay', 'done vni42', 'done vni43']);
+  t.deepEqual(rs.map((r) => [r.name, r.status]), [['vni42', 'passed'], ['overlay', 'passed'], ['vni43', 'failed']]);
+  t.true((rs[0]!.figures.matched as number) >= 3, JSON.stringify(rs[0]!.figures));
+  t.regex(rs[2]!.message!, /vxlan\.vni 43/);
+}, { tools: [...TOOLS, 'tcpdump'] });
 
 privTest('impairments: this kernel says "unsupported … run it in the VM"; a kernel with netem applies and clears', async (t) => {
   const target = { exec, ns: L, dev: 'eth0' };

@@ -20,7 +20,21 @@ async function backendFor(t: ExecutionContext, namespaces: string[]): Promise<Ne
   return backend;
 }
 
-const hooks = (done: Step[] = []) => ({ intent: async () => {}, done: (s: Step) => void done.push(s) });
+/** Hooks that record the order of events and check that intent always precedes done. */
+const hooks = (done: Step[] = [], log: string[] = []) => {
+  const announced = new Set<number>();
+  return {
+    intent: async (steps: readonly Step[]) => {
+      for (const s of steps) announced.add(s.id);
+      log.push(`intent ${steps.map((s) => s.id).join(',')}`);
+    },
+    done: (s: Step) => {
+      if (!announced.has(s.id)) throw new Error(`step ${s.id} done before its intent was recorded`);
+      log.push(`done ${s.id}`);
+      done.push(s);
+    },
+  };
+};
 
 privTest('netlink: namespaces, veth across namespaces, bridge, vxlan, addresses, routes, sysctl — as the oracle reads them', async (t) => {
   const lab = randomLabName('nl');
@@ -28,8 +42,11 @@ privTest('netlink: namespaces, veth across namespaces, bridge, vxlan, addresses,
   const backend = await backendFor(t, [a, b]);
   const steps = scenarioSteps(a, b, `gl-${lab}`);
   const done: Step[] = [];
-  await backend.execute(steps, hooks(done));
-  t.is(done.length, steps.length);
+  const log: string[] = [];
+  await backend.execute(steps, hooks(done, log));
+  t.deepEqual(done.map((s) => s.id), steps.map((s) => s.id));
+  t.is(log[0], 'intent 1,2', 'netns.add steps run in the caller namespace and are announced together');
+  t.is(log[1], 'done 1');
 
   const sa = snapshot(a, { macs: true });
   const sb = snapshot(b);

@@ -6,10 +6,12 @@ import { existsSync } from 'node:fs';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { OpError } from '../../../lib/errors.js';
 import {
+  applyOvsHost,
   attachOvs,
   bridgeCommands,
   chooseDatapath,
   findOvsDaemons,
+  ipsecGreSupport,
   portCommands,
   probeDatapath,
   startOvs,
@@ -96,6 +98,13 @@ privTest('ovs: an error OVS records in Interface.error is surfaced with the port
   t.is(br.lab, tag);
   t.deepEqual(br.ports.find((p) => p.name === 'gnv0')!.interfaces[0]!.options, { key: '7', remote_ip: '192.0.2.2' });
   t.deepEqual(st.tunnels.map((x) => x.udpPort), [6081]);
+
+  // The same through a whole-host spec: the error names the port.
+  const e2 = await t.throwsAsync(
+    applyOvsHost(ovs, { lab: tag, datapath: 'netdev', bridges: [{ name: 'br-int' }], tunnels: [{ ...base, name: 'gnv2' }] }),
+    { instanceOf: OpError },
+  );
+  t.regex(e2!.message, /OVS rejected 1 port.*port "gnv2": could not add network device gnv2 to ofproto \(File exists\)/s);
 }, TOOLS);
 
 privTest('ovs: datapath is chosen from the running kernel (netdev here unless the module exists)', async (t) => {
@@ -105,4 +114,8 @@ privTest('ovs: datapath is chosen from the running kernel (netdev here unless th
   const choice = chooseDatapath('auto', probe);
   t.is(choice.datapath, probe.moduleLoaded || probe.moduleLoadable ? 'system' : 'netdev');
   t.log(choice.reason);
+  // ipsec_gre: honest "unsupported" on the userspace datapath, whatever is installed.
+  const ipsec = await ipsecGreSupport(exec, choice.datapath);
+  if (choice.datapath === 'netdev') t.regex(ipsec.reason, /unsupported on the userspace \(netdev\) datapath/);
+  t.log(ipsec.reason);
 });

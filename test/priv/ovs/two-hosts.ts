@@ -6,17 +6,7 @@
 import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { LocalExecutor } from '../../../lib/exec/executor.js';
-import {
-  bridgeCommands,
-  guestPortPlan,
-  overlayMtu,
-  startOvs,
-  transaction,
-  underlayBridgePlan,
-  type GeneveTlv,
-  type OwnedOvs,
-  type TunnelPortSpec,
-} from '../../../lib/ovs/index.js';
+import { applyOvsHost, overlayMtu, startOvs, type GeneveTlv, type OptionFlowSpec, type OwnedOvs, type TunnelPortSpec } from '../../../lib/ovs/index.js';
 import { randomLabName } from '../../support/priv.js';
 
 export const exec = new LocalExecutor();
@@ -57,6 +47,8 @@ export interface TwoHostsOptions {
   options?: GeneveTlv[];
   tunnelOfport?: number;
   guestOfport?: number;
+  /** Option flows for side a and side b. */
+  optionFlows?: [OptionFlowSpec[], OptionFlowSpec[]];
   /** Leave tx checksum offload on in the guests (to show why the plumbing turns it off). */
   keepTxChecksum?: boolean;
 }
@@ -94,22 +86,22 @@ export async function twoHosts(t: ExecutionContext, o: TwoHostsOptions = {}): Pr
     sh(['ip', '-n', s.guest, 'addr', 'add', `${s.guestIp}/24`, 'dev', 'eth0']);
     sh(['ip', '-n', s.guest, 'link', 'set', 'eth0', 'up']);
   }
-  for (const [s, peer] of [[a, b], [b, a]] as const) {
+  for (const [i, s, peer] of [[0, a, b], [1, b, a]] as const) {
     s.ovs = await startOvs({ exec, ns: s.host, runDir: `${runRoot}/${s.host.slice(-2)}`, tag: lab, label: `OVS on ${s.host}` });
-    await s.ovs.apply(underlayBridgePlan({ lab, ns: s.host, bridge: 'br-phy', port: s.underlayIf, addresses: [`${s.underlayIp}/24`] }).apply);
-    await s.ovs.vsctl(transaction(bridgeCommands({ name: 'br-int', datapath: 'netdev', lab })));
-    await s.ovs.addTunnelPort({
-      bridge: 'br-int',
-      name: 'tun0',
-      type: 'geneve',
+    // Everything for this host as data, applied in one go (one ovs-vsctl transaction for bridges and ports).
+    await applyOvsHost(s.ovs, {
       lab,
-      remoteIp: peer.underlayIp,
-      ...(o.tunnelOfport ? { ofport: o.tunnelOfport } : {}),
-      ...o.tunnel,
+      ns: s.host,
+      datapath: 'netdev',
+      // The /24 route is learnt from the kernel; the /32 exercises OVS's own tunnel routing table.
+      underlay: { port: s.underlayIf, addresses: [`${s.underlayIp}/24`], routes: [{ prefix: `${peer.underlayIp}/32` }] },
+      bridges: [{ name: 'br-int' }],
+      tunnels: [{ bridge: 'br-int', name: 'tun0', type: 'geneve', remoteIp: peer.underlayIp, ...(o.tunnelOfport ? { ofport: o.tunnelOfport } : {}), ...o.tunnel }],
+      guests: [
+        { bridge: 'br-int', hostIf: 'vg', guestNs: s.guest, guestIf: 'eth0', mtu: tunnelMtu, ...(o.keepTxChecksum ? { txChecksumOff: false } : {}), ...(o.guestOfport ? { ofport: o.guestOfport } : {}) },
+      ],
+      ...(o.optionFlows ? { optionFlows: o.optionFlows[i] } : {}),
     });
-    await s.ovs.apply(
-      guestPortPlan({ lab, bridge: 'br-int', hostNs: s.host, hostIf: 'vg', guestNs: s.guest, guestIf: 'eth0', mtu: tunnelMtu, ...(o.keepTxChecksum ? { txChecksumOff: false } : {}), ...(o.guestOfport ? { ofport: o.guestOfport } : {}) }).apply,
-    );
   }
   return { lab, runRoot, a, b, tunnelMtu };
 }

@@ -3,13 +3,13 @@
  * Oracles: the servers' own logs (accepted connections), `ss`, `pgrep`, files on disk.
  */
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { startSshLab, type SshLab } from '../../support/sshd.js';
 import { SshExecutor, SshUnreachableError, openSsh, preflight } from '../../../lib/exec/ssh.js';
 import { OpError } from '../../../lib/errors.js';
+import { discoverInterface } from '../../../lib/remote/discover.js';
 
 const TOOLS = { tools: ['/usr/sbin/sshd', 'ssh', 'ssh-keygen', 'pgrep'] };
 
@@ -177,7 +177,6 @@ privTest('ssh: jump host — box-2 reached through box-1 (box-2 sees the connect
   t.is(conns.length, 1);
   t.regex(conns[0]!, /Connection from 198\.51\.100\.11 /);
   t.is((await lab.acceptedConnections('box-1')).length, 1);
-  t.false(existsSync(`${lab.dir}/none`));
 }, TOOLS);
 
 privTest('ssh: privilege "sudo" runs every command through sudo -n (env, stdin, start/stop included)', async (t) => {
@@ -221,4 +220,59 @@ privTest('ssh: a process that exits without close() leaves no master, remote pro
   t.deepEqual(await processesMatching('sleep 3151'), []);
   t.deepEqual(await processesMatching('gl-ssh-'), []);
   t.is((await execa('sh', ['-c', 'ls -d /tmp/geneve-lab-ssh.* /tmp/gl-ssh-* 2>/dev/null | wc -l'])).stdout.trim(), '0');
+}, TOOLS);
+
+privTest('ssh: preflight of 10 hosts opens exactly one connection per host (timed)', async (t) => {
+  const lab = await withLab(t, 10);
+  const execs = lab.boxes.map((b) => new SshExecutor(lab.spec(b.name)));
+  t.teardown(() => Promise.all(execs.map((e) => e.close())).then(() => undefined));
+  const t0 = Date.now();
+  await preflight(execs);
+  const openMs = Date.now() - t0;
+  const t1 = Date.now();
+  await Promise.all(execs.map(async (ex) => { for (let i = 0; i < 5; i++) t.is((await ex.run(['true'])).exitCode, 0); }));
+  const runMs = Date.now() - t1;
+  for (const b of lab.boxes) t.is((await lab.acceptedConnections(b.name)).length, 1, b.name);
+  t.log(`10 hosts: preflight (connect + probe) ${openMs} ms; 50 commands (5 per host, hosts in parallel) ${runMs} ms`);
+}, TOOLS);
+
+privTest('ssh: a VXLAN overlay between two SSH hosts, built, pinged and captured only through the executors', async (t) => {
+  const lab = await withLab(t, 2);
+  const [ex1, ex2] = [new SshExecutor(lab.spec('box-1')), new SshExecutor(lab.spec('box-2'))] as const;
+  t.teardown(() => Promise.all([ex1.close(), ex2.close()]).then(() => undefined));
+  await preflight([ex1, ex2]);
+  const overlay = async (ex: SshExecutor, local: string, remote: string, addr: string) => {
+    await ex.runOk(['ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'local', local, 'remote', remote, 'dstport', '4789', 'dev', 'eth0'], 'tunnel vx0');
+    await ex.runOk(['ip', 'addr', 'add', addr, 'dev', 'vx0'], 'address on vx0');
+    await ex.runOk(['ip', 'link', 'set', 'vx0', 'up'], 'vx0 up');
+  };
+  await overlay(ex1, '198.51.100.11', '198.51.100.12', '203.0.113.1/24');
+  await overlay(ex2, '198.51.100.12', '198.51.100.11', '203.0.113.2/24');
+  // Independent oracle: the kernel state of the box namespace, read locally.
+  const state = JSON.parse((await execa('ip', ['-n', lab.boxes[1]!.ns, '-d', '-j', 'link', 'show', 'vx0'])).stdout)[0];
+  t.is(state.linkinfo.info_kind, 'vxlan');
+  t.is(state.linkinfo.info_data.id, 42);
+  t.is(state.linkinfo.info_data.remote, '198.51.100.11');
+  // Capture on box-2's underlay while box-1 pings box-2 across the overlay.
+  const cap = ex2.start(['tcpdump', '-l', '-n', '-i', 'eth0', '-c', '3', 'udp port 4789 and src host 198.51.100.11']);
+  await new Promise((r) => setTimeout(r, 1500));
+  const ping = await ex1.run(['ping', '-c', '3', '-i', '0.2', '-W', '2', '203.0.113.2'], { timeoutMs: 20_000 });
+  t.is(ping.exitCode, 0, ping.stdout + ping.stderr);
+  t.regex(ping.stdout, /3 received/);
+  const got = await Promise.race([cap.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+  const res = got ?? (await cap.stop());
+  t.regex(res.stdout, /198\.51\.100\.11\.\d+ > 198\.51\.100\.12\.4789: VXLAN.*vni 42/);
+  t.deepEqual(await processesMatching('tcpdump -l -n -i eth0'), []);
+  // A wrong command names the host and carries the kernel's message.
+  const err = await t.throwsAsync(ex1.runOk(['ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '4789'], 'tunnel vx0'), { instanceOf: OpError });
+  t.regex(err!.message, /tunnel vx0 on host "box-1": .*File exists/);
+}, { tools: [...TOOLS.tools, 'tcpdump', 'ping'] });
+
+privTest('ssh: the underlay interface of a remote host is discovered from its address', async (t) => {
+  const lab = await withLab(t, 1);
+  const ex = await openSsh(lab.spec('box-1'));
+  t.teardown(() => ex.close());
+  t.deepEqual(await discoverInterface(ex, 'box-1', '198.51.100.11/24'), { ifname: 'eth0', mtu: 1500, prefixlen: 24, up: true });
+  const err = await t.throwsAsync(discoverInterface(ex, 'box-1', '198.51.100.99/24'), { instanceOf: OpError });
+  t.regex(err!.message, /host "box-1" has no interface with address 198\.51\.100\.99.*\n?.*198\.51\.100\.11\/24 on eth0/s);
 }, TOOLS);

@@ -21,6 +21,18 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
     t.fail(`needs ${path.relative(root, bin)} and ${path.relative(root, recipe)} (the engine wiring) — not there yet`);
     return;
   }
+  // The CLI must be built and the engine's controller wired to `tui` (cli/commands/tui-wiring.ts).
+  let help = '';
+  try {
+    help = execFileSync('node', [bin, 'tui', '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    help = `${err.stdout ?? ''}${err.stderr ?? ''}`;
+  }
+  if (!/Usage: geneve-lab tui/.test(help)) {
+    t.fail(`\`geneve-lab tui\` is not available yet (build with \`npm run build\`; the engine must register it): ${help.trim().slice(0, 300)}`);
+    return;
+  }
   // A private tmux server (-L) so we never touch anyone else's sessions.
   const sock = `gl-${randomLabName('tui')}`;
   const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,6 +98,8 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
   t.notRegex(pk, /no packets captured/);
   t.regex(pk, /→/, 'decoded packets listed');
   key('Escape');
+  await waitFor(/Topology — /, 'back from the packets view', 10_000);
+  await sleep(300); // let the terminal's Esc timeout pass so the next key is not read as Alt+key
 
   key('d');
   const down = await waitFor(/lab is down|down failed/, 'down', 120_000);

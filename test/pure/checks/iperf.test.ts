@@ -1,5 +1,5 @@
 import test from 'ava';
-import { iperfClientArgv, iperfServerArgv, iperfVerdict, parseIperfJson } from '../../../lib/checks/iperf.js';
+import { isNetworkFailure, iperfClientArgv, iperfServerArgv, iperfVerdict, parseIperfJson } from '../../../lib/checks/iperf.js';
 import { fixture } from './fixtures.js';
 
 test('client argv: every option an array element, bitrate in bits per second, --json', (t) => {
@@ -60,4 +60,12 @@ test('errors: connection refused, server port in use, not JSON', (t) => {
   t.deepEqual(parseIperfJson('iperf3: error - some text\n'), { ok: false, error: 'iperf3 did not print JSON: iperf3: error - some text' });
   t.deepEqual(parseIperfJson(''), { ok: false, error: 'iperf3 printed nothing' });
   t.false(parseIperfJson('{"start":{},"end":{}}').ok);
+});
+
+test('network failures are told apart from misuse', (t) => {
+  t.true(isNetworkFailure('unable to connect to server: Connection refused'));
+  t.true(isNetworkFailure('unable to connect to server: Connection timed out'));
+  t.true(isNetworkFailure('control socket has closed unexpectedly'));
+  t.false(isNetworkFailure('unable to start listener for connections: Address already in use'));
+  t.false(isNetworkFailure('parameter error - must either be a client (-c) or server (-s)'));
 });

@@ -18,7 +18,7 @@ function path(o: { family?: Family; local: number; path: number; beyond: 'icmp' 
         : { passed: false, signal: 'vanished', detail: 'no reply' };
     if (lose.delete(payload)) return { passed: false, signal: 'vanished', detail: 'no reply' };
     return { passed: true };
-  }) as Prober & { calls: number[] };
+  }) as unknown as Prober & { calls: number[] };
   fn.calls = calls;
   return fn;
 }
@@ -106,6 +106,8 @@ test('ping runs classify into probe outcomes (real output)', (t) => {
   t.like(probeOutcomeFromPing(...pingRun('ping-ipv6-packettoobig')), { passed: false, signal: 'icmp-too-big', mtu: 1400 });
   t.like(probeOutcomeFromPing(...pingRun('ping-df-blackhole')), { passed: false, signal: 'local-drop' });
   t.like(probeOutcomeFromPing(...pingRun('ping-unassigned')), { passed: false, signal: 'vanished' });
+  t.like(probeOutcomeFromPing(...pingRun('ping-df-enobufs-none-sent')), { passed: false, signal: 'local-drop' });
+  t.throws(() => probeOutcomeFromPing('', 'Cannot open network namespace "x": No such file or directory\n'), { instanceOf: MtuProbeError });
 });
 
 function lab(over: Partial<Lab> = {}): Lab {

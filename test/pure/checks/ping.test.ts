@@ -66,7 +66,7 @@ test('Network is unreachable (no statistics) counts as unreachable, not as an er
   t.true(pingVerdict('unreachable', 0, p).ok);
   const v = pingVerdict('reachable', 0, p);
   t.false(v.ok);
-  if (!v.ok) t.is(v.message, 'expected reachable (loss ≤ 0%), saw no packet sent; connect: Network is unreachable');
+  if (!v.ok) t.is(v.message, 'expected reachable (loss ≤ 0%), saw no packet could be sent; connect: Network is unreachable');
 });
 
 test('DF too big: local EMSGSIZE with the MTU (IPv4 "mtu=" and IPv6 "mtu: ")', (t) => {
@@ -102,4 +102,15 @@ test('reachable tolerates loss up to maxLossPct but never zero replies', (t) => 
   t.true(pingVerdict('reachable', 20, partial).ok);
   t.false(pingVerdict('reachable', 10, partial).ok);
   t.false(pingVerdict('unreachable', 100, partial).ok);
+});
+
+test('ENOBUFS before anything left: "0 packets transmitted, 0 received" has no loss figure', (t) => {
+  const p = parse('ping-df-enobufs-none-sent');
+  t.true(p.complete);
+  t.is(p.transmitted, 0);
+  t.is(p.lossPct, 100);
+  t.is(p.fatal, undefined);
+  const v = pingVerdict('reachable', 0, p);
+  t.false(v.ok);
+  if (!v.ok) t.is(v.message, 'expected reachable (loss ≤ 0%), saw no packet could be sent');
 });

@@ -37,7 +37,7 @@ class Fake implements Executor {
   }
   async run(argv: readonly string[]): Promise<RunResult> {
     const a = argv[0] === 'ip' && argv[1] === 'netns' ? argv.slice(4) : argv;
-    if (a[0] === 'ss') return this.ok(argv, a[1] === '-Hltn' && this.listeningPort ? `LISTEN 0 5 *:${this.listeningPort} *:*\n` : '');
+    if (a[0] === 'ss') return this.ok(argv, a[1]?.startsWith('-Hltn') && this.listeningPort ? `LISTEN 0 5 *:${this.listeningPort} *:* users:(("iperf3",pid=1,fd=3))\n` : '');
     const id = `${a[0]}#${Math.random()}`;
     for (const other of this.running) if (a[0] === 'iperf3' || other.startsWith('iperf3')) this.overlaps.push(`${a[0]} with ${other}`);
     this.running.add(id);

@@ -67,10 +67,11 @@ test('vxlan always names its destination port (else the kernel uses legacy 8472)
   ]);
 });
 
-test('addresses: nodad only for IPv6; IPv6 routes get -6', (t) => {
+test('addresses: nodad only for IPv6; IPv6 default routes are ::/0 (batch mode has no -6)', (t) => {
   t.deepEqual(argvs({ op: 'addr.add', ns: 'g', dev: 'eth0', address: '2001:db8::1/64', nodad: true })[0], ['ip', '-n', 'g', 'addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad']);
   t.deepEqual(argvs({ op: 'addr.add', ns: 'g', dev: 'eth0', address: '192.0.2.1/24', nodad: true })[0], ['ip', '-n', 'g', 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0']);
-  t.deepEqual(argvs({ op: 'route.add', ns: 'g', to: 'default', via: '2001:db8::ff', dev: 'eth0' })[0], ['ip', '-n', 'g', '-6', 'route', 'add', 'default', 'via', '2001:db8::ff', 'dev', 'eth0']);
+  t.deepEqual(argvs({ op: 'route.add', ns: 'g', to: 'default', via: '2001:db8::ff', dev: 'eth0' })[0], ['ip', '-n', 'g', 'route', 'add', '::/0', 'via', '2001:db8::ff', 'dev', 'eth0']);
+  t.deepEqual(argvs({ op: 'route.add', ns: 'g', to: '2001:db8:5::/64', via: '2001:db8::ff' })[0], ['ip', '-n', 'g', 'route', 'add', '2001:db8:5::/64', 'via', '2001:db8::ff']);
 });
 
 test('offload and sysctl run inside the namespace', (t) => {

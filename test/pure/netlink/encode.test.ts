@@ -185,6 +185,8 @@ test('addr: IPv4 and IPv6 nodad', (t) => {
          0800 0800 02000000`),
   );
   t.is(h(addrMessage(false, 5, '192.0.2.1/24', false, 9)).slice(8, 16), hex('1500 0500'));
+  // nodad on IPv4 is dropped, as iproute2 does ("nodad option can be set only for IPv6 addresses")
+  t.deepEqual(addrMessage(true, 5, '192.0.2.1/24', true, 9), addrMessage(true, 5, '192.0.2.1/24', false, 9));
   t.throws(() => addrMessage(true, 5, '192.0.2.1/33', false, 1), { message: /bad prefix length/ });
 });
 

@@ -94,3 +94,29 @@ test('instance commands: exact argv, own sockets, failures name the subject', as
   t.regex(e!.message, /^bridge "bad" \(OVS on box-1\) \(netns h1\): no bridge named bad/);
   t.regex(e!.message, /request: ovs-vsctl --db=unix:\/run\/gl\/h1\/db\.sock --timeout=10 del-br bad/);
 });
+
+test('host plan: one vsctl transaction for all bridges and ports; underlay plumbing only on netdev', async (t) => {
+  const { ovsHostPlan } = await import('../../../lib/ovs/index.js');
+  const spec = {
+    lab: 'l', ns: 'h1', datapath: 'netdev' as const,
+    underlay: { port: 'u1', addresses: ['192.0.2.1/24'] },
+    bridges: [{ name: 'br-int' }, { name: 'br1', addresses: ['198.51.100.1/24'] }],
+    tunnels: [{ bridge: 'br-int', name: 'tun0', type: 'geneve' as const, remoteIp: '192.0.2.2', key: 'flow' as const, ofport: 10 }],
+    guests: [{ bridge: 'br-int', hostIf: 'vg', guestNs: 'g1', guestIf: 'eth0', mtu: 1442, ofport: 20 }],
+    optionFlows: [{ bridge: 'br-int', localPort: 20, tunnelPort: 10, send: [{ class: 0x102, type: 0x80, data: '00010002' }], vni: 1 }],
+  };
+  const p = ovsHostPlan(spec);
+  const vsctls = p.apply.filter((c) => c.tool === 'vsctl');
+  t.is(vsctls.length, 2, 'br-phy transaction + one transaction for everything else');
+  const main = vsctls[1]!.args;
+  for (const want of ['br-int', 'br1', 'tun0', 'vg']) t.true(main.includes(want), `${want} in the transaction`);
+  t.true(main.includes('options:key=flow'));
+  t.deepEqual(p.apply.filter((c) => c.tool === 'ofctl').map((c) => c.args[0]), ['add-tlv-map', 'add-flow', 'add-flow']);
+  t.true(p.apply.some((c) => c.tool === 'exec' && c.ns === 'g1' && c.argv.join(' ') === 'ethtool -K eth0 tx off'));
+  t.true(p.apply.some((c) => c.tool === 'exec' && c.argv.join(' ') === 'ip addr add 198.51.100.1/24 dev br1'));
+  t.deepEqual(p.undo[0], { tool: 'vsctl', args: ['--if-exists', 'del-br', 'br-int', '--', '--if-exists', 'del-br', 'br1'] });
+
+  const sys = ovsHostPlan({ ...spec, datapath: 'system' });
+  t.false(sys.apply.some((c) => c.tool === 'vsctl' && c.args.includes('br-phy')), 'kernel datapath routes tunnels itself: no br-phy');
+  t.true(sys.apply.some((c) => c.tool === 'vsctl' && c.args.includes('datapath_type=system')));
+});

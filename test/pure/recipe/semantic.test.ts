@@ -16,10 +16,11 @@ const cases: [string, string, string, RegExp][] = [
   ['tunnel ends on the same host', baseRecipe().replace('host: box-2 }', 'host: box-1 }'), 'tunnels[0].between', /both ends are on host "box-1"/],
   ['tunnel family not on both ends', baseRecipe({ tunnel: 'family: ipv6' }).replace(', ipv6: "2001:db8::12/64"', ''), 'tunnels[0].family', /ipv6 is not available on both ends: host "box-2" has no ipv6/],
   ['TOS with ECN bits', baseRecipe({ tunnel: 'tos: 0x2b' }), 'tunnels[0].tos', /0x2b has ECN bits set \(0x03\).*use 0x28 or inherit/],
-  ['options > 252 bytes', baseRecipe({ tunnel: 'options:\n' + Array.from({ length: 3 }, () => `  - { class: 1, type: 1, data: "${'00'.repeat(124)}" }`).join('\n') }), 'tunnels[0].options', /total 384 bytes.*at most 252/],
-  ['option data not a multiple of 4', baseRecipe({ tunnel: 'options: [{ class: 0x0102, type: 0x80, data: "000100" }]' }), 'tunnels[0].options[0].data', /3 bytes; it must be a multiple of 4/],
-  ['option data > 124 bytes', baseRecipe({ tunnel: `options: [{ class: 1, type: 1, data: "${'00'.repeat(128)}" }]` }), 'tunnels[0].options[0].data', /128 bytes; at most 124/],
-  ['option data unquoted number', baseRecipe({ tunnel: 'options: [{ class: 1, type: 1, data: 00010002 }]' }), 'tunnels[0].options[0].data', /write hex in quotes/],
+  ['options on plain kernel ends', baseRecipe({ tunnel: 'ovn: { ingress: 1, egress: 2 }' }), 'tunnels[0].ovn', /by OVS .* or by tc on an external/],
+  ['options > 252 bytes', baseRecipe({ tunnel: 'external: true\noptions:\n' + Array.from({ length: 3 }, () => `  - { class: 1, type: 1, data: "${'00'.repeat(124)}" }`).join('\n') }), 'tunnels[0].options', /total 384 bytes.*at most 252/],
+  ['option data not a multiple of 4', baseRecipe({ tunnel: 'external: true\noptions: [{ class: 0x0102, type: 0x80, data: "000100" }]' }), 'tunnels[0].options[0].data', /3 bytes; it must be a multiple of 4/],
+  ['option data > 124 bytes', baseRecipe({ tunnel: `external: true\noptions: [{ class: 1, type: 1, data: "${'00'.repeat(128)}" }]` }), 'tunnels[0].options[0].data', /128 bytes; at most 124/],
+  ['option data unquoted number', baseRecipe({ tunnel: 'external: true\noptions: [{ class: 1, type: 1, data: 00010002 }]' }), 'tunnels[0].options[0].data', /write hex in quotes/],
   ['flowlabel on IPv4', baseRecipe({ tunnel: 'flowlabel: 5' }), 'tunnels[0].flowlabel', /IPv6 tunnels only/],
   ['udp6zerocsumtx on IPv4', baseRecipe({ tunnel: 'udp6zerocsumtx: true' }), 'tunnels[0].udp6zerocsumtx', /IPv6 tunnels only/],
   ['udpcsum on IPv6', baseRecipe({ tunnel: 'family: ipv6\nudpcsum: true' }), 'tunnels[0].udpcsum', /IPv4 tunnels only/],
@@ -43,7 +44,8 @@ const cases: [string, string, string, RegExp][] = [
   ['bad CIDR', baseRecipe().replace('203.0.113.1/24', '203.0.113.300/24'), 'guests[0].addresses[0]', /"203\.0\.113\.300\/24" is not valid; expected an address with prefix/],
   ['IPv6 in ipv4 field', baseRecipe().replace('ipv4: 192.0.2.12/24', 'ipv4: "2001:db8::99/64"'), 'hosts[1].interfaces[0].ipv4', /expected an IPv4 address with prefix/],
   ['interface name clash', baseRecipe().replace('{ name: left, switch: sw1,', '{ name: sw1x, switch: sw1,').replace('from: left', 'from: sw1x').replace('[{ ipv4: 192.0.2.11/24,', '[{ ifname: sw1x, ipv4: 192.0.2.11/24,'), 'guests[0].name', /interface name "sw1x" of the port of guest "sw1x" clashes with host "box-1" interface on "underlay" in namespace gl-t-box-1/],
-  ['ssh hosts not supported yet', baseRecipe().replace('  - name: box-2\n', '  - name: box-2\n    ssh: root@198.51.100.7\n'), 'hosts[1].ssh', /not supported yet/],
+  ['ssh and simulated hosts on one network', baseRecipe().replace('  - name: box-2\n', '  - name: box-2\n    ssh: root@198.51.100.7\n'), 'hosts[0].interfaces[0]', /network "underlay" joins SSH hosts \("box-2"\) and simulated host "box-1"/],
+  ['bad ssh target', baseRecipe().replace('  - name: box-2\n', '  - name: box-2\n    ssh: { target: "root@host name" }\n'), 'hosts[1].ssh.target', /not an SSH target/],
   ['unknown key with suggestion', baseRecipe({ tunnel: 'vnl: 5' }), 'tunnels[0].vnl', /unknown key "vnl"; did you mean "vni"\?/],
   ['unknown key without suggestion lists allowed keys', baseRecipe().replace('{ name: sw1, host: box-1 }', '{ name: sw1, host: box-1, colour: red }'), 'switches[0].colour', /unknown key "colour"; allowed here: name, host, kind, addresses, mtu, datapath/],
   ['bad enum with allowed values', baseRecipe({ tunnel: 'type: geneev' }), 'tunnels[0].type', /"geneev" is not a valid tunnel type; use one of: geneve, vxlan, gre/],
@@ -86,4 +88,16 @@ test('a misspelt section is reported alone, without follow-on complaints', (t) =
 test('a misspelt tunable does not hide cross-field problems elsewhere', (t) => {
   const errs = errorsOf(tryLoad(baseRecipe({ tunnel: 'vnl: 5\nflowlabel: 1' })));
   t.deepEqual(errs.map((e) => e.path), ['tunnels[0].vnl', 'tunnels[0].flowlabel']);
+});
+
+test('ssh hosts resolve to an ssh placement with paths relative to the recipe', (t) => {
+  const src = baseRecipe()
+    .replace('  - name: box-1\n', '  - name: box-1\n    ssh: vagrant@192.0.2.11\n')
+    .replace('  - name: box-2\n', '  - name: box-2\n    ssh: { target: vagrant@192.0.2.12, port: 2222, identity: keys/id, known_hosts: ../kh }\n');
+  const r = tryLoad(src, '/srv/labs/x.yaml');
+  t.falsy(r.problems, JSON.stringify(r.problems));
+  t.deepEqual(r.ok!.lab.hosts.map((h) => h.placement), [
+    { kind: 'ssh', target: 'vagrant@192.0.2.11' },
+    { kind: 'ssh', target: 'vagrant@192.0.2.12', port: 2222, identity: '/srv/labs/keys/id', knownHosts: '/srv/kh' },
+  ]);
 });

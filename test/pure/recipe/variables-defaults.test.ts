@@ -77,10 +77,11 @@ test('hex strings, OVN sugar and capture interface resolution', (t) => {
   const src = baseRecipe({
     tunnel: 'tos: "0x28"\nflowlabel: "0x1"\nfamily: ipv6\nvni: 0x10\noptions: [{ class: 0x0102, type: 0x80, data: "0x0001000A" }]\novn: { ingress: 1, egress: 2 }',
     checks: '  - { name: p, ping: { from: left, to: right } }\n  - capture: { host: box-2, interface: underlay, during: p, expect: { geneve.vni: 16 } }',
-  });
+  }).replace(/host: (box-\d) \}/g, 'host: $1, kind: ovs }');
   const r = tryLoad(src);
   t.falsy(r.problems, JSON.stringify(r.problems));
   const tun = r.ok!.lab.tunnels[0]!;
+  t.deepEqual(tun.ends.map((e) => e.impl), ['ovs', 'ovs']);
   t.is(tun.geneve!.tos, 0x28);
   t.is(tun.geneve!.vni, 16);
   t.deepEqual(tun.options, [

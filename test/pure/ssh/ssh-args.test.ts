@@ -9,6 +9,7 @@ import {
   parseJump,
   quoteWord,
   remoteCommand,
+  specFromPlacement,
   specProblems,
   type SshSpec,
 } from '../../../lib/remote/ssh-args.js';
@@ -117,4 +118,11 @@ test('an executor that was not opened says so instead of connecting', async (t) 
   t.throws(() => ex.start(['true']), { message: /not open/ });
   t.is(ex.where, 'ssh box-1 (vagrant@192.168.56.11)');
   await ex.close(); // closing a closed executor is harmless
+});
+
+test('specFromPlacement: model placement → executor spec, nothing invented', (t) => {
+  t.deepEqual(specFromPlacement('box-1', { target: 'vagrant@192.168.56.11' }), { host: 'box-1', target: 'vagrant@192.168.56.11' });
+  t.deepEqual(specFromPlacement('b', { target: 'r@h', port: 2200, identity: '/k', jump: 'j', knownHosts: '/kh' }, { acceptNewHostKey: true }), {
+    host: 'b', target: 'r@h', port: 2200, identity: '/k', jump: 'j', knownHosts: '/kh', acceptNewHostKey: true,
+  });
 });

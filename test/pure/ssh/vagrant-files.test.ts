@@ -3,7 +3,7 @@
  * `bash -n` of the scripts, ci.sh's behaviour against a fake `vagrant` / CLI (destroy always runs,
  * reports are collected), and the vagrant-* recipes against the Vagrantfile's addresses.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -51,6 +51,16 @@ for (const s of scripts)
     const r = await execa('bash', ['-n', join(root, s)], { reject: false });
     t.is(r.exitCode, 0, String(r.stderr));
   });
+
+const hasShellcheck = has('shellcheck');
+if (!hasShellcheck) process.stderr.write('\n!!! shellcheck NOT INSTALLED: shell lint NOT RUN (Debian: apt-get install shellcheck)\n');
+(hasShellcheck ? test : (title: string, _fn: unknown) => test.skip(`${title} [NOT RUN: shellcheck not installed]`, () => {}))(
+  'shellcheck -S warning of the Vagrant scripts',
+  async (t: ExecutionContext) => {
+    const r = await execa('shellcheck', ['-S', 'warning', ...scripts.map((s) => join(root, s))], { reject: false });
+    t.is(r.exitCode, 0, String(r.stdout));
+  },
+);
 
 test('bash -n does catch a broken script (the check above can fail)', async (t) => {
   const d = await tempDir(t, 'gl-bashn-');
@@ -153,7 +163,7 @@ test('ci.sh --run-only: every recipe gets up and down, reports are collected, a 
   const cli = join(d, 'fake-cli.sh');
   await writeFile(
     cli,
-    `#!/bin/sh\ncmd=$1; recipe=$2; shift 2\necho "$cmd $recipe $*" >>"${join(d, 'calls')}"\n` +
+    `#!/bin/sh\n[ "$1" = --state-dir ] && shift 2\ncmd=$1; recipe=$2; shift 2\necho "$cmd $recipe $*" >>"${join(d, 'calls')}"\n` +
       `while [ $# -gt 0 ]; do [ "$1" = --junit ] && echo '<testsuites/>' >"$2"; shift; done\n` +
       `echo '{"cmd":"'$cmd'"}'\ncase "$cmd:$recipe" in up:*ovs*) echo 'check failed' >&2; exit 1;; esac\nexit 0\n`,
   );

@@ -100,3 +100,44 @@ test('watch targets: every tunnel end and underlay interface, OVS ends marked', 
     ['tun0@box-1:gl-quick-box-1/gnv0:kernel', 'tun0@box-2:gl-quick-box-2/gnv0:ovs', 'eth0@box-1:gl-quick-box-1/eth0:kernel', 'eth0@box-2:gl-quick-box-2/eth0:kernel'],
   );
 });
+
+import { sampleLinks } from '../../../lib/stats/sampler.js';
+
+test('sampler: one namespace read per poll, rates between polls, errors reported and sampling goes on', async (t) => {
+  const outputs = [fx('ip-s-s-link-t0.json'), 'FAIL', fx('ip-s-s-link-t1.json')];
+  const clock = [0, 1000, 2000];
+  const argvs: string[][] = [];
+  const exec: Executor = {
+    where: 'fake',
+    run: async (argv) => {
+      argvs.push([...argv]);
+      const out = outputs.shift() ?? fx('ip-s-s-link-t1.json');
+      return out === 'FAIL'
+        ? { argv: [...argv], exitCode: 1, stdout: '', stderr: 'Cannot open network namespace', durationMs: 1, timedOut: false }
+        : { argv: [...argv], exitCode: 0, stdout: out, stderr: '', durationMs: 1, timedOut: false };
+    },
+    start: () => {
+      throw new Error('not used');
+    },
+  };
+  const got: string[] = [];
+  const errors: string[] = [];
+  await new Promise<void>((resolve) => {
+    const stop = sampleLinks(
+      exec,
+      [{ ns: 'ns-a', ifname: 'veth-a' }, { ns: 'ns-a', ifname: 'lo' }],
+      (s) => {
+        got.push(s.map((x) => `${x.ifname}:${x.txPps}`).join(','));
+        if (got.length === 2) {
+          stop();
+          resolve();
+        }
+      },
+      { intervalMs: 5, now: () => clock.shift() ?? 9999, onError: (e) => errors.push(e.message) },
+    );
+  });
+  t.is(argvs.length, 3, 'both links of one namespace read with one command per poll');
+  t.deepEqual(got[0], '', 'the failed poll has no counters, so no rates');
+  t.deepEqual(got[1], 'lo:0,veth-a:5', 'the next poll compares with the last good reading (10 packets over 2 s)');
+  t.regex(errors[0]!, /netns ns-a failed: Cannot open network namespace/);
+});

@@ -23,7 +23,7 @@ async function failedChecksFrame(noColor: boolean): Promise<string> {
   const r = renderTest(<App controller={ctrl} size={{ columns: 80, rows: 24 }} noColor={noColor} />);
   await tick();
   r.stdin.write('c');
-  await tick(150);
+  for (let i = 0; i < 150 && !/checks finished/.test(r.lastFrame() ?? ''); i++) await tick(20);
   const f = r.lastFrame() ?? '';
   r.unmount();
   return f;
@@ -63,21 +63,29 @@ test.serial('follows terminal resizes (80×24 → 120×30 → 80×24)', async (t
   const stdin = Object.assign(new EventEmitter(), { isTTY: true, setRawMode() {}, setEncoding() {}, resume() {}, pause() {}, ref() {}, unref() {}, read: () => null });
   const ctrl = new FakeController(sampleLab());
   const app = render(<App controller={ctrl} noColor />, { stdout: stdout as any, stdin: stdin as any, debug: true, patchConsole: false, exitOnCtrlC: false });
-  await tick();
   const widest = () => {
     const last = stdout.frames.at(-1) ?? '';
     return { width: Math.max(...last.split('\n').map((l) => [...l].length)), height: last.split('\n').length };
   };
+  /** Renders are asynchronous: wait (bounded) until the last frame has the expected size. */
+  const settle = async (want: { width: number; height: number }) => {
+    for (let i = 0; i < 150; i++) {
+      const w = widest();
+      if (w.width === want.width && w.height === want.height) return;
+      await tick(20);
+    }
+  };
+  await settle({ width: 80, height: 24 });
   t.deepEqual(widest(), { width: 80, height: 24 });
   stdout.columns = 120;
   stdout.rows = 30;
   stdout.emit('resize');
-  await tick();
+  await settle({ width: 120, height: 30 });
   t.deepEqual(widest(), { width: 120, height: 30 });
   stdout.columns = 80;
   stdout.rows = 24;
   stdout.emit('resize');
-  await tick();
+  await settle({ width: 80, height: 24 });
   t.deepEqual(widest(), { width: 80, height: 24 });
   app.unmount();
 });

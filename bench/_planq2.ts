@@ -1,0 +1,12 @@
+import { loadRecipeText } from '../lib/recipe/load.js';
+import { planLab } from '../lib/plan/plan.js';
+import { renderOp, commandArgv } from '../lib/backends/iproute2/render.js';
+import { scaleLayout, scaleRecipe } from './scale-recipe.js';
+const L = scaleLayout('bx', Number(process.argv[2] ?? 3));
+const text = scaleRecipe(L);
+console.log(text.split('\n').slice(0,8).join('\n'));
+const { lab, warnings } = loadRecipeText(text, 'x.yaml');
+console.log('warnings', warnings);
+const steps = planLab(lab).steps;
+console.log('steps', steps.length);
+for (const s of steps.slice(0, 30)) console.log(s.id, renderOp(s.op).map(c => commandArgv(c).join(' ')).join(' ; '));

@@ -1,0 +1,250 @@
+/**
+ * Scale benchmark (issue 3): in ONE run, time `up` and `down` of a generated lab of N guests
+ * (bench/scale-recipe.ts) with
+ *   - the netlink backend through the engine (what `geneve-lab --backend netlink up` does),
+ *   - the iproute2 backend (batched) through the engine,
+ *   - a hand-written `ip -batch` script doing the same kernel work (no engine, no state, no
+ *     checks of ownership): the practical floor for a tool that drives iproute2 processes,
+ * for N = 50, 200, 1000 (or --sizes), and print a markdown table.
+ *
+ * Each measurement runs in its own child process, so peak RSS (getrusage maxrss) belongs to
+ * that measurement alone: for the engine runs it is the Node process; for the ip-batch script
+ * it is the largest `ip` child. Every lab is removed after its measurement, even when it fails
+ * or the run is interrupted.
+ *
+ *   sudo npm run bench                       # N = 50, 200, 1000
+ *   sudo npm run bench -- --sizes 50,200     # fewer sizes
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { scaleLayout, scaleRecipe, scaleBatchScript } from './scale-recipe.js';
+import type { NetlinkBackend } from '../lib/backends/netlink/index.js';
+
+/**
+ * `netlink+nsdown`: up as `netlink`, but down removes the namespaces through the netlink
+ * backend (ownership tag read over netlink, one /proc scan for processes, netns.del in
+ * process) instead of the engine's per-namespace `ip` processes — what `down` would cost if
+ * the engine delegated namespace removal to the backend (not the case today).
+ */
+type Mode = 'netlink' | 'netlink+nsdown' | 'iproute2' | 'ip-batch';
+const MODES: Mode[] = ['netlink', 'netlink+nsdown', 'iproute2', 'ip-batch'];
+
+interface Measurement {
+  mode: Mode;
+  n: number;
+  namespaces: number;
+  upMs: number;
+  downMs: number;
+  /** KiB: the measuring Node process (engine runs) or its largest child (ip-batch). */
+  /** Peak RSS of the measuring Node process once up finished (maxrss is monotonic). */
+  upMaxRssKiB: number;
+  selfMaxRssKiB: number;
+  childMaxRssKiB: number;
+}
+
+// ---- helpers shared by parent and worker -------------------------------------------------
+
+function labNamespaces(lab: string): string[] {
+  const out = execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }).trim();
+  const list: { name: string }[] = out ? JSON.parse(out) : [];
+  return list.map((n) => n.name).filter((n) => n.startsWith(`gl-${lab}-`));
+}
+
+/** Remove every namespace of the lab (one `ip -batch` process; the "already gone" ones are fine). */
+function removeLab(lab: string): void {
+  const left = labNamespaces(lab);
+  if (!left.length) return;
+  spawnSync('ip', ['-force', '-batch', '-'], { input: left.map((n) => `netns del ${n}`).join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] });
+}
+
+/** getrusage(RUSAGE_CHILDREN).ru_maxrss in KiB: the largest waited-for child (Node does not expose it). */
+function childrenMaxRssKiB(): number {
+  const koffi = createRequire(import.meta.url)('koffi');
+  const getrusage = koffi.load('libc.so.6').func('int getrusage(int, _Out_ void *)');
+  const buf = Buffer.alloc(256);
+  if (getrusage(-1 /* RUSAGE_CHILDREN */, buf) !== 0) return NaN;
+  return Number(buf.readBigInt64LE(32)); // after ru_utime and ru_stime (2 × struct timeval)
+}
+
+function runIp(args: string[], input: string): void {
+  const r = spawnSync('ip', args, { input, encoding: 'utf8', stdio: ['pipe', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
+}
+
+// ---- worker: one mode, one N ---------------------------------------------------------------
+
+async function worker(mode: Mode, n: number, lab: string, stateDir: string): Promise<Measurement> {
+  const layout = scaleLayout(lab, n);
+  const expected = 1 + layout.hosts.length + layout.guests.length;
+  let upMs: number;
+  let downMs: number;
+  let upMaxRssKiB: number;
+  if (mode === 'ip-batch') {
+    const script = scaleBatchScript(layout);
+    const t0 = performance.now();
+    runIp(['-batch', '-'], script.root);
+    for (const { ns, input } of script.perNamespace) runIp(['-n', ns, '-batch', '-'], input);
+    upMs = performance.now() - t0;
+    upMaxRssKiB = childrenMaxRssKiB();
+    verifyUp(lab, expected);
+    const t1 = performance.now();
+    runIp(['-batch', '-'], script.down);
+    downMs = performance.now() - t1;
+  } else {
+    // Loaded only in engine workers, so the ip-batch worker's numbers do not include them.
+    const [{ loadRecipeText }, { Engine }, { StateStore }, { LocalExecutor }, { createIproute2Backend }, { createNetlinkBackend }] = await Promise.all([
+      import('../lib/recipe/load.js'),
+      import('../lib/engine/engine.js'),
+      import('../lib/engine/state.js'),
+      import('../lib/exec/executor.js'),
+      import('../lib/backends/iproute2/index.js'),
+      import('../lib/backends/netlink/index.js'),
+    ]);
+    const exec = new LocalExecutor();
+    const backend = mode !== 'iproute2' ? await createNetlinkBackend({ exec }) : createIproute2Backend(exec, { batch: true });
+    const engine = new Engine({ exec, backend, store: new StateStore(stateDir) });
+    try {
+      const { lab: model } = loadRecipeText(scaleRecipe(layout), `${lab}.yaml`);
+      const t0 = performance.now();
+      await engine.up(model);
+      upMs = performance.now() - t0;
+      upMaxRssKiB = process.resourceUsage().maxRSS;
+      verifyUp(lab, expected);
+      const t1 = performance.now();
+      if (mode === 'netlink+nsdown') {
+        await downThroughBackend(backend as NetlinkBackend, layout.tag, `gl-${lab}-`);
+        engine.store.remove(lab);
+      } else {
+        const down = await engine.down(lab);
+        if (down.failures.length) throw new Error(`down reported failures: ${JSON.stringify(down.failures.slice(0, 3))}`);
+      }
+      downMs = performance.now() - t1;
+    } finally {
+      await backend.close();
+    }
+  }
+  const left = labNamespaces(lab);
+  if (left.length) throw new Error(`${mode}: down left ${left.length} namespaces (e.g. ${left[0]})`);
+  return { mode, n, namespaces: expected, upMs, downMs, upMaxRssKiB, selfMaxRssKiB: process.resourceUsage().maxRSS, childMaxRssKiB: childrenMaxRssKiB() };
+}
+
+/**
+ * The engine's down, done in process: namespaces carrying the lab's tag (lo's alias, read
+ * over netlink) are removed with the backend's netns.del, after one /proc scan proves no
+ * process still runs inside them (the engine would stop such processes; there are none here).
+ */
+async function downThroughBackend(backend: NetlinkBackend, tag: string, prefix: string): Promise<void> {
+  const ours = readdirSync('/run/netns').filter((ns) => ns.startsWith(prefix) && backend.getLink(ns, 'lo')?.alias === tag);
+  const inodes = new Set(ours.map((ns) => statSync(`/run/netns/${ns}`).ino));
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let ino: number | undefined;
+    try {
+      ino = statSync(`/proc/${pid}/ns/net`).ino;
+    } catch {
+      continue; // gone, or a kernel thread
+    }
+    if (inodes.has(ino)) throw new Error(`process ${pid} runs inside a lab namespace; not removing`);
+  }
+  let id = 0;
+  for (const ns of ours) await backend.run({ id: ++id, subject: `namespace "${ns}"`, op: { op: 'netns.del', ns }, undo: null });
+}
+
+/** The work really happened: every namespace exists and a guest has its address on eth0. */
+function verifyUp(lab: string, expected: number): void {
+  const got = labNamespaces(lab).length;
+  if (got !== expected) throw new Error(`expected ${expected} lab namespaces after up, found ${got}`);
+  const last = labNamespaces(lab).filter((n) => /-g\d+$/.test(n)).sort().at(-1)!;
+  const addrs = JSON.parse(execFileSync('ip', ['-n', last, '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }));
+  if (!addrs[0]?.addr_info?.some((a: { scope: string }) => a.scope === 'global')) throw new Error(`${last}: eth0 has no address after up`);
+}
+
+// ---- parent: run every (N, mode) in its own child, clean up, print the table --------------
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The lab being measured, so an interrupted run can still remove it. */
+let current: { lab: string; stateDir: string } | undefined;
+
+function cleanup(): void {
+  if (!current) return;
+  removeLab(current.lab);
+  rmSync(current.stateDir, { recursive: true, force: true });
+  current = undefined;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(sig, () => {
+    if (process.argv[2] === '--worker') process.exit(130); // the parent cleans up
+    process.stderr.write(`bench: ${sig}: removing the lab under test\n`);
+    cleanup();
+    process.exit(130);
+  });
+
+async function measure(mode: Mode, n: number): Promise<Measurement> {
+  const lab = `bn${randomBytes(3).toString('hex')}`;
+  const self = fileURLToPath(import.meta.url);
+  current = { lab, stateDir: mkdtempSync(join(tmpdir(), 'gl-bench-')) };
+  try {
+    const child = spawn(process.execPath, [...process.execArgv, self, '--worker', mode, String(n), lab, current.stateDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    const code: number = await new Promise((r) => child.on('exit', (c, sig) => r(c ?? (sig ? 128 : 1))));
+    if (code !== 0) throw new Error(`${mode} N=${n}: worker exited with ${code}`);
+    return JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
+  } finally {
+    cleanup();
+    // Namespace teardown finishes asynchronously in the kernel; let it settle so it does
+    // not slow down the next measurement.
+    await sleep(1000 + n * 3);
+  }
+}
+
+const fmtS = (ms: number) => (ms / 1000).toFixed(2);
+const fmtMB = (kib: number) => (kib / 1024).toFixed(0);
+
+function table(rows: Measurement[]): string {
+  const lines = [
+    '| N guests | namespaces | run | up (s) | down (s) | up ÷ ip-batch | down ÷ ip-batch | peak RSS during up (MB) | peak RSS up+down (MB) |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const floor = rows.find((x) => x.n === r.n && x.mode === 'ip-batch');
+    const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '–');
+    const rss = r.mode === 'ip-batch' ? [`${fmtMB(r.upMaxRssKiB)} (largest ip)`, `${fmtMB(r.childMaxRssKiB)} (largest ip)`] : [fmtMB(r.upMaxRssKiB), fmtMB(r.selfMaxRssKiB)];
+    lines.push(`| ${r.n} | ${r.namespaces} | ${r.mode} | ${fmtS(r.upMs)} | ${fmtS(r.downMs)} | ${ratio(r.upMs, floor?.upMs)} | ${ratio(r.downMs, floor?.downMs)} | ${rss[0]} | ${rss[1]} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--worker') {
+    const m = await worker(args[1] as Mode, Number(args[2]), args[3]!, args[4]!);
+    process.stdout.write(JSON.stringify(m) + '\n');
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench/scale.ts needs root (it creates namespaces): run it with sudo\n');
+    process.exit(1);
+  }
+  const i = args.indexOf('--sizes');
+  const sizes = i >= 0 ? args[i + 1]!.split(',').map(Number) : [50, 200, 1000];
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes wants positive integers, e.g. --sizes 50,200,1000`);
+  const rows: Measurement[] = [];
+  for (const n of sizes)
+    for (const mode of MODES) {
+      process.stderr.write(`… ${mode} N=${n}\n`);
+      rows.push(await measure(mode, n));
+    }
+  process.stdout.write(`\n${table(rows)}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,53 @@
+/**
+ * One Backend for the engine: kernel operations go to the kernel backend (in runs, so the
+ * iproute2 backend can batch them), OVS operations to the OVS runner, in plan order.
+ */
+import type { Backend, ExecuteHooks } from './backend.js';
+import { StepFailed } from './backend.js';
+import { isOvsOp, type Step } from '../plan/ops.js';
+import { LabError, OpError } from '../errors.js';
+import type { OvsRunner } from './ovs-runner.js';
+
+function asOpError(step: Step, e: unknown): OpError {
+  if (e instanceof OpError) return e;
+  const msg = e instanceof LabError || e instanceof Error ? e.message : String(e);
+  return new OpError({ subject: step.subject, ...(step.host ? { host: step.host } : {}), request: step.op.op, kernelMessage: msg });
+}
+
+export function withOvs(kernel: Backend, ovs: OvsRunner): Backend {
+  return {
+    name: kernel.name,
+    async execute(steps: readonly Step[], hooks: ExecuteHooks) {
+      let run: Step[] = [];
+      const flush = async () => {
+        if (run.length) await kernel.execute(run, hooks);
+        run = [];
+      };
+      for (const step of steps) {
+        if (!isOvsOp(step.op)) {
+          run.push(step);
+          continue;
+        }
+        await flush();
+        await hooks.intent([step]);
+        const t0 = Date.now();
+        try {
+          await ovs.run(step);
+        } catch (e) {
+          throw new StepFailed(step, asOpError(step, e));
+        }
+        await hooks.done(step, Date.now() - t0);
+      }
+      await flush();
+    },
+    async run(step: Step) {
+      if (!isOvsOp(step.op)) return kernel.run(step);
+      try {
+        await ovs.run(step);
+      } catch (e) {
+        throw asOpError(step, e);
+      }
+    },
+    close: () => kernel.close(),
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Bridge from the resolved lab model (lib/model/types.ts) to this layer's specs, so the
+ * planner maps a Tunnel end with impl "ovs" to exactly one TunnelPortSpec.
+ */
+import type { Tunnel } from '../model/types.js';
+import type { TunnelPortSpec } from './tunnel-port.js';
+
+/**
+ * The OVS port for `tunnel.ends[end]`. `bridge` is the OVS bridge (the switch's ifname).
+ * OVS-only settings (tunnel.ovs) win over the kernel-style parameters they overlap with.
+ */
+export function tunnelPortFromModel(tunnel: Tunnel, end: 0 | 1, bridge: string, lab: string): TunnelPortSpec {
+  const e = tunnel.ends[end];
+  const p = tunnel.type === 'geneve' ? tunnel.geneve : tunnel.type === 'vxlan' ? tunnel.vxlan : undefined;
+  const g = tunnel.type === 'gre' ? tunnel.gre : undefined;
+  const o = tunnel.ovs ?? {};
+  const baseKey = p?.vni ?? g?.key;
+  const ttl = p?.ttl ?? g?.ttl;
+  const tos = p?.tos ?? g?.tos;
+  const df = p?.df;
+  const csum = o.csum ?? p?.udpcsum ?? g?.csum;
+  const key = o.key ?? (o.inKey === undefined && o.outKey === undefined ? baseKey : undefined);
+  const spec: TunnelPortSpec = {
+    bridge,
+    name: e.ifname,
+    type: o.psk !== undefined && tunnel.type === 'gre' ? 'ipsec_gre' : tunnel.type,
+    lab,
+    remoteIp: o.remoteIp ?? e.remote,
+    ...(o.localIp !== undefined ? { localIp: o.localIp } : {}),
+    ...(key !== undefined ? { key } : {}),
+    ...(o.inKey !== undefined ? { inKey: o.inKey } : {}),
+    ...(o.outKey !== undefined ? { outKey: o.outKey } : {}),
+    ...(p?.dstport !== undefined ? { dstPort: p.dstport } : {}),
+    ...(ttl !== undefined && ttl !== 'auto' ? { ttl } : {}),
+    ...(tos !== undefined ? { tos } : {}),
+    ...(o.dfDefault !== undefined ? { dfDefault: o.dfDefault } : df === 'set' ? { dfDefault: true } : df === 'unset' ? { dfDefault: false } : {}),
+    ...(csum !== undefined ? { csum } : {}),
+    ...(o.egressPktMark !== undefined ? { egressPktMark: o.egressPktMark } : {}),
+    ...(o.psk !== undefined ? { psk: o.psk } : {}),
+  };
+  return spec;
+}

@@ -1,0 +1,65 @@
+/**
+ * Counters of OVS ports (userspace datapath ports are not kernel netdevs, so only OVS knows
+ * them): `ovs-vsctl --format=json --columns=name,statistics list Interface`. The caller passes
+ * the ovs-vsctl argv for the host's own database (e.g. ['ovs-vsctl', '--db=unix:/run/…/db.sock']).
+ * OVS refreshes these every 5 s unless other_config:stats-update-interval is lowered.
+ */
+import type { Executor } from '../exec/executor.js';
+import type { LinkCounters } from './linkstats.js';
+
+/** OVS statistics key → the kernel-style name the UI uses for error counters. */
+const ERROR_KEYS: Record<string, string> = {
+  rx_errors: 'rx_errors',
+  rx_dropped: 'rx_dropped',
+  rx_crc_err: 'rx_crc_errors',
+  rx_frame_err: 'rx_frame_errors',
+  rx_over_err: 'rx_over_errors',
+  rx_missed_errors: 'rx_missed_errors',
+  tx_errors: 'tx_errors',
+  tx_dropped: 'tx_dropped',
+  collisions: 'tx_collisions',
+};
+
+export function ovsStatsArgv(vsctl: readonly string[]): string[] {
+  return [...vsctl, '--format=json', '--columns=name,statistics', 'list', 'Interface'];
+}
+
+/** Parse ovs-vsctl's JSON table ({headings, data: [[name, ["map", [[k, v]…]]]…]}). */
+export function parseOvsInterfaceStats(json: string, ns: string): LinkCounters[] {
+  let t: any;
+  try {
+    t = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`could not parse ovs-vsctl statistics${ns ? ` in netns ${ns}` : ''}: ${(e as Error).message}`);
+  }
+  const headings: unknown = t?.headings;
+  if (!Array.isArray(headings) || !Array.isArray(t?.data)) throw new Error('ovs-vsctl did not print a JSON table (expected {headings, data})');
+  const iName = headings.indexOf('name');
+  const iStats = headings.indexOf('statistics');
+  if (iName < 0 || iStats < 0) throw new Error('ovs-vsctl table lacks the name or statistics column');
+  return (t.data as unknown[][]).map((row): LinkCounters => {
+    const cell = row[iStats] as unknown;
+    const pairs: [string, number][] = Array.isArray(cell) && cell[0] === 'map' && Array.isArray(cell[1]) ? (cell[1] as [string, number][]) : [];
+    const stats = Object.fromEntries(pairs.filter(([, v]) => typeof v === 'number'));
+    const errors: Record<string, number> = {};
+    for (const [k, name] of Object.entries(ERROR_KEYS)) if (k in stats) errors[name] = stats[k]!;
+    return {
+      ifname: String(row[iName]),
+      ns,
+      operstate: 'UNKNOWN',
+      mtu: 0,
+      rxBytes: stats.rx_bytes ?? 0,
+      rxPackets: stats.rx_packets ?? 0,
+      txBytes: stats.tx_bytes ?? 0,
+      txPackets: stats.tx_packets ?? 0,
+      errors,
+    };
+  });
+}
+
+export async function readOvsStats(exec: Executor, vsctl: readonly string[], ns = ''): Promise<LinkCounters[]> {
+  const argv = ovsStatsArgv(vsctl);
+  const r = await exec.run(argv, { timeoutMs: 5000 });
+  if (r.exitCode !== 0) throw new Error(`reading OVS port counters failed: ${r.stderr.trim() || `exit ${r.exitCode}`} (${argv.join(' ')})`);
+  return parseOvsInterfaceStats(r.stdout, ns);
+}
