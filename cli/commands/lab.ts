@@ -11,7 +11,12 @@ import type { Lab } from '../../lib/model/types.js';
 import type { Engine } from '../../lib/engine/engine.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
 import { printJson } from '../output.js';
-import { formatResults, toJunit } from '../results.js';
+import { formatTable, useColor } from '../../lib/report/table.js';
+import { formatJunit } from '../../lib/report/junit.js';
+import { writeArtifacts } from '../../lib/report/artifacts.js';
+
+const formatResults = (results: CheckResult[]) =>
+  formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
 
 interface LabCmdOptions {
   json?: boolean;
@@ -49,7 +54,12 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise
   const ctx = contextFromLab(lab, engine.exec);
   const results = await runChecks(lab.checks, { ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, engine.bus);
   engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
-  if (o.junit) writeFileSync(o.junit, toJunit(lab.name, results));
+  if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));
+  if (o.artifacts) {
+    // Collected while the lab still exists (before `run` tears it down).
+    const files = await writeArtifacts(o.artifacts, lab, results, engine.exec);
+    if (files.length && !o.json) process.stderr.write(`artifacts of failed checks: ${o.artifacts} (${files.length} files)\n`);
+  }
   return results;
 }
 

@@ -58,7 +58,10 @@ function toResult(argv: string[], started: number, r: any): RunResult {
         ? r.stderr
         : spawnError === 'ENOENT'
           ? `${argv[0]}: command not found`
-          : (r.shortMessage ?? ''),
+          : spawnError
+            ? (r.shortMessage ?? spawnError)
+            : // The program printed nothing on stderr: say nothing rather than execa's summary.
+              '',
     durationMs: Date.now() - started,
     timedOut: Boolean(r.timedOut),
     ...(spawnError ? { spawnError } : {}),

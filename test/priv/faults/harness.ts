@@ -52,17 +52,25 @@ export interface FaultLab {
   gl(args: string[]): CliResult;
   /** `check --json` (or another command printing {checks}) → results by name, plus the raw run. */
   checks(args: string[]): { code: number; byName: Record<string, JsonCheck>; raw: CliResult };
+  /** Write another recipe file for the same lab (e.g. fewer checks) in the lab's directory; returns its path. */
+  variant(name: string, text: string): string;
 }
 
 /**
  * A fault lab from a template: recipe file, state and artifacts directories in a temporary
  * directory. t.teardown brings the lab down and removes the directory, even when the test failed.
  */
-export function faultLab(t: ExecutionContext, template: string, vars: Record<string, string | number | boolean> = {}, prefix = 'f'): FaultLab {
+export function faultLab(
+  t: ExecutionContext,
+  template: string,
+  vars: Record<string, string | number | boolean> = {},
+  prefix = 'f',
+  transform: (text: string) => string = (x) => x,
+): FaultLab {
   const lab = randomLabName(prefix);
   const dir = mkdtempSync(join(tmpdir(), `gl-fault-${lab}-`));
   const file = join(dir, template);
-  writeFileSync(file, fillRecipe(template, lab, vars));
+  writeFileSync(file, transform(fillRecipe(template, lab, vars)));
   const stateDir = join(dir, 'state');
   const artifacts = join(dir, 'artifacts');
   const gl = (args: string[]) => cli(['--state-dir', stateDir, ...args]);
@@ -85,7 +93,25 @@ export function faultLab(t: ExecutionContext, template: string, vars: Record<str
     const byName = Object.fromEntries((parsed.checks ?? []).map((c) => [c.name, c]));
     return { code: raw.code, byName, raw };
   };
-  return { lab, file, ns: (n) => `gl-${lab}-${n}`, gl, checks };
+  const variant = (name: string, text: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  return { lab, file, ns: (n) => `gl-${lab}-${n}`, gl, checks, variant };
+}
+
+/**
+ * The recipe text keeping only the named checks (one-line `  - { name: X, … }` entries, which is
+ * how the fault templates write them) — for `check FILE` runs of a subset on a running lab.
+ */
+export function onlyChecks(text: string, names: string[]): string {
+  const [head, checks] = text.split(/^checks:\n/m) as [string, string | undefined];
+  if (checks === undefined) throw new Error('the recipe has no checks: section');
+  const entries = checks.split(/^(?=  - )/m).filter((e) => e.trim() && !e.trim().startsWith('#'));
+  const kept = entries.filter((e) => names.some((n) => new RegExp(`^  - \\{ name: ${n},`).test(e)));
+  if (kept.length !== names.length) throw new Error(`onlyChecks: found ${kept.length} of ${names.join(', ')}`);
+  return `${head}checks:\n${kept.join('')}`;
 }
 
 /** Results in a readable form for assertion messages. */
@@ -128,41 +154,46 @@ export function snmpCounter(ns: string, proto: string, field: string): number {
   return Number(values[i]);
 }
 
-/** A link's rx/tx statistics (`ip -s -j link show`). */
+/** A link's detailed rx/tx statistics (`ip -s -s -j link show`: errors, dropped, frame_errors, …). */
 export function linkStats(ns: string, ifname: string): { rx: Record<string, number>; tx: Record<string, number> } {
-  const l = ipJson(ns, ['-s', 'link', 'show', 'dev', ifname])[0];
+  const l = ipJson(ns, ['-s', '-s', 'link', 'show', 'dev', ifname])[0];
   return { rx: l.stats64.rx, tx: l.stats64.tx };
 }
 
-function ip(args: string[]): void {
+export function ip(args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
- * Re-create ONE end of a kernel VXLAN tunnel with some parameters changed — the way to build a
- * lab whose two ends disagree, which a recipe cannot express (both ends of a recipe tunnel share
- * their VNI and port). Everything else is copied from the kernel's own description of the
- * device (`ip -d -j`): remote/local, ttl, tos, checksum flags, learning, bridge, MTU, alias.
+ * Re-create ONE end of a kernel VXLAN or Geneve tunnel with some parameters changed — the way to
+ * build a lab whose two ends disagree, which a recipe cannot express (both ends of a recipe
+ * tunnel share their VNI and port; the kernel refuses to change either on a live device). Every
+ * other setting is copied from the kernel's own description of the device (`ip -d -j`): remote,
+ * local, ttl, tos, df, checksum flags, learning, flow label, bridge, MTU, alias.
  * Returns the new device's description.
  */
-export function recreateVxlanEnd(ns: string, ifname: string, change: { id?: number; dstport?: number }): any {
+export function recreateTunnelEnd(ns: string, ifname: string, change: { id?: number; dstport?: number }): any {
   const old = linkDetails(ns, ifname);
+  const kind = old.linkinfo?.info_kind;
   const d = old.linkinfo?.info_data;
-  if (old.linkinfo?.info_kind !== 'vxlan' || !d) throw new Error(`${ifname} in ${ns} is not a vxlan device`);
-  const argv = ['-n', ns, 'link', 'add', ifname, 'type', 'vxlan', 'id', String(change.id ?? d.id)];
-  if (d.remote) argv.push('remote', d.remote);
-  if (d.remote6) argv.push('remote', d.remote6);
-  if (d.local) argv.push('local', d.local);
-  if (d.local6) argv.push('local', d.local6);
+  if ((kind !== 'vxlan' && kind !== 'geneve') || !d) throw new Error(`${ifname} in ${ns} is not a vxlan or geneve device (${kind})`);
+  if (d.external || d.collect_metadata) throw new Error(`${ifname} in ${ns} is an external device: it has no VNI or remote to change`);
+  const argv = ['-n', ns, 'link', 'add', ifname, 'type', kind, 'id', String(change.id ?? d.id)];
+  const remote = d.remote ?? d.remote6;
+  if (remote) argv.push('remote', remote);
+  const local = d.local ?? d.local6;
+  if (kind === 'vxlan' && local) argv.push('local', local);
   argv.push('dstport', String(change.dstport ?? d.port));
-  if (d.port_range && (d.port_range.low || d.port_range.high)) argv.push('srcport', String(d.port_range.low), String(d.port_range.high));
-  argv.push('ttl', d.ttl ? String(d.ttl) : 'auto');
+  if (kind === 'vxlan' && d.port_range && (d.port_range.low || d.port_range.high)) argv.push('srcport', String(d.port_range.low), String(d.port_range.high));
+  argv.push('ttl', typeof d.ttl === 'number' && d.ttl > 0 ? String(d.ttl) : d.ttl === 'inherit' ? 'inherit' : 'auto');
   if (d.tos !== undefined) argv.push('tos', String(d.tos));
   if (d.df) argv.push('df', String(d.df));
-  if (d.learning === false) argv.push('nolearning');
+  if (d.label !== undefined && d.label !== '0x0' && d.label !== 0) argv.push(kind === 'vxlan' ? 'flowlabel' : 'label', String(d.label));
+  if (kind === 'vxlan' && d.learning === false) argv.push('nolearning');
   if (d.remote) argv.push(d.udp_csum === false ? 'noudpcsum' : 'udpcsum'); // IPv4 only
   if (d.udp_zero_csum6_tx) argv.push('udp6zerocsumtx');
   if (d.udp_zero_csum6_rx) argv.push('udp6zerocsumrx');
+  if (kind === 'geneve' && d.inner_proto_inherit) argv.push('innerprotoinherit');
   ip(['-n', ns, 'link', 'del', ifname]);
   ip(argv);
   ip(['-n', ns, 'link', 'set', ifname, 'mtu', String(old.mtu)]);

@@ -1,12 +1,12 @@
 /**
  * Fault suite: the two ends of a VXLAN tunnel disagree on the VNI or on the UDP destination port.
  * A recipe gives both ends of a tunnel the same VNI and port, so the fault is made after `up`
- * by re-creating box-2's end of the tunnel with one value changed (harness.recreateVxlanEnd).
+ * by re-creating box-2's end of the tunnel with one value changed (harness.recreateTunnelEnd).
  * Each test first proves the healthy lab passes (and that `expect: unreachable` FAILS on it),
  * then injects the fault and proves the opposite, with the kernel's own view as a witness.
  */
 import { privTest } from '../../support/priv.js';
-import { faultLab, linkDetails, recreateVxlanEnd, show, snmpCounter } from './harness.js';
+import { faultLab, linkDetails, recreateTunnelEnd, show, snmpCounter } from './harness.js';
 
 const TOOLS = ['ping', 'tcpdump'];
 const LOSS_100 = /^expected reachable \(loss ≤ 0%\), saw 100% loss: 0\/\d+ replies/;
@@ -27,7 +27,7 @@ privTest('fault: mismatched VNI (123 vs 124) — ping reachable FAILS with 100% 
   const f = faultLab(t, 'vxlan-pair.yaml', {}, 'fv');
   upAndCheckHealthy(t, f);
 
-  const changed = recreateVxlanEnd(f.ns('box-2'), 'tun0', { id: 124 });
+  const changed = recreateTunnelEnd(f.ns('box-2'), 'tun0', { id: 124 });
   t.is(changed.linkinfo.info_data.id, 124);
   t.is(changed.master, 'sw2');
   t.is(linkDetails(f.ns('box-1'), 'tun0').linkinfo.info_data.id, 123, 'box-1 still uses VNI 123');
@@ -47,7 +47,7 @@ privTest('fault: mismatched UDP destination port (4789 vs 4790) — ping FAILS w
   const f = faultLab(t, 'vxlan-pair.yaml', {}, 'fp');
   upAndCheckHealthy(t, f);
 
-  const changed = recreateVxlanEnd(f.ns('box-2'), 'tun0', { dstport: 4790 });
+  const changed = recreateTunnelEnd(f.ns('box-2'), 'tun0', { dstport: 4790 });
   t.is(changed.linkinfo.info_data.port, 4790);
   t.is(changed.linkinfo.info_data.id, 123, 'only the port differs');
   t.is(linkDetails(f.ns('box-1'), 'tun0').linkinfo.info_data.port, 4789);

@@ -20,7 +20,8 @@ const exec: Executor = {
 const importFails = () => Promise.reject(new Error("Cannot find module 'koffi'\nRequire stack: ..."));
 const createFails = (): Promise<NetlinkModule> =>
   Promise.resolve({ createNetlinkBackend: () => Promise.reject(new Error('netlink backend unavailable: netlink backend needs Linux (this is darwin)')) });
-const fakeNetlink: Backend = { name: 'netlink', execute: async () => {}, run: async () => {}, close: async () => {} };
+let fakeClosed = 0;
+const fakeNetlink: Backend = { name: 'netlink', execute: async () => {}, run: async () => {}, close: async () => void fakeClosed++ };
 const loads = (): Promise<NetlinkModule> => Promise.resolve({ createNetlinkBackend: async () => fakeNetlink });
 
 for (const [why, loader] of [
@@ -54,7 +55,10 @@ test('auto and netlink: netlink is chosen, without a notice, where it loads', as
   for (const name of ['auto', 'netlink'] as const) {
     const notices: string[] = [];
     const b = await selectBackend(name, exec, (m) => notices.push(m), loads);
-    t.is(b, fakeNetlink);
+    t.is(b.name, 'netlink');
+    const before = fakeClosed;
+    await b.close();
+    t.is(fakeClosed, before + 1, 'the selected backend is the one the loader made (wrapped for OVS ops)');
     t.deepEqual(notices, []);
   }
 });

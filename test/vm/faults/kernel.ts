@@ -1,0 +1,78 @@
+/**
+ * Kernel-tier gate for the fault suite: these tests need kernel features this development
+ * machine's kernel lacks (geneve netdev, netem, act_tunnel_key, pedit). They run inside the VM
+ * (`geneve-lab vm --exec -- node test/support/run-tests.js --inner -- 'test/vm/**\/*.test.ts'`).
+ * Anywhere the features are missing they are registered as skipped, LOUDLY, with the reason —
+ * never silently passed. Features are probed for real, in a throw-away namespace.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { privReason } from '../../support/priv.js';
+
+export type Feature = 'geneve' | 'netem' | 'tunnel_key';
+
+function run(argv: string[]): { ok: boolean; err: string } {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  return { ok: r.status === 0, err: `${r.stderr ?? ''}`.trim() };
+}
+
+/** Why `feature` cannot be used on this kernel, or undefined when it can (tried for real). */
+function probe(feature: Feature): string | undefined {
+  const ns = `gl-kprobe-${randomBytes(3).toString('hex')}`;
+  if (!run(['ip', 'netns', 'add', ns]).ok) return 'cannot create a namespace to probe the kernel';
+  try {
+    const inNs = (a: string[]) => run(['ip', 'netns', 'exec', ns, ...a]);
+    switch (feature) {
+      case 'geneve': {
+        const r = run(['ip', '-n', ns, 'link', 'add', 'g0', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1']);
+        return r.ok ? undefined : `no kernel geneve netdev (${r.err})`;
+      }
+      case 'netem': {
+        const r = inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'loss', '1%']);
+        return r.ok ? undefined : `no netem qdisc (${r.err})`;
+      }
+      case 'tunnel_key': {
+        const steps = [
+          ['ip', '-n', ns, 'link', 'add', 'g0', 'type', 'geneve', 'external'],
+          ['ip', '-n', ns, 'link', 'add', 'd0', 'type', 'dummy'],
+          ['tc', 'qdisc', 'add', 'dev', 'd0', 'clsact'],
+          ['tc', 'filter', 'add', 'dev', 'd0', 'egress', 'matchall', 'action', 'tunnel_key', 'set', 'src_ip', '192.0.2.1', 'dst_ip', '192.0.2.2',
+            'id', '1', 'dst_port', '6081', 'geneve_opts', '0102:80:00010002', 'action', 'mirred', 'egress', 'redirect', 'dev', 'g0'],
+          ['tc', 'filter', 'add', 'dev', 'd0', 'egress', 'protocol', 'ip', 'u32', 'match', 'ip', 'protocol', '17', '0xff',
+            'action', 'pedit', 'munge', 'offset', '28', 'u32', 'set', '0x00400000', 'retain', '0x00400000'],
+        ];
+        for (const s of steps) {
+          const r = s[0] === 'tc' ? inNs(s) : run(s);
+          if (!r.ok) return `cannot build a geneve external device driven by tc tunnel_key/pedit (${s.join(' ')}: ${r.err})`;
+        }
+        return undefined;
+      }
+    }
+  } finally {
+    run(['ip', 'netns', 'del', ns]);
+  }
+}
+
+const cache = new Map<Feature, string | undefined>();
+export function kernelReason(features: Feature[], tools: string[] = []): string | undefined {
+  const priv = privReason(['ip', 'tc', ...tools]);
+  if (priv) return priv;
+  for (const f of features) {
+    if (!cache.has(f)) cache.set(f, probe(f));
+    const why = cache.get(f);
+    if (why) return `${why}: a kernel-tier test, run it in the VM (geneve-lab vm --exec)`;
+  }
+  return undefined;
+}
+
+/** Register a kernel-tier test; skipped loudly (reason in the title) when the kernel cannot run it. */
+export function kernelTest(title: string, fn: (t: ExecutionContext) => Promise<void> | void, opts: { features: Feature[]; tools?: string[] }): void {
+  const reason = kernelReason(opts.features, opts.tools);
+  if (reason) {
+    process.stderr.write(`\n!!! KERNEL-TIER TEST NOT RUN (${reason}): ${title}\n`);
+    test.skip(`${title} [NOT RUN: ${reason}]`, () => {});
+    return;
+  }
+  test.serial(title, fn);
+}
