@@ -15,10 +15,10 @@
  *   sudo npm run bench                       # N = 50, 200, 1000
  *   sudo npm run bench -- --sizes 50,200     # fewer sizes
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -168,7 +168,7 @@ function verifyUp(lab: string, expected: number): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The lab being measured, so an interrupted run can still remove it. */
-let current: { lab: string; stateDir: string } | undefined;
+let current: { lab: string; stateDir: string; child?: ChildProcess } | undefined;
 
 function cleanup(): void {
   if (!current) return;
@@ -180,9 +180,15 @@ function cleanup(): void {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   process.on(sig, () => {
     if (process.argv[2] === '--worker') process.exit(130); // the parent cleans up
-    process.stderr.write(`bench: ${sig}: removing the lab under test\n`);
-    cleanup();
-    process.exit(130);
+    process.stderr.write(`bench: ${sig}: stopping the measurement and removing the lab under test\n`);
+    const child = current?.child;
+    // The worker must be gone before we list what it created, or it could add more after.
+    const gone = child && child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve();
+    child?.kill('SIGKILL');
+    void gone.then(() => {
+      cleanup();
+      process.exit(130);
+    });
   });
 
 async function measure(mode: Mode, n: number): Promise<Measurement> {
@@ -191,6 +197,7 @@ async function measure(mode: Mode, n: number): Promise<Measurement> {
   current = { lab, stateDir: mkdtempSync(join(tmpdir(), 'gl-bench-')) };
   try {
     const child = spawn(process.execPath, [...process.execArgv, self, '--worker', mode, String(n), lab, current.stateDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    current.child = child;
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     const code: number = await new Promise((r) => child.on('exit', (c, sig) => r(c ?? (sig ? 128 : 1))));
@@ -236,12 +243,14 @@ async function main(): Promise<void> {
   const sizes = i >= 0 ? args[i + 1]!.split(',').map(Number) : [50, 200, 1000];
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes wants positive integers, e.g. --sizes 50,200,1000`);
   const rows: Measurement[] = [];
+  const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ');
   for (const n of sizes)
     for (const mode of MODES) {
       process.stderr.write(`… ${mode} N=${n}\n`);
       rows.push(await measure(mode, n));
     }
-  process.stdout.write(`\n${table(rows)}\n`);
+  const env = `node ${process.version}, kernel ${release()}, ${availableParallelism()} CPUs, load average ${loadBefore} before / ${loadavg().map((x) => x.toFixed(1)).join(' ')} after`;
+  process.stdout.write(`\n${env}\n\n${table(rows)}\n`);
 }
 
 main().catch((e) => {

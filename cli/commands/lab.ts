@@ -14,6 +14,7 @@ import { printJson } from '../output.js';
 import { formatTable, useColor } from '../../lib/report/table.js';
 import { formatJunit } from '../../lib/report/junit.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
+import { formatStatus } from '../../lib/ovs/status.js';
 
 const formatResults = (results: CheckResult[]) =>
   formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
@@ -24,6 +25,8 @@ interface LabCmdOptions {
   checks?: boolean;
   junit?: string;
   artifacts?: string;
+  /** `up --tui`: build the lab inside the interactive TUI (cli/commands/tui-wiring.ts). */
+  tui?: boolean;
 }
 
 async function loadLab(file: string, json?: boolean): Promise<Lab> {
@@ -51,13 +54,15 @@ async function labNameOf(arg: string): Promise<string> {
 async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise<CheckResult[]> {
   if (!lab.checks.length) return [];
   engine.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: lab.name });
-  const ctx = contextFromLab(lab, engine.exec);
-  const results = await runChecks(lab.checks, { ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, engine.bus);
+  // SSH hosts: checks run over the same connections (connect is a no-op when already open) and
+  // see the hosts' real underlay interface names.
+  const ctx = contextFromLab(await engine.connect(lab), engine.exec, (h) => engine.execFor(h));
+  const results = await runChecks(ctx.lab.checks, { ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, engine.bus);
   engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
   if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));
   if (o.artifacts) {
     // Collected while the lab still exists (before `run` tears it down).
-    const files = await writeArtifacts(o.artifacts, lab, results, engine.exec);
+    const files = await writeArtifacts(o.artifacts, ctx.lab, results, engine.exec, { execForHost: (h) => engine.execFor(h) });
     if (files.length && !o.json) process.stderr.write(`artifacts of failed checks: ${o.artifacts} (${files.length} files)\n`);
   }
   return results;
@@ -82,9 +87,11 @@ export function registerLabCommands(
       .command('up')
       .description('create the lab described by a recipe, then run its checks')
       .argument('<recipe>', 'recipe YAML file')
-      .option('--no-checks', 'only create the lab'),
+      .option('--no-checks', 'only create the lab')
+      .option('--tui', 'bring the lab up inside the interactive TUI (like `tui RECIPE`, then u)'),
   ).action((file: string, o: LabCmdOptions) =>
     run(async () => {
+      if (o.tui) return (await import('./tui-wiring.js')).upWithTui(file, globals());
       const lab = await loadLab(file, o.json);
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
       await assertRequirements(lab, engine.exec);
@@ -187,6 +194,10 @@ export function registerLabCommands(
             for (const ns of l.namespaces) {
               process.stdout.write(`  netns ${ns.name}${ns.present ? '' : ' (MISSING)'}\n`);
               for (const k of ns.links) process.stdout.write(`    ${k.ifname.padEnd(16)} ${(k.kind ?? '').padEnd(8)} ${k.state ?? ''}\n`);
+            }
+            for (const o of l.ovs ?? []) {
+              process.stdout.write(`  OVS on host ${o.host} (netns ${o.ns})${o.error ? `: not answering: ${o.error}` : ''}\n`);
+              if (o.status) process.stdout.write(formatStatus(o.status).replace(/^/gm, '    ') + '\n');
             }
           }
         return name && !labs.length ? ExitCode.invalidInput : 0;

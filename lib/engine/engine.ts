@@ -11,18 +11,25 @@ import type { Lab } from '../model/types.js';
 import { planLab } from '../plan/plan.js';
 import { hostUsesOvs } from '../plan/ovs.js';
 import { chooseDatapath, probeDatapath } from '../ovs/datapath.js';
+import { OwnedOvs } from '../ovs/daemons.js';
+import { ovsPaths } from '../ovs/paths.js';
+import type { OvsStatus } from '../ovs/status.js';
 import { join } from 'node:path';
 import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
 import { links, listNetns, netnsTag } from './inspect.js';
 import { removeNamespace } from './namespaces.js';
 import { StateStore, pidAlive, type LabState, type Journal } from './state.js';
+import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
+import { routeByHost } from '../backends/router.js';
 
 export interface EngineDeps {
   exec: Executor;
   backend: Backend;
   bus?: EventBus;
   store?: StateStore;
+  /** Client-side SSH settings for every `ssh:` host (client netns, ssh_config, timeouts). */
+  ssh?: SshDefaults;
 }
 
 export interface UpOutcome {
@@ -40,6 +47,8 @@ export interface LabSummary {
   backend?: string;
   crashed: boolean;
   namespaces: { name: string; present: boolean; links: { ifname: string; kind?: string; state?: string }[] }[];
+  /** Per simulated host with OVS: bridges/ports/interfaces (options, errors) and tunnel listeners, or why they could not be read. */
+  ovs?: { host: string; ns: string; status?: OvsStatus; error?: string }[];
 }
 
 export const labTag = (lab: string) => `geneve-lab:${lab}`;
@@ -74,17 +83,54 @@ export class Engine {
   readonly backend: Backend;
   readonly bus: EventBus;
   readonly store: StateStore;
+  /** Connections to the SSH hosts of the lab being worked on (none for simulated labs). */
+  readonly remotes: RemoteHosts;
 
   constructor(deps: EngineDeps) {
     this.exec = deps.exec;
-    this.backend = deps.backend;
+    this.remotes = new RemoteHosts(deps.ssh);
+    // Steps of SSH hosts go to the iproute2 backend over that host's connection; closing the
+    // backend (as every command does at its end) also ends the SSH connections.
+    this.backend = routeByHost(deps.backend, (h) => this.remotes.backend(h), () => this.remotes.close());
     this.bus = deps.bus ?? new EventBus();
     this.store = deps.store ?? new StateStore();
   }
 
+  /** Where a host's commands run: its SSH connection, or this machine. */
+  execFor(host?: string): Executor {
+    return this.remotes.exec(host) ?? this.exec;
+  }
+
+  /**
+   * Connect to every SSH host of the lab (all before anything changes; an unreachable host fails
+   * here, exit 3) and return the lab with the hosts' real underlay interface names. A lab without
+   * SSH hosts is returned as is.
+   */
+  async connect(lab: Lab): Promise<Lab> {
+    if (!lab.hosts.some((h) => h.placement.kind === 'ssh')) return lab;
+    return this.remotes.connectLab(lab);
+  }
+
+  /** Reconnect to the SSH hosts a recorded lab used. */
+  private async connectState(state: LabState): Promise<void> {
+    if (state.remotes?.length) await this.remotes.connect(state.remotes);
+  }
+
+  /** The executor for a namespace the lab created (the host whose netns.add made it). */
+  private execForNs(state: { steps: Step[] }, ns: string): Executor {
+    const s = state.steps.find((x) => x.op.op === 'netns.add' && x.op.ns === ns);
+    return this.execFor(s?.host);
+  }
+
+  /** This machine and every connected SSH host, for sweeps by tag. */
+  private allExecs(): Executor[] {
+    return [this.exec, ...this.remotes.execs()];
+  }
+
   /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
-  async up(lab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
+  async up(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
     const t0 = Date.now();
+    const lab = await this.connect(recipeLab);
     const plan = await this.plan(lab);
     const hash = planHash(plan);
     this.bus.emit({ type: 'plan', lab: lab.name, plan });
@@ -92,6 +138,7 @@ export class Engine {
 
     const existing = this.store.read(lab.name);
     if (existing) {
+      await this.connectState(existing);
       if (existing.phase !== 'up' && pidAlive(existing.pid) && existing.pid !== process.pid)
         throw new LabError(`lab "${lab.name}" is being changed by process ${existing.pid} (${existing.phase}); wait for it or stop it`, ExitCode.applyFailed);
       if (existing.phase === 'up' && existing.planHash === hash) {
@@ -108,6 +155,8 @@ export class Engine {
       }
       const report = await this.teardown(existing, 'down');
       if (report.failures.length) throw new LabError(`could not remove the previous lab "${lab.name}" before recreating it`, ExitCode.applyFailed);
+      // The earlier run may have reached a host differently (recipe changed): back to this lab's hosts.
+      await this.connect(lab);
     }
 
     await this.preflight(lab, plan);
@@ -122,6 +171,7 @@ export class Engine {
       planHash: hash,
       backend: this.backend.name,
       steps: plan.steps,
+      ...(this.remotes.size ? { remotes: sshSpecsOf(lab, this.remotes.defaults) } : {}),
       phase: 'applying',
       pid: process.pid,
       updatedAt: '',
@@ -168,16 +218,31 @@ export class Engine {
   /** Nothing of the plan may exist before we start, unless it is ours (then gc/down first). */
   private async preflight(lab: Lab, plan: Plan): Promise<void> {
     if (process.getuid?.() !== 0) throw new LabError('geneve-lab up needs root (CAP_NET_ADMIN) to create namespaces and links: run it with sudo', ExitCode.missingPrerequisite);
-    const existing = new Set(await listNetns(this.exec));
     const clashes: string[] = [];
+    const listed = new Map<Executor, Set<string>>();
     for (const ns of plan.namespaces) {
-      if (!existing.has(ns)) continue;
-      const tag = await netnsTag(this.exec, ns);
+      const ex = this.execForNs(plan, ns);
+      if (!listed.has(ex)) listed.set(ex, new Set(await listNetns(ex)));
+      if (!listed.get(ex)!.has(ns)) continue;
+      const tag = await netnsTag(ex, ns);
       clashes.push(
         tag === lab.tag
           ? `namespace ${ns} is left over from an earlier run of lab "${lab.name}": run \`geneve-lab down ${lab.name}\` or \`geneve-lab gc\``
           : `namespace ${ns} already exists and does not belong to lab "${lab.name}": rename the lab or remove that namespace yourself`,
       );
+    }
+    // On SSH hosts the lab's links go into the machine's own namespace: none may exist yet.
+    for (const h of lab.hosts) {
+      const ex = this.remotes.exec(h.name);
+      if (!ex) continue;
+      const there = new Map((await links(ex)).map((l) => [l.ifname, l.ifalias]));
+      for (const s of plan.steps)
+        if (s.host === h.name && s.op.op === 'link.add' && s.op.ns === '' && there.has(s.op.link.name))
+          clashes.push(
+            there.get(s.op.link.name) === lab.tag
+              ? `link ${s.op.link.name} on host "${h.name}" is left over from an earlier run of lab "${lab.name}": run \`geneve-lab down ${lab.name}\``
+              : `link ${s.op.link.name} already exists on host "${h.name}" and is not lab "${lab.name}"'s: rename the object or the lab`,
+          );
     }
     if (clashes.length) throw new LabError(`cannot bring lab "${lab.name}" up:\n  ` + clashes.join('\n  '), ExitCode.applyFailed);
   }
@@ -185,16 +250,24 @@ export class Engine {
   /** What of a recorded lab is missing from the system. */
   async drift(state: LabState): Promise<string[]> {
     const problems: string[] = [];
-    const present = new Set(await listNetns(this.exec));
+    await this.connectState(state);
+    const presentOn = new Map<Executor, Set<string>>();
+    const present = async (ex: Executor, ns: string) => {
+      if (ns === '') return true; // an SSH host's own namespace
+      if (!presentOn.has(ex)) presentOn.set(ex, new Set(await listNetns(ex)));
+      return presentOn.get(ex)!.has(ns);
+    };
     const byNs = new Map<string, Set<string>>();
     for (const s of state.steps) {
+      const ex = this.execFor(s.host);
       if (s.op.op === 'netns.add') {
-        if (!present.has(s.op.ns)) problems.push(`namespace ${s.op.ns} is missing`);
-        else if ((await netnsTag(this.exec, s.op.ns)) !== state.tag) problems.push(`namespace ${s.op.ns} lost its tag`);
+        if (!(await present(ex, s.op.ns))) problems.push(`namespace ${s.op.ns} is missing`);
+        else if ((await netnsTag(ex, s.op.ns)) !== state.tag) problems.push(`namespace ${s.op.ns} lost its tag`);
       }
-      if (s.op.op === 'link.add' && present.has(s.op.ns)) {
-        if (!byNs.has(s.op.ns)) byNs.set(s.op.ns, new Set((await links(this.exec, s.op.ns)).map((l) => l.ifname)));
-        if (!byNs.get(s.op.ns)!.has(s.op.link.name)) problems.push(`link ${s.op.link.name} in ${s.op.ns} is missing`);
+      if (s.op.op === 'link.add' && (await present(ex, s.op.ns))) {
+        const key = `${s.host ?? ''}/${s.op.ns}`;
+        if (!byNs.has(key)) byNs.set(key, new Set((await links(ex, s.op.ns || undefined)).map((l) => l.ifname)));
+        if (!byNs.get(key)!.has(s.op.link.name)) problems.push(`link ${s.op.link.name} in ${s.op.ns || `host "${s.host}"`} is missing`);
       }
     }
     return problems;
@@ -218,7 +291,7 @@ export class Engine {
       this.bus.emit({ type: 'undo-start', step });
       const t0 = Date.now();
       if (undo.op.op === 'netns.del') {
-        const r = await removeNamespace(this.exec, undo.op.ns, state.tag, { allowUntagged: true, subject: step.subject });
+        const r = await removeNamespace(this.execFor(step.host), undo.op.ns, state.tag, { allowUntagged: true, subject: step.subject });
         if (r.failure) {
           failures.push(r.failure);
           this.bus.emit({ type: 'undo-failed', step, failure: r.failure });
@@ -245,19 +318,20 @@ export class Engine {
       this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
     }
     // Anything else carrying this lab's tag (e.g. the state lost track of it) goes too.
-    for (const ns of await this.taggedNamespaces(state.tag)) {
-      const r = await removeNamespace(this.exec, ns, state.tag);
-      if (r.failure) failures.push(r.failure);
-      else if (r.outcome === 'removed') undone++;
-    }
+    for (const ex of this.allExecs())
+      for (const ns of await this.taggedNamespaces(state.tag, ex)) {
+        const r = await removeNamespace(ex, ns, state.tag);
+        if (r.failure) failures.push(r.failure);
+        else if (r.outcome === 'removed') undone++;
+      }
     if (failures.length === 0) this.store.remove(state.lab);
     this.bus.emit({ type: 'phase', phase: mode === 'rollback' ? 'rollback' : mode, state: failures.length ? 'failed' : 'done', lab: state.lab });
     return { undone, failures };
   }
 
-  private async taggedNamespaces(tag: string): Promise<string[]> {
+  private async taggedNamespaces(tag: string, ex: Executor = this.exec): Promise<string[]> {
     const out: string[] = [];
-    for (const ns of await listNetns(this.exec)) if ((await netnsTag(this.exec, ns)) === tag) out.push(ns);
+    for (const ns of await listNetns(ex)) if ((await netnsTag(ex, ns)) === tag) out.push(ns);
     return out;
   }
 
@@ -267,6 +341,7 @@ export class Engine {
     if (state) {
       if (state.phase !== 'up' && state.pid !== process.pid && pidAlive(state.pid))
         throw new LabError(`lab "${labName}" is being changed by process ${state.pid} (${state.phase}); wait for it or stop it`, ExitCode.applyFailed);
+      await this.connectState(state);
       return { ...(await this.teardown(state, 'down')), found: true };
     }
     const tag = labTag(labName);
@@ -290,6 +365,13 @@ export class Engine {
     for (const name of this.store.list()) {
       const st = this.store.read(name);
       if (!st || st.phase === 'up' || pidAlive(st.pid)) continue;
+      try {
+        await this.connectState(st);
+      } catch (e) {
+        // One lab's unreachable host must not keep gc from collecting the others.
+        failures.push({ subject: `lab "${name}"`, request: 'connect', kernelMessage: (e as Error).message });
+        continue;
+      }
       const r = await this.teardown(st, 'gc');
       failures.push(...r.failures);
       labs.push(name);
@@ -314,24 +396,48 @@ export class Engine {
       if (!st) continue;
       const nss = st.steps.filter((s) => s.op.op === 'netns.add').map((s) => (s.op as { ns: string }).ns);
       const namespaces = [];
+      const reachable = await this.connectState(st).then(
+        () => true,
+        (e: Error) => (this.bus.emit({ type: 'notice', level: 'warning', message: `lab "${name}": ${e.message}` }), false),
+      );
       for (const ns of nss) {
-        const ls = present.has(ns) ? await links(this.exec, ns) : [];
+        const ex = this.execForNs(st, ns);
+        const here = ex === this.exec ? present.has(ns) : reachable && (await listNetns(ex)).includes(ns);
+        const ls = here ? await links(ex, ns) : [];
         namespaces.push({
           name: ns,
-          present: present.has(ns),
+          present: here,
           links: ls
             .filter((l) => l.ifname !== 'lo')
             .map((l) => ({ ifname: l.ifname, ...(l.linkinfo?.info_kind ? { kind: l.linkinfo.info_kind } : {}), ...(l.operstate ? { state: l.operstate } : {}) })),
         });
       }
+      const ovs = await this.ovsStatus(st);
       out.push({
         lab: name,
+        ...(ovs.length ? { ovs } : {}),
         phase: st.phase,
         ...(st.source ? { source: st.source } : {}),
         backend: st.backend,
         crashed: st.phase !== 'up' && !pidAlive(st.pid),
         namespaces,
       });
+    }
+    return out;
+  }
+
+  /** Ask each OVS instance the lab started (its `ovs.start` steps) for its bridges, ports and tunnel listeners. */
+  private async ovsStatus(st: LabState): Promise<NonNullable<LabSummary['ovs']>> {
+    const out: NonNullable<LabSummary['ovs']> = [];
+    for (const s of st.steps) {
+      if (s.op.op !== 'ovs.start') continue;
+      const host = s.host ?? s.op.ns;
+      const inst = new OwnedOvs(ovsPaths(s.op.runDir), { exec: this.exec, lab: s.op.lab, ns: s.op.ns, label: `OVS on host "${host}"`, timeoutSec: 3 });
+      try {
+        out.push({ host, ns: s.op.ns, status: await inst.status() });
+      } catch (e) {
+        out.push({ host, ns: s.op.ns, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) });
+      }
     }
     return out;
   }

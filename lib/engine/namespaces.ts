@@ -13,29 +13,32 @@ export type RemoveOutcome = 'removed' | 'absent' | 'foreign';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function killNamespaceProcesses(exec: Executor, ns: string, graceMs = 3000): Promise<void> {
-  let pids = await netnsPids(exec, ns);
-  if (!pids.length) return;
+/** Signal pids where the namespace is: this process's kill() locally, `kill` on an SSH host. */
+async function signal(exec: Executor, pids: number[], sig: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  if (exec.where !== 'local') {
+    await exec.run(['kill', `-${sig.slice(3)}`, '--', ...pids.map(String)]);
+    return;
+  }
   for (const p of pids) {
     try {
-      process.kill(p, 'SIGTERM');
+      process.kill(p, sig);
     } catch {
       /* already gone */
     }
   }
+}
+
+export async function killNamespaceProcesses(exec: Executor, ns: string, graceMs = 3000): Promise<void> {
+  let pids = await netnsPids(exec, ns);
+  if (!pids.length) return;
+  await signal(exec, pids, 'SIGTERM');
   const until = Date.now() + graceMs;
   while (Date.now() < until) {
     await sleep(100);
     pids = await netnsPids(exec, ns);
     if (!pids.length) return;
   }
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+  await signal(exec, pids, 'SIGKILL');
   await sleep(100);
 }
 

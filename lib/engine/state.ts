@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync, renameSync, appendFileSync, rmS
 import { join } from 'node:path';
 import type { Lab } from '../model/types.js';
 import type { Step } from '../plan/ops.js';
+import type { SshSpec } from '../remote/ssh-args.js';
 
 export type Phase = 'applying' | 'up' | 'rolling-back' | 'tearing-down';
 
@@ -20,6 +21,8 @@ export interface LabState {
   planHash: string;
   backend: string;
   steps: Step[];
+  /** How the lab's SSH hosts were reached, so down/gc/status can reconnect (absent: all local). */
+  remotes?: SshSpec[];
   phase: Phase;
   pid: number;
   updatedAt: string;

@@ -2,7 +2,7 @@
  * Overlay MTU = underlay MTU − encapsulation overhead (Geneve: 50 bytes over IPv4, 70 over
  * IPv6, plus 4 + body per option). Guests above it lose every full-size TCP segment.
  */
-import { encapOverhead, type Family, type GeneveOption, type TunnelType } from '../model/types.js';
+import { encapOverhead, type Family, type GeneveOption, type Lab, type Tunnel, type TunnelType } from '../model/types.js';
 
 export interface EncapShape {
   type: TunnelType;
@@ -22,4 +22,30 @@ export function guestMtuWarning(subject: string, guestMtu: number, underlayMtu: 
     `${subject}: MTU ${guestMtu} does not fit: underlay MTU ${underlayMtu} minus ${underlayMtu - max} bytes of ${e.type}/${e.family} ` +
     `encapsulation leaves ${max}; full-size packets will be dropped (set mtu: ${max} or raise the underlay MTU)`
   );
+}
+
+/**
+ * Warnings for guests whose recipe-set MTU is larger than what the tunnels behind their switch
+ * can carry: the smallest underlay MTU of the tunnel's hosts on its network minus the
+ * encapsulation overhead (options included). Guests without an explicit MTU get the overlay MTU
+ * from the planner, so they never warn.
+ */
+export function guestMtuWarnings(lab: Pick<Lab, 'networks' | 'hosts' | 'guests' | 'tunnels'>): { guest: string; message: string }[] {
+  const out: { guest: string; message: string }[] = [];
+  for (const g of lab.guests) {
+    if (g.mtu === undefined) continue;
+    let worst: { underlay: number; t: Tunnel; max: number } | undefined;
+    for (const t of lab.tunnels) {
+      if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === g.switch)) continue;
+      const net = lab.networks.find((n) => n.name === t.network);
+      const ifMtus = t.ends.flatMap((e) => lab.hosts.find((h) => h.name === e.host)?.interfaces.filter((i) => i.network === t.network).map((i) => i.mtu) ?? []);
+      const underlay = Math.min(net?.mtu ?? 1500, ...ifMtus);
+      const max = overlayMtu(underlay, t);
+      if (!worst || max < worst.max) worst = { underlay, t, max };
+    }
+    if (!worst) continue;
+    const msg = guestMtuWarning(`guest "${g.name}" (tunnel "${worst.t.name}")`, g.mtu, worst.underlay, worst.t);
+    if (msg) out.push({ guest: g.name, message: msg });
+  }
+  return out;
 }

@@ -9,8 +9,10 @@
  */
 import type { Lab, Tunnel, TunnelEnd, Guest, Host, Switch, Network } from '../model/types.js';
 import { encapOverhead } from '../model/types.js';
+import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import {
+  assertIpsecPlannable,
   bridgeCommands,
   hostUsesOvs,
   optionFlowArgs,
@@ -37,14 +39,15 @@ interface Ctx extends OvsPlanContext {
 
 type Draft = Omit<Step, 'id'>;
 
-export function planLab(lab: Lab, opts: PlanOptions = {}): Plan {
+export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
+  const lab = onRemoteHosts(recipeLab);
   const ctx: Ctx = {
     lab,
     runRoot: opts.runRoot ?? '/run/geneve-lab/run',
     datapathFor: (h) => (h.ovs?.datapath === 'system' || h.ovs?.datapath === 'netdev' ? h.ovs.datapath : (opts.autoDatapath ?? 'netdev')),
   };
   const owned = new Set<string>([
-    ...lab.networks.map((n) => n.ns),
+    ...lab.networks.filter((n) => !isRealNetwork(lab, n)).map((n) => n.ns),
     ...lab.hosts.filter((h) => h.placement.kind === 'netns').map((h) => h.ns),
     ...lab.guests.map((g) => g.ns),
   ]);
@@ -52,7 +55,7 @@ export function planLab(lab: Lab, opts: PlanOptions = {}): Plan {
   const add = (subject: string, op: Op, host?: string) =>
     drafts.push({ subject, op, undo: undoFor(op, owned), ...(host ? { host } : {}) });
 
-  for (const n of lab.networks) planNetwork(lab, n, add);
+  for (const n of lab.networks) if (!isRealNetwork(lab, n)) planNetwork(lab, n, add);
   for (const h of lab.hosts) planHost(ctx, h, add);
   for (const s of lab.switches) planSwitch(ctx, s, add);
   for (const g of lab.guests) planGuest(ctx, g, add);
@@ -67,6 +70,21 @@ export function planLab(lab: Lab, opts: PlanOptions = {}): Plan {
 }
 
 type Add = (subject: string, op: Op, host?: string) => void;
+
+/**
+ * SSH hosts have no namespace of ours: what the lab builds on them goes into the machine's own
+ * namespace (ns "" = the namespace the remote commands run in). Not owned, so every such
+ * object gets an explicit undo (undoFor), and the names were made lab-specific by the resolver.
+ */
+function onRemoteHosts(lab: Lab): Lab {
+  if (!lab.hosts.some((h) => h.placement.kind === 'ssh')) return lab;
+  return { ...lab, hosts: lab.hosts.map((h) => (h.placement.kind === 'ssh' ? { ...h, ns: '' } : h)) };
+}
+
+/** A network between SSH hosts is the real network between the machines: nothing to create. */
+function isRealNetwork(lab: Lab, n: Network): boolean {
+  return lab.hosts.some((h) => h.placement.kind === 'ssh' && h.interfaces.some((i) => i.network === n.name));
+}
 
 function undoFor(op: Op, owned: Set<string>): Op | null {
   switch (op.op) {
@@ -100,6 +118,12 @@ function planNetwork(lab: Lab, n: Network, add: Add) {
 function planHost(ctx: Ctx, h: Host, add: Add) {
   const { lab } = ctx;
   const subject = `host "${h.name}"`;
+  if (h.placement.kind === 'ssh') {
+    // Its underlay interface and addresses are the machine's own: nothing to create.
+    if (hostUsesOvs(lab, h.name))
+      throw new LabError(`host "${h.name}": OVS on SSH hosts is not supported yet (use kernel tunnels and Linux bridges there, or a simulated host)`, ExitCode.invalidInput);
+    return;
+  }
   if (h.placement.kind === 'netns') add(subject, { op: 'netns.add', ns: h.ns, tag: lab.tag }, h.name);
   const ovs = hostUsesOvs(lab, h.name);
   const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
@@ -190,20 +214,15 @@ function planGuest(ctx: Ctx, g: Guest, add: Add) {
   add(subject, { op: 'netns.add', ns: g.ns, tag: lab.tag }, h.name);
   const guestMtu = g.mtu ?? overlayMtu(lab, sw.name);
   const mtu = guestMtu ? { mtu: guestMtu } : {};
+  const guestEnd = { name: g.ifname, alias: lab.tag, ...mtu, ...(g.mac ? { mac: g.mac } : {}) };
+  const hostEnd = { name: g.peerIfname, alias: lab.tag, ...mtu };
   add(
     subject,
-    {
-      op: 'link.add',
-      ns: g.ns,
-      link: {
-        kind: 'veth',
-        name: g.ifname,
-        alias: lab.tag,
-        ...mtu,
-        ...(g.mac ? { mac: g.mac } : {}),
-        peer: { name: g.peerIfname, ns: h.ns, alias: lab.tag, ...mtu },
-      },
-    },
+    // On an SSH host the pair is made from the host's side (its namespace has no name to move a
+    // peer into), which also gives it an explicit undo there.
+    h.ns === ''
+      ? { op: 'link.add', ns: '', link: { kind: 'veth', ...hostEnd, peer: { ...guestEnd, ns: g.ns } } }
+      : { op: 'link.add', ns: g.ns, link: { kind: 'veth', ...guestEnd, peer: { ...hostEnd, ns: h.ns } } },
     h.name,
   );
   const offload: Record<string, boolean> = {};
@@ -253,6 +272,7 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
     const sw = end.attach.kind === 'switch' ? lab.switches.find((s) => s.name === end.attach.name) : undefined;
     if (end.impl === 'ovs') {
       if (!sw) throw new Error(`internal: OVS tunnel end of "${t.name}" without a switch`);
+      assertIpsecPlannable(t, h, switchDatapath(sw, h, ctx));
       const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
       add(subject, { op: 'ovs.tunnel', ns: h.ns, runDir, lab: lab.name, port: tunnelPortFromModel(t, index as 0 | 1, sw.ifname, lab.name) }, h.name);
       const flows = optionFlowArgs(lab, t, end, sw.ifname);

@@ -4,6 +4,7 @@
  * be shortened are reported as warnings; names that still clash in one namespace are errors.
  */
 import type { Problem } from '../errors.js';
+import { guestMtuWarnings } from '../ovs/mtu.js';
 import type { Check, Guest, Host, HostPlacement, Lab, Network, Switch, Tunnel, TunnelEnd, GeneveOption, OvsTunnelParams } from '../model/types.js';
 import { safeIfname, hostNs, networkNs, nsPrefix, labTag } from '../model/names.js';
 import { parseCidr } from './addr.js';
@@ -59,9 +60,14 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     return host;
   });
   const hostByName = new Map(hosts.map((h) => [h.name, h]));
+  // On an SSH host the lab's links live in the machine's own namespace, next to the owner's:
+  // they get the lab name as a prefix (still at most 15 bytes) so they never clash with the
+  // machine's links or another lab's, and are recognisable as the lab's.
+  const onSsh = (host: string) => hostByName.get(host)?.placement.kind === 'ssh';
+  const remoteIfname = (name: string) => safeIfname(`${lab}-${name}`);
 
   const switches: Switch[] = (r.switches ?? []).map((s, si) => {
-    const ifname = ifn(s.name, ['switches', si, 'name'], 'switch');
+    const ifname = onSsh(s.host) ? remoteIfname(s.name) : ifn(s.name, ['switches', si, 'name'], 'switch');
     claim(hostNs(lab, s.host), ifname, `switch "${s.name}"`, ['switches', si, 'name']);
     const sw: Switch = { name: s.name, host: s.host, kind: s.kind ?? 'bridge', ifname, addresses: s.addresses ?? [] };
     if (s.mtu !== undefined) sw.mtu = s.mtu;
@@ -80,7 +86,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     const ifname = g.ifname ?? 'eth0';
     claim(ns, 'lo', 'loopback', ['guests', gi]);
     claim(ns, ifname, `guest "${g.name}"`, ['guests', gi, ...(g.ifname ? ['ifname'] : [])]);
-    const peerIfname = ifn(g.name, ['guests', gi, 'name'], 'guest');
+    const peerIfname = onSsh(sw.host) ? remoteIfname(g.name) : ifn(g.name, ['guests', gi, 'name'], 'guest');
     claim(hostNs(lab, sw.host), peerIfname, `the port of guest "${g.name}"`, ['guests', gi, 'name']);
     const guest: Guest = {
       name: g.name,
@@ -109,12 +115,13 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
       return addr.address;
     });
     const ends = d.hosts.map((host, i): TunnelEnd => {
-      claim(hostNs(lab, host), ifname, `tunnel "${t.name}"`, ['tunnels', ti, 'name']);
+      const endIfname = onSsh(host) ? remoteIfname(t.name) : ifname;
+      claim(hostNs(lab, host), endIfname, `tunnel "${t.name}"`, ['tunnels', ti, 'name']);
       const end: TunnelEnd = {
         attach: { kind: d.routed ? 'host' : 'switch', name: t.between[i]! },
         host,
         impl: d.impls[i]!,
-        ifname,
+        ifname: endIfname,
         local: underlay[i]!,
         remote: underlay[1 - i]!,
       };
@@ -173,6 +180,11 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     }
   });
 
+  // A guest MTU set in the recipe that its tunnel cannot carry (the message names both numbers).
+  for (const w of guestMtuWarnings({ networks, hosts, guests, tunnels })) {
+    const gi = (r.guests ?? []).findIndex((g) => g.name === w.guest);
+    problems.push(loc.problem(['guests', gi, 'mtu'], w.message, 'warning'));
+  }
   const warnings = problems.filter((p) => p.severity === 'warning').map((p) => `${p.path}: ${p.message}`);
   const out: Lab = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels, checks, warnings };
   if (r.description !== undefined) out.description = r.description;

@@ -331,7 +331,9 @@ export const captureSchema = obj({
   interface: z.string({ error: (iss) => `${show(iss.input)} is not valid; use a network name or an interface name` }),
   during: nameSchema,
   at_least: intIn(1, 1000000, 'packet count').optional(),
-  expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+  // Mappings and lists are values of keys like geneve.ovn {ingress, egress} and geneve.option(s);
+  // lib/checks/capture-expect.ts validates every key and value.
+  expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
 });
 
 export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture'] as const;

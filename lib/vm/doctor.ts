@@ -54,14 +54,13 @@ export async function vmDoctor(cacheDir = defaultCacheDir()): Promise<DoctorItem
   items.push({
     area: 'vm',
     feature: 'KVM acceleration',
-    // TCG always works, so KVM is informational: ok means "fast path available".
-    ok: kvm.usable && !kvm.knownBroken,
+    // TCG always works, so a missing/broken KVM does not stop `vm`: informational only.
+    ok: true,
     detail: !kvm.usable
       ? `${kvm.reason}; VMs use TCG (slower, works)`
       : kvm.knownBroken
         ? 'KVM did not boot a guest on this host since its last reboot; VMs use TCG'
         : '/dev/kvm usable (falls back to TCG if a guest does not boot)',
-    ...(kvm.usable && !kvm.knownBroken ? {} : { fix: 'optional: enable (nested) virtualisation for KVM; TCG works without it' }),
   });
   return items;
 }

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privReason, randomLabName } from '../support/priv.js';
@@ -74,16 +74,27 @@ if (reason) {
     });
     const ping = sh(['ip', 'netns', 'exec', a, 'ping', '-c', '3', '-i', '0.2', '-W', '5', '198.51.100.2']);
     t.regex(ping, /3 packets transmitted, 3 received/);
+    // tcpdump may still be reading packets from its buffer (slow under TCG): stop it only once
+    // the capture file has stopped growing.
+    let size = -1;
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = statSync(pcap, { throwIfNoEntry: false })?.size ?? 0;
+      if (now === size && now > 0) break;
+      size = now;
+    }
     const exited = new Promise((r) => cap.once('exit', r));
     cap.kill('SIGINT');
     await exited;
 
-    const rows = sh(['tshark', '-r', pcap, '-d', 'udp.port==7000,geneve', '-Y', 'geneve', '-T', 'fields', '-E', 'separator=,', '-e', 'geneve.vni', '-e', 'udp.dstport', '-e', 'ip.ttl', '-e', 'ip.dsfield', '-e', 'ip.src'])
+    // occurrence=f: the first ip.* of each packet is the OUTER (underlay) header; the inner
+    // ICMP packet has its own ip.ttl/ip.dsfield.
+    const rows = sh(['tshark', '-r', pcap, '-d', 'udp.port==7000,geneve', '-Y', 'geneve && icmp', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f', '-e', 'geneve.vni', '-e', 'udp.dstport', '-e', 'ip.ttl', '-e', 'ip.dsfield', '-e', 'ip.src'])
       .trim()
       .split('\n')
       .filter(Boolean)
-      .map((l) => l.split(','));
-    t.true(rows.length >= 6, `expected ≥ 6 geneve packets (3 echo requests + 3 replies), got ${rows.length}`);
+      .map((l) => l.split('\t'));
+    t.true(rows.length === 6, `expected 6 geneve packets carrying ICMP (3 echo requests + 3 replies), got ${rows.length}`);
     for (const [vni, dport, ttl, dsfield] of rows) {
       t.is(Number(vni), 4242);
       t.is(Number(dport), 7000);

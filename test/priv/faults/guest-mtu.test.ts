@@ -55,6 +55,9 @@ privTest('fault: a guest NIC raised to 1500 by hand over a 1450 overlay — the 
   t.is(healthy.code, 0, show(healthy.byName));
   t.is(healthy.byName['path-mtu']!.figures.sender_mtu, 1450);
 
+  // The VM's own configuration raised its NIC (and the bridge port) to 1500. The bridged VXLAN
+  // device answers big DF packets with "frag needed", so this is no black hole and the path
+  // MTU matches: only the sender's MTU is wrong.
   ipRun(['-n', f.ns('left'), 'link', 'set', 'eth0', 'mtu', '1500']);
   ipRun(['-n', f.ns('box-1'), 'link', 'set', 'left', 'mtu', '1500']);
   const r = f.checks(['check', f.file]);

@@ -1,27 +1,53 @@
 /**
  * End to end: the real TUI in a real terminal. tmux runs `geneve-lab tui recipes/quickstart.yaml`,
  * keys are sent with send-keys and the screen is read with capture-pane: the lab comes up, the
- * checks pass, a capture shows decoded packets, the lab goes away, and q quits.
- * Needs the engine's controller wired into the CLI (bin/geneve-lab.js).
+ * checks pass, a capture shows decoded packets, the lab goes away, and q quits. A second test
+ * runs `geneve-lab up RECIPE --tui` (the lab comes up without a key) and quits with teardown (q, y).
+ * Needs the CLI built (`npm run build`; bin/geneve-lab.js runs dist/) with the engine's controller
+ * wired in (cli/commands/tui-wiring.ts). The recipe is a copy of the shipped quickstart under a
+ * random lab name, so runs never collide; GENEVE_LAB_TUI_RECIPE runs the same on another recipe.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'bin/geneve-lab.js');
-const recipe = path.join(root, 'recipes/quickstart.yaml');
+const shipped = path.resolve(root, process.env.GENEVE_LAB_TUI_RECIPE ?? 'recipes/quickstart.yaml');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
-  t.timeout(240_000);
-  if (!existsSync(bin) || !existsSync(recipe)) {
-    t.fail(`needs ${path.relative(root, bin)} and ${path.relative(root, recipe)} (the engine wiring) — not there yet`);
-    return;
+const netns = () =>
+  // stderr ignored: `ip` complains about namespaces other tests are removing at that moment.
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
+
+/** Processes (other than us) whose command line mentions `needle`: daemons, tcpdump, ping of the lab. */
+function processesMentioning(needle: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (cmd.includes(needle)) out.push(`${pid}: ${cmd}`);
+    } catch {
+      // exited meanwhile
+    }
   }
-  // The CLI must be built and the engine's controller wired to `tui` (cli/commands/tui-wiring.ts).
+  return out;
+}
+
+/** True when the built CLI has `tui` (else the test fails with the reason). */
+function cliReady(t: ExecutionContext): boolean {
+  if (!existsSync(bin) || !existsSync(shipped)) {
+    t.fail(`needs ${path.relative(root, bin)} and ${path.relative(root, shipped)} — not there yet`);
+    return false;
+  }
   let help = '';
   try {
     help = execFileSync('node', [bin, 'tui', '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
@@ -30,12 +56,27 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
     help = `${err.stdout ?? ''}${err.stderr ?? ''}`;
   }
   if (!/Usage: geneve-lab tui/.test(help)) {
-    t.fail(`\`geneve-lab tui\` is not available yet (build with \`npm run build\`; the engine must register it): ${help.trim().slice(0, 300)}`);
-    return;
+    t.fail(`\`geneve-lab tui\` is not available (build with \`npm run build\`): ${help.trim().slice(0, 300)}`);
+    return false;
   }
-  // A private tmux server (-L) so we never touch anyone else's sessions.
-  const sock = `gl-${randomLabName('tui')}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return true;
+}
+
+/**
+ * The quickstart under a random lab name, and the TUI running `args` on it in a private tmux
+ * server (-L, so nobody else's sessions are touched). Teardown kills the server, takes the lab
+ * down if the test stopped half-way (`down` only removes what the lab owns) and removes the copy.
+ */
+function openTui(t: ExecutionContext, args: (recipe: string) => string[]) {
+  const labName = randomLabName('tui');
+  const text = readFileSync(shipped, 'utf8');
+  t.regex(text, /^lab:\s*\S+\s*$/m, 'the recipe names its lab on a `lab:` line');
+  const dir = mkdtempSync(path.join(tmpdir(), 'geneve-lab-tui-e2e-'));
+  const recipe = path.join(dir, path.basename(shipped));
+  writeFileSync(recipe, text.replace(/^lab:\s*\S+\s*$/m, `lab: ${labName}`));
+
+  const sock = `gl-${randomLabName('tmux')}`;
+  const tmux = (...a: string[]) => execFileSync('tmux', ['-L', sock, ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const alive = () => {
     try {
       tmux('has-session', '-t', 'tui');
@@ -45,76 +86,133 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
     }
   };
   const screen = () => (alive() ? tmux('capture-pane', '-p', '-t', 'tui') : '');
-  const waitFor = async (re: RegExp, what: string, ms = 60_000) => {
-    const until = Date.now() + ms;
-    for (;;) {
-      const s = screen();
-      if (re.test(s)) return s;
-      if (Date.now() > until) throw new Error(`${what}: screen never matched ${re}; last screen:\n${s}`);
-      await sleep(250);
-    }
-  };
-  const key = (k: string) => tmux('send-keys', '-t', 'tui', k);
-  const netns = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
-  let prefix = '';
+  let socketPath = '';
   t.teardown(() => {
     try {
       tmux('kill-server');
     } catch {
       // already gone
     }
-    // If the test failed half-way, let the CLI tear its lab down (it only removes what it owns).
-    if (prefix && netns().some((n) => n.startsWith(prefix))) {
-      try {
-        execFileSync('node', [bin, 'down', recipe], { cwd: root, stdio: 'ignore', timeout: 60_000 });
-      } catch {
-        // reported by the assertions below
-      }
+    // tmux leaves its socket file behind after kill-server.
+    if (socketPath) rmSync(socketPath, { force: true });
+    try {
+      execFileSync('node', [bin, 'down', labName], { cwd: root, stdio: 'ignore', timeout: 120_000 });
+    } catch {
+      // reported by the assertions
     }
+    rmSync(dir, { recursive: true, force: true });
   });
+  const start = (argv: string[]) => {
+    // A second program reuses the (dead) pane: killing the last session would stop the server,
+    // and a new-session racing with that shutdown fails.
+    if (alive()) {
+      tmux('respawn-pane', '-k', '-t', 'tui', '-c', root, 'node', bin, ...argv);
+      return;
+    }
+    tmux('new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', root, 'node', bin, ...argv);
+    // The pane stays after the program exits, so the last screen and the exit status can be read.
+    tmux('set-option', '-t', 'tui', 'remain-on-exit', 'on');
+  };
+  start(args(recipe));
+  socketPath = tmux('display-message', '-p', '#{socket_path}').trim();
+  return {
+    /** Run another command line on the same recipe copy (the previous program must have exited). */
+    restart: (next: (recipe: string) => string[]) => start(next(recipe)),
+    labName,
+    prefix: `gl-${labName}-`,
+    screen,
+    key: (k: string) => tmux('send-keys', '-t', 'tui', k),
+    async waitFor(re: RegExp, what: string, ms = 60_000): Promise<string> {
+      const until = Date.now() + ms;
+      for (;;) {
+        const s = screen();
+        if (re.test(s)) return s;
+        if (Date.now() > until) throw new Error(`${what}: screen never matched ${re}; last screen:\n${s}`);
+        await sleep(250);
+      }
+    },
+    /** Wait for the program to exit; its exit status ('' while it runs). */
+    async exitStatus(ms = 30_000): Promise<string> {
+      const until = Date.now() + ms;
+      while (Date.now() < until && tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim() !== '1') await sleep(200);
+      return tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim() === '1' ? tmux('display-message', '-p', '-t', 'tui', '#{pane_dead_status}').trim() : '';
+    },
+  };
+}
 
-  // The session keeps the pane around after exit so the last screen can be read.
-  tmux('new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', root, 'node', bin, 'tui', recipe);
-  tmux('set-option', '-t', 'tui', 'remain-on-exit', 'on');
-  const first = await waitFor(/Topology — /, 'start');
-  const lab = /geneve-lab · (\S+) ·/.exec(first)?.[1];
-  t.truthy(lab, 'header names the lab');
-  prefix = `gl-${lab}-`;
+/** Nothing of the lab is left: namespaces, daemons and captures in them, processes using its run dir. */
+function assertNothingLeft(t: ExecutionContext, labName: string, prefix: string) {
+  t.false(netns().some((n) => n.startsWith(prefix)), 'no namespace of the lab left');
+  t.deepEqual(processesMentioning(prefix), [], 'no process runs in a namespace of the lab');
+  t.deepEqual(processesMentioning(`/${labName}/`), [], "no process uses the lab's run directory");
+}
 
-  key('u');
-  await waitFor(/lab is up/, 'up', 120_000);
-  const up = screen();
-  t.regex(up, new RegExp(`geneve-lab · ${lab} · UP`));
+privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
+  t.timeout(300_000);
+  if (!cliReady(t)) return;
+  const tui = openTui(t, (recipe) => ['tui', recipe]);
+  const first = await tui.waitFor(/Topology — /, 'start');
+  t.is(/geneve-lab · (\S+) ·/.exec(first)?.[1], tui.labName, 'header names the lab');
+
+  tui.key('u');
+  await tui.waitFor(/lab is up/, 'up', 150_000);
+  const up = tui.screen();
+  t.regex(up, new RegExp(`geneve-lab · ${tui.labName} · UP`));
   t.notRegex(up, /\[(planned|creating|FAILED)\]/, 'every object is up');
-  t.true(netns().some((n) => n.startsWith(prefix)), `namespaces ${prefix}* exist`);
+  t.true(netns().some((n) => n.startsWith(tui.prefix)), `namespaces ${tui.prefix}* exist`);
 
-  key('c');
-  const checks = await waitFor(/checks finished|checks failed/, 'checks', 120_000);
+  tui.key('c');
+  const checks = await tui.waitFor(/checks finished|checks failed/, 'checks', 120_000);
   t.regex(checks, /Checks — [1-9]\d* passed, 0 failed/, 'checks green');
 
-  key('p');
-  const pk = await waitFor(/captured on|capture on .* failed/, 'capture', 60_000);
+  tui.key('p');
+  const pk = await tui.waitFor(/captured on|capture on .* failed/, 'capture', 60_000);
   t.regex(pk, /Packets on /);
   t.notRegex(pk, /no packets captured/);
-  t.regex(pk, /→/, 'decoded packets listed');
-  key('Escape');
-  await waitFor(/Topology — /, 'back from the packets view', 10_000);
+  // Numbered, decoded lines: "1 0.000s <src> → <dst> <PROTO> <n> B".
+  t.regex(pk, /^│?\s*1 \d+\.\d{3}s \S+ → \S+ [A-Z][A-Za-z0-9]* \d+ B/m, 'decoded packets listed');
+  tui.key('Escape');
+  await tui.waitFor(/Topology — /, 'back from the packets view', 10_000);
   await sleep(300); // let the terminal's Esc timeout pass so the next key is not read as Alt+key
 
-  key('d');
-  const down = await waitFor(/lab is down|down failed/, 'down', 120_000);
+  tui.key('d');
+  const down = await tui.waitFor(/lab is down|down failed/, 'down', 150_000);
   t.regex(down, /lab is down/);
   t.regex(down, /\[removed\]/);
-  t.false(netns().some((n) => n.startsWith(prefix)), 'no namespace of the lab left');
+  assertNothingLeft(t, tui.labName, tui.prefix);
 
-  key('q');
-  // Lab is down, so q quits without asking; the pane shows the program exited.
-  const until = Date.now() + 15_000;
-  while (Date.now() < until) {
-    const dead = tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim();
-    if (dead === '1') break;
-    await sleep(200);
-  }
-  t.is(tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim(), '1', 'the TUI exited');
-  t.is(tmux('display-message', '-p', '-t', 'tui', '#{pane_dead_status}').trim(), '0', 'exit status 0');
+  tui.key('q');
+  // The lab is down, so q quits without asking.
+  t.is(await tui.exitStatus(), '0', 'the TUI exited with status 0');
+}, { tools: ['tmux'] });
+
+privTest('up RECIPE --tui builds the lab at once; q, n keeps it; tui takes it over; q, y tears it down', async (t) => {
+  t.timeout(400_000);
+  if (!cliReady(t)) return;
+  const tui = openTui(t, (recipe) => ['up', recipe, '--tui']);
+  await tui.waitFor(new RegExp(`geneve-lab · ${tui.labName} · UP`), 'up without a key', 150_000);
+  t.notRegex(tui.screen(), /\[(planned|creating|FAILED)\]/, 'every object is up');
+  t.true(netns().some((n) => n.startsWith(tui.prefix)), `namespaces ${tui.prefix}* exist`);
+
+  // Quit and keep the lab running.
+  tui.key('q');
+  await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
+  await sleep(500); // the app takes keys for the new mode only once it has re-subscribed after drawing it
+  tui.key('n');
+  t.is(await tui.exitStatus(), '0', 'quit, lab kept: exit status 0');
+  t.true(netns().some((n) => n.startsWith(tui.prefix)), 'the lab is still there after quitting with n');
+
+  // A new TUI on the running lab says so, and u takes it over without rebuilding.
+  tui.restart((recipe) => ['tui', recipe]);
+  await tui.waitFor(/is already up \(from an earlier run\)/, 'the new TUI says the lab is up', 30_000);
+  tui.key('u');
+  await tui.waitFor(new RegExp(`geneve-lab · ${tui.labName} · UP`), 'taken over', 60_000);
+  t.regex(tui.screen(), /lab is up|nothing to change/);
+
+  tui.key('q');
+  await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
+  await sleep(500);
+  tui.key('y');
+  t.is(await tui.exitStatus(150_000), '0', 'the TUI tore the lab down and exited with status 0');
+  assertNothingLeft(t, tui.labName, tui.prefix);
 }, { tools: ['tmux'] });

@@ -51,7 +51,8 @@ test('plan --format sh prints the exact ip commands; --format json the operation
   t.is(sh.code, 0, sh.stderr);
   t.true(sh.stdout.startsWith('#!/bin/sh\n'));
   t.regex(sh.stdout, /^ip netns add gl-quickstart-box-1$/m);
-  t.regex(sh.stdout, /^ip -n gl-quickstart-box-1 link add tun0 type vxlan id 123 remote 192\.0\.2\.12 local 192\.0\.2\.11 dstport 4789$/m);
+  // The quickstart's tunnel is an OVS geneve port (one ovs-vsctl transaction per end).
+  t.regex(sh.stdout, /^ovs-vsctl --db=unix:\S+\/ovs-box-1\/db\.sock \S+ --may-exist add-port sw1 tun0 external_ids:geneve-lab=quickstart -- clear Interface tun0 options -- set Interface tun0 type=geneve options:remote_ip=192\.0\.2\.12 options:key=123$/m);
   const json = cli(['plan', '--format', 'json', 'recipes/quickstart.yaml']);
   const plan = JSON.parse(json.stdout);
   t.is(plan.lab, 'quickstart');

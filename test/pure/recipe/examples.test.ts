@@ -52,11 +52,12 @@ test('quickstart resolves to the agreed model', async (t) => {
   t.is(lab.hosts[0]!.ns, 'gl-quickstart-box-1');
   t.deepEqual(lab.hosts[0]!.interfaces[0], { network: 'underlay', ifname: 'underlay', peerIfname: 'box-1', addresses: ['192.0.2.11/24'], mtu: 1500 });
   const tun = lab.tunnels[0]!;
-  t.is(tun.type, 'vxlan');
-  t.deepEqual(tun.vxlan, { vni: 123 });
+  t.is(tun.type, 'geneve');
+  t.deepEqual(tun.geneve, { vni: 123 });
+  t.deepEqual(lab.switches.map((s) => [s.name, s.kind]), [['sw1', 'ovs'], ['sw2', 'ovs']]);
   t.deepEqual(tun.ends.map((e) => [e.host, e.impl, e.local, e.remote, e.attach.name]), [
-    ['box-1', 'kernel', '192.0.2.11', '192.0.2.12', 'sw1'],
-    ['box-2', 'kernel', '192.0.2.12', '192.0.2.11', 'sw2'],
+    ['box-1', 'ovs', '192.0.2.11', '192.0.2.12', 'sw1'],
+    ['box-2', 'ovs', '192.0.2.12', '192.0.2.11', 'sw2'],
   ]);
   t.deepEqual(lab.checks.map((c) => [c.kind, 'family' in c ? c.family : undefined]), [['ping', 'ipv4'], ['ping', 'ipv6']]);
   t.is(lab.guests[0]!.peerIfname, 'left');

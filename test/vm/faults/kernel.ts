@@ -1,6 +1,6 @@
 /**
  * Kernel-tier gate for the fault suite: these tests need kernel features this development
- * machine's kernel lacks (geneve netdev, netem, act_tunnel_key, pedit). They run inside the VM
+ * machine's kernel lacks (geneve netdev, netem). They run inside the VM
  * (`geneve-lab vm --exec -- node test/support/run-tests.js --inner -- 'test/vm/**\/*.test.ts'`).
  * Anywhere the features are missing they are registered as skipped, LOUDLY, with the reason —
  * never silently passed. Features are probed for real, in a throw-away namespace.
@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { privReason } from '../../support/priv.js';
 
-export type Feature = 'geneve' | 'netem' | 'tunnel_key';
+export type Feature = 'geneve' | 'netem';
 
 function run(argv: string[]): { ok: boolean; err: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
@@ -31,22 +31,6 @@ function probe(feature: Feature): string | undefined {
       case 'netem': {
         const r = inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'loss', '1%']);
         return r.ok ? undefined : `no netem qdisc (${r.err})`;
-      }
-      case 'tunnel_key': {
-        const steps = [
-          ['ip', '-n', ns, 'link', 'add', 'g0', 'type', 'geneve', 'external'],
-          ['ip', '-n', ns, 'link', 'add', 'd0', 'type', 'dummy'],
-          ['tc', 'qdisc', 'add', 'dev', 'd0', 'clsact'],
-          ['tc', 'filter', 'add', 'dev', 'd0', 'egress', 'matchall', 'action', 'tunnel_key', 'set', 'src_ip', '192.0.2.1', 'dst_ip', '192.0.2.2',
-            'id', '1', 'dst_port', '6081', 'geneve_opts', '0102:80:00010002', 'action', 'mirred', 'egress', 'redirect', 'dev', 'g0'],
-          ['tc', 'filter', 'add', 'dev', 'd0', 'egress', 'protocol', 'ip', 'u32', 'match', 'ip', 'protocol', '17', '0xff',
-            'action', 'pedit', 'munge', 'offset', '28', 'u32', 'set', '0x00400000', 'retain', '0x00400000'],
-        ];
-        for (const s of steps) {
-          const r = s[0] === 'tc' ? inNs(s) : run(s);
-          if (!r.ok) return `cannot build a geneve external device driven by tc tunnel_key/pedit (${s.join(' ')}: ${r.err})`;
-        }
-        return undefined;
       }
     }
   } finally {

@@ -1,0 +1,184 @@
+/**
+ * Issue 8, phase 2: a recipe whose hosts are `ssh:` hosts runs end to end through the CLI, against
+ * real OpenSSH servers in namespaces acting as remote machines. The same recipe on simulated hosts
+ * gives the same check results and the same kernel objects; `down` leaves nothing on either; one
+ * SSH connection per host per command; an unreachable host fails before any change anywhere; a
+ * failure on one host rolls back every host.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { privTest, randomLabName } from '../../support/priv.js';
+import { startSshLab, type SshLab } from '../../support/sshd.js';
+import { chainRecipe, cliIn } from '../../support/ssh-recipes.js';
+
+const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'tcpdump', 'iperf3'];
+const tagOf = (lab: string) => `geneve-lab:${lab}`;
+
+function ipJson(args: string[]): any[] {
+  const out = execFileSync('ip', ['-j', ...args], { encoding: 'utf8' }).trim();
+  return out ? JSON.parse(out) : [];
+}
+const netnsNames = (): string[] => ipJson(['netns', 'list']).map((n) => n.name);
+
+/** The lab's links in one namespace, with what does not depend on placement (no ifindex, MAC, alias). */
+function labLinks(ns: string, tag: string, rename: (n: string) => string, skip: string[] = []) {
+  return ipJson(['-n', ns, '-d', 'link', 'show'])
+    .filter((l) => l.ifalias === tag && !skip.includes(l.ifname))
+    .map((l) => ({
+      ifname: rename(l.ifname),
+      kind: l.linkinfo?.info_kind,
+      slave: l.linkinfo?.info_slave_kind,
+      master: l.master ? rename(l.master) : undefined,
+      mtu: l.mtu,
+      operstate: l.operstate,
+      flags: l.flags,
+      // The tunnel's kernel attributes (VNI, endpoints, port, ttl, ...); a bridge's carry its MAC.
+      vxlan: l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : undefined,
+      port: l.linkinfo?.info_slave_kind === 'bridge' ? l.linkinfo.info_slave_data?.state : undefined,
+    }))
+    .sort((a, b) => a.ifname.localeCompare(b.ifname));
+}
+
+/** A guest namespace: its interface, global addresses and routes. */
+function guestState(ns: string) {
+  const links = ipJson(['-n', ns, '-d', 'link', 'show']).map((l) => ({ ifname: l.ifname, mtu: l.mtu, operstate: l.operstate, kind: l.linkinfo?.info_kind }));
+  const addrs = ipJson(['-n', ns, 'addr', 'show'])
+    .flatMap((e) => (e.addr_info ?? []).map((a: any) => `${e.ifname} ${a.local}/${a.prefixlen}`))
+    .filter((a: string) => !/ fe80:/.test(a))
+    .sort();
+  const routes = ipJson(['-n', ns, 'route', 'show']).map((r) => `${r.dst} dev ${r.dev} ${r.scope ?? ''} ${r.prefsrc ?? ''}`).sort();
+  return { links, addrs, routes };
+}
+
+/** Everything the lab made, keyed by placement-independent names. */
+function snapshot(lab: string, hostNs: (box: string) => string, prefix: string) {
+  const tag = tagOf(lab);
+  const rename = (n: string) => (prefix && n.startsWith(prefix) ? n.slice(prefix.length) : n);
+  return {
+    'box-1': labLinks(hostNs('box-1'), tag, rename, ['underlay']),
+    'box-2': labLinks(hostNs('box-2'), tag, rename, ['underlay']),
+    g1: guestState(`gl-${lab}-g1`),
+    g2: guestState(`gl-${lab}-g2`),
+  };
+}
+
+const CHECKS = [
+  '  - name: g1-to-g2',
+  '    ping: { from: g1, to: g2, count: 3 }',
+  '  - name: g2-to-g1',
+  '    ping: { from: g2, to: g1, count: 2 }',
+  '  - name: tcp',
+  '    iperf: { from: g1, to: g2, duration: 2, min: 1Mbit }',
+  '  - name: on-the-wire',
+  '    capture: { host: box-1, interface: underlay, during: g1-to-g2, at_least: 3, expect: { vxlan.vni: 101, udp.dstport: 4789 } }',
+].join('\n');
+
+const checkSummary = (stdout: string) =>
+  (JSON.parse(stdout).checks as { name: string; status: string; message?: string; figures: Record<string, unknown> }[]).map((c) => ({
+    name: c.name,
+    status: c.status,
+    message: c.message,
+    ...(c.figures.loss !== undefined ? { loss: c.figures.loss } : {}),
+  }));
+
+async function world(t: { teardown(fn: () => unknown): void }): Promise<{ ssh: SshLab; dir: string; cli: (ns: string | undefined, args: string[]) => ReturnType<typeof cliIn>; boxTagged: (box: string, lab: string) => string[] }> {
+  const ssh = await startSshLab(randomLabName('sb'), 2);
+  const dir = mkdtempSync(join(tmpdir(), 'gl-sshlab-'));
+  const stateDir = join(dir, 'state');
+  t.teardown(async () => {
+    await ssh.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const box = (name: string) => ssh.boxes.find((b) => b.name === name)!;
+  return {
+    ssh,
+    dir,
+    cli: (ns, args) => cliIn(ns, ['--state-dir', stateDir, ...args]),
+    boxTagged: (name, lab) => ipJson(['-n', box(name).ns, 'link', 'show']).filter((l) => l.ifalias === tagOf(lab)).map((l) => l.ifname),
+  };
+}
+
+privTest(
+  'the same recipe on simulated hosts and on SSH hosts: same checks, same kernel objects, down leaves nothing, one connection per host per command',
+  async (t) => {
+    t.timeout(360_000);
+    const w = await world(t);
+    const localLab = randomLabName('sl');
+    const sshLab = randomLabName('sr');
+    const localFile = join(w.dir, 'local.yaml');
+    const sshFile = join(w.dir, 'ssh.yaml');
+    writeFileSync(localFile, chainRecipe({ lab: localLab, hosts: 2, checks: CHECKS }));
+    writeFileSync(sshFile, chainRecipe({ lab: sshLab, hosts: 2, ssh: w.ssh, checks: CHECKS }));
+    t.teardown(() => {
+      w.cli(undefined, ['down', localLab]);
+      w.cli(w.ssh.clientNs, ['down', sshLab]);
+    });
+
+    const local = w.cli(undefined, ['up', localFile, '--json']);
+    t.is(local.code, 0, local.stdout + local.stderr);
+    for (const b of ['box-1', 'box-2']) t.deepEqual(await w.ssh.acceptedConnections(b), [], 'no connection before the SSH run');
+    const remote = w.cli(w.ssh.clientNs, ['up', sshFile, '--json']);
+    t.is(remote.code, 0, remote.stdout + remote.stderr);
+
+    // Exactly one SSH connection per host for the whole `up` (plan, discovery, build, checks).
+    for (const b of ['box-1', 'box-2']) t.is((await w.ssh.acceptedConnections(b)).length, 1, `connections to ${b} during up`);
+
+    const localChecks = checkSummary(local.stdout);
+    t.deepEqual(localChecks.map((c) => c.status), ['passed', 'passed', 'passed', 'passed'], JSON.stringify(localChecks));
+    t.deepEqual(checkSummary(remote.stdout), localChecks);
+
+    const boxNs = (b: string) => w.ssh.boxes.find((x) => x.name === b)!.ns;
+    const simulated = snapshot(localLab, (b) => `gl-${localLab}-${b}`, '');
+    const overSsh = snapshot(sshLab, boxNs, `${sshLab}-`);
+    t.true(simulated['box-1'].length >= 3, JSON.stringify(simulated['box-1'])); // bridge, guest port, tunnel
+    t.deepEqual(overSsh, simulated);
+    // On the SSH hosts the lab's links carry the lab's name (they share the machine's namespace).
+    t.deepEqual(w.boxTagged('box-1', sshLab).sort(), [`${sshLab}-g1`, `${sshLab}-sw1`, `${sshLab}-t1`]);
+
+    const localDown = w.cli(undefined, ['down', localLab]);
+    t.is(localDown.code, 0, localDown.stderr);
+    const remoteDown = w.cli(w.ssh.clientNs, ['down', sshLab]);
+    t.is(remoteDown.code, 0, remoteDown.stdout + remoteDown.stderr);
+    for (const b of ['box-1', 'box-2']) {
+      t.deepEqual(w.boxTagged(b, sshLab), [], `nothing of the lab left on ${b}`);
+      t.is((await w.ssh.acceptedConnections(b)).length, 2, `down reconnected once to ${b}`);
+    }
+    t.deepEqual(netnsNames().filter((n) => n.startsWith(`gl-${sshLab}-`) || n.startsWith(`gl-${localLab}-`)), []);
+    // The remote machines still have exactly what they had: lo and eth0.
+    for (const b of w.ssh.boxes) t.deepEqual(ipJson(['-n', b.ns, 'link', 'show']).map((l) => l.ifname).sort(), ['eth0', 'lo']);
+  },
+  { tools: TOOLS },
+);
+
+privTest(
+  'an unreachable SSH host fails before any change on any host (exit 3), and a failure on one host rolls back every host',
+  async (t) => {
+    t.timeout(240_000);
+    const w = await world(t);
+    const lab = randomLabName('su');
+    const file = join(w.dir, 'unreachable.yaml');
+    writeFileSync(file, chainRecipe({ lab, hosts: 2, ssh: w.ssh, sshExtra: { 'box-2': 'port: 2222' } }));
+    t.teardown(() => w.cli(w.ssh.clientNs, ['down', lab]));
+    const r = w.cli(w.ssh.clientNs, ['up', file]);
+    t.is(r.code, 3, r.stdout + r.stderr);
+    t.regex(r.stderr, /host "box-2" could not be reached over SSH .*port 2222.*connection refused/);
+    t.deepEqual(w.boxTagged('box-1', lab), [], 'box-1 was not touched');
+    t.deepEqual(netnsNames().filter((n) => n.startsWith(`gl-${lab}-`)), []);
+
+    // A guest route on box-2 whose gateway is not on any link: box-1 is fully built by then.
+    const lab2 = randomLabName('sf');
+    const file2 = join(w.dir, 'fails.yaml');
+    writeFileSync(file2, chainRecipe({ lab: lab2, hosts: 2, ssh: w.ssh, guestExtra: { g2: '    routes: [{ to: 192.0.2.0/24, via: 198.51.100.254 }]' } }));
+    t.teardown(() => w.cli(w.ssh.clientNs, ['down', lab2]));
+    const f = w.cli(w.ssh.clientNs, ['up', file2]);
+    t.not(f.code, 0);
+    t.regex(f.stderr, /box-2/, 'the failure names the host');
+    t.regex(f.stderr, /rolled back/, f.stderr);
+    for (const b of ['box-1', 'box-2']) t.deepEqual(w.boxTagged(b, lab2), [], `rollback left nothing on ${b}`);
+    t.deepEqual(netnsNames().filter((n) => n.startsWith(`gl-${lab2}-`)), []);
+    t.false(existsSync(join(w.dir, 'state', 'labs', `${lab2}.json`)), 'no state left after a complete rollback');
+  },
+  { tools: TOOLS },
+);
