@@ -16,7 +16,7 @@
  *   sudo npm run bench -- --sizes 50,200     # fewer sizes
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +50,8 @@ interface Measurement {
 // ---- helpers shared by parent and worker -------------------------------------------------
 
 function labNamespaces(lab: string): string[] {
-  const out = execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }).trim();
+  // stderr ignored: `ip netns list` complains about namespaces that vanish while it reads them
+  const out = execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   const list: { name: string }[] = out ? JSON.parse(out) : [];
   return list.map((n) => n.name).filter((n) => n.startsWith(`gl-${lab}-`));
 }
@@ -191,7 +192,26 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     });
   });
 
+/** Live network namespaces in the kernel, named or not, including ones still being destroyed. */
+function liveNetns(): number {
+  const m = /^net_namespace\s+(\d+)/m.exec(readFileSync('/proc/slabinfo', 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * Namespace teardown finishes asynchronously in the kernel (cleanup_net), after `ip netns
+ * del` or our down returned. Wait until the kernel is back to where it was before the
+ * measurement (with a little slack for other users of the machine), so one measurement's
+ * teardown does not slow down the next one.
+ */
+async function kernelSettled(before: number): Promise<void> {
+  const until = Date.now() + 180_000;
+  while (Date.now() < until && liveNetns() > before + 5) await sleep(250);
+  await sleep(500);
+}
+
 async function measure(mode: Mode, n: number): Promise<Measurement> {
+  const before = liveNetns();
   const lab = `bn${randomBytes(3).toString('hex')}`;
   const self = fileURLToPath(import.meta.url);
   current = { lab, stateDir: mkdtempSync(join(tmpdir(), 'gl-bench-')) };
@@ -205,9 +225,7 @@ async function measure(mode: Mode, n: number): Promise<Measurement> {
     return JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
   } finally {
     cleanup();
-    // Namespace teardown finishes asynchronously in the kernel; let it settle so it does
-    // not slow down the next measurement.
-    await sleep(1000 + n * 3);
+    await kernelSettled(before);
   }
 }
 

@@ -17,7 +17,7 @@ import type { OvsStatus } from '../ovs/status.js';
 import { join } from 'node:path';
 import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
-import { links, listNetns, netnsTag } from './inspect.js';
+import { links, listNetns, namespaceTags, netnsTag } from './inspect.js';
 import { removeNamespace } from './namespaces.js';
 import { StateStore, pidAlive, type LabState, type Journal } from './state.js';
 import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
@@ -330,6 +330,7 @@ export class Engine {
   }
 
   private async taggedNamespaces(tag: string, ex: Executor = this.exec): Promise<string[]> {
+    if (ex !== this.exec) return [...(await namespaceTags(ex))].filter(([, t]) => t === tag).map(([ns]) => ns);
     const out: string[] = [];
     for (const ns of await listNetns(ex)) if ((await netnsTag(ex, ns)) === tag) out.push(ns);
     return out;

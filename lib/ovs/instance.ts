@@ -99,13 +99,31 @@ export class OvsInstance {
           await this.ofctl(c.args, subject);
           break;
         case 'appctl':
-          await this.appctl(c.args, subject);
+          if (c.args[0] === 'ovs/route/add') await this.addRouteRetrying(c.args, subject);
+          else await this.appctl(c.args, subject);
           break;
         case 'exec': {
           const r = await this.exec.run(inNetns(c.ns, c.argv), { timeoutMs: 15000 });
           if (r.exitCode !== 0) throw commandFailed(subject, r, c.ns);
           break;
         }
+      }
+    }
+  }
+
+  /**
+   * ovs/route/add needs a source address on the output bridge, which vswitchd learns from the
+   * kernel asynchronously just after the address is added: retry briefly before failing.
+   */
+  private async addRouteRetrying(args: readonly string[], subject: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.appctl(args, subject);
+        return;
+      } catch (e) {
+        if (Date.now() > deadline || !/Error while inserting route/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 200));
       }
     }
   }

@@ -25,6 +25,11 @@ async function processesMatching(needle: string): Promise<string[]> {
   return String(r.stdout).split('\n').filter((l) => l && !l.includes('pgrep'));
 }
 
+/** ssh CLIENT processes (masters included) that use this lab's files — not its sshd servers. */
+async function sshClientsOf(dir: string): Promise<string[]> {
+  return (await processesMatching(dir)).filter((l) => /^\d+ ssh /.test(l));
+}
+
 privTest('ssh: argv with spaces, quotes, $, backticks, newlines and A=b survives the remote shell', async (t) => {
   const lab = await withLab(t, 1);
   const ex = await openSsh(lab.spec('box-1'));
@@ -94,7 +99,8 @@ privTest('ssh: an unreachable host fails preflight with a clear message and no m
   t.notRegex(err!.message, /box-1/);
   t.false(good.isOpen, 'the reachable host was closed again');
   t.is((err as SshUnreachableError).exitCode, 3);
-  t.deepEqual(await processesMatching('gl-ssh-'), []);
+  // Only this test's masters (they name this lab's known_hosts): other tests may run ssh meanwhile.
+  t.deepEqual(await sshClientsOf(lab.dir), []);
 }, TOOLS);
 
 privTest('ssh: host keys are checked; accept-new only when asked', async (t) => {
@@ -120,6 +126,9 @@ privTest('ssh: start()/stop() of remote long-running processes leaves nothing be
   const lab = await withLab(t, 1);
   const ex = await openSsh(lab.spec('box-1'));
   t.teardown(() => ex.close());
+  // This executor's own remote temp dir (other tests may use SSH at the same time).
+  const remoteDir = (ex as unknown as { remoteDir: string }).remoteDir;
+  t.regex(remoteDir, /^\/tmp\/geneve-lab-ssh\./);
   // A marker argument so we can find exactly our process.
   const bg = ex.start(['sleep', '3137']);
   t.is(await (async () => { for (let i = 0; i < 50; i++) { if ((await processesMatching('sleep 3137')).length) return true; await new Promise((r) => setTimeout(r, 100)); } return false; })(), true);
@@ -151,7 +160,7 @@ privTest('ssh: start()/stop() of remote long-running processes leaves nothing be
   t.is(sr.exitCode, 4);
   t.is(sr.stdout.trim(), 'out');
   t.is(sr.stderr.trim(), 'err');
-  const left = await ex.run(['sh', '-c', 'ls /tmp/geneve-lab-ssh.* 2>/dev/null | grep -c pid || true']);
+  const left = await ex.run(['sh', '-c', 'ls "$1" 2>/dev/null | grep -c pid || true', 'sh', remoteDir]);
   t.is(left.stdout.trim(), '0');
 
   // A remote timeout ends the remote process too.
@@ -164,8 +173,8 @@ privTest('ssh: start()/stop() of remote long-running processes leaves nothing be
   await new Promise((r) => setTimeout(r, 500));
   await ex.close();
   t.deepEqual(await processesMatching('sleep 3140'), []);
-  t.deepEqual(await processesMatching('gl-ssh-'), []);
-  t.is((await execa('sh', ['-c', 'ls -d /tmp/geneve-lab-ssh.* 2>/dev/null | wc -l'])).stdout.trim(), '0');
+  t.deepEqual(await sshClientsOf(lab.dir), []);
+  t.is((await execa('sh', ['-c', 'test -e "$1" && echo exists || echo gone', 'sh', remoteDir])).stdout.trim(), 'gone');
 }, TOOLS);
 
 privTest('ssh: jump host — box-2 reached through box-1 (box-2 sees the connection from box-1)', async (t) => {
@@ -218,8 +227,8 @@ privTest('ssh: a process that exits without close() leaves no master, remote pro
   t.is(child.exitCode, 0, String(child.stderr));
   t.is(String(child.stdout).trim(), 'started');
   t.deepEqual(await processesMatching('sleep 3151'), []);
-  t.deepEqual(await processesMatching('gl-ssh-'), []);
-  t.is((await execa('sh', ['-c', 'ls -d /tmp/geneve-lab-ssh.* /tmp/gl-ssh-* 2>/dev/null | wc -l'])).stdout.trim(), '0');
+  // This test's master names this lab's known_hosts; other tests may hold masters of their own.
+  t.deepEqual(await sshClientsOf(lab.dir), []);
 }, TOOLS);
 
 privTest('ssh: preflight of 10 hosts opens exactly one connection per host (timed)', async (t) => {

@@ -131,11 +131,14 @@ function openTui(t: ExecutionContext, args: (recipe: string) => string[]) {
         await sleep(250);
       }
     },
-    /** Wait for the program to exit; its exit status ('' while it runs). */
+    /** Wait for the program to exit: its exit status ('0'), 'signal N', or 'still running' with the screen. */
     async exitStatus(ms = 30_000): Promise<string> {
+      const dead = () => tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim() === '1';
       const until = Date.now() + ms;
-      while (Date.now() < until && tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim() !== '1') await sleep(200);
-      return tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim() === '1' ? tmux('display-message', '-p', '-t', 'tui', '#{pane_dead_status}').trim() : '';
+      while (Date.now() < until && !dead()) await sleep(200);
+      if (!dead()) return `still running after ${ms} ms; screen:\n${screen()}`;
+      const [status, signal] = tmux('display-message', '-p', '-t', 'tui', '#{pane_dead_status}/#{pane_dead_signal}').trim().split('/');
+      return status ? status : `signal ${signal}; screen:\n${screen()}`;
     },
   };
 }
