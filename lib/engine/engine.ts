@@ -17,7 +17,7 @@ import type { OvsStatus } from '../ovs/status.js';
 import { join } from 'node:path';
 import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
-import { links, listNetns, namespaceTags, netnsTag } from './inspect.js';
+import { links, listNetns, netnsTag } from './inspect.js';
 import { removeNamespace } from './namespaces.js';
 import { StateStore, pidAlive, type LabState, type Journal } from './state.js';
 import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
@@ -127,10 +127,22 @@ export class Engine {
     return [this.exec, ...this.remotes.execs()];
   }
 
+  /** The ownership tag of a lab kept in this engine's state directory. */
+  tagFor(lab: string): string {
+    return labTag(lab) + this.store.scope;
+  }
+
+  /** Whether a tag belongs to labs of this state directory (see StateStore.scope). */
+  private inScope(tag: string): boolean {
+    const scope = this.store.scope;
+    return scope ? tag.endsWith(scope) : !tag.includes('@');
+  }
+
   /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
   async up(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
     const t0 = Date.now();
-    const lab = await this.connect(recipeLab);
+    const connected = await this.connect(recipeLab);
+    const lab: Lab = { ...connected, tag: this.tagFor(connected.name) };
     const plan = await this.plan(lab);
     const hash = planHash(plan);
     this.bus.emit({ type: 'plan', lab: lab.name, plan });
@@ -318,8 +330,9 @@ export class Engine {
       this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
     }
     // Anything else carrying this lab's tag (e.g. the state lost track of it) goes too.
+    // Only names the lab can have (gl-<lab>-…): a machine may hold hundreds of other namespaces.
     for (const ex of this.allExecs())
-      for (const ns of await this.taggedNamespaces(state.tag, ex)) {
+      for (const ns of await this.taggedNamespaces(state.tag, ex, `gl-${state.lab}-`)) {
         const r = await removeNamespace(ex, ns, state.tag);
         if (r.failure) failures.push(r.failure);
         else if (r.outcome === 'removed') undone++;
@@ -329,10 +342,9 @@ export class Engine {
     return { undone, failures };
   }
 
-  private async taggedNamespaces(tag: string, ex: Executor = this.exec): Promise<string[]> {
-    if (ex !== this.exec) return [...(await namespaceTags(ex))].filter(([, t]) => t === tag).map(([ns]) => ns);
+  private async taggedNamespaces(tag: string, ex: Executor = this.exec, prefix = ''): Promise<string[]> {
     const out: string[] = [];
-    for (const ns of await listNetns(ex)) if ((await netnsTag(ex, ns)) === tag) out.push(ns);
+    for (const ns of await listNetns(ex)) if (ns.startsWith(prefix) && (await netnsTag(ex, ns)) === tag) out.push(ns);
     return out;
   }
 
@@ -345,7 +357,7 @@ export class Engine {
       await this.connectState(state);
       return { ...(await this.teardown(state, 'down')), found: true };
     }
-    const tag = labTag(labName);
+    const tag = this.tagFor(labName);
     const nss = await this.taggedNamespaces(tag);
     const failures: OpFailure[] = [];
     for (const ns of nss) {
@@ -377,10 +389,10 @@ export class Engine {
       failures.push(...r.failures);
       labs.push(name);
     }
-    const known = new Set(this.store.list().map(labTag));
+    const known = new Set(this.store.list().map((n) => this.tagFor(n)));
     for (const ns of await listNetns(this.exec)) {
       const tag = await netnsTag(this.exec, ns);
-      if (!tag?.startsWith('geneve-lab:') || known.has(tag)) continue;
+      if (!tag?.startsWith('geneve-lab:') || !this.inScope(tag) || known.has(tag)) continue;
       const r = await removeNamespace(this.exec, ns, tag);
       if (r.failure) failures.push(r.failure);
       else if (r.outcome === 'removed') namespaces.push(ns);

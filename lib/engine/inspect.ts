@@ -58,21 +58,3 @@ export async function netnsPids(exec: Executor, ns: string): Promise<number[]> {
     .filter((n) => Number.isInteger(n) && n > 0);
 }
 
-/**
- * The tag of every namespace in one command (`ip -all netns exec`): one round trip on an SSH
- * host instead of one per namespace. Namespaces whose `lo` cannot be read are left out.
- */
-export async function namespaceTags(exec: Executor): Promise<Map<string, string | undefined>> {
-  const r = await exec.run(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'link', 'show', 'dev', 'lo'], { timeoutMs: 60_000 });
-  const out = new Map<string, string | undefined>();
-  let current: string | undefined;
-  for (const line of r.stdout.split('\n')) {
-    const m = /^netns: (.+)$/.exec(line);
-    if (m) current = m[1];
-    else if (current !== undefined && line.trim().startsWith('[')) {
-      out.set(current, parseJson<LinkInfo[]>(line, [])[0]?.ifalias);
-      current = undefined;
-    }
-  }
-  return out;
-}

@@ -5,7 +5,8 @@
  * (`kill -9` during `up`) `gc` knows everything that may exist.
  */
 import { mkdirSync, readFileSync, writeFileSync, renameSync, appendFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { Lab } from '../model/types.js';
 import type { Step } from '../plan/ops.js';
 import type { SshSpec } from '../remote/ssh-args.js';
@@ -39,6 +40,16 @@ export function defaultStateDir(): string {
 
 export class StateStore {
   constructor(readonly dir: string = defaultStateDir()) {}
+
+  /**
+   * Labs kept in a non-default state directory (tests, side-by-side installs) tag their
+   * objects `geneve-lab:<lab>@<scope>`, so that `gc` of one directory never collects the
+   * labs of another. The default directory keeps the plain `geneve-lab:<lab>` tag.
+   */
+  get scope(): string {
+    if (resolve(this.dir) === '/run/geneve-lab') return '';
+    return '@' + createHash('sha1').update(resolve(this.dir)).digest('hex').slice(0, 8);
+  }
 
   private labsDir() {
     return join(this.dir, 'labs');

@@ -67,7 +67,9 @@ const extra = argv.includes('--') ? argv.slice(argv.indexOf('--') + 1) : [];
 // ava's CLI through this node directly: `npx` costs seconds per start, minutes in a TCG VM.
 const AVA = [process.execPath, `${root}/node_modules/ava/entrypoints/cli.js`];
 if (inner) {
-  await runTap(AVA[0], [AVA[1], '--tap', ...extra], 'ava (vm tier)');
+  // Under TCG on a loaded host one CLI start takes a minute or more, so a test making several
+  // can go past ava's 5-minute inactivity timeout (whose TAP report then crashes ava itself).
+  await runTap(AVA[0], [AVA[1], '--tap', '--timeout', '20m', ...extra], 'ava (vm tier)');
 } else {
   if (hostGlobs.length) await runTap(AVA[0], [AVA[1], '--tap', ...hostGlobs, ...extra], 'ava (host tiers)');
   if (want('vm') && hasTests(`${root}/test/vm`)) {

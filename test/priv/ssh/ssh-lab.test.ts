@@ -16,8 +16,13 @@ import { chainRecipe, cliIn } from '../../support/ssh-recipes.js';
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'tcpdump', 'iperf3'];
 const tagOf = (lab: string) => `geneve-lab:${lab}`;
 
-function ipJson(args: string[]): any[] {
-  const out = execFileSync('ip', ['-j', ...args], { encoding: 'utf8' }).trim();
+/**
+ * `ip -j …`, optionally in the mount namespace of process `pid`: namespaces made on an SSH "machine"
+ * are mounted in its sshd's mount namespace (as on a real remote host, invisible from here).
+ */
+function ipJson(args: string[], pid?: number): any[] {
+  const argv = pid ? ['nsenter', '-t', String(pid), '-m', 'ip', '-j', ...args] : ['ip', '-j', ...args];
+  const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' }).trim();
   return out ? JSON.parse(out) : [];
 }
 const netnsNames = (): string[] => ipJson(['netns', 'list']).map((n) => n.name);
@@ -42,25 +47,25 @@ function labLinks(ns: string, tag: string, rename: (n: string) => string, skip: 
 }
 
 /** A guest namespace: its interface, global addresses and routes. */
-function guestState(ns: string) {
-  const links = ipJson(['-n', ns, '-d', 'link', 'show']).map((l) => ({ ifname: l.ifname, mtu: l.mtu, operstate: l.operstate, kind: l.linkinfo?.info_kind }));
-  const addrs = ipJson(['-n', ns, 'addr', 'show'])
+function guestState(ns: string, pid?: number) {
+  const links = ipJson(['-n', ns, '-d', 'link', 'show'], pid).map((l) => ({ ifname: l.ifname, mtu: l.mtu, operstate: l.operstate, kind: l.linkinfo?.info_kind }));
+  const addrs = ipJson(['-n', ns, 'addr', 'show'], pid)
     .flatMap((e) => (e.addr_info ?? []).map((a: any) => `${e.ifname} ${a.local}/${a.prefixlen}`))
     .filter((a: string) => !/ fe80:/.test(a))
     .sort();
-  const routes = ipJson(['-n', ns, 'route', 'show']).map((r) => `${r.dst} dev ${r.dev} ${r.scope ?? ''} ${r.prefsrc ?? ''}`).sort();
+  const routes = ipJson(['-n', ns, 'route', 'show'], pid).map((r) => `${r.dst} dev ${r.dev} ${r.scope ?? ''} ${r.prefsrc ?? ''}`).sort();
   return { links, addrs, routes };
 }
 
 /** Everything the lab made, keyed by placement-independent names. */
-function snapshot(lab: string, hostNs: (box: string) => string, prefix: string) {
+function snapshot(lab: string, hostNs: (box: string) => string, prefix: string, boxPid: (box: string) => number | undefined = () => undefined) {
   const tag = tagOf(lab);
   const rename = (n: string) => (prefix && n.startsWith(prefix) ? n.slice(prefix.length) : n);
   return {
-    'box-1': labLinks(hostNs('box-1'), tag, rename, ['underlay']),
-    'box-2': labLinks(hostNs('box-2'), tag, rename, ['underlay']),
-    g1: guestState(`gl-${lab}-g1`),
-    g2: guestState(`gl-${lab}-g2`),
+    'box-1': labLinks(hostNs('box-1'), tag, rename, ['lo', 'underlay']), // lo: a simulated host's namespace tag
+    'box-2': labLinks(hostNs('box-2'), tag, rename, ['lo', 'underlay']),
+    g1: guestState(`gl-${lab}-g1`, boxPid('box-1')),
+    g2: guestState(`gl-${lab}-g2`, boxPid('box-2')),
   };
 }
 
@@ -131,7 +136,7 @@ privTest(
 
     const boxNs = (b: string) => w.ssh.boxes.find((x) => x.name === b)!.ns;
     const simulated = snapshot(localLab, (b) => `gl-${localLab}-${b}`, '');
-    const overSsh = snapshot(sshLab, boxNs, `${sshLab}-`);
+    const overSsh = snapshot(sshLab, boxNs, `${sshLab}-`, (b) => w.ssh.boxes.find((x) => x.name === b)!.pid);
     t.true(simulated['box-1'].length >= 3, JSON.stringify(simulated['box-1'])); // bridge, guest port, tunnel
     t.deepEqual(overSsh, simulated);
     // On the SSH hosts the lab's links carry the lab's name (they share the machine's namespace).

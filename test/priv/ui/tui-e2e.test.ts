@@ -102,21 +102,26 @@ function openTui(t: ExecutionContext, args: (recipe: string) => string[]) {
     }
     rmSync(dir, { recursive: true, force: true });
   });
+  // tmux sometimes leaves the pane's process unreaped (a zombie), so #{pane_dead_status} stays
+  // empty: a shell prints the exit status instead (values are passed as arguments, never parsed),
+  // then waits, because tmux wipes a pane's screen when its process ends. Each run prints its own
+  // number, so an earlier run's line is never taken for this one. kill-server ends the wait.
+  let run = 0;
+  const program = (argv: string[]) => ['sh', '-c', 'r=$1; shift; node "$@"; echo "[run $r: exit status $?]"; exec sleep 600', 'sh', String(run), bin, ...argv];
   const start = (argv: string[]) => {
+    run++;
     // A second program reuses the (dead) pane: killing the last session would stop the server,
     // and a new-session racing with that shutdown fails.
     if (alive()) {
-      tmux('respawn-pane', '-k', '-t', 'tui', '-c', root, 'node', bin, ...argv);
+      tmux('respawn-pane', '-k', '-t', 'tui', '-c', root, ...program(argv));
       return;
     }
-    tmux('new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', root, 'node', bin, ...argv);
-    // The pane stays after the program exits, so the last screen and the exit status can be read.
-    tmux('set-option', '-t', 'tui', 'remain-on-exit', 'on');
+    tmux('new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', root, ...program(argv));
   };
   start(args(recipe));
   socketPath = tmux('display-message', '-p', '#{socket_path}').trim();
   return {
-    /** Run another command line on the same recipe copy (the previous program must have exited). */
+    /** Run another command line on the same recipe copy, in the same pane (the previous program must have exited). */
     restart: (next: (recipe: string) => string[]) => start(next(recipe)),
     labName,
     prefix: `gl-${labName}-`,
@@ -131,14 +136,15 @@ function openTui(t: ExecutionContext, args: (recipe: string) => string[]) {
         await sleep(250);
       }
     },
-    /** Wait for the program to exit: its exit status ('0'), 'signal N', or 'still running' with the screen. */
+    /** Wait for the program to exit: its exit status ('0'), or 'still running' with the screen. */
     async exitStatus(ms = 30_000): Promise<string> {
-      const dead = () => tmux('display-message', '-p', '-t', 'tui', '#{pane_dead}').trim() === '1';
       const until = Date.now() + ms;
-      while (Date.now() < until && !dead()) await sleep(200);
-      if (!dead()) return `still running after ${ms} ms; screen:\n${screen()}`;
-      const [status, signal] = tmux('display-message', '-p', '-t', 'tui', '#{pane_dead_status}/#{pane_dead_signal}').trim().split('/');
-      return status ? status : `signal ${signal}; screen:\n${screen()}`;
+      for (;;) {
+        const m = new RegExp(`\\[run ${run}: exit status (\\d+)\\]`).exec(screen());
+        if (m) return m[1]!;
+        if (Date.now() > until) return `still running after ${ms} ms; screen:\n${screen()}`;
+        await sleep(200);
+      }
     },
   };
 }

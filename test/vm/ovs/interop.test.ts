@@ -60,6 +60,7 @@ checks:
 for (const family of ['ipv4', 'ipv6'] as const) {
   for (const ovsOn of ['box-1', 'box-2'] as const) {
     vmTest(`OVS geneve port (kernel datapath, on ${ovsOn}) ↔ kernel geneve netdev over ${family}: ping and TCP both ways, VNI on the wire`, (t) => {
+      t.timeout(20 * 60_000); // each CLI run is slow under TCG
       const lab = randomLabName('vo');
       const dir = mkdtempSync(join(tmpdir(), 'gl-vmovs-'));
       const state = join(dir, 'state');
