@@ -21,6 +21,8 @@ export interface Backend {
   execute(steps: readonly Step[], hooks: ExecuteHooks): Promise<void>;
   /** Execute one operation outside a plan (undo during rollback/teardown); throws OpError. */
   run(step: Step): Promise<void>;
+  /** The ownership tag (lo's alias) of a namespace, read in-process where the backend can. */
+  netnsTag?(ns: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

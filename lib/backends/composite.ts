@@ -48,6 +48,7 @@ export function withOvs(kernel: Backend, ovs: OvsRunner): Backend {
         throw asOpError(step, e);
       }
     },
+    ...(kernel.netnsTag ? { netnsTag: (ns: string) => kernel.netnsTag!(ns) } : {}),
     close: () => kernel.close(),
   };
 }

@@ -81,6 +81,8 @@ async function crashTestPause(stepId: number): Promise<void> {
 export class Engine {
   readonly exec: Executor;
   readonly backend: Backend;
+  /** The backend of this machine (namespaces of simulated hosts are removed through it). */
+  private readonly localBackend: Backend;
   readonly bus: EventBus;
   readonly store: StateStore;
   /** Connections to the SSH hosts of the lab being worked on (none for simulated labs). */
@@ -91,6 +93,7 @@ export class Engine {
     this.remotes = new RemoteHosts(deps.ssh);
     // Steps of SSH hosts go to the iproute2 backend over that host's connection; closing the
     // backend (as every command does at its end) also ends the SSH connections.
+    this.localBackend = deps.backend;
     this.backend = routeByHost(deps.backend, (h) => this.remotes.backend(h), () => this.remotes.close());
     this.bus = deps.bus ?? new EventBus();
     this.store = deps.store ?? new StateStore();
@@ -303,7 +306,12 @@ export class Engine {
       this.bus.emit({ type: 'undo-start', step });
       const t0 = Date.now();
       if (undo.op.op === 'netns.del') {
-        const r = await removeNamespace(this.execFor(step.host), undo.op.ns, state.tag, { allowUntagged: true, subject: step.subject });
+        const ex = this.execFor(step.host);
+        const r = await removeNamespace(ex, undo.op.ns, state.tag, {
+          allowUntagged: true,
+          subject: step.subject,
+          ...(ex === this.exec ? { backend: this.localBackend } : {}),
+        });
         if (r.failure) {
           failures.push(r.failure);
           this.bus.emit({ type: 'undo-failed', step, failure: r.failure });

@@ -55,10 +55,14 @@ export function optionFlowArgs(lab: Lab, t: Tunnel, end: TunnelEnd, bridge: stri
     throw new Error(
       `tunnel "${t.name}" on host "${end.host}": Geneve options need exactly one local port on switch "${bridge}" (a guest, or the switch's own address); found ${localPorts.length}`,
     );
-  const { send, accept } = endOptions(t, t.ends.indexOf(end) === 1 ? 1 : 0);
+  const index = t.ends.indexOf(end) === 1 ? 1 : 0;
+  const { send, accept } = endOptions(t, index);
+  // A kernel netdev at the other end sends no options (only tc/BPF could add them): requiring
+  // them on receive would cut the return path, so then anything from the tunnel is accepted.
+  const peerIsOvs = t.ends[index === 0 ? 1 : 0].impl === 'ovs';
   return [
     addTlvMapArgs(bridge, send),
-    ...optionFlows({ bridge, localPort: localPorts[0]!, tunnelPort: end.ifname, send, accept }).map((f) => ['add-flow', bridge, f]),
+    ...optionFlows({ bridge, localPort: localPorts[0]!, tunnelPort: end.ifname, send, ...(peerIsOvs ? { accept } : {}) }).map((f) => ['add-flow', bridge, f]),
   ];
 }
 

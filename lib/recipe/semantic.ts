@@ -8,6 +8,7 @@ import type { Family, TunnelImpl } from '../model/types.js';
 import { parseCidr, subnetsOverlap, sameAddress, familyOf, type Cidr } from './addr.js';
 import { suggest, type Locator, type Path } from './locate.js';
 import { CHECK_KINDS, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
+import { validateCaptureExpect } from '../checks/capture-expect.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -321,6 +322,9 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     if (kind === 'capture') {
       const cap = c.capture!;
       if (kindOf.get(cap.host) !== 'host') err([...p, 'host'], refProblem(cap.host, 'host'));
+      // The expectation language belongs to the capture check; a typo must fail at validate time.
+      const expect = (cap as { expect?: unknown }).expect;
+      if (expect !== undefined) for (const problem of validateCaptureExpect(expect)) err([...p, 'expect'], problem);
       captures.push({ index: ci, during: cap.during });
       const name = c.name ?? uniqueName(`capture ${cap.host}`, usedNames);
       pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });

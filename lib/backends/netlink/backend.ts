@@ -89,6 +89,15 @@ export class NetlinkBackend implements Backend {
     this.ns.close();
   }
 
+  /** The alias of the namespace's `lo` (geneve-lab's ownership tag), without a process. */
+  async netnsTag(ns: string): Promise<string | undefined> {
+    try {
+      return this.getLink(ns, 'lo')?.alias;
+    } catch {
+      return undefined; // no such namespace
+    }
+  }
+
   /** Read one link back (undefined when it does not exist). Used for checks and tests. */
   getLink(ns: string, name: string): DecodedLink | undefined {
     const sock = this.ns.socket(ns);

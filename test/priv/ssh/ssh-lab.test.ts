@@ -12,9 +12,11 @@ import { join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { startSshLab, type SshLab } from '../../support/sshd.js';
 import { chainRecipe, cliIn } from '../../support/ssh-recipes.js';
+import { StateStore } from '../../../lib/engine/state.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'tcpdump', 'iperf3'];
-const tagOf = (lab: string) => `geneve-lab:${lab}`;
+/** The ownership tag of a lab kept in `stateDir` (scoped to the state directory, lib/engine/state.ts). */
+const tagIn = (stateDir: string) => (lab: string) => `geneve-lab:${lab}${new StateStore(stateDir).scope}`;
 
 /**
  * `ip -j …`, optionally in the mount namespace of process `pid`: namespaces made on an SSH "machine"
@@ -58,8 +60,7 @@ function guestState(ns: string, pid?: number) {
 }
 
 /** Everything the lab made, keyed by placement-independent names. */
-function snapshot(lab: string, hostNs: (box: string) => string, prefix: string, boxPid: (box: string) => number | undefined = () => undefined) {
-  const tag = tagOf(lab);
+function snapshot(tag: string, lab: string, hostNs: (box: string) => string, prefix: string, boxPid: (box: string) => number | undefined = () => undefined) {
   const rename = (n: string) => (prefix && n.startsWith(prefix) ? n.slice(prefix.length) : n);
   return {
     'box-1': labLinks(hostNs('box-1'), tag, rename, ['lo', 'underlay']), // lo: a simulated host's namespace tag
@@ -88,7 +89,7 @@ const checkSummary = (stdout: string) =>
     ...(c.figures.loss !== undefined ? { loss: c.figures.loss } : {}),
   }));
 
-async function world(t: { teardown(fn: () => unknown): void }): Promise<{ ssh: SshLab; dir: string; cli: (ns: string | undefined, args: string[]) => ReturnType<typeof cliIn>; boxTagged: (box: string, lab: string) => string[] }> {
+async function world(t: { teardown(fn: () => unknown): void }): Promise<{ ssh: SshLab; dir: string; cli: (ns: string | undefined, args: string[]) => ReturnType<typeof cliIn>; boxTagged: (box: string, lab: string) => string[]; tagOf: (lab: string) => string }> {
   const ssh = await startSshLab(randomLabName('sb'), 2);
   const dir = mkdtempSync(join(tmpdir(), 'gl-sshlab-'));
   const stateDir = join(dir, 'state');
@@ -101,7 +102,8 @@ async function world(t: { teardown(fn: () => unknown): void }): Promise<{ ssh: S
     ssh,
     dir,
     cli: (ns, args) => cliIn(ns, ['--state-dir', stateDir, ...args]),
-    boxTagged: (name, lab) => ipJson(['-n', box(name).ns, 'link', 'show']).filter((l) => l.ifalias === tagOf(lab)).map((l) => l.ifname),
+    tagOf: tagIn(stateDir),
+    boxTagged: (name, lab) => ipJson(['-n', box(name).ns, 'link', 'show']).filter((l) => l.ifalias === tagIn(stateDir)(lab)).map((l) => l.ifname),
   };
 }
 
@@ -135,8 +137,8 @@ privTest(
     t.deepEqual(checkSummary(remote.stdout), localChecks);
 
     const boxNs = (b: string) => w.ssh.boxes.find((x) => x.name === b)!.ns;
-    const simulated = snapshot(localLab, (b) => `gl-${localLab}-${b}`, '');
-    const overSsh = snapshot(sshLab, boxNs, `${sshLab}-`, (b) => w.ssh.boxes.find((x) => x.name === b)!.pid);
+    const simulated = snapshot(w.tagOf(localLab), localLab, (b) => `gl-${localLab}-${b}`, '');
+    const overSsh = snapshot(w.tagOf(sshLab), sshLab, boxNs, `${sshLab}-`, (b) => w.ssh.boxes.find((x) => x.name === b)!.pid);
     t.true(simulated['box-1'].length >= 3, JSON.stringify(simulated['box-1'])); // bridge, guest port, tunnel
     t.deepEqual(overSsh, simulated);
     // On the SSH hosts the lab's links carry the lab's name (they share the machine's namespace).
