@@ -18,7 +18,12 @@ export function tunnelPortFromModel(tunnel: Tunnel, end: 0 | 1, bridge: string, 
   const ttl = p?.ttl ?? g?.ttl;
   const tos = p?.tos ?? g?.tos;
   const df = p?.df;
-  const csum = o.csum ?? p?.udpcsum ?? g?.csum;
+  // OVS sends Geneve/VXLAN over IPv6 with a zero UDP checksum unless csum=true, and a Linux
+  // tunnel device drops those unless it was made with udp6zerocsumrx: so towards a kernel end
+  // over IPv6 the port sends checksums unless the recipe says otherwise.
+  const kernelPeer = tunnel.ends[end === 0 ? 1 : 0].impl === 'kernel';
+  const v6Default = p && tunnel.family === 'ipv6' && kernelPeer && !p.udp6zerocsumrx ? true : undefined;
+  const csum = o.csum ?? p?.udpcsum ?? g?.csum ?? v6Default;
   const key = o.key ?? (o.inKey === undefined && o.outKey === undefined ? baseKey : undefined);
   const spec: TunnelPortSpec = {
     bridge,

@@ -70,3 +70,21 @@ test('a guest MTU that cannot fit the overlay is a warning naming both numbers; 
   const gre = loadRecipeText(base('{ name: tun, between: [s1, s2], type: vxlan }', ', mtu: 1500'), 'r.yaml');
   t.regex(gre.warnings[0]!.message, /MTU 1500 does not fit: .* leaves 1450/);
 });
+
+test('OVS port towards a kernel geneve end over IPv6 sends UDP checksums (Linux drops zero-checksum IPv6 tunnels by default)', (t) => {
+  const text = (s2: string, extra = '') => `lab: t
+hosts:
+  - { name: w1, interfaces: [{ ipv6: "2001:db8::1/64" }] }
+  - { name: w2, interfaces: [{ ipv6: "2001:db8::2/64" }] }
+switches:
+  - { name: s1, host: w1, kind: ovs }
+  - { name: s2, host: w2, kind: ${s2} }
+tunnels:
+  - { name: tun, between: [s1, s2], type: geneve, family: ipv6${extra} }
+`;
+  const port = (src: string) =>
+    (planLab(loadRecipeText(src, 'r.yaml').lab, { autoDatapath: 'netdev' }).steps.find((s) => s.op.op === 'ovs.tunnel')!.op as { port: { csum?: boolean } }).port;
+  t.is(port(text('bridge')).csum, true);
+  t.is(port(text('bridge', ', udp6zerocsumrx: true')).csum, undefined, 'the kernel end accepts zero checksums: OVS default');
+  t.is(port(text('ovs')).csum, undefined, 'OVS to OVS: OVS default');
+});
