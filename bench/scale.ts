@@ -23,16 +23,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { scaleLayout, scaleRecipe, scaleBatchScript } from './scale-recipe.js';
-import type { NetlinkBackend } from '../lib/backends/netlink/index.js';
 
-/**
- * `netlink+nsdown`: up as `netlink`, but down removes the namespaces through the netlink
- * backend (ownership tag read over netlink, one /proc scan for processes, netns.del in
- * process) instead of the engine's per-namespace `ip` processes — what `down` would cost if
- * the engine delegated namespace removal to the backend (not the case today).
- */
-type Mode = 'netlink' | 'netlink+nsdown' | 'iproute2' | 'ip-batch';
-const MODES: Mode[] = ['netlink', 'netlink+nsdown', 'iproute2', 'ip-batch'];
+type Mode = 'netlink' | 'iproute2' | 'ip-batch';
+const MODES: Mode[] = ['netlink', 'iproute2', 'ip-batch'];
 
 interface Measurement {
   mode: Mode;
@@ -117,13 +110,8 @@ async function worker(mode: Mode, n: number, lab: string, stateDir: string): Pro
       upMaxRssKiB = process.resourceUsage().maxRSS;
       verifyUp(lab, expected);
       const t1 = performance.now();
-      if (mode === 'netlink+nsdown') {
-        await downThroughBackend(backend as NetlinkBackend, layout.tag, `gl-${lab}-`);
-        engine.store.remove(lab);
-      } else {
-        const down = await engine.down(lab);
-        if (down.failures.length) throw new Error(`down reported failures: ${JSON.stringify(down.failures.slice(0, 3))}`);
-      }
+      const down = await engine.down(lab);
+      if (down.failures.length) throw new Error(`down reported failures: ${JSON.stringify(down.failures.slice(0, 3))}`);
       downMs = performance.now() - t1;
     } finally {
       await backend.close();
@@ -134,26 +122,6 @@ async function worker(mode: Mode, n: number, lab: string, stateDir: string): Pro
   return { mode, n, namespaces: expected, upMs, downMs, upMaxRssKiB, selfMaxRssKiB: process.resourceUsage().maxRSS, childMaxRssKiB: childrenMaxRssKiB() };
 }
 
-/**
- * The engine's down, done in process: namespaces carrying the lab's tag (lo's alias, read
- * over netlink) are removed with the backend's netns.del, after one /proc scan proves no
- * process still runs inside them (the engine would stop such processes; there are none here).
- */
-async function downThroughBackend(backend: NetlinkBackend, tag: string, prefix: string): Promise<void> {
-  const ours = readdirSync('/run/netns').filter((ns) => ns.startsWith(prefix) && backend.getLink(ns, 'lo')?.alias === tag);
-  const inodes = new Set(ours.map((ns) => statSync(`/run/netns/${ns}`).ino));
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let ino: number | undefined;
-    try {
-      ino = statSync(`/proc/${pid}/ns/net`).ino;
-    } catch {
-      continue; // gone, or a kernel thread
-    }
-    if (inodes.has(ino)) throw new Error(`process ${pid} runs inside a lab namespace; not removing`);
-  }
-  let id = 0;
-  for (const ns of ours) await backend.run({ id: ++id, subject: `namespace "${ns}"`, op: { op: 'netns.del', ns }, undo: null });
-}
 
 /** The work really happened: every namespace exists and a guest has its address on eth0. */
 function verifyUp(lab: string, expected: number): void {

@@ -13,7 +13,7 @@ export type BackendName = 'netlink' | 'iproute2' | 'auto';
 
 /** The part of the netlink module selectBackend needs. */
 export interface NetlinkModule {
-  createNetlinkBackend: (opts?: { exec?: Executor }) => Promise<Backend>;
+  createNetlinkBackend: (opts?: { exec?: Executor; onNotice?: (message: string) => void }) => Promise<Backend>;
 }
 
 /** Loads the netlink module lazily: the native part must not be needed for validate/plan or on other platforms. */
@@ -44,7 +44,7 @@ export async function selectKernelBackend(
   if (name === 'iproute2') return createIproute2Backend(exec);
   try {
     const mod = await loadNetlink();
-    return await mod.createNetlinkBackend({ exec });
+    return await mod.createNetlinkBackend({ exec, onNotice: notice }); // read-back notices (e.g. an ignored attribute) reach the user
   } catch (e) {
     if (name === 'netlink') throw new UsageError(`the netlink backend cannot be used here: ${(e as Error).message}`);
     notice(`netlink backend unavailable (${(e as Error).message.split('\n')[0]}); using iproute2`);

@@ -3,7 +3,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = ['--import', 'tsx', fileURLToPath(new URL('../../cli/main.ts', import.meta.url))];
+// The test runner (test/support/run-tests.js) builds dist/ first and sets GENEVE_LAB_TEST_CLI=dist:
+// the compiled CLI starts much faster (it matters in the TCG VM). Run directly, tests use sources.
+const CLI =
+  process.env.GENEVE_LAB_TEST_CLI === 'dist'
+    ? [fileURLToPath(new URL('../../bin/geneve-lab.js', import.meta.url))]
+    : ['--import', 'tsx', fileURLToPath(new URL('../../cli/main.ts', import.meta.url))];
 
 export interface CliResult {
   code: number;

@@ -30,7 +30,7 @@ kernelTest('fault (netem): 50% loss FAILS a ping allowing 10%, 5% loss FAILS UDP
   netem('50%');
   const p = f.checks(['check', f.variant('ping-only.yaml', onlyChecks(text, ['ping-loss']))]).byName['ping-loss']!;
   t.is(p?.status, 'failed', `50% loss against a 10% threshold must fail\n${JSON.stringify(p)}`);
-  const m = /^expected reachable \(loss ≤ 10%\), saw ([0-9.]+)% loss: (\d+)\/40 replies/.exec(p.message ?? '');
+  const m = /^expected reachable \(loss ≤ 10%\), saw ([0-9.]+)% loss: (\d+)\/\d+ replies/.exec(p.message ?? '');
   t.truthy(m, p.message);
   t.true(Number(m?.[1]) > 10);
 
