@@ -245,11 +245,11 @@ function planGuest(ctx: Ctx, g: Guest, add: Add) {
 
 /** The kernel netdev for one end of a tunnel. */
 export function tunnelLink(lab: Lab, t: Tunnel, end: TunnelEnd): LinkSpec {
-  // Without a lower device the kernel gives a VXLAN netdev MTU 1500 over a 1500 underlay;
-  // the right default is the underlay's MTU minus the encapsulation overhead.
-  const net = lab.networks.find((n) => n.name === t.network);
-  const mtu = t.mtu ?? (net ? net.mtu - encapOverhead(t.type, t.family, t.options) : undefined);
-  const base = { name: end.ifname, alias: lab.tag, ...(mtu ? { mtu } : {}) };
+  // No MTU unless the recipe sets one: the kernel's default (1500 for a VXLAN netdev without a
+  // lower device) makes it answer oversize packets with "fragmentation needed", so PMTU
+  // discovery works for a guest whose MTU is too large; a smaller tunnel MTU would make the
+  // bridge drop them silently (a black hole). Guests get the overlay MTU by default instead.
+  const base = { name: end.ifname, alias: lab.tag, ...(t.mtu ? { mtu: t.mtu } : {}) };
   switch (t.type) {
     case 'geneve': {
       const p = t.geneve ?? {};
