@@ -26,7 +26,9 @@ export async function runTui(controller: Controller, opts: TuiOptions = {}): Pro
       how = h;
     },
   });
-  const instance = render(app, { exitOnCtrlC: false, alternateScreen: true, patchConsole: true });
+  // The TUI only runs on a terminal (checked above), so it is interactive even when a CI
+  // variable is set in the environment (ink would otherwise print only the final frame).
+  const instance = render(app, { exitOnCtrlC: false, alternateScreen: true, patchConsole: true, interactive: true });
   await instance.waitUntilExit();
   return how;
 }
