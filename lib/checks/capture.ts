@@ -2,7 +2,8 @@
  * The capture check: run tcpdump inside a namespace on an interface while another check makes
  * traffic, then decode the pcap with the project's own decoder (lib/wire) and assert on it.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpError } from '../errors.js';
@@ -166,8 +167,12 @@ export function decodeOptionsFor(ctx: CheckContext | undefined, expect: Record<s
 export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, during: () => Promise<unknown>): Promise<CheckResult> {
   const started = Date.now();
   const ep = ctx.endpoint(check.host);
-  const dir = ctx.artifactsDir ?? join(tmpdir(), `geneve-lab-${ctx.lab.name}`);
-  if (ep.exec.where === 'local') await mkdir(dir, { recursive: true });
+  // The pcap is kept only in an artifacts directory the user asked for; otherwise it lives in a
+  // private temporary directory that is removed once the packets are decoded.
+  const keep = ctx.artifactsDir !== undefined;
+  const local = ep.exec.where === 'local';
+  const dir = keep ? ctx.artifactsDir! : local ? await mkdtemp(join(tmpdir(), 'geneve-lab-capture-')) : `/tmp/geneve-lab-capture-${randomBytes(6).toString('hex')}`;
+  if (local) await mkdir(dir, { recursive: true });
   else await ep.exec.run(['mkdir', '-p', dir]);
   const file = join(dir, `${check.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.pcap`);
   const what = `capture on ${check.host}/${check.ifname} during "${check.during}", ≥${check.atLeast} matching`;
@@ -182,6 +187,11 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
     }
   } catch (e) {
     return { ...base, status: 'error', message: e instanceof Error ? e.message : String(e), figures: {}, durationMs: Date.now() - started };
+  } finally {
+    if (!keep) {
+      if (local) await rm(dir, { recursive: true, force: true });
+      else await ep.exec.run(['rm', '-rf', '--', dir]);
+    }
   }
   const m: CaptureMatch = matchCapture(outcome.packets, check.expect, check.atLeast);
   const warnings = [...outcome.warnings, ...(outcome.stats.dropped ? [`tcpdump: ${outcome.stats.dropped} packets dropped by the kernel`] : [])];
@@ -189,7 +199,7 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
     ...base,
     status: m.ok ? 'passed' : 'failed',
     ...(m.ok ? {} : { message: m.message + (warnings.length ? ` (${warnings.join('; ')})` : '') }),
-    figures: { ...m.figures, pcap: file },
+    figures: { ...m.figures, ...(keep ? { pcap: file } : {}) },
     durationMs: Date.now() - started,
     raw: outcome.stderr,
     details: { file, summary: m.message, packets: outcome.packets },
