@@ -221,7 +221,7 @@ export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { por
 
   let server: IperfServer;
   try {
-    server = await startIperfServer(serverEp, { port: opts.port, idleTimeoutS: check.durationS + 20 });
+    server = await startIperfServer(serverEp, { port: opts.port, idleTimeoutS: check.durationS * 2 + 30 });
   } catch (e) {
     return error((e as Error).message);
   }
@@ -229,11 +229,14 @@ export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { por
   let raw = '';
   try {
     const argv = iperfClientArgv({ address, port: server.port, family: check.family, protocol: check.protocol, durationS: check.durationS, parallel: check.parallel, reverse: check.reverse, bitrateBps });
-    const r = await client.exec.run(inNetns(client.ns, argv), { timeoutMs: (check.durationS + 15) * 1000 });
+    // Generous: on a lossy or emulated (TCG) path iperf3's closing result exchange can take
+    // many retransmissions; a client still silent after this is reported as stalled.
+    const limitS = check.durationS * 2 + 30;
+    const r = await client.exec.run(inNetns(client.ns, argv), { timeoutMs: limitS * 1000 });
     raw = rawOf(r);
     // The server is known to be listening, so a client that cannot reach it or stalls is the
     // network failing the test (a verdict), not the check failing to run.
-    if (r.timedOut) result = failed(`iperf3 did not finish within ${check.durationS + 15} s: traffic from "${check.from}" to ${address}:${server.port} stalled`, raw);
+    if (r.timedOut) result = failed(`iperf3 did not finish within ${limitS} s: traffic from "${check.from}" to ${address}:${server.port} stalled`, raw);
     else {
       const p = parseIperfJson(r.stdout || r.stderr);
       if (!p.ok)
