@@ -47,17 +47,21 @@ export function shellQuote(argv: readonly string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-function toResult(argv: string[], started: number, r: any): RunResult {
+/**
+ * An execa result (or failure) as a RunResult. Shared by every executor so that all of them
+ * report stderr the same way (never execa's own summary in place of the program's stderr).
+ */
+export function toRunResult(argv: readonly string[], started: number, r: any, notFound = `${argv[0]}: command not found`): RunResult {
   const spawnError = r.code && typeof r.exitCode !== 'number' ? String(r.code) : undefined;
   return {
-    argv,
+    argv: [...argv],
     exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
     stdout: typeof r.stdout === 'string' ? r.stdout : '',
     stderr:
       typeof r.stderr === 'string' && r.stderr !== ''
         ? r.stderr
         : spawnError === 'ENOENT'
-          ? `${argv[0]}: command not found`
+          ? notFound
           : spawnError
             ? (r.shortMessage ?? spawnError)
             : // The program printed nothing on stderr: say nothing rather than execa's summary.
@@ -84,7 +88,7 @@ export class LocalExecutor implements Executor {
       stripFinalNewline: false,
       killSignal: 'SIGKILL',
     });
-    return toResult([...argv], started, r);
+    return toRunResult(argv, started, r);
   }
 
   start(argv: readonly string[], opts: RunOptions = {}): Background {
@@ -98,7 +102,7 @@ export class LocalExecutor implements Executor {
       timeout: opts.timeoutMs,
       stripFinalNewline: false,
     });
-    const done = (child as Promise<unknown>).then((r) => toResult([...argv], started, r));
+    const done = (child as Promise<unknown>).then((r) => toRunResult(argv, started, r));
     return {
       pid: child.pid,
       argv: [...argv],

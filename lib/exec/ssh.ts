@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ExitCode, LabError, OpError } from '../errors.js';
-import type { Background, Executor, RunOptions, RunResult } from './executor.js';
+import { toRunResult, type Background, type Executor, type RunOptions, type RunResult } from './executor.js';
 import {
   commandArgv,
   controlArgv,
@@ -56,23 +56,8 @@ const DEFAULT_MAX_SESSIONS = 10;
 /** Grace between the local timeout and the remote `timeout`, so the remote side ends first. */
 const REMOTE_TIMEOUT_SLACK_MS = 5000;
 
-function toRunResult(argv: readonly string[], started: number, r: any): RunResult {
-  const spawnError = r.code && typeof r.exitCode !== 'number' ? String(r.code) : undefined;
-  return {
-    argv: [...argv],
-    exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
-    stdout: typeof r.stdout === 'string' ? r.stdout : '',
-    stderr:
-      typeof r.stderr === 'string' && r.stderr !== ''
-        ? r.stderr
-        : spawnError === 'ENOENT'
-          ? 'ssh: command not found (install openssh-client)'
-          : (r.shortMessage ?? ''),
-    durationMs: Date.now() - started,
-    timedOut: Boolean(r.timedOut),
-    ...(spawnError ? { spawnError } : {}),
-  };
-}
+const toSshResult = (argv: readonly string[], started: number, r: unknown): RunResult =>
+  toRunResult(argv, started, r, 'ssh: command not found (install openssh-client)');
 
 /**
  * Executors still open when the process exits (an error path that skipped close(), or a CLI that
@@ -218,7 +203,7 @@ export class SshExecutor implements Executor {
     } finally {
       this.release();
     }
-    const res = toRunResult(argv, started, r);
+    const res = toSshResult(argv, started, r);
     if (res.exitCode === 255 && !(await this.masterAlive())) throw this.unreachable(res.stderr);
     return res;
   }
@@ -284,7 +269,7 @@ export class SshExecutor implements Executor {
       stripFinalNewline: false,
     });
     const done = (child as Promise<unknown>).then((r) => {
-      const res = toRunResult(argv, started, r);
+      const res = toSshResult(argv, started, r);
       const remoteTimeout = opts.timeoutMs !== undefined && (res.exitCode === 124 || res.exitCode === 137);
       return remoteTimeout ? { ...res, timedOut: true } : res;
     });

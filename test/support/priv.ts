@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 
 export const isRoot = process.getuid?.() === 0;
 
-function has(bin: string): boolean {
+/** Whether a program is on PATH. */
+export function hasTool(bin: string): boolean {
   try {
     execFileSync('sh', ['-c', 'command -v "$1"', 'sh', bin], { stdio: 'ignore' });
     return true;
@@ -21,7 +22,7 @@ function has(bin: string): boolean {
 /** Why a privileged test cannot run here, or undefined when it can. */
 export function privReason(tools: string[] = []): string | undefined {
   if (!isRoot) return 'needs root';
-  const missing = tools.filter((t) => !has(t));
+  const missing = tools.filter((t) => !hasTool(t));
   if (missing.length) return `missing tools: ${missing.join(', ')}`;
   return undefined;
 }

@@ -5,27 +5,19 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
 import { specProblems } from '../../../lib/remote/ssh-args.js';
+import { hasTool } from '../../support/priv.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 const scripts = ['vagrant/provision.sh', 'vagrant/ci.sh'];
 const recipes = ['recipes/vagrant-kernel-geneve.yaml', 'recipes/vagrant-ovs-geneve.yaml'];
 
-function has(bin: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', bin], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const hasVagrant = has('vagrant');
+const hasVagrant = hasTool('vagrant');
 if (!hasVagrant) process.stderr.write('\n!!! VAGRANT NOT INSTALLED: `vagrant validate` tests NOT RUN (Debian: apt-get install vagrant vagrant-libvirt)\n');
 const vagrantTest = hasVagrant ? test.serial : (title: string, _fn: unknown) => test.skip(`${title} [NOT RUN: vagrant not installed]`, () => {});
 
@@ -52,7 +44,7 @@ for (const s of scripts)
     t.is(r.exitCode, 0, String(r.stderr));
   });
 
-const hasShellcheck = has('shellcheck');
+const hasShellcheck = hasTool('shellcheck');
 if (!hasShellcheck) process.stderr.write('\n!!! shellcheck NOT INSTALLED: shell lint NOT RUN (Debian: apt-get install shellcheck)\n');
 (hasShellcheck ? test : (title: string, _fn: unknown) => test.skip(`${title} [NOT RUN: shellcheck not installed]`, () => {}))(
   'shellcheck -S warning of the Vagrant scripts',
