@@ -16,6 +16,8 @@ const PANIC = /Kernel panic - not syncing|BUG: kernel NULL pointer|Oops: |genera
 export class ConsoleWatcher {
   private partial = '';
   private readonly tail: string[] = [];
+  /** The first panic headline: kept even after a long call trace pushes it out of the tail. */
+  private panicLine: string | undefined;
   readonly events: ConsoleEvent[] = [];
 
   constructor(
@@ -33,7 +35,9 @@ export class ConsoleWatcher {
   /** The last console lines (markers excluded), including an unterminated last line. */
   lastLines(): string[] {
     const all = this.partial.trim() ? [...this.tail, clean(this.partial)] : [...this.tail];
-    return all.slice(-this.keep);
+    const last = all.slice(-this.keep);
+    if (this.panicLine && !last.includes(this.panicLine)) return [this.panicLine, '…', ...last.slice(2)];
+    return last;
   }
 
   private emit(e: ConsoleEvent): void {
@@ -50,6 +54,7 @@ export class ConsoleWatcher {
     if (line.startsWith(MARKER.fail + ' ')) {
       this.emit({ kind: 'fail', what: line.slice(MARKER.fail.length + 1) });
     } else if (PANIC.test(line)) {
+      this.panicLine ??= line;
       this.emit({ kind: 'panic', line });
     }
     if (line) {
