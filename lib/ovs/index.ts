@@ -4,7 +4,6 @@ export * from './daemons.js';
 export * from './datapath.js';
 export * from './errors.js';
 export * from './from-model.js';
-export * from './host.js';
 export * from './instance.js';
 export * from './ipsec.js';
 export * from './mtu.js';

@@ -57,7 +57,15 @@ export function App(props: AppProps) {
   const color = props.noColor ? false : colorFromEnv();
 
   const [ui, dispatch] = useReducer((s: UiState, e: LabEvent) => uiReducer(s, e, clock()), controller.lab, initialUiState);
-  const [mode, setMode] = useState<Mode>('main');
+  const [mode, setModeState] = useState<Mode>('main');
+  // Keys are read against this ref, not the rendered `mode`: a key that arrives before React has
+  // re-rendered after a mode change (fast typing, several keys in one read) would otherwise be
+  // read in the old mode and lost (e.g. "?" then "q" quit instead of closing help).
+  const modeRef = useRef<Mode>('main');
+  const setMode = (m: Mode) => {
+    modeRef.current = m;
+    setModeState(m);
+  };
   const [focus, setFocus] = useState<Focus>('checks');
   const [sel, setSel] = useState<Record<Focus, number>>({ progress: 0, checks: 0, counters: 0 });
   const [status, setStatus] = useState<Status>({ tone: 'dim', text: 'ready — u: up, c: checks, ?: help' });
@@ -101,6 +109,7 @@ export function App(props: AppProps) {
   const running = ui.steps.some((s) => s.state === 'running') || ui.checks.some((c) => c.state === 'running');
   useEffect(() => {
     if (!running) return;
+    setNow(clock());
     const t = setInterval(() => setNow(clock()), 250);
     return () => clearInterval(t);
   }, [running]);
@@ -141,6 +150,7 @@ export function App(props: AppProps) {
   const lists: Record<Focus, number> = { progress: ui.steps.length, checks: ui.checks.length, counters: targets.length };
 
   useInput((input, key) => {
+    const mode = modeRef.current;
     const cmd = keyToCommand(mode, input, key);
     if (!cmd) return;
     switch (cmd) {

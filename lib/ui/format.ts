@@ -8,6 +8,14 @@ export function fmtDuration(ms: number): string {
   return `${m}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 }
 
+/**
+ * Time since `startedAt`, never negative: the app's clock ticks every 250 ms, so a step or
+ * check stamped between two ticks started "after" the last tick the screen knows of.
+ */
+export function fmtElapsed(now: number, startedAt: number): string {
+  return fmtDuration(Math.max(0, now - startedAt));
+}
+
 /** Bytes per second, in bytes (B/s, KB/s, MB/s, GB/s with 1000 steps). */
 export function fmtBytesRate(bps: number): string {
   const units = ['B/s', 'KB/s', 'MB/s', 'GB/s'];

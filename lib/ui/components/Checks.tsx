@@ -2,7 +2,7 @@ import React from 'react';
 import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import type { CheckView } from '../state.js';
-import { clip, fmtDuration, fmtFigures, visibleWindow } from '../format.js';
+import { clip, fmtDuration, fmtElapsed, fmtFigures, visibleWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
@@ -50,7 +50,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
         }
         const sel = row.check === props.selected ? '›' : ' ';
         const tone = c.state === 'passed' ? 'ok' : c.state === 'failed' || c.state === 'error' ? 'bad' : c.state === 'running' ? 'busy' : 'dim';
-        const time = c.state === 'running' && c.startedAt !== undefined ? fmtDuration(props.now - c.startedAt) : c.result ? fmtDuration(c.result.durationMs) : '';
+        const time = c.state === 'running' && c.startedAt !== undefined ? fmtElapsed(props.now, c.startedAt) : c.result ? fmtDuration(c.result.durationMs) : '';
         const label = c.state === 'pending' ? 'pending' : c.state === 'running' ? 'running' : c.state === 'error' ? 'ERROR' : c.state === 'failed' ? 'FAILED' : 'passed';
         return (
           <Box key={k}>

@@ -7,10 +7,16 @@ import { clip, fmtBytesRate, fmtPps, visibleWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
+/**
+ * Counters the kernel reports next to the errors that are not errors: rx_otherhost counts frames
+ * addressed to another host's MAC, which a bridge port or a promiscuous capture sees all the time.
+ */
+const NOT_ERRORS = new Set(['rx_otherhost']);
+
 /** Error counters that grew in the last interval, e.g. "rx_frame_errors +3". */
 export function growingErrors(s: CounterSample): string[] {
   return Object.entries(s.errorsDelta)
-    .filter(([, d]) => d > 0)
+    .filter(([k, d]) => d > 0 && !NOT_ERRORS.has(k))
     .map(([k, d]) => `${k} +${d}`);
 }
 

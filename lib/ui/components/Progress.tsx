@@ -2,13 +2,13 @@ import React from 'react';
 import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import type { FailureView, StepView, UiState } from '../state.js';
-import { clip, fmtDuration, visibleWindow } from '../format.js';
+import { clip, fmtDuration, fmtElapsed, visibleWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
 function StepRow(props: { s: StepView; selected: boolean; now: number; cols: number }) {
   const { s } = props;
-  const elapsed = s.state === 'running' ? fmtDuration(props.now - s.startedAt) : s.durationMs !== undefined ? fmtDuration(s.durationMs) : '';
+  const elapsed = s.state === 'running' ? fmtElapsed(props.now, s.startedAt) : s.durationMs !== undefined ? fmtDuration(s.durationMs) : '';
   const mark = props.selected ? '›' : ' ';
   const verb = s.direction === 'undo' ? `undo ${s.op}` : s.op;
   const text = clip(`#${s.stepId} ${verb} ${s.subject}`, props.cols - elapsed.length - 6);

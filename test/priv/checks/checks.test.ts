@@ -5,8 +5,7 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextFromLab, type CheckContext } from '../../../lib/checks/context.js';
 import { applyImpairment, clearImpairment, ImpairmentError } from '../../../lib/checks/impair.js';
@@ -17,6 +16,7 @@ import { LocalExecutor } from '../../../lib/exec/executor.js';
 import type { Check, IperfCheck, Lab, MtuCheck, PingCheck } from '../../../lib/model/types.js';
 import { writeArtifacts } from '../../../lib/report/artifacts.js';
 import { privReason, privTest, randomLabName } from '../../support/priv.js';
+import { tempDir, vethPair } from '../../support/scratch.js';
 
 const TOOLS = ['ping', 'iperf3', 'ss', 'tc'];
 const name = randomLabName('ck');
@@ -49,15 +49,10 @@ if (!privReason(TOOLS)) {
   test.before(() => {
     ip('netns', 'add', L);
     ip('netns', 'add', R);
-    ip('link', 'add', `${name}a`, 'type', 'veth', 'peer', 'name', `${name}b`);
-    ip('link', 'set', `${name}a`, 'netns', L, 'name', 'eth0');
-    ip('link', 'set', `${name}b`, 'netns', R, 'name', 'eth0');
+    vethPair({ ns: L, ifname: 'eth0', addresses: ['203.0.113.1/24', '2001:db8::1/64'] }, { ns: R, ifname: 'eth0', addresses: ['203.0.113.2/24', '2001:db8::2/64'] });
     ip('-n', R, 'link', 'set', 'eth0', 'mtu', '1400');
     for (const [ns, n] of [[L, 1], [R, 2]] as const) {
-      ip('-n', ns, 'addr', 'add', `203.0.113.${n}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `2001:db8::${n}/64`, 'dev', 'eth0', 'nodad');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
-      ip('-n', ns, 'link', 'set', 'eth0', 'up');
       // An overlay over the veth (this kernel has vxlan, not geneve) so a capture has
       // encapsulated packets to decode.
       ip('-n', ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'local', `203.0.113.${n}`, 'remote', `203.0.113.${3 - n}`, 'dstport', '4789', 'dev', 'eth0');
@@ -208,8 +203,7 @@ privTest('runChecks: concurrent pings and an iperf, events for each, results in 
 }, { tools: TOOLS });
 
 privTest('capture around another check: started before it, stopped after it; a wrong VNI FAILS', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gl-cap-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'gl-cap-');
   const overlay = ping({ name: 'overlay', to: '198.51.100.2', count: 3 });
   const right: Check = { kind: 'capture', name: 'vni42', host: 'right', ifname: 'eth0', during: 'overlay', expect: { 'vxlan.vni': 42, 'inner.dst': '198.51.100.2' }, atLeast: 3 };
   const wrong: Check = { kind: 'capture', name: 'vni43', host: 'right', ifname: 'eth0', during: 'overlay', expect: { 'vxlan.vni': 43 }, atLeast: 1 };
@@ -243,8 +237,7 @@ privTest('impairments: this kernel says "unsupported … run it in the VM"; a ke
 }, { tools: TOOLS });
 
 privTest('artifacts: ip -d -j of every lab namespace and the failed check\'s raw output', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gl-art-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'gl-art-');
   const failed = await runCheck(ping({ to: '203.0.113.77' }), ctx);
   const files = await writeArtifacts(dir, lab, [failed], exec);
   t.true(files.length > 0);

@@ -4,9 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { privTest, randomLabName } from '../../support/priv.js';
-import { OpError } from '../../../lib/errors.js';
+import { ApplyError, OpError } from '../../../lib/errors.js';
 import {
-  applyOvsHost,
   attachOvs,
   bridgeCommands,
   chooseDatapath,
@@ -19,7 +18,10 @@ import {
   transaction,
   type OwnedOvs,
 } from '../../../lib/ovs/index.js';
-import { daemonsUnder, exec, sh } from './two-hosts.js';
+import { daemonsUnder, exec, labEngine, ovsTwoHostRecipe, sh, stateDirFor } from './two-hosts.js';
+import { loadRecipeText } from '../../../lib/recipe/load.js';
+import { netnsList } from '../../support/oracle.js';
+import type { Engine } from '../../../lib/engine/engine.js';
 
 const TOOLS = { tools: ['ovs-vswitchd', 'ovsdb-server', 'ovsdb-tool', 'ovs-vsctl'] };
 
@@ -99,12 +101,21 @@ privTest('ovs: an error OVS records in Interface.error is surfaced with the port
   t.deepEqual(br.ports.find((p) => p.name === 'gnv0')!.interfaces[0]!.options, { key: '7', remote_ip: '192.0.2.2' });
   t.deepEqual(st.tunnels.map((x) => x.udpPort), [6081]);
 
-  // The same through a whole-host spec: the error names the port.
-  const e2 = await t.throwsAsync(
-    applyOvsHost(ovs, { lab: tag, datapath: 'netdev', bridges: [{ name: 'br-int' }], tunnels: [{ ...base, name: 'gnv2' }] }),
-    { instanceOf: OpError },
-  );
-  t.regex(e2!.message, /OVS rejected 1 port.*port "gnv2": could not add network device gnv2 to ofproto \(File exists\)/s);
+}, TOOLS);
+
+privTest('ovs: a lab whose tunnel port OVS rejects (Interface.error) fails up naming the tunnel, host and port, and is rolled back', async (t) => {
+  const lab = randomLabName('ov');
+  let engine: Engine | undefined;
+  const stateDir = stateDirFor(t, lab, () => engine);
+  engine = await labEngine(stateDir);
+  // tun1 has the same (type, remote_ip, local_ip, key) as tun0: OVS refuses it, only in Interface.error.
+  const text = ovsTwoHostRecipe(lab, { tunnel: 'type: geneve, vni: 7', extraTunnels: ['{ name: tun1, between: [sw1, sw2], type: geneve, vni: 7 }'] });
+  const e = await t.throwsAsync(engine.up(loadRecipeText(text, 'two-hosts.yaml').lab), { instanceOf: ApplyError });
+  t.regex(e!.message, /tunnel port "tun1" \(geneve\) on bridge "sw1" \(OVS on host "h1"\)/);
+  t.regex(e!.message, /could not add network device tun1 to ofproto \(File exists\)/);
+  t.regex(e!.message, /rolled back: .* nothing left behind/);
+  t.deepEqual(netnsList().filter((n) => n.startsWith(`gl-${lab}-`)), [], 'rollback removed every namespace');
+  t.deepEqual(daemonsUnder(stateDir), [], 'rollback stopped every OVS daemon');
 }, TOOLS);
 
 privTest('ovs: datapath is chosen from the running kernel (netdev here unless the module exists)', async (t) => {

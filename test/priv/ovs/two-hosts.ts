@@ -1,12 +1,24 @@
 /**
- * Test fixture: two simulated hosts (namespaces) joined by a veth underlay in 192.0.2.0/24,
- * an OVS instance in each (userspace datapath), br-phy owning the underlay address, br-int
- * with a tunnel port and a guest (namespace) at 203.0.113.1/.2. Teardown removes it all.
+ * Test fixture: two simulated hosts h1/h2 (underlay 192.0.2.1/.2) with an OVS switch each
+ * (userspace datapath here), a tunnel port between the switches and a guest behind each switch
+ * (203.0.113.1/.2), built the way users build labs: recipe text → loadRecipeText → Engine.up
+ * with the CLI's backend (kernel backend + OVS runner), so the planner (lib/plan/ovs.ts) and
+ * the OVS runner are what these tests exercise. Teardown runs Engine.down and removes the
+ * state directory.
  */
 import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LocalExecutor } from '../../../lib/exec/executor.js';
-import { applyOvsHost, overlayMtu, startOvs, type GeneveTlv, type OptionFlowSpec, type OwnedOvs, type TunnelPortSpec } from '../../../lib/ovs/index.js';
+import { OvsInstance, ovsPaths, type OvsPaths } from '../../../lib/ovs/index.js';
+import { Engine } from '../../../lib/engine/engine.js';
+import { StateStore } from '../../../lib/engine/state.js';
+import { selectBackend } from '../../../lib/backends/select.js';
+import { loadRecipeText } from '../../../lib/recipe/load.js';
+import { ovsRunDir, underlayBridgeName } from '../../../lib/plan/ovs.js';
+import type { Lab } from '../../../lib/model/types.js';
 import { randomLabName } from '../../support/priv.js';
 
 export const exec = new LocalExecutor();
@@ -24,86 +36,133 @@ export function sh(argv: string[], opts: { allowFail?: boolean; timeout?: number
 export const nsx = (ns: string, argv: string[], o?: { allowFail?: boolean; timeout?: number }) => sh(['ip', 'netns', 'exec', ns, ...argv], o);
 
 export interface Side {
+  /** Host namespace. */
   host: string;
+  /** Guest namespace. */
   guest: string;
+  /** The OVS bridge the recipe's switch became. */
+  switch: string;
+  /** The host's underlay interface (a port of the underlay bridge on the userspace datapath). */
   underlayIf: string;
+  /** The OVS bridge that owns the underlay address on the userspace datapath. */
+  underlayBridge: string;
   underlayIp: string;
   guestIp: string;
-  ovs?: OwnedOvs;
+  /** The guest's veth end on the host (an OVS port of `switch`). */
+  guestPort: string;
+  /** The tunnel's OVS port on this host. */
+  tunnelPort: string;
+  paths: OvsPaths;
+  /** Tools against this host's OVS (the engine owns the daemons: this never stops them). */
+  ovs: OvsInstance;
 }
 
 export interface TwoHosts {
   lab: string;
-  runRoot: string;
+  model: Lab;
+  stateDir: string;
+  engine: Engine;
   a: Side;
   b: Side;
+  /** The guests' MTU as the planner set it (overlay MTU). */
   tunnelMtu: number;
 }
 
 export interface TwoHostsOptions {
-  /** Extra tunnel-port settings applied to both ends (remote_ip is filled per side). */
-  tunnel?: Partial<TunnelPortSpec>;
-  /** Options the flows will carry (only for the MTU calculation). */
-  options?: GeneveTlv[];
-  tunnelOfport?: number;
-  guestOfport?: number;
-  /** Option flows for side a and side b. */
-  optionFlows?: [OptionFlowSpec[], OptionFlowSpec[]];
-  /** Leave tx checksum offload on in the guests (to show why the plumbing turns it off). */
+  /** Recipe fields of the tunnel tun0 between sw1 and sw2 (YAML flow-mapping body); default `type: geneve`. */
+  tunnel?: string;
+  /** Guests g1/g2 behind the switches (default true). */
+  guests?: boolean;
+  /** Addresses on the switches themselves (seed 000 pings between bridge addresses). */
+  switchAddresses?: [string, string];
+  /** Leave tx checksum offload on in the guests (to show why the planner turns it off). */
   keepTxChecksum?: boolean;
+  /** Extra tunnels (whole YAML flow mappings), e.g. a second port with the same config. */
+  extraTunnels?: string[];
+}
+
+/** The recipe text of the two-host OVS lab. */
+export function ovsTwoHostRecipe(lab: string, o: TwoHostsOptions = {}): string {
+  const sw = (name: string, host: string, addr?: string) => `  - { name: ${name}, host: ${host}, kind: ovs${addr ? `, addresses: [${addr}]` : ''} }`;
+  const offload = o.keepTxChecksum ? ', offload: { tx: true }' : '';
+  const lines = [
+    `lab: ${lab}`,
+    'hosts:',
+    '  - { name: h1, interfaces: [{ ipv4: 192.0.2.1/24 }] }',
+    '  - { name: h2, interfaces: [{ ipv4: 192.0.2.2/24 }] }',
+    'switches:',
+    sw('sw1', 'h1', o.switchAddresses?.[0]),
+    sw('sw2', 'h2', o.switchAddresses?.[1]),
+    ...(o.guests === false
+      ? []
+      : ['guests:', `  - { name: g1, switch: sw1, addresses: [203.0.113.1/24]${offload} }`, `  - { name: g2, switch: sw2, addresses: [203.0.113.2/24]${offload} }`]),
+    'tunnels:',
+    `  - { name: tun0, between: [sw1, sw2], ${o.tunnel ?? 'type: geneve'} }`,
+    ...(o.extraTunnels ?? []).map((t) => `  - ${t}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** An engine as the CLI builds it (iproute2 kernel backend + OVS runner), with its own state dir. */
+export async function labEngine(stateDir: string): Promise<Engine> {
+  const backend = await selectBackend('iproute2', exec, () => {});
+  return new Engine({ exec, backend, store: new StateStore(stateDir) });
+}
+
+/** A private state directory, removed (after `down`) on teardown. */
+export function stateDirFor(t: ExecutionContext, lab: string, engine: () => Engine | undefined): string {
+  const stateDir = mkdtempSync(join(tmpdir(), 'gl-ovs-'));
+  t.teardown(async () => {
+    const e = engine();
+    if (e) {
+      const down = await e.down(lab).catch((err: Error) => ({ failures: [err.message] }));
+      if (down.failures.length) t.log(`down ${lab}: ${JSON.stringify(down.failures)}`);
+      await e.backend.close();
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+  return stateDir;
 }
 
 /** Every OVS daemon whose command line mentions `dir`. */
 export function daemonsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const pid of sh(['pgrep', '-f', `^ovs(db-server|-vswitchd) .*${dir}/`], { allowFail: true }).split('\n').filter(Boolean)) out.push(pid);
-  return out;
+  return sh(['pgrep', '-f', `^ovs(db-server|-vswitchd) .*${dir}/`], { allowFail: true }).split('\n').filter(Boolean);
 }
 
+function side(model: Lab, stateDir: string, host: 'h1' | 'h2', guest: 'g1' | 'g2', sw: 'sw1' | 'sw2'): Side {
+  const h = model.hosts.find((x) => x.name === host)!;
+  const g = model.guests.find((x) => x.name === guest);
+  const s = model.switches.find((x) => x.name === sw)!;
+  const i = h.interfaces[0]!;
+  const t = model.tunnels.find((x) => x.name === 'tun0')!;
+  const paths = ovsPaths(ovsRunDir(join(stateDir, 'run'), model.name, host));
+  return {
+    host: h.ns,
+    guest: g?.ns ?? '',
+    switch: s.ifname,
+    underlayIf: i.ifname,
+    underlayBridge: underlayBridgeName(i.ifname),
+    underlayIp: i.addresses[0]!.split('/')[0]!,
+    guestIp: g?.addresses[0]?.split('/')[0] ?? '',
+    guestPort: g?.peerIfname ?? '',
+    tunnelPort: t.ends.find((e) => e.host === host)!.ifname,
+    paths,
+    ovs: new OvsInstance({ dbSocket: paths.dbSocket, vswitchdCtl: paths.vswitchdCtl, runDir: paths.runDir }, { exec, lab: model.name, ns: h.ns, label: `OVS on host "${host}"` }),
+  };
+}
+
+/** Bring the two-host OVS lab up through the engine; everything is removed on teardown. */
 export async function twoHosts(t: ExecutionContext, o: TwoHostsOptions = {}): Promise<TwoHosts> {
   const lab = randomLabName('ov');
-  const runRoot = `/tmp/gl-ovs-${lab}`;
-  const a: Side = { host: `${lab}-h1`, guest: `${lab}-g1`, underlayIf: 'u1', underlayIp: '192.0.2.1', guestIp: '203.0.113.1' };
-  const b: Side = { host: `${lab}-h2`, guest: `${lab}-g2`, underlayIf: 'u2', underlayIp: '192.0.2.2', guestIp: '203.0.113.2' };
-  const made: string[] = [];
-  t.teardown(async () => {
-    for (const s of [a, b]) await s.ovs?.stop().catch((e) => t.log(`stop ${s.host}: ${e}`));
-    for (const ns of made.reverse()) sh(['ip', 'netns', 'del', ns], { allowFail: true });
-    sh(['rm', '-rf', '--', runRoot], { allowFail: true });
-  });
-  for (const ns of [a.host, b.host, a.guest, b.guest]) {
-    sh(['ip', 'netns', 'add', ns]);
-    made.push(ns);
-    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  }
-  sh(['ip', '-n', a.host, 'link', 'add', a.underlayIf, 'type', 'veth', 'peer', 'name', b.underlayIf, 'netns', b.host]);
-  const type = o.tunnel?.type === 'ipsec_gre' ? 'gre' : (o.tunnel?.type ?? 'geneve');
-  const tunnelMtu = overlayMtu(1500, { type, family: 'ipv4', options: o.options ?? [] });
-  for (const s of [a, b]) {
-    sh(['ip', '-n', s.host, 'addr', 'add', `${s.underlayIp}/24`, 'dev', s.underlayIf]);
-    sh(['ip', '-n', s.host, 'link', 'set', s.underlayIf, 'up']);
-    sh(['ip', '-n', s.host, 'link', 'add', 'vg', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', s.guest]);
-    sh(['ip', '-n', s.guest, 'addr', 'add', `${s.guestIp}/24`, 'dev', 'eth0']);
-    sh(['ip', '-n', s.guest, 'link', 'set', 'eth0', 'up']);
-  }
-  for (const [i, s, peer] of [[0, a, b], [1, b, a]] as const) {
-    s.ovs = await startOvs({ exec, ns: s.host, runDir: `${runRoot}/${s.host.slice(-2)}`, tag: lab, label: `OVS on ${s.host}` });
-    // Everything for this host as data, applied in one go (one ovs-vsctl transaction for bridges and ports).
-    await applyOvsHost(s.ovs, {
-      lab,
-      ns: s.host,
-      datapath: 'netdev',
-      // The /24 route is learnt from the kernel; the /32 exercises OVS's own tunnel routing table.
-      underlay: { port: s.underlayIf, addresses: [`${s.underlayIp}/24`], routes: [{ prefix: `${peer.underlayIp}/32` }] },
-      bridges: [{ name: 'br-int' }],
-      tunnels: [{ bridge: 'br-int', name: 'tun0', type: 'geneve', remoteIp: peer.underlayIp, ...(o.tunnelOfport ? { ofport: o.tunnelOfport } : {}), ...o.tunnel }],
-      guests: [
-        { bridge: 'br-int', hostIf: 'vg', guestNs: s.guest, guestIf: 'eth0', mtu: tunnelMtu, ...(o.keepTxChecksum ? { txChecksumOff: false } : {}), ...(o.guestOfport ? { ofport: o.guestOfport } : {}) },
-      ],
-      ...(o.optionFlows ? { optionFlows: o.optionFlows[i] } : {}),
-    });
-  }
-  return { lab, runRoot, a, b, tunnelMtu };
+  let engine: Engine | undefined;
+  const stateDir = stateDirFor(t, lab, () => engine);
+  engine = await labEngine(stateDir);
+  const { lab: model } = loadRecipeText(ovsTwoHostRecipe(lab, o), 'two-hosts.yaml');
+  await engine.up(model);
+  const a = side(model, stateDir, 'h1', 'g1', 'sw1');
+  const b = side(model, stateDir, 'h2', 'g2', 'sw2');
+  const tunnelMtu = o.guests === false ? 0 : JSON.parse(sh(['ip', '-n', a.guest, '-j', 'link', 'show', 'eth0']))[0].mtu;
+  return { lab, model, stateDir, engine, a, b, tunnelMtu };
 }
 
 /** ping from side `from` to side `to`'s guest; returns packets received. */

@@ -2,34 +2,18 @@
  * Real counters: a veth pair across two namespaces, ping across it, and the sampler must see
  * the packets (rates > 0 on both ends, the exact ICMP byte count in the totals).
  */
-import { execFileSync } from 'node:child_process';
 import { LocalExecutor } from '../../../lib/exec/executor.js';
 import { readLinkStats, ratesBetween, type CounterSample } from '../../../lib/stats/linkstats.js';
 import { sampleLinks } from '../../../lib/stats/sampler.js';
 import { privTest, randomLabName } from '../../support/priv.js';
-
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+import { scratchNamespaces, vethPair } from '../../support/scratch.js';
 
 privTest('linkstats reads real counters of a veth pair while pinging', async (t) => {
   const name = randomLabName('ui');
   const a = `gl-${name}-a`;
   const b = `gl-${name}-b`;
-  t.teardown(() => {
-    for (const ns of [a, b]) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        // already gone
-      }
-    }
-  });
-  ip('netns', 'add', a);
-  ip('netns', 'add', b);
-  ip('-n', a, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb', 'netns', b);
-  ip('-n', a, 'addr', 'add', '192.0.2.1/24', 'dev', 'va');
-  ip('-n', b, 'addr', 'add', '192.0.2.2/24', 'dev', 'vb');
-  ip('-n', a, 'link', 'set', 'va', 'up');
-  ip('-n', b, 'link', 'set', 'vb', 'up');
+  scratchNamespaces(t, a, b);
+  vethPair({ ns: a, ifname: 'va', addresses: ['192.0.2.1/24'] }, { ns: b, ifname: 'vb', addresses: ['192.0.2.2/24'] });
 
   const exec = new LocalExecutor();
   const before = await readLinkStats(exec, a);

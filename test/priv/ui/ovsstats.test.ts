@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LocalExecutor } from '../../../lib/exec/executor.js';
 import { readOvsStats } from '../../../lib/stats/ovsstats.js';
 import { privTest, randomLabName } from '../../support/priv.js';
+import { deleteNamespaces } from '../../support/scratch.js';
 
 const run = (argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { stdio: 'pipe', encoding: 'utf8' });
 
@@ -31,13 +32,7 @@ privTest('OVS userspace port counters grow while pinging across the bridge', asy
         }
       }
     }
-    for (const ns of [h, a, b]) {
-      try {
-        run(['ip', 'netns', 'del', ns]);
-      } catch {
-        // already gone
-      }
-    }
+    deleteNamespaces([h, a, b]);
     rmSync(dir, { recursive: true, force: true });
   });
   for (const ns of [h, a, b]) run(['ip', 'netns', 'add', ns]);

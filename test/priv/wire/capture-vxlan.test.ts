@@ -4,11 +4,11 @@
  * the kernel's configuration and tshark's dissection of the same file.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
+import { scratchNamespaces, tempDir } from '../../support/scratch.js';
 import { LocalExecutor } from '../../../lib/exec/executor.js';
 import { matchCapture, runCaptureCheck, startCapture } from '../../../lib/checks/capture.js';
 import type { CheckContext } from '../../../lib/checks/context.js';
@@ -23,19 +23,8 @@ const exec = new LocalExecutor();
 function vxlanLab(t: ExecutionContext, family: 'ipv4' | 'ipv6' = 'ipv4') {
   const a = randomLabName('gwa');
   const b = randomLabName('gwb');
-  const dir = mkdtempSync(join(tmpdir(), 'gl-cap-'));
-  t.teardown(() => {
-    for (const ns of [a, b]) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        /* not created */
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  ip('netns', 'add', a);
-  ip('netns', 'add', b);
+  const dir = tempDir(t, 'gl-cap-');
+  scratchNamespaces(t, a, b);
   // Created inside the namespaces, so nothing ever appears in the root namespace.
   ip('-n', a, 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0', 'netns', b);
   const v6 = family === 'ipv6';
@@ -54,6 +43,9 @@ function vxlanLab(t: ExecutionContext, family: 'ipv4' | 'ipv6' = 'ipv4') {
   const macOf = (ns: string) => (JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'vx0')) as { address: string }[])[0]!.address;
   return { a, b, dir, under, macA: macOf(a), macB: macOf(b) };
 }
+
+/** The oracle reads the very same file: tshark's dissection and our decoder agree field by field. */
+const tsharkAgrees = (t: ExecutionContext, file: string) => compare(t, file, tshark(file), decodePcap(readFileSync(file)), new Set());
 
 const ping = (ns: string, to: string, count = 3) => exec.run(['ip', 'netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '2', to]);
 
@@ -90,7 +82,7 @@ privTest(
     t.false(wrong.ok);
     t.regex(wrong.message, /^expected vxlan.vni 4243, ip.tos 0x10 in ≥3 packets, 0 matched; saw \d+ vxlan packets with vxlan.vni 4242 ×\d+; ip.tos 0x28 ×\d+/);
     // The oracle reads the very same file.
-    compare(t, file, tshark(file), decodePcap(readFileSync(file)), new Set());
+    tsharkAgrees(t, file);
   },
   { tools: ['tcpdump', 'tshark', 'ping'] },
 );
@@ -110,7 +102,7 @@ privTest(
     const wrong = matchCapture(packets, { ...expect, 'udp.checksum': 'nonzero' }, 2);
     t.false(wrong.ok);
     t.regex(wrong.message, /udp.checksum 0x0 ×\d+/);
-    compare(t, file, tshark(file), decodePcap(readFileSync(file)), new Set());
+    tsharkAgrees(t, file);
   },
   { tools: ['tcpdump', 'tshark', 'ping'] },
 );
@@ -127,7 +119,7 @@ privTest(
     t.true(packets.length >= 4);
     t.true(packets.every((p) => (p.link.type === 'sll2' || p.link.type === 'sll') && p.vxlan?.vni === 4242 && !p.error), JSON.stringify(packets[0]?.link));
     t.is(packets.filter((p) => p.inner?.src === '203.0.113.1' && p.inner.proto === 1).length, 2);
-    compare(t, file, tshark(file), decodePcap(readFileSync(file)), new Set());
+    tsharkAgrees(t, file);
   },
   { tools: ['tcpdump', 'tshark', 'ping'] },
 );

@@ -4,10 +4,10 @@
  * VXLAN, VLAN tags, the seed-004 OVN frames) and malformed (option overrun, bad version, Opt Len
  * beyond the payload, truncation), where tshark raises expert info and we must give a decode error.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { privTest } from '../../support/priv.js';
+import { tempDir } from '../../support/scratch.js';
 import { execFileSync } from 'node:child_process';
 import { decodeCapture, decodePcap } from '../../../lib/wire/index.js';
 import { compare, tshark } from './tshark-oracle.js';
@@ -54,8 +54,7 @@ function variedFrames(): FrameSpec[] {
 privTest(
   'decoder agrees with tshark on varied well-formed Geneve/VXLAN frames (pcap and pcapng)',
   (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-wire-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'gl-wire-');
     const frames = variedFrames().map(buildFrame);
     // Guard against a degenerate spread: both outer families, options, VLANs, OAM and VXLAN occur.
     const d = decodePcap(writePcap(frames));
@@ -80,8 +79,7 @@ privTest(
 privTest(
   'decoder agrees with tshark on a non-default port (decode-as udp.port==7000,geneve)',
   (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-wire-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'gl-wire-');
     const file = join(dir, 'port7000.pcap');
     writeFileSync(file, writePcap([
       buildFrame({ family: 'ipv6', tclass: 0x28, hlim: 33, checksum: 0, dport: 7000, vni: 77, flowlabel: 0x12345 }),
@@ -97,8 +95,7 @@ privTest(
 privTest(
   'decoder agrees with tshark on the seed-004 OVN frames',
   (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-wire-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'gl-wire-');
     const seed = readFileSync(new URL('../../fixtures/pcap/seed004-ovn.txt', import.meta.url), 'utf8');
     const [req, rep] = seed.split('reply:');
     const file = join(dir, 'seed004.pcap');
@@ -113,8 +110,7 @@ privTest(
 privTest(
   'malformed frames: tshark raises expert info, our decoder a typed error, neither crashes',
   (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'gl-wire-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'gl-wire-');
     const specs: FrameSpec[] = [
       { vni: 1, options: [ovn] }, // a good one, so the file is not all bad
       { vni: 9, options: [{ ...ovn, lenWords: 3 }] }, // option length beyond the options area

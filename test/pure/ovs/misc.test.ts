@@ -5,6 +5,8 @@ import {
   ovsPaths, parseTnlPortsShow, portCommands, transaction, underlayBridgePlan, OvsInstance,
 } from '../../../lib/ovs/index.js';
 import type { Executor, RunResult } from '../../../lib/exec/executor.js';
+import { loadRecipeText } from '../../../lib/recipe/load.js';
+import { planLab } from '../../../lib/plan/plan.js';
 
 const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8');
 
@@ -95,28 +97,43 @@ test('instance commands: exact argv, own sockets, failures name the subject', as
   t.regex(e!.message, /request: ovs-vsctl --db=unix:\/run\/gl\/h1\/db\.sock --timeout=10 del-br bad/);
 });
 
-test('host plan: one vsctl transaction for all bridges and ports; underlay plumbing only on netdev', async (t) => {
-  const { ovsHostPlan } = await import('../../../lib/ovs/index.js');
-  const spec = {
-    lab: 'l', ns: 'h1', datapath: 'netdev' as const,
-    underlay: { port: 'u1', addresses: ['192.0.2.1/24'] },
-    bridges: [{ name: 'br-int' }, { name: 'br1', addresses: ['198.51.100.1/24'] }],
-    tunnels: [{ bridge: 'br-int', name: 'tun0', type: 'geneve' as const, remoteIp: '192.0.2.2', key: 'flow' as const, ofport: 10 }],
-    guests: [{ bridge: 'br-int', hostIf: 'vg', guestNs: 'g1', guestIf: 'eth0', mtu: 1442, ofport: 20 }],
-    optionFlows: [{ bridge: 'br-int', localPort: 20, tunnelPort: 10, send: [{ class: 0x102, type: 0x80, data: '00010002' }], vni: 1 }],
-  };
-  const p = ovsHostPlan(spec);
-  const vsctls = p.apply.filter((c) => c.tool === 'vsctl');
-  t.is(vsctls.length, 2, 'br-phy transaction + one transaction for everything else');
-  const main = vsctls[1]!.args;
-  for (const want of ['br-int', 'br1', 'tun0', 'vg']) t.true(main.includes(want), `${want} in the transaction`);
-  t.true(main.includes('options:key=flow'));
-  t.deepEqual(p.apply.filter((c) => c.tool === 'ofctl').map((c) => c.args[0]), ['add-tlv-map', 'add-flow', 'add-flow']);
-  t.true(p.apply.some((c) => c.tool === 'exec' && c.ns === 'g1' && c.argv.join(' ') === 'ethtool -K eth0 tx off'));
-  t.true(p.apply.some((c) => c.tool === 'exec' && c.argv.join(' ') === 'ip addr add 198.51.100.1/24 dev br1'));
-  t.deepEqual(p.undo[0], { tool: 'vsctl', args: ['--if-exists', 'del-br', 'br-int', '--', '--if-exists', 'del-br', 'br1'] });
+test('planned OVS host (planLab): bridges tagged per datapath, underlay bridge only on netdev, guest tx off, switch addresses, TLV map and option flows', (t) => {
+  const recipe = (datapath: string) => `lab: l
+hosts:
+  - { name: h1, interfaces: [{ ipv4: 192.0.2.1/24 }], ovs: { datapath: ${datapath} } }
+  - { name: h2, interfaces: [{ ipv4: 192.0.2.2/24 }], ovs: { datapath: ${datapath} } }
+switches:
+  - { name: sw1, host: h1, kind: ovs, addresses: [198.51.100.1/24] }
+  - { name: sw2, host: h2, kind: ovs }
+guests:
+  - { name: g2, switch: sw2, addresses: [203.0.113.2/24] }
+tunnels:
+  - { name: tun0, between: [sw1, sw2], type: geneve, vni: 1, ovn: { ingress: 1, egress: 2 } }
+`;
+  const steps = (datapath: string) => planLab(loadRecipeText(recipe(datapath), 'l.yaml').lab, { runRoot: '/r' }).steps.filter((s) => s.host === 'h2');
+  const vsctl = (ss: ReturnType<typeof steps>) => ss.flatMap((s) => (s.op.op === 'ovs.cmds' ? s.op.cmds.filter((c) => c.tool === 'vsctl').map((c) => c.args) : []));
+  const ofctl = (ss: ReturnType<typeof steps>) => ss.flatMap((s) => (s.op.op === 'ovs.cmds' ? s.op.cmds.filter((c) => c.tool === 'ofctl').map((c) => c.args[0]) : []));
 
-  const sys = ovsHostPlan({ ...spec, datapath: 'system' });
-  t.false(sys.apply.some((c) => c.tool === 'vsctl' && c.args.includes('br-phy')), 'kernel datapath routes tunnels itself: no br-phy');
-  t.true(sys.apply.some((c) => c.tool === 'vsctl' && c.args.includes('datapath_type=system')));
+  const netdev = steps('netdev');
+  t.deepEqual(netdev.map((s) => s.op.op).filter((o) => o.startsWith('ovs.')), ['ovs.start', 'ovs.cmds', 'ovs.cmds', 'ovs.cmds', 'ovs.tunnel', 'ovs.cmds']);
+  const [underlay, sw, guestPort] = vsctl(netdev);
+  t.deepEqual(underlay, ['--may-exist', 'add-br', 'br-underlay', '--', 'set', 'Bridge', 'br-underlay', 'datapath_type=netdev', 'external_ids:geneve-lab=l', '--', '--may-exist', 'add-port', 'br-underlay', 'underlay', 'external_ids:geneve-lab=l']);
+  t.deepEqual(sw, ['--may-exist', 'add-br', 'sw2', '--', 'set', 'Bridge', 'sw2', 'datapath_type=netdev', 'external_ids:geneve-lab=l']);
+  t.deepEqual(guestPort, ['--may-exist', 'add-port', 'sw2', 'g2', 'external_ids:geneve-lab=l']);
+  t.true(netdev.some((s) => s.op.op === 'addr.add' && s.op.dev === 'br-underlay' && s.op.address === '192.0.2.2/24'), 'the underlay address moves to the underlay bridge');
+  t.false(netdev.some((s) => s.op.op === 'addr.add' && s.op.dev === 'underlay'));
+  t.true(netdev.some((s) => s.op.op === 'offload.set' && s.op.dev === 'eth0' && s.op.features.tx === false), 'guest tx checksum offload off on the userspace datapath');
+  t.deepEqual(ofctl(netdev), ['add-tlv-map', 'add-flow', 'add-flow', 'add-flow']);
+  const tun = netdev.find((s) => s.op.op === 'ovs.tunnel')!.op;
+  t.like(tun.op === 'ovs.tunnel' ? tun.port : {}, { bridge: 'sw2', name: 'tun0', type: 'geneve', remoteIp: '192.0.2.1', key: 1 });
+
+  const system = steps('system');
+  t.false(vsctl(system).some((a) => a.includes('br-underlay')), 'kernel datapath routes tunnels itself: no underlay bridge');
+  t.true(vsctl(system).some((a) => a.includes('datapath_type=system')));
+  t.true(system.some((s) => s.op.op === 'addr.add' && s.op.dev === 'underlay' && s.op.address === '192.0.2.2/24'));
+  t.false(system.some((s) => s.op.op === 'offload.set'), 'tx offload stays on for the kernel datapath');
+
+  // h1's switch has an address: it is the switch's local port for the option flows.
+  const h1 = planLab(loadRecipeText(recipe('netdev'), 'l.yaml').lab, { runRoot: '/r' }).steps.filter((s) => s.host === 'h1');
+  t.true(h1.some((s) => s.op.op === 'addr.add' && s.op.dev === 'sw1' && s.op.address === '198.51.100.1/24'));
 });

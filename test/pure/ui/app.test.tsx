@@ -48,15 +48,19 @@ async function start(ctrl: FakeController, size = { columns: 100, rows: 30 }) {
       await tick(20);
     }
   };
-  return { ...r, press, exits, frame, waitFor };
+  /** u, then wait until the status line says the lab is up. */
+  const bringUp = async () => {
+    await press('u');
+    await waitFor(/lab is up/);
+  };
+  return { ...r, press, exits, frame, waitFor, bringUp };
 }
 
 test.serial('u brings the lab up and the events are rendered', async (t) => {
   const ctrl = new FakeController(lab, { up: upEvents });
   const app = await start(ctrl);
   await app.waitFor(/\[planned\] tunnel tun0/);
-  await app.press('u');
-  await app.waitFor(/lab is up/);
+  await app.bringUp();
   t.deepEqual(ctrl.calls, ['up']);
   const f = app.frame();
   t.regex(f, /geneve-lab · quick · UP · 8 up/);
@@ -133,8 +137,7 @@ test.serial('l shows the log of the selected step', async (t) => {
   const app = await start(ctrl);
   await app.press('l');
   await app.waitFor(/no step selected/);
-  await app.press('u');
-  await app.waitFor(/lab is up/);
+  await app.bringUp();
   await app.press('l');
   t.true(ctrl.calls.includes('log:9'), 'the newest step is selected after up');
   await app.waitFor(/Log of step #9/);
@@ -152,8 +155,7 @@ test.serial('l shows the log of the selected step', async (t) => {
 test.serial('q with the lab up asks; y tears down then quits', async (t) => {
   const ctrl = new FakeController(lab, { up: upEvents, down: downEvents });
   const app = await start(ctrl);
-  await app.press('u');
-  await app.waitFor(/lab is up/);
+  await app.bringUp();
   await app.press('q');
   await app.waitFor(/Tear the lab down\? y\/n/);
   t.deepEqual(app.exits, []);
@@ -166,8 +168,7 @@ test.serial('q with the lab up asks; y tears down then quits', async (t) => {
 test.serial('q with the lab up; n quits and leaves it running; Esc stays', async (t) => {
   const ctrl = new FakeController(lab, { up: upEvents });
   const app = await start(ctrl);
-  await app.press('u');
-  await app.waitFor(/lab is up/);
+  await app.bringUp();
   await app.press('q');
   await app.press(KEY.esc);
   t.notRegex(app.frame(), /Tear the lab down/);
@@ -181,8 +182,7 @@ test.serial('q with the lab up; n quits and leaves it running; Esc stays', async
 test.serial('q with nothing up quits at once; d then q does not ask', async (t) => {
   const ctrl = new FakeController(lab, { up: upEvents, down: downEvents });
   const app = await start(ctrl);
-  await app.press('u');
-  await app.waitFor(/lab is up/);
+  await app.bringUp();
   await app.press('d');
   await app.waitFor(/lab is down/);
   await app.waitFor(/\[removed\] tunnel tun0/);
@@ -194,8 +194,7 @@ test.serial('q with nothing up quits at once; d then q does not ask', async (t) 
 test.serial('80×24: nothing wider than 80 columns or taller than 24 rows, key panels visible', async (t) => {
   const ctrl = new FakeController(lab, { up: upEvents, checks: checkEvents });
   const app = await start(ctrl, { columns: 80, rows: 24 });
-  await app.press('u');
-  await app.waitFor(/lab is up/);
+  await app.bringUp();
   await app.press('c');
   await app.waitFor(/checks finished/);
   const lines = app.frame().split('\n');
@@ -216,5 +215,23 @@ test.serial('counter samples pushed by the controller appear live', async (t) =>
   await app.waitFor(/rx 12 pps/);
   t.regex(app.frame(), /rx 12 pps 15\.0 KB\/s\s+tx 3 pps 300 B\/s/);
   t.regex(app.frame(), /err 2[\s\S]*! rx_errors \+2, rx_frame_errors \+2/);
+  app.unmount();
+});
+
+test.serial('a key pressed right after a mode change is read in the new mode, not lost to the old one', async (t) => {
+  const ctrl = new FakeController(lab);
+  const app = await start(ctrl);
+  // Two keys in one go (fast typing): "?" opens help, the "q" right behind it closes help.
+  app.stdin.write('?');
+  app.stdin.write('q');
+  await tick();
+  t.deepEqual(app.exits, [], 'q closed help; it did not quit from the main view');
+  t.notRegex(app.frame(), /Help — keys/);
+  // And back: "q" closes help, the "?" right behind it opens it again.
+  await app.press('?');
+  app.stdin.write('q');
+  app.stdin.write('?');
+  await tick();
+  t.regex(app.frame(), /Help — keys/);
   app.unmount();
 });

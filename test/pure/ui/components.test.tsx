@@ -4,7 +4,7 @@ import { render } from 'ink-testing-library';
 import { TopologyPanel } from '../../../lib/ui/components/Topology.js';
 import { ProgressPanel } from '../../../lib/ui/components/Progress.js';
 import { ChecksPanel } from '../../../lib/ui/components/Checks.js';
-import { CountersPanel } from '../../../lib/ui/components/Counters.js';
+import { CountersPanel, growingErrors } from '../../../lib/ui/components/Counters.js';
 import { HelpOverlay, PacketsView, QuitConfirm } from '../../../lib/ui/components/Overlays.js';
 import { initialUiState, uiReducer, type UiState } from '../../../lib/ui/state.js';
 import type { LabEvent } from '../../../lib/engine/events.js';
@@ -136,3 +136,30 @@ import { readFileSync } from 'node:fs';
 function require_(n: string): string {
   return readFileSync(new URL(`./fixtures/${n}`, import.meta.url), 'utf8');
 }
+
+test('elapsed time never shows negative: a step or check stamped after the last clock tick reads 0 ms', (t) => {
+  // The app's clock ticks every 250 ms; a step that starts between ticks has startedAt > now.
+  const running = uiReducer(reduce([{ type: 'phase', phase: 'up', state: 'start', lab: 'quick' }]), { type: 'step-start', step: st(2) }, 1000);
+  const p = frame(<ProgressPanel state={running} selected={0} now={900} width={80} height={10} />);
+  t.regex(line(p, /#2 link.add host "box-1"/), / 0 ms/);
+  t.notRegex(p, /-\d+(\.\d+)? m?s\b/, 'no negative duration');
+  const checking = uiReducer(initialUiState(lab), { type: 'check-start', check: lab.checks[0]! }, 1000);
+  const c = frame(<ChecksPanel checks={checking.checks} selected={0} now={760} width={80} height={10} />);
+  t.regex(line(c, /running/), / 0 ms/);
+  t.notRegex(c, /-\d+(\.\d+)? m?s\b/, 'no negative duration');
+});
+
+test('counters: rx_otherhost drops (frames for another host, normal on a bridge port) are not errors', (t) => {
+  const fx = (n: string) => require_(n);
+  const t0 = parseIpLinkStats(fx('ip-s-s-link-t0.json'), 'gl-quick-box-1').map((l) => ({ ...l, ifname: l.ifname === 'veth-a' ? 'gnv0' : l.ifname }));
+  const t1 = parseIpLinkStats(fx('ip-s-s-link-t1.json'), 'gl-quick-box-1').map((l) => ({ ...l, ifname: l.ifname === 'veth-a' ? 'gnv0' : l.ifname }));
+  // What newer iproute2 prints with -s -s as rx "otherhost" (kernel rx_otherhost_dropped).
+  t0[1] = { ...t0[1]!, errors: { ...t0[1]!.errors, rx_otherhost: 3 } };
+  t1[1] = { ...t1[1]!, errors: { ...t1[1]!.errors, rx_otherhost: 40 } };
+  const [, gnv] = ratesBetween(t0, t1, 0, 2000);
+  t.is(gnv!.errorsDelta.rx_otherhost, 37, 'the counter did grow');
+  t.deepEqual(growingErrors(gnv!), []);
+  const f = frame(<CountersPanel targets={watchTargets(lab)} samples={{ 'gl-quick-box-1/gnv0': gnv! }} selected={0} width={80} height={12} />);
+  t.regex(line(f, /tun0@box-1/), /err 0/);
+  t.notRegex(f, /otherhost|!/);
+});
