@@ -14,6 +14,10 @@
  *
  *   sudo npm run bench                       # N = 50, 200, 1000
  *   sudo npm run bench -- --sizes 50,200     # fewer sizes
+ *   sudo npm run bench -- --sizes 200 --modes netlink,ip-batch --repeat 3   # quick iteration
+ *
+ * With --repeat R every (N, mode) is measured R times (interleaved) and each row shows the
+ * median, with min–max of the ratios, so one noisy run on a shared machine does not decide.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -100,22 +104,32 @@ async function worker(mode: Mode, n: number, lab: string, stateDir: string): Pro
       import('../lib/backends/netlink/index.js'),
     ]);
     const exec = new LocalExecutor();
-    const backend = mode !== 'iproute2' ? await createNetlinkBackend({ exec }) : createIproute2Backend(exec, { batch: true });
-    const engine = new Engine({ exec, backend, store: new StateStore(stateDir) });
+    // `up` and `down` each get a backend and engine of their own, as two CLI commands would
+    // (nothing cached from up, e.g. netlink sockets, helps down); only Node start-up is left out.
+    const newEngine = async () => {
+      const backend = mode !== 'iproute2' ? await createNetlinkBackend({ exec }) : createIproute2Backend(exec, { batch: true });
+      return { backend, engine: new Engine({ exec, backend, store: new StateStore(stateDir) }) };
+    };
+    const { lab: model } = loadRecipeText(scaleRecipe(layout), `${lab}.yaml`);
+    const t0 = performance.now();
+    const forUp = await newEngine();
     try {
-      const { lab: model } = loadRecipeText(scaleRecipe(layout), `${lab}.yaml`);
-      const t0 = performance.now();
-      await engine.up(model);
-      upMs = performance.now() - t0;
-      upMaxRssKiB = process.resourceUsage().maxRSS;
-      verifyUp(lab, expected);
-      const t1 = performance.now();
-      const down = await engine.down(lab);
-      if (down.failures.length) throw new Error(`down reported failures: ${JSON.stringify(down.failures.slice(0, 3))}`);
-      downMs = performance.now() - t1;
+      await forUp.engine.up(model);
     } finally {
-      await backend.close();
+      await forUp.backend.close();
     }
+    upMs = performance.now() - t0;
+    upMaxRssKiB = process.resourceUsage().maxRSS;
+    verifyUp(lab, expected);
+    const t1 = performance.now();
+    const forDown = await newEngine();
+    try {
+      const down = await forDown.engine.down(lab);
+      if (down.failures.length) throw new Error(`down reported failures: ${JSON.stringify(down.failures.slice(0, 3))}`);
+    } finally {
+      await forDown.backend.close();
+    }
+    downMs = performance.now() - t1;
   }
   const left = labNamespaces(lab);
   if (left.length) throw new Error(`${mode}: down left ${left.length} namespaces (e.g. ${left[0]})`);
@@ -210,17 +224,41 @@ async function measure(mode: Mode, n: number): Promise<Measurement> {
 const fmtS = (ms: number) => (ms / 1000).toFixed(2);
 const fmtMB = (kib: number) => (kib / 1024).toFixed(0);
 
-function table(rows: Measurement[]): string {
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * One row per (N, mode): medians over the repeats; a ratio to ip-batch is taken per repeat
+ * (the floor measured next to it) and shown as its median, with min–max when repeated.
+ */
+function table(rows: (Measurement & { rep: number })[], modes: Mode[]): string {
   const lines = [
     '| N guests | namespaces | run | up (s) | down (s) | up ÷ ip-batch | down ÷ ip-batch | peak RSS during up (MB) | peak RSS up+down (MB) |',
     '|---:|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of rows) {
-    const floor = rows.find((x) => x.n === r.n && x.mode === 'ip-batch');
-    const ratio = (a: number, b?: number) => (b ? (a / b).toFixed(2) : '–');
-    const rss = r.mode === 'ip-batch' ? [`${fmtMB(r.upMaxRssKiB)} (largest ip)`, `${fmtMB(r.childMaxRssKiB)} (largest ip)`] : [fmtMB(r.upMaxRssKiB), fmtMB(r.selfMaxRssKiB)];
-    lines.push(`| ${r.n} | ${r.namespaces} | ${r.mode} | ${fmtS(r.upMs)} | ${fmtS(r.downMs)} | ${ratio(r.upMs, floor?.upMs)} | ${ratio(r.downMs, floor?.downMs)} | ${rss[0]} | ${rss[1]} |`);
-  }
+  const ratio = (xs: number[]) => {
+    if (!xs.length) return '–';
+    const m = median(xs).toFixed(2);
+    return xs.length > 1 ? `${m} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : m;
+  };
+  for (const n of [...new Set(rows.map((r) => r.n))])
+    for (const mode of modes) {
+      const mine = rows.filter((r) => r.n === n && r.mode === mode);
+      if (!mine.length) continue;
+      const floorOf = (r: { rep: number }) => rows.find((x) => x.n === n && x.mode === 'ip-batch' && x.rep === r.rep);
+      const upR = mine.flatMap((r) => (floorOf(r) ? [r.upMs / floorOf(r)!.upMs] : []));
+      const downR = mine.flatMap((r) => (floorOf(r) ? [r.downMs / floorOf(r)!.downMs] : []));
+      const maxOf = (f: (r: Measurement) => number) => Math.max(...mine.map(f));
+      const rss =
+        mode === 'ip-batch'
+          ? [`${fmtMB(maxOf((r) => r.upMaxRssKiB))} (largest ip)`, `${fmtMB(maxOf((r) => r.childMaxRssKiB))} (largest ip)`]
+          : [fmtMB(maxOf((r) => r.upMaxRssKiB)), fmtMB(maxOf((r) => r.selfMaxRssKiB))];
+      lines.push(
+        `| ${n} | ${mine[0]!.namespaces} | ${mode} | ${fmtS(median(mine.map((r) => r.upMs)))} | ${fmtS(median(mine.map((r) => r.downMs)))} | ${ratio(upR)} | ${ratio(downR)} | ${rss[0]} | ${rss[1]} |`,
+      );
+    }
   return lines.join('\n');
 }
 
@@ -235,18 +273,26 @@ async function main(): Promise<void> {
     process.stderr.write('bench/scale.ts needs root (it creates namespaces): run it with sudo\n');
     process.exit(1);
   }
-  const i = args.indexOf('--sizes');
-  const sizes = i >= 0 ? args[i + 1]!.split(',').map(Number) : [50, 200, 1000];
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const sizes = (opt('--sizes') ?? '50,200,1000').split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes wants positive integers, e.g. --sizes 50,200,1000`);
-  const rows: Measurement[] = [];
+  const modes = (opt('--modes') ?? MODES.join(',')).split(',') as Mode[];
+  if (modes.some((m) => !MODES.includes(m))) throw new Error(`--modes takes a comma-separated subset of ${MODES.join(',')}`);
+  const repeat = Number(opt('--repeat') ?? 1);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat wants a positive integer');
+  const rows: (Measurement & { rep: number })[] = [];
   const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ');
   for (const n of sizes)
-    for (const mode of MODES) {
-      process.stderr.write(`… ${mode} N=${n}\n`);
-      rows.push(await measure(mode, n));
-    }
+    for (let rep = 1; rep <= repeat; rep++)
+      for (const mode of modes) {
+        process.stderr.write(`… ${mode} N=${n}${repeat > 1 ? ` (run ${rep}/${repeat})` : ''}, load ${loadavg()[0]!.toFixed(1)}\n`);
+        rows.push({ ...(await measure(mode, n)), rep });
+      }
   const env = `node ${process.version}, kernel ${release()}, ${availableParallelism()} CPUs, load average ${loadBefore} before / ${loadavg().map((x) => x.toFixed(1)).join(' ')} after`;
-  process.stdout.write(`\n${env}\n\n${table(rows)}\n`);
+  process.stdout.write(`\n${env}\n\n${table(rows, modes)}\n`);
 }
 
 main().catch((e) => {

@@ -14,6 +14,7 @@ import { printJson } from '../output.js';
 import { formatTable, useColor } from '../../lib/report/table.js';
 import { formatJunit } from '../../lib/report/junit.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
+import { join } from 'node:path';
 import { formatStatus } from '../../lib/ovs/status.js';
 
 const formatResults = (results: CheckResult[]) =>
@@ -62,7 +63,7 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise
   if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));
   if (o.artifacts) {
     // Collected while the lab still exists (before `run` tears it down).
-    const files = await writeArtifacts(o.artifacts, ctx.lab, results, engine.exec, { execForHost: (h) => engine.execFor(h) });
+    const files = await writeArtifacts(o.artifacts, ctx.lab, results, engine.exec, { execForHost: (h) => engine.execFor(h), ovsRunRoot: join(engine.store.dir, 'run') });
     if (files.length && !o.json) process.stderr.write(`artifacts of failed checks: ${o.artifacts} (${files.length} files)\n`);
   }
   return results;

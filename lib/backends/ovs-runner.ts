@@ -6,22 +6,27 @@
 import type { Executor } from '../exec/executor.js';
 import type { Step } from '../plan/ops.js';
 import { startOvs, OwnedOvs } from '../ovs/daemons.js';
+import { OvsInstance } from '../ovs/instance.js';
 import { ovsPaths } from '../ovs/paths.js';
 import { OpError } from '../errors.js';
 
 export class OvsRunner {
-  private readonly instances = new Map<string, OwnedOvs>();
+  private readonly instances = new Map<string, OvsInstance>();
   constructor(
     private readonly exec: Executor,
     private readonly notice: (msg: string) => void = () => {},
   ) {}
 
   /** The instance for a run directory: the one started in this process, or one found on disk. */
-  private instance(runDir: string, ns: string, lab: string, host?: string): OwnedOvs {
-    let inst = this.instances.get(runDir);
+  private instance(runDir: string, ns: string, lab: string, host?: string, db?: string): OvsInstance {
+    let inst = this.instances.get(db ?? runDir);
     if (!inst) {
-      inst = new OwnedOvs(ovsPaths(runDir), { exec: this.exec, lab, ns, label: host ? `OVS on host "${host}"` : `OVS in netns ${ns}` });
-      this.instances.set(runDir, inst);
+      const label = host ? `OVS on host "${host}"` : `OVS in netns ${ns}`;
+      // `db`: a machine's running OVS service (SSH hosts), used as it is and never stopped.
+      inst = db
+        ? new OvsInstance({ dbSocket: db, runDir }, { exec: this.exec, lab, ...(ns ? { ns } : {}), label: `${label} (service at ${db})` })
+        : new OwnedOvs(ovsPaths(runDir), { exec: this.exec, lab, ns, label });
+      this.instances.set(db ?? runDir, inst);
     }
     return inst;
   }
@@ -33,7 +38,7 @@ export class OvsRunner {
   private async awaitLink(ns: string, link: string, step: Step, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const r = await this.exec.run(['ip', '-n', ns, 'link', 'show', 'dev', link]);
+      const r = await this.exec.run(ns ? ['ip', '-n', ns, 'link', 'show', 'dev', link] : ['ip', 'link', 'show', 'dev', link]);
       if (r.exitCode === 0) return;
       if (Date.now() > deadline)
         throw new OpError({ subject: step.subject, ...(step.host ? { host: step.host } : {}), ns, request: `wait for ${link}`, kernelMessage: `OVS did not create the netdev "${link}" within ${timeoutMs / 1000} s` });
@@ -55,11 +60,11 @@ export class OvsRunner {
         return;
       }
       case 'ovs.cmds':
-        await this.instance(op.runDir, op.ns, op.lab, step.host).apply(op.cmds, step.subject);
+        await this.instance(op.runDir, op.ns, op.lab, step.host, op.db).apply(op.cmds, step.subject);
         for (const link of op.awaitLinks ?? []) await this.awaitLink(op.ns, link, step);
         return;
       case 'ovs.tunnel': {
-        const r = await this.instance(op.runDir, op.ns, op.lab, step.host).addTunnelPort(op.port);
+        const r = await this.instance(op.runDir, op.ns, op.lab, step.host, op.db).addTunnelPort(op.port);
         for (const w of r.warnings) this.notice(`${step.subject}: vswitchd says: ${w}`);
         return;
       }

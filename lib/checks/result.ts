@@ -18,4 +18,6 @@ export interface CheckResult {
   raw?: string;
   /** Check-specific structured data (decoded packets, iperf JSON summary). */
   details?: unknown;
+  /** Checks run inside this one (an impair step's `then`), in order. */
+  children?: CheckResult[];
 }

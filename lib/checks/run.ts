@@ -2,7 +2,8 @@
  * Running checks: one entry point per check (`runCheck`) and the scheduler the engine calls
  * (`runChecks`). Checks run concurrently (default 4), in recipe order of starting, except iperf
  * checks, which run alone: a throughput test that shares the machine with other checks
- * measures the other checks, and its flood would make their pings lose packets.
+ * measures the other checks, and its flood would make their pings lose packets. Impair steps
+ * run alone too (they slow a link other checks cross) and run their inner checks in order.
  * A capture check is wrapped around the check named in its `during`: the capture starts
  * before that check and stops after it.
  */
@@ -13,6 +14,7 @@ import type { CheckContext } from './context.js';
 import { runIperf } from './iperf.js';
 import { runMtu } from './mtu.js';
 import { runPing } from './ping.js';
+import { impairStepWhat, runImpairStep } from './impair-step.js';
 import type { CheckResult } from './result.js';
 
 function whatOf(check: Check): string {
@@ -25,6 +27,8 @@ function whatOf(check: Check): string {
       return `path MTU ${check.from} → ${check.to}`;
     case 'capture':
       return `capture on ${check.host}/${check.ifname} during "${check.during}"`;
+    case 'impair':
+      return impairStepWhat(check);
   }
 }
 
@@ -44,6 +48,8 @@ async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext):
         return await runIperf(check, ctx);
       case 'mtu':
         return await runMtu(check, ctx);
+      case 'impair':
+        return await runImpairStep(check, ctx, (c) => runPlain(c, ctx), whatOf);
     }
   } catch (e) {
     return errorResult(check, `check "${check.name}": ${e instanceof Error ? e.message : String(e)}`, started);
@@ -98,7 +104,7 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRe
   if (check.kind !== 'capture') return runPlain(check, ctx);
   const target = ctx.lab.checks.find((c) => c.name === check.during);
   if (!target) return errorResult(check, `capture "${check.name}": during names check "${check.during}", which does not exist`);
-  if (target.kind === 'capture') return errorResult(check, `capture "${check.name}": during must name a ping, iperf or mtu check, "${check.during}" is a capture`);
+  if (target.kind === 'capture') return errorResult(check, `capture "${check.name}": during must name a ping, iperf, mtu or impair check, "${check.during}" is a capture`);
   const r = await runWithCaptures(target, [check], ctx, () => {});
   return r.captures[0]!;
 }
@@ -117,7 +123,8 @@ function buildTasks(checks: Check[]): Task[] {
   const byName = new Map<string, Task>();
   for (const c of checks) {
     if (c.kind === 'capture') continue;
-    const t: Task = { target: c, captures: [], exclusive: c.kind === 'iperf' };
+    // An impair step changes a link every other check may cross: it runs alone, like iperf.
+    const t: Task = { target: c, captures: [], exclusive: c.kind === 'iperf' || c.kind === 'impair' };
     tasks.push(t);
     byName.set(c.name, t);
   }

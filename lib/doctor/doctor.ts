@@ -9,6 +9,7 @@ import { PrerequisiteError } from '../errors.js';
 import type { DoctorItem } from './types.js';
 import { FEATURE_FIX, probeKernel, type FeatureProbe, type KernelFeature } from './probes.js';
 import { TOOLS, which } from './tools.js';
+import { labHasLinkImpairments } from '../plan/impair.js';
 
 export async function doctor(exec: Executor, extra: (() => Promise<DoctorItem[]>)[] = []): Promise<DoctorItem[]> {
   const items: DoctorItem[] = [];
@@ -58,9 +59,15 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
   }
   if (lab.switches.some((s) => s.kind === 'ovs')) ['ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl'].forEach((x) => tools.add(x));
   if (lab.guests.some((g) => Object.keys(g.offload).length)) tools.add('ethtool');
+  // Impairments set at `up` need netem; impair check steps only tc (they report a kernel
+  // without netem as a failed check, so the rest of the lab can still be checked here).
+  if (labHasLinkImpairments(lab)) features.add('netem');
+  if (labHasLinkImpairments(lab) || lab.checks.some((c) => c.kind === 'impair')) tools.add('tc');
   for (const c of lab.checks) {
-    if (c.kind === 'ping' || c.kind === 'mtu') tools.add('ping');
-    if (c.kind === 'iperf') tools.add('iperf3');
+    for (const x of c.kind === 'impair' ? c.then : [c]) {
+      if (x.kind === 'ping' || x.kind === 'mtu') tools.add('ping');
+      if (x.kind === 'iperf') tools.add('iperf3');
+    }
     if (c.kind === 'capture') tools.add('tcpdump');
   }
   return { features: [...features], tools: [...tools] };

@@ -18,10 +18,11 @@ import { join } from 'node:path';
 import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
 import { links, listNetns, netnsTag } from './inspect.js';
-import { removeNamespace } from './namespaces.js';
+import { namespaceNames, removeNamespaces, taggedNamespaces } from './namespaces.js';
 import { StateStore, pidAlive, type LabState, type Journal } from './state.js';
 import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
 import { routeByHost } from '../backends/router.js';
+import { sshOvsStatus, sweepSshOvs } from '../remote/ovs-service.js';
 
 export interface EngineDeps {
   exec: Executor;
@@ -237,7 +238,7 @@ export class Engine {
     const listed = new Map<Executor, Set<string>>();
     for (const ns of plan.namespaces) {
       const ex = this.execForNs(plan, ns);
-      if (!listed.has(ex)) listed.set(ex, new Set(await listNetns(ex)));
+      if (!listed.has(ex)) listed.set(ex, await namespaceNames(ex));
       if (!listed.get(ex)!.has(ns)) continue;
       const tag = await netnsTag(ex, ns);
       clashes.push(
@@ -300,60 +301,78 @@ export class Engine {
     let undone = 0;
     const touched = (s: Step) =>
       journal.done.has(s.id) || (s.op.op === 'netns.add' && (journal.intent.has(s.id) || s.id === failedStep?.id));
+    // Namespaces go last, all of a machine's in one batch (one listing, one /proc scan, then
+    // the deletions): everything else the lab undoes (OVS daemons, links on SSH hosts) comes
+    // first, in reverse plan order, while the namespaces it may need still exist.
+    const nsUndos = new Map<Executor, Step[]>();
     for (const step of [...state.steps].reverse()) {
       if (!touched(step) || !step.undo) continue;
       const undo: Step = { ...step, op: step.undo, undo: null };
-      this.bus.emit({ type: 'undo-start', step });
-      const t0 = Date.now();
       if (undo.op.op === 'netns.del') {
         const ex = this.execFor(step.host);
-        const r = await removeNamespace(ex, undo.op.ns, state.tag, {
-          allowUntagged: true,
-          subject: step.subject,
-          ...(ex === this.exec ? { backend: this.localBackend } : {}),
-        });
-        if (r.failure) {
-          failures.push(r.failure);
-          this.bus.emit({ type: 'undo-failed', step, failure: r.failure });
+        nsUndos.set(ex, [...(nsUndos.get(ex) ?? []), step]);
+        continue;
+      }
+      this.bus.emit({ type: 'undo-start', step });
+      const t0 = Date.now();
+      try {
+        await this.backend.run(undo);
+      } catch (e) {
+        if (!alreadyGone(e)) {
+          const failure = e instanceof OpError ? e.failure : { subject: step.subject, request: undo.op.op, kernelMessage: (e as Error).message };
+          failures.push(failure);
+          this.bus.emit({ type: 'undo-failed', step, failure });
           continue;
-        }
-        if (r.outcome === 'foreign') {
-          // Not ours (someone re-created the name): never touch it, but say so.
-          this.bus.emit({ type: 'notice', level: 'warning', message: `namespace ${undo.op.ns} is not tagged as lab "${state.lab}"'s: left alone` });
-        }
-      } else {
-        try {
-          await this.backend.run(undo);
-        } catch (e) {
-          if (!alreadyGone(e)) {
-            const failure = e instanceof OpError ? e.failure : { subject: step.subject, request: undo.op.op, kernelMessage: (e as Error).message };
-            failures.push(failure);
-            this.bus.emit({ type: 'undo-failed', step, failure });
-            continue;
-          }
         }
       }
       undone++;
       this.store.journalUndone(state.lab, step.id);
       this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
     }
-    // Anything else carrying this lab's tag (e.g. the state lost track of it) goes too.
-    // Only names the lab can have (gl-<lab>-…): a machine may hold hundreds of other namespaces.
-    for (const ex of this.allExecs())
-      for (const ns of await this.taggedNamespaces(state.tag, ex, `gl-${state.lab}-`)) {
-        const r = await removeNamespace(ex, ns, state.tag);
-        if (r.failure) failures.push(r.failure);
-        else if (r.outcome === 'removed') undone++;
+    for (const ex of new Set([...this.allExecs(), ...nsUndos.keys()])) {
+      const steps = nsUndos.get(ex) ?? [];
+      const nsOf = (s: Step) => (s.undo as { ns: string }).ns;
+      const present = await namespaceNames(ex);
+      // Anything else carrying this lab's tag (e.g. the state lost track of it) goes too.
+      // Only names the lab can have (gl-<lab>-…): a machine may hold hundreds of other namespaces.
+      const inSteps = new Set(steps.map(nsOf));
+      const strays = [...present].filter((ns) => ns.startsWith(`gl-${state.lab}-`) && !inSteps.has(ns));
+      if (!steps.length && !strays.length) continue;
+      for (const step of steps) this.bus.emit({ type: 'undo-start', step });
+      const t0 = Date.now();
+      const results = await removeNamespaces(
+        ex,
+        [...steps.map((s) => ({ ns: nsOf(s), allowUntagged: true, subject: s.subject })), ...strays.map((ns) => ({ ns }))],
+        state.tag,
+        { present, ...(ex === this.exec ? { backend: this.localBackend } : {}) },
+      );
+      for (const [i, r] of results.entries()) {
+        const step = steps[i];
+        if (r.failure) {
+          failures.push(r.failure);
+          if (step) this.bus.emit({ type: 'undo-failed', step, failure: r.failure });
+          continue;
+        }
+        if (!step) {
+          if (r.outcome === 'removed') undone++;
+          continue;
+        }
+        if (r.outcome === 'foreign') {
+          // Not ours (someone re-created the name): never touch it, but say so.
+          this.bus.emit({ type: 'notice', level: 'warning', message: `namespace ${r.ns} is not tagged as lab "${state.lab}"'s: left alone` });
+        }
+        undone++;
+        this.store.journalUndone(state.lab, step.id);
+        this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
       }
+    }
+    // Likewise the lab's tagged bridges/ports in the SSH hosts' own OVS services.
+    const ovsSweep = await sweepSshOvs(state.steps, (h) => this.remotes.exec(h));
+    failures.push(...ovsSweep.failures);
+    undone += ovsSweep.removed.length;
     if (failures.length === 0) this.store.remove(state.lab);
     this.bus.emit({ type: 'phase', phase: mode === 'rollback' ? 'rollback' : mode, state: failures.length ? 'failed' : 'done', lab: state.lab });
     return { undone, failures };
-  }
-
-  private async taggedNamespaces(tag: string, ex: Executor = this.exec, prefix = ''): Promise<string[]> {
-    const out: string[] = [];
-    for (const ns of await listNetns(ex)) if (ns.startsWith(prefix) && (await netnsTag(ex, ns)) === tag) out.push(ns);
-    return out;
   }
 
   /** Remove exactly what the lab owns. Works from the state file, or from tags when it is gone. */
@@ -366,12 +385,10 @@ export class Engine {
       return { ...(await this.teardown(state, 'down')), found: true };
     }
     const tag = this.tagFor(labName);
-    const nss = await this.taggedNamespaces(tag);
-    const failures: OpFailure[] = [];
-    for (const ns of nss) {
-      const r = await removeNamespace(this.exec, ns, tag);
-      if (r.failure) failures.push(r.failure);
-    }
+    const backend = { backend: this.localBackend };
+    const nss = (await taggedNamespaces(this.exec, tag, backend)).map((n) => n.ns);
+    const results = await removeNamespaces(this.exec, nss.map((ns) => ({ ns })), tag, backend);
+    const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
     return { undone: nss.length - failures.length, failures, found: nss.length > 0 };
   }
 
@@ -398,12 +415,14 @@ export class Engine {
       labs.push(name);
     }
     const known = new Set(this.store.list().map((n) => this.tagFor(n)));
-    for (const ns of await listNetns(this.exec)) {
-      const tag = await netnsTag(this.exec, ns);
-      if (!tag?.startsWith('geneve-lab:') || !this.inScope(tag) || known.has(tag)) continue;
-      const r = await removeNamespace(this.exec, ns, tag);
-      if (r.failure) failures.push(r.failure);
-      else if (r.outcome === 'removed') namespaces.push(ns);
+    const orphans = await taggedNamespaces(this.exec, (tag) => tag.startsWith('geneve-lab:') && this.inScope(tag) && !known.has(tag), { backend: this.localBackend });
+    // One batch per orphaned lab tag: a namespace is removed only when it carries that tag.
+    for (const tag of new Set(orphans.map((o) => o.tag))) {
+      const mine = orphans.filter((o) => o.tag === tag).map((o) => ({ ns: o.ns }));
+      for (const r of await removeNamespaces(this.exec, mine, tag, { backend: this.localBackend })) {
+        if (r.failure) failures.push(r.failure);
+        else if (r.outcome === 'removed') namespaces.push(r.ns);
+      }
     }
     return { labs, namespaces, failures };
   }
@@ -460,6 +479,8 @@ export class Engine {
         out.push({ host, ns: s.op.ns, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) });
       }
     }
+    // SSH hosts: the machines' own OVS services (the lab's bridges there).
+    out.push(...(await sshOvsStatus(st.steps, (h) => this.remotes.exec(h))));
     return out;
   }
 }

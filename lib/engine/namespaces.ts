@@ -1,9 +1,14 @@
 /**
- * Removing a lab namespace safely: only when it carries our tag (or the journal proves we
- * created it), after stopping every process still running inside it (an iperf3 server or an
+ * Removing lab namespaces safely: only when a namespace carries our tag (or the journal proves
+ * we created it), after stopping every process still running inside it (an iperf3 server or an
  * OVS daemon would otherwise keep the namespace alive after `ip netns del`).
+ *
+ * A lab of hundreds of namespaces comes down as one batch per machine: one listing of the
+ * namespaces, one tag read per namespace, one /proc scan for the processes inside all of them,
+ * then the deletions in a tight loop. On this machine, with the netlink backend, the tag read
+ * and the deletion happen in-process (no process per namespace).
  */
-import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { Executor } from '../exec/executor.js';
 import type { Backend } from '../backends/backend.js';
 import { OpError } from '../errors.js';
@@ -14,7 +19,41 @@ import { parseIpFailure } from '../backends/iproute2/errors.js';
 
 export type RemoveOutcome = 'removed' | 'absent' | 'foreign';
 
+export interface NamespaceToRemove {
+  ns: string;
+  /** Remove it even when it has no tag at all (the journal proves the lab created it). */
+  allowUntagged?: boolean;
+  /** Names the object in a failure (default `namespace "NS"`). */
+  subject?: string;
+}
+
+export interface RemoveResult {
+  ns: string;
+  outcome: RemoveOutcome;
+  failure?: OpFailure;
+}
+
+export interface RemoveOptions {
+  /** The local backend: with `netnsTag` it reads tags and deletes namespaces in-process. */
+  backend?: Backend;
+  /** The machine's namespace names when the caller already listed them (saves a listing). */
+  present?: ReadonlySet<string>;
+  /** How long processes get after SIGTERM before SIGKILL. */
+  graceMs?: number;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NETNS_DIR = '/run/netns';
+
+/** The named namespaces of a machine: a directory read here, `ip netns list` elsewhere. */
+export async function namespaceNames(exec: Executor): Promise<Set<string>> {
+  if (exec.where !== 'local') return new Set(await listNetns(exec));
+  try {
+    return new Set(readdirSync(NETNS_DIR));
+  } catch {
+    return new Set(); // no /run/netns yet: no named namespace
+  }
+}
 
 /** Signal pids where the namespace is: this process's kill() locally, `kill` on an SSH host. */
 async function signal(exec: Executor, pids: number[], sig: 'SIGTERM' | 'SIGKILL'): Promise<void> {
@@ -31,23 +70,31 @@ async function signal(exec: Executor, pids: number[], sig: 'SIGTERM' | 'SIGKILL'
   }
 }
 
-/**
- * Processes inside a namespace of this machine, found by comparing /proc/PID/ns/net with the
- * namespace's inode — in-process, instead of one `ip netns pids` per namespace.
- */
-function localNetnsPids(ns: string): number[] {
-  let ino: number;
-  try {
-    ino = statSync(`/run/netns/${ns}`).ino;
-  } catch {
-    return [];
+/** The nsfs identity (`net:[INODE]`) of each named namespace of this machine that still exists. */
+function localIdentities(names: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const ns of names) {
+    try {
+      out.set(`net:[${statSync(`${NETNS_DIR}/${ns}`).ino}]`, ns);
+    } catch {
+      /* gone meanwhile */
+    }
   }
-  const want = `net:[${ino}]`;
+  return out;
+}
+
+/**
+ * Processes of this machine inside any of the given namespaces, from ONE pass over /proc
+ * (comparing each /proc/PID/ns/net with the namespaces' identities) instead of one
+ * `ip netns pids` (itself a /proc scan) per namespace.
+ */
+function localPidsIn(identities: Map<string, string>): number[] {
+  if (!identities.size) return [];
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+    if (d.charCodeAt(0) > 57 || !/^\d+$/.test(d)) continue;
     try {
-      if (readlinkSync(`/proc/${d}/ns/net`) === want) out.push(Number(d));
+      if (identities.has(readlinkSync(`/proc/${d}/ns/net`))) out.push(Number(d));
     } catch {
       /* exited meanwhile, or a kernel thread */
     }
@@ -55,53 +102,125 @@ function localNetnsPids(ns: string): number[] {
   return out;
 }
 
-const pidsIn = (exec: Executor, ns: string) => (exec.where === 'local' ? Promise.resolve(localNetnsPids(ns)) : netnsPids(exec, ns));
-
-export async function killNamespaceProcesses(exec: Executor, ns: string, graceMs = 3000): Promise<void> {
-  let pids = await pidsIn(exec, ns);
+/**
+ * Stop every process inside the namespaces: SIGTERM, up to `graceMs` to exit, then SIGKILL.
+ * Locally one /proc scan covers all namespaces (a rescan only while some process is left).
+ */
+async function killProcessesIn(exec: Executor, names: readonly string[], graceMs: number): Promise<void> {
+  if (!names.length) return;
+  let find: () => Promise<number[]>;
+  if (exec.where === 'local') {
+    const ids = localIdentities(names);
+    find = async () => localPidsIn(ids);
+  } else {
+    find = async () => (await Promise.all(names.map((ns) => netnsPids(exec, ns)))).flat();
+  }
+  let pids = await find();
   if (!pids.length) return;
   await signal(exec, pids, 'SIGTERM');
   const until = Date.now() + graceMs;
   while (Date.now() < until) {
     await sleep(100);
-    pids = await pidsIn(exec, ns);
+    pids = await find();
     if (!pids.length) return;
   }
   await signal(exec, pids, 'SIGKILL');
   await sleep(100);
 }
 
+/** Stop every process inside one namespace (see killProcessesIn). */
+export async function killNamespaceProcesses(exec: Executor, ns: string, graceMs = 3000): Promise<void> {
+  await killProcessesIn(exec, [ns], graceMs);
+}
+
+/**
+ * Remove namespaces of one machine that belong to the lab with `tag`. A namespace is removed
+ * only when its tag is `tag` (or it has none and `allowUntagged` says the lab made it); any
+ * other is left alone and reported as 'foreign'. Results come back in the order asked.
+ */
+export async function removeNamespaces(
+  exec: Executor,
+  wanted: readonly NamespaceToRemove[],
+  tag: string,
+  opts: RemoveOptions = {},
+): Promise<RemoveResult[]> {
+  const local = exec.where === 'local';
+  const inProcess = local && opts.backend?.netnsTag !== undefined ? opts.backend : undefined;
+  const present = opts.present ?? (await namespaceNames(exec));
+  const results = new Map<string, RemoveResult>();
+  const ours: NamespaceToRemove[] = [];
+  for (const w of wanted) {
+    if (results.has(w.ns) || ours.some((o) => o.ns === w.ns)) continue;
+    if (!present.has(w.ns)) {
+      results.set(w.ns, { ns: w.ns, outcome: 'absent' });
+      continue;
+    }
+    const t = inProcess ? await inProcess.netnsTag!(w.ns) : await netnsTag(exec, w.ns);
+    if (t === tag || (w.allowUntagged && (t === undefined || t === ''))) ours.push(w);
+    else results.set(w.ns, { ns: w.ns, outcome: 'foreign' });
+  }
+
+  await killProcessesIn(
+    exec,
+    ours.map((o) => o.ns),
+    opts.graceMs ?? 3000,
+  );
+
+  for (const { ns, subject = `namespace "${ns}"` } of ours) {
+    if (inProcess) {
+      try {
+        await inProcess.run({ id: 0, subject, op: { op: 'netns.del', ns }, undo: null });
+        results.set(ns, { ns, outcome: 'removed' });
+      } catch (e) {
+        if (!(e instanceof OpError)) throw e;
+        results.set(ns, { ns, outcome: 'foreign', failure: { ...e.failure, ns } });
+      }
+      continue;
+    }
+    const argv = ['ip', 'netns', 'del', ns];
+    const r = await exec.run(argv);
+    results.set(
+      ns,
+      r.exitCode === 0
+        ? { ns, outcome: 'removed' }
+        : { ns, outcome: 'foreign', failure: { subject, ns, request: shellQuote(argv), ...parseIpFailure(r.stderr), stderr: r.stderr.trim() } },
+    );
+  }
+  return wanted.map((w) => results.get(w.ns)!);
+}
+
+/** Remove one namespace (see removeNamespaces). */
 export async function removeNamespace(
   exec: Executor,
   ns: string,
   tag: string,
   opts: { allowUntagged?: boolean; subject?: string; backend?: Backend } = {},
 ): Promise<{ outcome: RemoveOutcome; failure?: OpFailure }> {
-  // On this machine the namespace list is a directory and the tag can be read in-process by
-  // the netlink backend: a lab of hundreds of namespaces comes down without a process each.
-  const local = exec.where === 'local';
-  const exists = local ? existsSync(`/run/netns/${ns}`) : (await listNetns(exec)).includes(ns);
-  if (!exists) return { outcome: 'absent' };
-  const t = local && opts.backend?.netnsTag ? await opts.backend.netnsTag(ns) : await netnsTag(exec, ns);
-  if (t !== tag && !(opts.allowUntagged && (t === undefined || t === ''))) return { outcome: 'foreign' };
-  await killNamespaceProcesses(exec, ns);
-  const subject = opts.subject ?? `namespace "${ns}"`;
-  if (local && opts.backend?.netnsTag) {
-    try {
-      await opts.backend.run({ id: 0, subject, op: { op: 'netns.del', ns }, undo: null });
-      return { outcome: 'removed' };
-    } catch (e) {
-      if (e instanceof OpError) return { outcome: 'foreign', failure: { ...e.failure, ns } };
-      throw e;
-    }
+  const [r] = await removeNamespaces(
+    exec,
+    [{ ns, ...(opts.allowUntagged ? { allowUntagged: true } : {}), ...(opts.subject ? { subject: opts.subject } : {}) }],
+    tag,
+    opts.backend ? { backend: opts.backend } : {},
+  );
+  return { outcome: r!.outcome, ...(r!.failure ? { failure: r!.failure } : {}) };
+}
+
+/**
+ * The namespaces of a machine tagged `tag`, among those whose names start with `prefix`: one
+ * listing, then one tag read each (in-process through the local backend where it can).
+ */
+export async function taggedNamespaces(
+  exec: Executor,
+  tag: string | ((t: string) => boolean),
+  opts: { prefix?: string; backend?: Backend; present?: ReadonlySet<string> } = {},
+): Promise<{ ns: string; tag: string }[]> {
+  const inProcess = exec.where === 'local' && opts.backend?.netnsTag !== undefined ? opts.backend : undefined;
+  const matches = typeof tag === 'string' ? (t: string) => t === tag : tag;
+  const out: { ns: string; tag: string }[] = [];
+  for (const ns of opts.present ?? (await namespaceNames(exec))) {
+    if (opts.prefix && !ns.startsWith(opts.prefix)) continue;
+    const t = inProcess ? await inProcess.netnsTag!(ns) : await netnsTag(exec, ns);
+    if (t !== undefined && matches(t)) out.push({ ns, tag: t });
   }
-  const argv = ['ip', 'netns', 'del', ns];
-  const r = await exec.run(argv);
-  if (r.exitCode !== 0) {
-    return {
-      outcome: 'foreign',
-      failure: { subject, ns, request: shellQuote(argv), ...parseIpFailure(r.stderr), stderr: r.stderr.trim() },
-    };
-  }
-  return { outcome: 'removed' };
+  return out;
 }

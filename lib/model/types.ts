@@ -15,12 +15,27 @@ export type HostPlacement =
   | { kind: 'netns' }
   | { kind: 'ssh'; target: string; port?: number; identity?: string; jump?: string; knownHosts?: string };
 
+/**
+ * A link impairment (netem): every packet leaving the link is delayed, dropped or paced.
+ * Units are settled: milliseconds, percent, bits per second.
+ */
+export interface LinkImpairment {
+  delayMs?: number;
+  /** Delay variation (needs delayMs). */
+  jitterMs?: number;
+  lossPct?: number;
+  /** Bits per second. */
+  rate?: number;
+}
+
 export interface Network {
   name: string;
   mtu: number;
   /** Namespace holding the bridge that joins the hosts (simulated underlay). */
   ns: string;
   bridge: string;
+  /** Applied at `up` to every port of the bridge (each host's side), so every crossing packet gets it once. */
+  impair?: LinkImpairment;
 }
 
 export interface HostInterface {
@@ -31,10 +46,14 @@ export interface HostInterface {
   peerIfname: string;
   addresses: string[]; // CIDR
   mtu: number;
+  /** Applied at `up` to this underlay NIC (egress from the host). */
+  impair?: LinkImpairment;
 }
 
 export interface OvsHostSettings {
   datapath: 'auto' | 'system' | 'netdev';
+  /** SSH hosts: the database socket of the machine's running OVS service (default unix:/var/run/openvswitch/db.sock). */
+  db?: string;
 }
 
 export interface Host {
@@ -77,6 +96,8 @@ export interface Guest {
   offload: { tx?: boolean; tso?: boolean; gso?: boolean; gro?: boolean };
   routes: Route[];
   mac?: string;
+  /** Applied at `up` to the guest's NIC (egress from the guest). */
+  impair?: LinkImpairment;
 }
 
 /** Geneve tunables, one field per kernel attribute (geneve-surface.md §1.1/§3). */
@@ -217,7 +238,28 @@ export interface CaptureCheck {
   atLeast: number;
 }
 
-export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck;
+/** One link an impairment check step changes: a device in a namespace, on a host. */
+export interface ImpairTarget {
+  /** For messages: `host "box-2" interface "underlay"`, `guest "left"`. */
+  what: string;
+  /** Host whose executor runs tc (for a network port: the host on its other end; networks are always local). */
+  host?: string;
+  ns: string;
+  dev: string;
+  /** The link's own impairment from the recipe (`impair:` at up): put back instead of clearing. */
+  restore?: LinkImpairment;
+}
+
+/** Apply an impairment, run the inner checks, always clear it ("add 1% loss, expect iperf ≥ X, clear"). */
+export interface ImpairCheck {
+  kind: 'impair';
+  name: string;
+  on: ImpairTarget[];
+  impairment: LinkImpairment;
+  then: (PingCheck | IperfCheck | MtuCheck)[];
+}
+
+export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck;
 
 export interface Lab {
   name: string;

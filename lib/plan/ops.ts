@@ -3,9 +3,10 @@
  * A backend executes them (iproute2: argv; netlink: messages; ssh: argv remotely).
  * They are plain data so a plan can be printed, compared, stored in the journal and replayed.
  */
-import type { GeneveParams, VxlanParams, GreParams } from '../model/types.js';
+import type { GeneveParams, VxlanParams, GreParams, LinkImpairment } from '../model/types.js';
 import type { OvsCommand } from '../ovs/commands.js';
 import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
+import type { TunnelKeyMatch, TunnelKeySet } from '../tc/tunnel-key.js';
 
 interface LinkBase {
   name: string;
@@ -34,8 +35,16 @@ export type Op =
   | { op: 'route.add'; ns: string; to: string; via?: string; dev?: string }
   | { op: 'route.del'; ns: string; to: string; via?: string; dev?: string }
   | { op: 'sysctl.set'; ns: string; key: string; value: string }
+  /** netem as the root qdisc of a link (delay/jitter/loss/rate), from a recipe's `impair:`. */
+  | { op: 'qdisc.netem'; ns: string; dev: string; impairment: LinkImpairment }
   /** ethtool -K: offload features on/off (e.g. tx checksumming for the OVS userspace datapath). */
   | { op: 'offload.set'; ns: string; dev: string; features: Record<string, boolean> }
+  /**
+   * Make an external (collect-metadata) tunnel device a point-to-point tunnel with tc: clsact,
+   * egress `tunnel_key set` (lib/tc/tunnel-key.ts), ingress accept on the metadata, drop the rest.
+   * Gone with the device, so it needs no undo of its own.
+   */
+  | { op: 'tc.tunnel'; ns: string; dev: string; egress: TunnelKeySet; ingress: TunnelKeyMatch }
   /** Start ovsdb-server + ovs-vswitchd inside a host namespace, files under runDir. */
   | { op: 'ovs.start'; ns: string; runDir: string; lab: string }
   /** Stop them (graceful exit, then signals) and remove runDir. */
@@ -49,9 +58,11 @@ export type Op =
       cmds: OvsCommand[];
       /** Netdevs vswitchd creates for these commands (bridge internal ports): wait until they exist. */
       awaitLinks?: string[];
+      /** Set on SSH hosts: the host's running OVS service (its db socket path; runDir is the service's run directory). No daemons of ours. */
+      db?: string;
     }
   /** Add a tunnel port, then read Interface.error back so OVS's refusal is not lost. */
-  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec };
+  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string };
 
 export type OpName = Op['op'];
 

@@ -11,6 +11,7 @@ import { bridgeCommands, portCommands, transaction } from '../ovs/vsctl.js';
 import { addTlvMapArgs, optionFlows, OVN_GENEVE_CLASS, OVN_GENEVE_TYPE } from '../ovs/tlv.js';
 import { ovsPaths } from '../ovs/paths.js';
 import { PrerequisiteError } from '../errors.js';
+import type { Op } from './ops.js';
 
 export type Datapath = 'system' | 'netdev';
 
@@ -30,6 +31,50 @@ export function ovsRunDir(runRoot: string, lab: string, host: string): string {
   const plain = `${runRoot}/${lab}/ovs-${host}`;
   if (ovsPaths(plain).vswitchdCtl.length <= 100) return plain;
   return `${runRoot}/ovs-${createHash('sha1').update(`${lab}/${host}`).digest('hex').slice(0, 12)}`;
+}
+
+/** The database socket of a machine's own OVS service when the recipe names none (Debian, Fedora, Ubuntu). */
+export const DEFAULT_OVS_DB = 'unix:/var/run/openvswitch/db.sock';
+
+/**
+ * Where an OVS operation of host `h` goes. A simulated host: the daemons the lab starts in its
+ * namespace (runDir under runRoot), tagged with the lab's name. An SSH host: the machine's running
+ * OVS service (its db socket; ofctl/appctl find vswitchd and the bridges' .mgmt sockets in the
+ * socket's directory, the service's run directory), tagged with the lab's full tag, which also
+ * names the state directory, because the machine is shared with its owner and other labs.
+ */
+export function ovsTarget(ctx: OvsPlanContext, lab: Lab, h: Host): { runDir: string; lab: string; db?: string } {
+  if (h.placement.kind !== 'ssh') return { runDir: ovsRunDir(ctx.runRoot, lab.name, h.name), lab: lab.name };
+  const db = (h.ovs?.db ?? DEFAULT_OVS_DB).replace(/^unix:/, '');
+  return { runDir: db.slice(0, db.lastIndexOf('/')) || '/', lab: lab.tag, db };
+}
+
+/**
+ * The explicit undo of an OVS operation on a host whose OVS the lab does not own (SSH hosts):
+ * every bridge it adds is deleted, every port it adds to a bridge is removed from that bridge,
+ * by name and only if still there. TLV maps and flows live on the lab's own bridges and go with
+ * them. Null when the operation adds nothing.
+ */
+export function ovsUndo(op: Extract<Op, { op: 'ovs.cmds' | 'ovs.tunnel' }>): Op | null {
+  const base = { op: 'ovs.cmds' as const, ns: op.ns, runDir: op.runDir, lab: op.lab, ...(op.db ? { db: op.db } : {}) };
+  if (op.op === 'ovs.tunnel') return { ...base, cmds: [{ tool: 'vsctl', args: ['--if-exists', 'del-port', op.port.bridge, op.port.name] }] };
+  const undo: string[][] = [];
+  for (const c of op.cmds) {
+    if (c.tool !== 'vsctl') continue;
+    for (const cmd of splitTransaction(c.args)) {
+      const words = cmd.filter((w) => !w.startsWith('--'));
+      if (words[0] === 'add-br' && words[1]) undo.unshift(['--if-exists', 'del-br', words[1]]);
+      if (words[0] === 'add-port' && words[1] && words[2]) undo.unshift(['--if-exists', 'del-port', words[1], words[2]]);
+    }
+  }
+  return undo.length ? { ...base, cmds: [{ tool: 'vsctl', args: transaction(undo) }] } : null;
+}
+
+function splitTransaction(args: readonly string[]): string[][] {
+  const out: string[][] = [[]];
+  for (const a of args) if (a === '--') out.push([]);
+    else out[out.length - 1]!.push(a);
+  return out.filter((c) => c.length);
 }
 
 /** The OVS bridge that takes over a host's underlay interface on the userspace datapath. */
@@ -57,12 +102,14 @@ export function optionFlowArgs(lab: Lab, t: Tunnel, end: TunnelEnd, bridge: stri
     );
   const index = t.ends.indexOf(end) === 1 ? 1 : 0;
   const { send, accept } = endOptions(t, index);
-  // A kernel netdev at the other end sends no options (only tc/BPF could add them): requiring
-  // them on receive would cut the return path, so then anything from the tunnel is accepted.
-  const peerIsOvs = t.ends[index === 0 ? 1 : 0].impl === 'ovs';
+  // A plain kernel netdev at the other end sends no options: requiring them on receive would cut
+  // the return path, so then anything from the tunnel is accepted. An external kernel end sends
+  // them with tc (lib/plan/external.ts), so they are required from it as from an OVS port.
+  const peer = t.ends[index === 0 ? 1 : 0];
+  const peerSendsOptions = peer.impl === 'ovs' || (t.type === 'geneve' && t.geneve?.external === true);
   return [
     addTlvMapArgs(bridge, send),
-    ...optionFlows({ bridge, localPort: localPorts[0]!, tunnelPort: end.ifname, send, ...(peerIsOvs ? { accept } : {}) }).map((f) => ['add-flow', bridge, f]),
+    ...optionFlows({ bridge, localPort: localPorts[0]!, tunnelPort: end.ifname, send, ...(peerSendsOptions ? { accept } : {}) }).map((f) => ['add-flow', bridge, f]),
   ];
 }
 

@@ -11,12 +11,16 @@ import type { Lab, Tunnel, TunnelEnd, Guest, Host, Switch, Network } from '../mo
 import { encapOverhead } from '../model/types.js';
 import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
+import { planImpairments } from './impair.js';
+import { externalLinkParams, externalTunnelOp } from './external.js';
 import {
   assertIpsecPlannable,
   bridgeCommands,
   hostUsesOvs,
   optionFlowArgs,
   ovsRunDir,
+  ovsTarget,
+  ovsUndo,
   portCommands,
   switchDatapath,
   transaction,
@@ -60,6 +64,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   for (const s of lab.switches) planSwitch(ctx, s, add);
   for (const g of lab.guests) planGuest(ctx, g, add);
   for (const t of lab.tunnels) planTunnel(ctx, t, add);
+  planImpairments(lab, add);
 
   return {
     lab: lab.name,
@@ -92,6 +97,11 @@ function undoFor(op: Op, owned: Set<string>): Op | null {
       return { op: 'netns.del', ns: op.ns };
     case 'ovs.start':
       return { op: 'ovs.stop', ns: op.ns, runDir: op.runDir, lab: op.lab };
+    case 'ovs.cmds':
+    case 'ovs.tunnel':
+      // Simulated hosts: ovs.stop ends the whole instance. SSH hosts: the machine's own OVS
+      // service, so exactly what the step added is removed again (ovsUndo).
+      return owned.has(op.ns) ? null : ovsUndo(op);
     case 'link.add':
       return owned.has(op.ns) ? null : { op: 'link.del', ns: op.ns, name: op.link.name };
     case 'addr.add':
@@ -119,11 +129,15 @@ function planHost(ctx: Ctx, h: Host, add: Add) {
   const { lab } = ctx;
   const subject = `host "${h.name}"`;
   if (h.placement.kind === 'ssh') {
-    // Its underlay interface and addresses are the machine's own: nothing to create.
-    if (hostUsesOvs(lab, h.name))
-      throw new LabError(`host "${h.name}": OVS on SSH hosts is not supported yet (use kernel tunnels and Linux bridges there, or a simulated host)`, ExitCode.invalidInput);
+    // Its underlay interface and addresses are the machine's own: nothing to create. With OVS,
+    // the lab uses the machine's running OVS service (no ovs.start) and never moves the
+    // machine's address or NIC onto a bridge (that could cut the SSH connection): on the
+    // userspace datapath the host's admin must have set up native tunnelling (checked on connect,
+    // lib/remote/ovs-service.ts).
     return;
   }
+  if (h.ovs?.db !== undefined)
+    throw new LabError(`host "${h.name}": ovs.db names a running OVS service and is for ssh: hosts only; a simulated host runs its own OVS daemons (remove ovs.db)`, ExitCode.invalidInput);
   if (h.placement.kind === 'netns') add(subject, { op: 'netns.add', ns: h.ns, tag: lab.tag }, h.name);
   const ovs = hostUsesOvs(lab, h.name);
   const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
@@ -176,9 +190,8 @@ function planSwitch(ctx: Ctx, s: Switch, add: Add) {
       {
         op: 'ovs.cmds',
         ns: h.ns,
-        runDir: ovsRunDir(ctx.runRoot, lab.name, h.name),
-        lab: lab.name,
-        cmds: [{ tool: 'vsctl', args: transaction(bridgeCommands({ name: s.ifname, datapath, lab: lab.name })) }],
+        ...ovsTarget(ctx, lab, h),
+        cmds: [{ tool: 'vsctl', args: transaction(bridgeCommands({ name: s.ifname, datapath, lab: ovsTarget(ctx, lab, h).lab })) }],
         awaitLinks: [s.ifname],
       },
       h.name,
@@ -228,8 +241,8 @@ function planGuest(ctx: Ctx, g: Guest, add: Add) {
   const offload: Record<string, boolean> = {};
   if (sw.kind === 'bridge') add(subject, { op: 'link.set', ns: h.ns, name: g.peerIfname, master: sw.ifname, up: true }, h.name);
   else {
-    const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
-    add(subject, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: [{ tool: 'vsctl', args: transaction(portCommands({ bridge: sw.ifname, name: g.peerIfname, lab: lab.name })) }] }, h.name);
+    const target = ovsTarget(ctx, lab, h);
+    add(subject, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: [{ tool: 'vsctl', args: transaction(portCommands({ bridge: sw.ifname, name: g.peerIfname, lab: target.lab })) }] }, h.name);
     add(subject, { op: 'link.set', ns: h.ns, name: g.peerIfname, up: true }, h.name);
     // The userspace datapath does not complete partial checksums: with tx offload on, ICMP
     // passes and TCP silently dies. Off unless the recipe says otherwise.
@@ -253,14 +266,15 @@ export function tunnelLink(lab: Lab, t: Tunnel, end: TunnelEnd): LinkSpec {
   switch (t.type) {
     case 'geneve': {
       const p = t.geneve ?? {};
-      return { ...base, kind: 'geneve', geneve: { ...p, ...(p.external ? {} : { remote: end.remote, vni: p.vni ?? 0 }) } };
+      // External: the key (VNI, remote, TTL…) is per packet, set by tc (externalTunnelOp).
+      return { ...base, kind: 'geneve', geneve: p.external ? externalLinkParams(p) : { ...p, remote: end.remote, vni: p.vni ?? 0 } };
     }
     case 'vxlan': {
       const p = t.vxlan ?? {};
       return {
         ...base,
         kind: 'vxlan',
-        vxlan: { ...p, dstport: p.dstport ?? 4789, ...(p.external ? {} : { remote: end.remote, local: end.local, vni: p.vni ?? 0 }) },
+        vxlan: { ...(p.external ? externalLinkParams(p) : p), dstport: p.dstport ?? 4789, ...(p.external ? {} : { remote: end.remote, local: end.local, vni: p.vni ?? 0 }) },
       };
     }
     case 'gre':
@@ -277,13 +291,15 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
     if (end.impl === 'ovs') {
       if (!sw) throw new Error(`internal: OVS tunnel end of "${t.name}" without a switch`);
       assertIpsecPlannable(t, h, switchDatapath(sw, h, ctx));
-      const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
-      add(subject, { op: 'ovs.tunnel', ns: h.ns, runDir, lab: lab.name, port: tunnelPortFromModel(t, index as 0 | 1, sw.ifname, lab.name) }, h.name);
+      const target = ovsTarget(ctx, lab, h);
+      add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port: tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab) }, h.name);
       const flows = optionFlowArgs(lab, t, end, sw.ifname);
-      if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);
+      if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);
       continue;
     }
     add(subject, { op: 'link.add', ns: h.ns, link: tunnelLink(lab, t, end) }, h.name);
+    const tc = externalTunnelOp(t, index as 0 | 1, h.ns);
+    if (tc) add(`${subject} tc tunnel key`, tc, h.name);
     if (sw) add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, master: sw.ifname }, h.name);
     add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, up: true }, h.name);
     if (end.address) addAddresses(add, subject, h.ns, end.ifname, [end.address], h.name);

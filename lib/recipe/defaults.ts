@@ -21,15 +21,17 @@ export function applyDefaults(tree: Record<string, unknown>, defaults: Record<st
     const items = out[list];
     if (isMap(d) && Array.isArray(items)) out[list] = items.map((o) => (isMap(o) ? { ...d, ...o } : o));
   }
-  if (Array.isArray(out.checks))
-    out.checks = out.checks.map((c) => {
-      if (!isMap(c)) return c;
-      const merged = { ...c };
-      for (const k of CHECK_KINDS) {
-        const d = defaults[k];
-        if (isMap(d) && isMap(c[k])) merged[k] = { ...d, ...c[k] };
-      }
-      return merged;
-    });
+  const mergeCheck = (c: unknown): unknown => {
+    if (!isMap(c)) return c;
+    const merged = { ...c };
+    for (const k of CHECK_KINDS) {
+      const d = defaults[k];
+      if (isMap(d) && isMap(c[k])) merged[k] = { ...d, ...c[k] };
+    }
+    // The checks an impair step runs get the same defaults as top-level ones.
+    if (Array.isArray(c.then)) merged.then = c.then.map(mergeCheck);
+    return merged;
+  };
+  if (Array.isArray(out.checks)) out.checks = out.checks.map(mergeCheck);
   return out;
 }

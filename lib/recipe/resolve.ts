@@ -5,13 +5,13 @@
  */
 import type { Problem } from '../errors.js';
 import { guestMtuWarnings } from '../ovs/mtu.js';
-import type { Check, Guest, Host, HostPlacement, Lab, Network, Switch, Tunnel, TunnelEnd, GeneveOption, OvsTunnelParams } from '../model/types.js';
+import type { Check, Guest, Host, HostPlacement, ImpairCheck, ImpairTarget, Lab, LinkImpairment, Network, Switch, Tunnel, TunnelEnd, GeneveOption, OvsTunnelParams } from '../model/types.js';
 import { safeIfname, hostNs, networkNs, nsPrefix, labTag } from '../model/names.js';
 import { parseCidr } from './addr.js';
 import type { Locator, Path } from './locate.js';
-import { parseRate, type RawHost, type RawRecipe, type RawTunnel } from './schema.js';
+import { parseRate, type RawCheck, type RawHost, type RawImpairment, type RawInnerCheck, type RawRecipe, type RawTunnel } from './schema.js';
 import { dirname, resolve as resolvePath } from 'node:path';
-import type { Analysis } from './semantic.js';
+import type { Analysis, CheckPair } from './semantic.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
@@ -38,7 +38,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
   const networks: Network[] = a.networks.map((n) => {
     const ns = networkNs(lab, n.name);
     claim(ns, 'br0', `the bridge of network "${n.name}"`, r.networks ? ['networks', r.networks.findIndex((x) => x.name === n.name)] : []);
-    return { name: n.name, mtu: n.mtu, ns, bridge: 'br0' };
+    const impair = r.networks?.find((x) => x.name === n.name)?.impair;
+    return { name: n.name, mtu: n.mtu, ns, bridge: 'br0', ...(impair ? { impair: impairment(impair) } : {}) };
   });
   const netMtu = (name: string) => networks.find((n) => n.name === name)?.mtu ?? 1500;
 
@@ -53,10 +54,10 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
       const peerIfname = ifn(h.name, ['hosts', hi, 'name'], 'host');
       claim(networkNs(lab, network), peerIfname, `the port of host "${h.name}"`, ['hosts', hi, 'name']);
       const addresses = [f.ipv4, f.ipv6].filter((x): x is string => !!x);
-      return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network) };
+      return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network), ...(f.impair ? { impair: impairment(f.impair) } : {}) };
     });
     const host: Host = { name: h.name, ns, placement: placement(h.ssh, source), interfaces };
-    if (h.ovs) host.ovs = { datapath: h.ovs.datapath ?? 'auto' };
+    if (h.ovs) host.ovs = { datapath: h.ovs.datapath ?? 'auto', ...(h.ovs.db !== undefined ? { db: h.ovs.db } : {}) };
     return host;
   });
   const hostByName = new Map(hosts.map((h) => [h.name, h]));
@@ -101,6 +102,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     };
     if (g.mtu !== undefined) guest.mtu = g.mtu;
     if (g.mac !== undefined) guest.mac = g.mac.toLowerCase();
+    if (g.impair !== undefined) guest.impair = impairment(g.impair);
     return guest;
   });
 
@@ -138,8 +140,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     tunnels.push(tunnel);
   });
 
-  const checks: Check[] = a.checks.map((pr) => {
-    const c = (r.checks ?? [])[pr.index]!;
+  const buildCheck = (pr: CheckPair, c: RawCheck | RawInnerCheck): Check => {
     switch (pr.kind) {
       case 'ping': {
         const b = c.ping!;
@@ -170,15 +171,37 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         if (b.expect !== undefined) chk.expectMtu = b.expect;
         return chk;
       }
+      case 'impair': {
+        const b = (c as RawCheck).impair!;
+        const then = a.checks
+          .filter((x) => x.index === pr.index && x.inner !== undefined)
+          .map((x) => buildCheck(x, (c as RawCheck).then![x.inner!]!) as ImpairCheck['then'][number]);
+        return { kind: 'impair', name: pr.name, on: impairTargets(b.on), impairment: impairment(b), then };
+      }
       case 'capture': {
-        const b = c.capture!;
+        const b = (c as RawCheck).capture!;
         const host = hostByName.get(b.host);
         // "interface" names a network (the host's interface on it) or is a literal ifname.
         const onNet = host?.interfaces.find((f) => f.network === b.interface);
         return { kind: 'capture', name: pr.name, host: b.host, ifname: onNet?.ifname ?? b.interface, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1 };
       }
     }
-  });
+  };
+  /** The links an impair step changes (semantic.ts checked the references). */
+  const impairTargets = (on: NonNullable<RawCheck['impair']>['on']): ImpairTarget[] => {
+    if (on.guest !== undefined) {
+      const g = guests.find((x) => x.name === on.guest)!;
+      return [{ what: `guest "${g.name}"`, host: g.host, ns: g.ns, dev: g.ifname, ...(g.impair ? { restore: g.impair } : {}) }];
+    }
+    if (on.network !== undefined) {
+      const n = networks.find((x) => x.name === on.network)!;
+      return hosts.flatMap((h) => h.interfaces.filter((f) => f.network === n.name).map((f) => ({ what: `network "${n.name}" port of host "${h.name}"`, host: h.name, ns: n.ns, dev: f.peerIfname, ...(n.impair ? { restore: n.impair } : {}) })));
+    }
+    const h = hostByName.get(on.host!)!;
+    const f = on.interface === undefined ? h.interfaces[0]! : (h.interfaces.find((x) => x.network === on.interface) ?? h.interfaces.find((x) => x.ifname === on.interface)!);
+    return [{ what: `host "${h.name}" interface "${f.ifname}"`, host: h.name, ns: h.ns, dev: f.ifname, ...(f.impair ? { restore: f.impair } : {}) }];
+  };
+  const checks: Check[] = a.checks.filter((pr) => pr.inner === undefined).map((pr) => buildCheck(pr, (r.checks ?? [])[pr.index]!));
 
   // A guest MTU set in the recipe that its tunnel cannot carry (the message names both numbers).
   for (const w of guestMtuWarnings({ networks, hosts, guests, tunnels })) {
@@ -189,6 +212,16 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
   const out: Lab = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels, checks, warnings };
   if (r.description !== undefined) out.description = r.description;
   return { lab: out, problems };
+}
+
+/** Recipe units → model units (ms, %, bits per second). */
+function impairment(i: RawImpairment): LinkImpairment {
+  const out: LinkImpairment = {};
+  if (i.delay !== undefined) out.delayMs = i.delay;
+  if (i.jitter !== undefined) out.jitterMs = i.jitter;
+  if (i.loss !== undefined) out.lossPct = i.loss;
+  if (i.rate !== undefined) out.rate = parseRate(i.rate)!;
+  return out;
 }
 
 /** Where the host runs; key and known_hosts paths are relative to the recipe's directory. */

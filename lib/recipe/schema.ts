@@ -118,6 +118,59 @@ const rate = z
   })
   .meta({ description: 'Bit rate in bits/s, e.g. 500Mbit, 100M, 1G' });
 
+const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s)\s*$/i;
+/** A delay: "20ms", "0.5ms", "1s", "500us", or a plain number of milliseconds; result in ms. */
+export function parseDelayMs(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;
+  const m = DURATION_RE.exec(v);
+  if (!m) return undefined;
+  const f = { us: 0.001, ms: 1, s: 1000 }[m[2]!.toLowerCase() as 'us' | 'ms' | 's'];
+  return parseFloat(m[1]!) * f;
+}
+function delay(what: string) {
+  return z
+    .union([z.number(), z.string()], { error: (iss) => `${show(iss.input)} is not a valid ${what}; use e.g. 20ms, 0.5ms, 1s` })
+    .transform((v, ctx) => {
+      const ms = parseDelayMs(v);
+      if (ms === undefined || ms > 60_000) {
+        ctx.addIssue({ code: 'custom', message: `${show(v)} is not a valid ${what}; use e.g. 20ms, 0.5ms, 1s (0..60s; a plain number is milliseconds)` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: `${what[0]!.toUpperCase()}${what.slice(1)}: 20ms, 0.5ms, 1s, 500us (a plain number is milliseconds)` });
+}
+
+/**
+ * netem settings, in the units people write: `{ delay: 20ms, jitter: 5ms, loss: 1%, rate: 100mbit }`.
+ * Cross-field rules (jitter needs delay, at least one setting) are in semantic.ts.
+ */
+const impairFields = {
+  delay: delay('delay').optional(),
+  jitter: delay('jitter').optional(),
+  loss: z
+    .union([z.number(), z.string()])
+    .transform((v, ctx) => {
+      const n = typeof v === 'number' ? v : /^\s*\d+(\.\d+)?\s*%?\s*$/.test(v) ? parseFloat(v) : NaN;
+      if (!(n >= 0 && n <= 100)) {
+        ctx.addIssue({ code: 'custom', message: `${show(v)} is not a valid loss; use a percentage 0..100, e.g. 1% or 0.5%` });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .optional()
+    .meta({ description: 'Packet loss, e.g. 1% (0..100)' }),
+  rate: z
+    .union([z.number(), z.string()])
+    .superRefine((v, ctx) => {
+      const r = parseRate(v);
+      if (r === undefined || r <= 0) ctx.addIssue({ code: 'custom', message: `${show(v)} is not a valid rate; use a bit rate above 0, e.g. 100mbit, 1G, 500k` });
+    })
+    .optional()
+    .meta({ description: 'Bandwidth limit in bits/s, e.g. 100mbit, 1G' }),
+};
+export const impairSchema = obj(impairFields, 'Link impairment (netem): delay, jitter, loss, rate');
+
 const family = oneOf(['ipv4', 'ipv6'], 'address family');
 const nameList = z.union([nameSchema, z.array(nameSchema).min(1)], {
   error: (iss) => `${show(iss.input)} is not valid; use a name or a list of names`,
@@ -129,7 +182,7 @@ const target = z.union([z.string(), z.array(z.string()).min(1)], {
 // ---------------------------------------------------------------- objects
 
 export const networkSchema = obj(
-  { name: nameSchema, mtu: mtu.optional() },
+  { name: nameSchema, mtu: mtu.optional(), impair: impairSchema.optional() },
   'Underlay network joining hosts (a bridge in its own namespace)',
 );
 
@@ -139,6 +192,7 @@ export const hostInterfaceSchema = obj({
   ipv6: cidr('ipv6').optional(),
   mtu: mtu.optional(),
   ifname: ifname.optional().meta({ description: 'Interface name in the host; default: the network name' }),
+  impair: impairSchema.optional(),
 });
 
 const SSH_TARGET_RE = /^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?[A-Za-z0-9:_][A-Za-z0-9.:_-]*$/;
@@ -168,7 +222,14 @@ export const hostSchema = obj(
   {
     name: nameSchema,
     interfaces: z.array(hostInterfaceSchema, { error: (iss) => `${show(iss.input)} is not valid; expected a list of interfaces` }).optional(),
-    ovs: obj({ datapath: oneOf(['auto', 'system', 'netdev'], 'OVS datapath').optional() }).optional(),
+    ovs: obj({
+      datapath: oneOf(['auto', 'system', 'netdev'], 'OVS datapath').optional(),
+      db: z
+        .string({ error: (iss) => `${show(iss.input)} is not valid; use unix:/path/to/db.sock` })
+        .regex(/^unix:\/[^\s]+$/, { error: (iss) => `${show(iss.input)} is not a database socket; use unix:/absolute/path/db.sock (the running OVS service's socket)` })
+        .optional()
+        .meta({ description: 'SSH hosts only: the running OVS service\'s database socket (default unix:/var/run/openvswitch/db.sock); ovs-ofctl/ovs-appctl use its directory as OVS_RUNDIR' }),
+    }).optional(),
     ssh: sshSchema.optional(),
   },
   'Simulated hypervisor: one network namespace',
@@ -210,6 +271,7 @@ export const guestSchema = obj(
       .optional(),
     offload: obj({ tx: bool('offload.tx').optional(), tso: bool('offload.tso').optional(), gso: bool('offload.gso').optional(), gro: bool('offload.gro').optional() }).optional(),
     routes: z.array(routeSchema).optional(),
+    impair: impairSchema.optional(),
   },
   'A namespace standing for a VM/container, attached to a switch by a veth pair',
 );
@@ -336,8 +398,42 @@ export const captureSchema = obj({
   expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
 });
 
-export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture'] as const;
+export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
+/** Kinds allowed inside an impair step's `then`. */
+export const INNER_CHECK_KINDS = ['ping', 'iperf', 'mtu'] as const;
+
+/** Where an impair step applies: one host interface, a guest's NIC, or every port of a network. */
+export const impairTargetSchema = obj(
+  {
+    host: nameSchema.optional(),
+    interface: z.string({ error: (iss) => `${show(iss.input)} is not valid; use a network name or an interface name of the host` }).optional(),
+    guest: nameSchema.optional(),
+    network: nameSchema.optional(),
+  },
+  'One of: { host, interface } (an underlay NIC), { guest } (its NIC), { network } (every host port of it)',
+);
+
+export const innerCheckSchema = obj({
+  name: nameSchema.optional(),
+  ping: pingSchema.optional(),
+  iperf: iperfSchema.optional(),
+  mtu: mtuCheckSchema.optional(),
+})
+  .superRefine((c, ctx) => {
+    const kinds = INNER_CHECK_KINDS.filter((k) => c[k] !== undefined);
+    if (kinds.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: kinds.length === 0 ? 'a check under "then" needs exactly one kind: ping, iperf or mtu' : `a check has exactly one kind, found ${kinds.join(' and ')}; split it into separate checks`,
+      });
+  })
+  .meta({ description: 'A check run while the impairment is on: one of ping, iperf, mtu' });
+
+export const impairCheckSchema = obj(
+  { on: impairTargetSchema, ...impairFields },
+  'Apply netem to a link, run the checks under "then", always clear it',
+);
 
 export const checkSchema = obj({
   name: nameSchema.optional(),
@@ -345,6 +441,8 @@ export const checkSchema = obj({
   iperf: iperfSchema.optional(),
   mtu: mtuCheckSchema.optional(),
   capture: captureSchema.optional(),
+  impair: impairCheckSchema.optional(),
+  then: z.array(innerCheckSchema, { error: (iss) => `${show(iss.input)} is not valid; "then" is a list of checks` }).optional(),
 })
   .superRefine((c, ctx) => {
     const kinds = CHECK_KINDS.filter((k) => c[k] !== undefined);
@@ -353,11 +451,15 @@ export const checkSchema = obj({
         code: 'custom',
         message:
           kinds.length === 0
-            ? 'a check needs exactly one kind: ping, iperf, mtu or capture'
+            ? 'a check needs exactly one kind: ping, iperf, mtu, capture or impair'
             : `a check has exactly one kind, found ${kinds.join(' and ')}; split it into separate checks`,
       });
+    else if (c.impair !== undefined && !c.then?.length)
+      ctx.addIssue({ code: 'custom', path: ['impair'], message: 'an impair step needs "then": the checks to run while the impairment is on, e.g. then: [{ iperf: { from: left, to: right, min: 20Mbit } }]' });
+    else if (c.impair === undefined && c.then !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['then'], message: `"then" belongs to an impair step; this is a ${kinds[0]} check — remove "then" or make it an impair step` });
   })
-  .meta({ description: 'One check: exactly one of ping, iperf, mtu, capture (plus optional name)' });
+  .meta({ description: 'One check: exactly one of ping, iperf, mtu, capture, impair (plus optional name; impair has "then")' });
 
 const partial = <T extends z.ZodObject>(s: T) => s.partial();
 
@@ -406,6 +508,8 @@ export type RawRecipe = z.output<typeof recipeSchema>;
 export type RawTunnel = z.output<typeof tunnelSchema>;
 export type RawHost = z.output<typeof hostSchema>;
 export type RawCheck = z.output<typeof checkSchema>;
+export type RawImpairment = z.output<typeof impairSchema>;
+export type RawInnerCheck = z.output<typeof innerCheckSchema>;
 
 /** JSON Schema (draft 2020-12) of the recipe format, with descriptions, for editors. */
 export function recipeJsonSchema(): Record<string, unknown> {

@@ -7,7 +7,7 @@ import type { Problem } from '../errors.js';
 import type { Family, TunnelImpl } from '../model/types.js';
 import { parseCidr, subnetsOverlap, sameAddress, familyOf, type Cidr } from './addr.js';
 import { suggest, type Locator, type Path } from './locate.js';
-import { CHECK_KINDS, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
+import { CHECK_KINDS, INNER_CHECK_KINDS, type RawImpairment, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
 import { validateCaptureExpect } from '../checks/capture-expect.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
@@ -24,6 +24,8 @@ export interface TunnelDecision {
 
 export interface CheckPair {
   index: number; // index in the recipe's checks list
+  /** For a check under an impair step's `then`: its index there (the pair belongs to that step). */
+  inner?: number;
   kind: CheckKind;
   from: string;
   to: string;
@@ -45,6 +47,18 @@ export interface Analysis {
 export function analyze(r: RawRecipe, loc: Locator): Analysis {
   const problems: Problem[] = [];
   const err = (path: Path, msg: string) => problems.push(loc.problem(path, msg));
+  /** netem's own rules, in the recipe's words. */
+  const impairRules = (i: RawImpairment, p: Path) => {
+    // A setting written but invalid was reported by the schema and dropped: no echo of it here.
+    const here = loc.position(p);
+    const written = (k: string) => {
+      const at = loc.position([...p, k]);
+      return at.line !== here.line || at.column !== here.column;
+    };
+    if (i.jitter !== undefined && i.delay === undefined && !written('delay')) err([...p, 'jitter'], 'jitter needs a delay (netem varies the delay by the jitter); add delay, e.g. delay: 20ms');
+    else if (i.jitter !== undefined && i.delay !== undefined && i.jitter > i.delay) err([...p, 'jitter'], `jitter ${i.jitter}ms is larger than delay ${i.delay}ms; netem would reorder most packets — use a jitter at most the delay`);
+    if (i.delay === undefined && i.loss === undefined && i.rate === undefined && !['delay', 'loss', 'rate'].some(written)) err(p, 'an impairment needs at least one of delay, loss, rate (e.g. delay: 20ms, loss: 1%, rate: 100mbit)');
+  };
   const hosts = r.hosts ?? [];
   const switches = r.switches ?? [];
   const guests = r.guests ?? [];
@@ -140,6 +154,22 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
         break;
       }
     }
+
+  // ---- impairments on networks, host interfaces and guests (applied at `up`)
+  (r.networks ?? []).forEach((n, ni) => {
+    if (!n.impair) return;
+    impairRules(n.impair, ['networks', ni, 'impair']);
+    if (hosts.some((h, hi) => h.ssh !== undefined && ifaceNetwork[hi]!.includes(n.name)))
+      err(['networks', ni, 'impair'], `network "${n.name}" is the real network between SSH hosts; geneve-lab impairs only links it created — impair a guest instead`);
+  });
+  hosts.forEach((h, hi) =>
+    (h.interfaces ?? []).forEach((f, fi) => {
+      if (!f.impair) return;
+      impairRules(f.impair, ['hosts', hi, 'interfaces', fi, 'impair']);
+      if (h.ssh !== undefined) err(['hosts', hi, 'interfaces', fi, 'impair'], `host "${h.name}" is an SSH host and this interface is its real NIC; geneve-lab impairs only links it created — impair a guest instead`);
+    }),
+  );
+  guests.forEach((g, gi) => g.impair && impairRules(g.impair, ['guests', gi, 'impair']));
 
   // ---- switches and guests
   const switchHost = new Map<string, string>();
@@ -257,7 +287,16 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     only('vni', ['geneve', 'vxlan'], 'use key for gre');
     for (const k of ['dstport', 'srcport', 'flowlabel', 'udpcsum', 'udp6zerocsumtx', 'udp6zerocsumrx', 'df', 'external'] as const)
       only(k, ['geneve', 'vxlan'], 'remove it');
-    if (t.external && t.vni !== undefined) e('vni', 'vni cannot be combined with external: true (collect-metadata devices take the VNI per packet); remove vni or external');
+    // external: kernel ends become collect-metadata devices keyed per packet by tc rules
+    // (lib/plan/external.ts), so vni is allowed (it is the VNI tc sets and requires); what tc's
+    // tunnel_key cannot express is refused rather than silently dropped.
+    if (t.external && (type === 'geneve' || type === 'vxlan')) {
+      const noTc = (k: keyof RawTunnel, why: string) => e(k, `${why} with external: true (the outer header comes from a tc tunnel_key rule, which cannot do it); remove ${String(k)} or external`);
+      if (t.ttl === 'inherit') noTc('ttl', 'ttl: inherit is not possible');
+      if (t.tos === 'inherit') noTc('tos', 'tos: inherit is not possible');
+      if (t.df !== undefined) noTc('df', 'df cannot be set');
+      if (t.flowlabel !== undefined) noTc('flowlabel', 'flowlabel cannot be set');
+    }
     if (t.srcport && t.srcport.low > t.srcport.high) e(['srcport', 'low'], `srcport low ${t.srcport.low} is above high ${t.srcport.high}; low must be <= high`);
     // Options size: 4-byte header per option plus its data; ovn adds one 8-byte option.
     const optBytes = (t.options ?? []).reduce((n, o) => n + 4 + (o.data ?? '').replace(/^0x/i, '').length / 2, 0) + (t.ovn ? 8 : 0);
@@ -267,7 +306,7 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
       e(t.ovn ? 'ovn' : 'options', 'Geneve options are added per packet, by OVS (an end on an ovs switch) or by tc on an external (collect-metadata) device; attach an end to a switch with kind: ovs, or set external: true');
     // OVS-only settings need an OVS end.
     if (t.ovs !== undefined && !impls.includes('ovs')) e('ovs', `ovs options apply to ends that are OVS ports, and both ends of this tunnel are kernel netdevs; attach an end to a switch with kind: ovs or remove "ovs"`);
-    if (t.external && impls.includes('ovs')) e('external', 'external applies to kernel netdev ends; OVS tunnel ports are always flow-based — remove it or use ovs.key: flow');
+    if (t.external && impls.every((x) => x === 'ovs')) e('external', 'external applies to kernel netdev ends, and both ends of this tunnel are OVS ports (always flow-based); remove it or use ovs.key: flow');
     // Routed vs L2.
     if (routed) {
       if (!t.addresses || t.addresses.length !== 2) e(t.addresses ? 'addresses' : 'between', `a routed (host-to-host) tunnel needs addresses: one per end, e.g. [10.99.0.1/30, 10.99.0.2/30]${t.addresses ? `; got ${t.addresses.length}` : ''}`);
@@ -319,6 +358,18 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     const kind = CHECK_KINDS.find((k) => c[k] !== undefined);
     if (!kind) return;
     const p: Path = ['checks', ci, kind];
+    if (kind === 'impair') {
+      const imp = c.impair!;
+      impairRules(imp, p);
+      impairTarget(imp.on, [...p, 'on']);
+      const name = c.name ?? uniqueName('impair', usedNames);
+      pairs.push({ index: ci, kind, from: '', to: '', family: 'ipv4', name });
+      (c.then ?? []).forEach((ic, ii) => {
+        const k = INNER_CHECK_KINDS.find((x) => ic[x] !== undefined);
+        if (k) trafficPairs(ic, k, ['checks', ci, 'then', ii, k], ci, ii, `${name} › `);
+      });
+      return;
+    }
     if (kind === 'capture') {
       const cap = c.capture!;
       if (kindOf.get(cap.host) !== 'host') err([...p, 'host'], refProblem(cap.host, 'host'));
@@ -330,6 +381,38 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
       pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });
       return;
     }
+    trafficPairs(c, kind, p, ci);
+  });
+  /** Validate `on` of an impair step: exactly one of host (+ interface), guest, network. */
+  function impairTarget(on: { host?: string; interface?: string; guest?: string; network?: string }, p: Path) {
+    const set = (['host', 'guest', 'network'] as const).filter((k) => on[k] !== undefined);
+    if (set.length !== 1) {
+      err(p, set.length ? `"on" names one link; found ${set.join(' and ')} — use { host, interface }, { guest } or { network }` : 'say which link to impair: on: { host: NAME, interface: NETWORK }, on: { guest: NAME } or on: { network: NAME }');
+      return;
+    }
+    if (on.interface !== undefined && !on.host) err([...p, 'interface'], 'interface goes with host: on: { host: NAME, interface: NETWORK-OR-IFNAME }');
+    if (on.host !== undefined) {
+      if (kindOf.get(on.host) !== 'host') return err([...p, 'host'], refProblem(on.host, 'host'));
+      const hi = hosts.findIndex((h) => h.name === on.host);
+      const h = hosts[hi]!;
+      if (h.ssh !== undefined) return err([...p, 'host'], `host "${h.name}" is an SSH host; its interfaces are the machine's real NICs — impair a guest instead`);
+      const nets = ifaceNetwork[hi] ?? [];
+      const ifnames = (h.interfaces ?? []).map((f, fi) => f.ifname ?? nets[fi]!);
+      if (on.interface === undefined) {
+        if (nets.length !== 1) err(p, `host "${h.name}" has ${nets.length} interfaces; name one with interface: ${nets.join(' or ') || '(none)'}`);
+      } else if (!nets.includes(on.interface) && !ifnames.includes(on.interface)) {
+        err([...p, 'interface'], `host "${h.name}" has no interface "${on.interface}"${suggest(on.interface, [...nets, ...ifnames])}; its interfaces: ${[...new Set([...nets, ...ifnames])].join(', ') || 'none'} (a network name or an interface name)`);
+      }
+    }
+    if (on.guest !== undefined && kindOf.get(on.guest) !== 'guest') err([...p, 'guest'], refProblem(on.guest, 'guest'));
+    if (on.network !== undefined) {
+      if (kindOf.get(on.network) !== 'network') err([...p, 'network'], refProblem(on.network, 'network'));
+      else if (hosts.some((h, hi) => h.ssh !== undefined && ifaceNetwork[hi]!.includes(on.network!)))
+        err([...p, 'network'], `network "${on.network}" is the real network between SSH hosts; geneve-lab impairs only links it created — impair a guest instead`);
+    }
+  }
+  /** Expand a ping/iperf/mtu check into one pair per (from, to) and check both ends. */
+  function trafficPairs(c: { name?: string } & Partial<Record<CheckKind, unknown>>, kind: CheckKind, p: Path, ci: number, inner?: number, prefix = '') {
     const body = c[kind] as { from: string | string[]; to: string | string[]; family?: Family };
     const froms = ([] as string[]).concat(body.from);
     const tos = ([] as string[]).concat(body.to);
@@ -370,14 +453,14 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
           );
           return;
         }
-        const base = c.name && !multi ? c.name : c.name ? `${c.name} ${f}→${to}` : `${kind} ${f}→${to}${body.family ? ` ${fam}` : ''}`;
-        const name = c.name && !multi ? base : uniqueName(base, usedNames);
-        pairs.push({ index: ci, kind, from: f, to, family: fam, name });
+        const base = prefix + (c.name && !multi ? c.name : c.name ? `${c.name} ${f}→${to}` : `${kind} ${f}→${to}${body.family ? ` ${fam}` : ''}`);
+        const name = c.name && !multi && !prefix ? base : uniqueName(base, usedNames);
+        pairs.push({ index: ci, ...(inner !== undefined ? { inner } : {}), kind, from: f, to, family: fam, name });
       }),
     );
-  });
+  }
   const traffic = new Map<string, CheckPair>();
-  for (const pr of pairs) if (pr.kind !== 'capture') traffic.set(pr.name, pr);
+  for (const pr of pairs) if (pr.kind !== 'capture' && pr.inner === undefined) traffic.set(pr.name, pr);
   for (const cap of captures) {
     const explicit = checks.findIndex((c) => c.name === cap.during);
     if (traffic.has(cap.during)) continue;

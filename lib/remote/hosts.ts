@@ -10,6 +10,9 @@ import { SshExecutor, preflight, type SshSpec } from '../exec/ssh.js';
 import type { Lab } from '../model/types.js';
 import { specFromPlacement } from './ssh-args.js';
 import { discoverInterface } from './discover.js';
+import { withOvs } from '../backends/composite.js';
+import { OvsRunner } from '../backends/ovs-runner.js';
+import { prepareOvsHosts } from './ovs-service.js';
 
 /** Client-side settings applied to every host (not part of recipes): client netns, ssh_config, timeouts. */
 export type SshDefaults = Omit<Partial<SshSpec>, 'host' | 'target'>;
@@ -79,10 +82,15 @@ export class RemoteHosts {
     if (!fresh.length) return;
     await preflight(fresh);
     for (const exec of fresh)
-      this.conns.set(exec.spec.host, { key: JSON.stringify(exec.spec), exec, backend: createIproute2Backend(exec), underlay: new Map() });
+      // OVS operations of an SSH host go to the machine's running OVS service over the same connection.
+      this.conns.set(exec.spec.host, { key: JSON.stringify(exec.spec), exec, backend: withOvs(createIproute2Backend(exec), new OvsRunner(exec)), underlay: new Map() });
   }
 
-  /** Open the lab's hosts, then find each one's underlay interface (by the recipe's address). */
+  /**
+   * Open the lab's hosts, then find each one's underlay interface (by the recipe's address) and
+   * check the OVS service of every host that uses OVS (lib/remote/ovs-service.ts): all before
+   * anything changes on any host.
+   */
   async connectLab(lab: Lab): Promise<Lab> {
     const specs = sshSpecsOf(lab, this.defaults);
     await this.connect(specs);
@@ -100,7 +108,7 @@ export class RemoteHosts {
         f[i.network] = ifname;
       }
     }
-    return withDiscoveredUnderlay(lab, found);
+    return prepareOvsHosts(withDiscoveredUnderlay(lab, found), (h) => this.conns.get(h)?.exec);
   }
 
   exec(host: string | undefined): SshExecutor | undefined {

@@ -1,14 +1,17 @@
 /**
  * Artifacts for a failed run, written to a directory a human (or CI) can open later:
  * per failed check its message, figures and the tool's raw output; per lab namespace the
- * kernel's own view (`ip -d -j link/addr`, routes, neighbours). Pcaps are already written
- * there by capture checks (their path is in the result's figures).
+ * kernel's own view (`ip -d -j link/addr`, routes, neighbours); per host running OVS, OVS's
+ * view (bridges, OpenFlow flows per bridge, tunnel ports). Pcaps are already written there by
+ * capture checks (their path is in the result's figures).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckResult } from '../checks/result.js';
 import { inNetns, shellQuote, type Executor } from '../exec/executor.js';
 import type { Lab } from '../model/types.js';
+import { hostUsesOvs, ovsRunDir } from '../plan/ovs.js';
+import { ovsEnv, ovsPaths } from '../ovs/paths.js';
 
 export function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '_') || '_';
@@ -38,6 +41,8 @@ export const NAMESPACE_DUMPS: Record<string, string[]> = {
 export interface ArtifactsOptions {
   /** Executor for a host (SSH placements); default: `exec`. */
   execForHost?: (host: string) => Executor;
+  /** Root of the lab's OVS run directories (the engine's `<state dir>/run`; default as planLab's). */
+  ovsRunRoot?: string;
   /** Write only when some check did not pass (default true). */
   onlyOnFailure?: boolean;
 }
@@ -56,7 +61,9 @@ export async function writeArtifacts(dir: string, lab: Lab, results: CheckResult
     await writeFile(f, text);
     files.push(f);
   };
-  for (const r of opts.onlyOnFailure === false ? results : bad) {
+  // Inner checks of a step (impair's `then`) get their own files, next to the step's.
+  const all = results.flatMap((r) => [r, ...(r.children ?? [])]);
+  for (const r of opts.onlyOnFailure === false ? all : all.filter((x) => x.status !== 'passed')) {
     const base = join('checks', safeFileName(r.name));
     const figures = Object.entries(r.figures).map(([k, v]) => `  ${k}: ${v}`).join('\n');
     await put(`${base}.txt`, `check: ${r.name} (${r.kind})\nwhat: ${r.what}\nresult: ${r.status}\n${r.message ? `message: ${r.message}\n` : ''}time: ${r.durationMs} ms\nfigures:\n${figures}\n\n${r.raw ?? '(no raw output)'}\n`);
@@ -71,6 +78,52 @@ export async function writeArtifacts(dir: string, lab: Lab, results: CheckResult
       await put(join('netns', safeFileName(ns), suffix), text);
     }
   }
-  await put('summary.json', JSON.stringify({ lab: lab.name, written: new Date().toISOString(), checks: results.map(({ raw: _raw, details: _d, ...r }) => r) }, null, 2) + '\n');
+  for (const o of ovsInstances(lab, opts.ovsRunRoot)) {
+    const ex = opts.execForHost ? opts.execForHost(o.host) : exec;
+    for (const [file, text] of await ovsDumps(ex, o)) await put(join('ovs', safeFileName(o.host), file), text);
+  }
+  await put('summary.json', JSON.stringify({ lab: lab.name, written: new Date().toISOString(), checks: results.map(summaryOf) }, null, 2) + '\n');
   return files;
+}
+
+type Summary = Omit<CheckResult, 'raw' | 'details' | 'children'> & { children?: Summary[] };
+function summaryOf({ raw: _raw, details: _d, children, ...r }: CheckResult): Summary {
+  return { ...r, ...(children ? { children: children.map(summaryOf) } : {}) };
+}
+
+/** An OVS instance the lab runs: the host, its namespace and the daemons' run directory. */
+export interface OvsInstanceRef {
+  host: string;
+  ns: string;
+  runDir: string;
+}
+
+/** Every host of the lab that runs its own OVS daemons (simulated hosts with an OVS switch or port). */
+export function ovsInstances(lab: Lab, runRoot = '/run/geneve-lab/run'): OvsInstanceRef[] {
+  return lab.hosts.filter((h) => h.placement.kind === 'netns' && hostUsesOvs(lab, h.name)).map((h) => ({ host: h.name, ns: h.ns, runDir: ovsRunDir(runRoot, lab.name, h.name) }));
+}
+
+/**
+ * OVS's own view of one instance, as text files: `ovs-vsctl show`, `ovs-ofctl dump-flows` per
+ * bridge, `ovs-appctl tnl/ports/show` (the tunnel ports vswitchd listens on) and the datapath
+ * flows. A failed command leaves its error text in the file instead.
+ */
+export async function ovsDumps(ex: Executor, o: OvsInstanceRef): Promise<[string, string][]> {
+  const p = ovsPaths(o.runDir);
+  const env = ovsEnv(o.runDir);
+  const run = async (argv: string[]) => {
+    const full = inNetns(o.ns, argv);
+    const r = await ex.run(full, { timeoutMs: 10_000, env });
+    return { ok: r.exitCode === 0, stdout: r.stdout, text: r.exitCode === 0 ? r.stdout : `${shellQuote(full)} failed (exit ${r.exitCode})\n${r.stderr.trim()}\n` };
+  };
+  const vsctl = ['ovs-vsctl', `--db=unix:${p.dbSocket}`, '--timeout=5'];
+  const out: [string, string][] = [];
+  out.push(['vsctl-show.txt', (await run([...vsctl, 'show'])).text]);
+  const brs = await run([...vsctl, 'list-br']);
+  if (!brs.ok) out.push(['bridges.txt', brs.text]);
+  const bridges = brs.ok ? brs.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  for (const br of bridges) out.push([`flows-${safeFileName(br)}.txt`, (await run(['ovs-ofctl', '--timeout=5', 'dump-flows', br])).text]);
+  out.push(['tnl-ports.txt', (await run(['ovs-appctl', '--timeout=5', '-t', p.vswitchdCtl, 'tnl/ports/show'])).text]);
+  out.push(['dp-flows.txt', (await run(['ovs-appctl', '--timeout=5', '-t', p.vswitchdCtl, 'dpctl/dump-flows'])).text]);
+  return out;
 }

@@ -8,7 +8,18 @@ export interface JsonReport {
   lab: string;
   ok: boolean;
   summary: { total: number; passed: number; failed: number; error: number; durationMs: number };
-  checks: Array<Omit<CheckResult, 'raw' | 'details'> & { raw?: string; details?: unknown }>;
+  checks: JsonCheck[];
+}
+
+export type JsonCheck = Omit<CheckResult, 'raw' | 'details' | 'children'> & { raw?: string; details?: unknown; children?: JsonCheck[] };
+
+function jsonCheck({ raw, details, children, ...r }: CheckResult, opts: { includeRaw?: boolean; includeDetails?: boolean }): JsonCheck {
+  return {
+    ...r,
+    ...(opts.includeRaw && raw !== undefined ? { raw } : {}),
+    ...(opts.includeDetails && details !== undefined ? { details } : {}),
+    ...(children ? { children: children.map((c) => jsonCheck(c, opts)) } : {}),
+  };
 }
 
 export function toJsonReport(lab: string, results: CheckResult[], opts: { includeRaw?: boolean; includeDetails?: boolean } = {}): JsonReport {
@@ -23,11 +34,7 @@ export function toJsonReport(lab: string, results: CheckResult[], opts: { includ
       error: count('error'),
       durationMs: results.reduce((a, r) => a + r.durationMs, 0),
     },
-    checks: results.map(({ raw, details, ...r }) => ({
-      ...r,
-      ...(opts.includeRaw && raw !== undefined ? { raw } : {}),
-      ...(opts.includeDetails && details !== undefined ? { details } : {}),
-    })),
+    checks: results.map((r) => jsonCheck(r, opts)),
   };
 }
 

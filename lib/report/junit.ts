@@ -19,10 +19,18 @@ export function xmlEscape(s: string): string {
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
-export function formatJunit(lab: string, results: CheckResult[], opts: { timestamp?: Date; hostname?: string } = {}): string {
+export function formatJunit(lab: string, topLevel: CheckResult[], opts: { timestamp?: Date; hostname?: string } = {}): string {
+  // A step's inner checks (impair's `then`) are test cases of their own, right after the step,
+  // classed under it (`lab.impair.lossy`), so CI shows which measurement failed under which impairment.
+  const classOf = new Map<CheckResult, string>();
+  const results = topLevel.flatMap((r) => {
+    const kids = r.children ?? [];
+    for (const c of kids) classOf.set(c, `${lab}.${r.kind}.${r.name}`);
+    return [r, ...kids];
+  });
   const failures = results.filter((r) => r.status === 'failed').length;
   const errors = results.filter((r) => r.status === 'error').length;
-  const time = results.reduce((a, r) => a + r.durationMs, 0);
+  const time = topLevel.reduce((a, r) => a + r.durationMs, 0);
   const attrs = (o: Record<string, string | number | undefined>) =>
     Object.entries(o)
       .filter(([, v]) => v !== undefined)
@@ -34,7 +42,7 @@ export function formatJunit(lab: string, results: CheckResult[], opts: { timesta
     `  <testsuite${attrs({ name: lab, tests: results.length, failures, errors, skipped: 0, time: secs(time), timestamp: opts.timestamp?.toISOString().replace(/\.\d+Z$/, ''), hostname: opts.hostname })}>`,
   );
   for (const r of results) {
-    out.push(`    <testcase${attrs({ classname: `${lab}.${r.kind}`, name: r.name, time: secs(r.durationMs) })}>`);
+    out.push(`    <testcase${attrs({ classname: classOf.get(r) ?? `${lab}.${r.kind}`, name: r.name, time: secs(r.durationMs) })}>`);
     const figures = Object.entries(r.figures)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');

@@ -71,7 +71,9 @@ export function formatTable(results: CheckResult[], opts: TableOptions = {}): st
   const color = opts.color ?? false;
   if (results.length === 0) return 'no checks\n';
   const head = { result: 'RESULT', name: 'CHECK', what: 'WHAT', figures: 'FIGURES', time: 'TIME' };
-  const rows = results.map((r) => ({ r, result: LABEL[r.status], name: r.name, what: r.what, figures: figuresText(r.figures), time: formatDuration(r.durationMs) }));
+  // Checks run inside a step (impair's `then`) follow it, indented; their names already start with the step's.
+  const flat = results.flatMap((r) => [{ r, depth: 0 }, ...(r.children ?? []).map((c) => ({ r: c, depth: 1 }))]);
+  const rows = flat.map(({ r, depth }) => ({ r, result: LABEL[r.status], name: depth ? `  ${r.name.replace(/^.*? › /, '› ')}` : r.name, what: r.what, figures: figuresText(r.figures), time: formatDuration(r.durationMs) }));
   const w = (k: keyof typeof head) => Math.max([...head[k]].length, ...rows.map((x) => [...x[k]].length));
   const resultW = w('result');
   const timeW = w('time');

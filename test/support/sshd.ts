@@ -50,7 +50,20 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
 
   const teardown = async () => {
     for (const c of children) c.kill('SIGKILL');
-    await Promise.allSettled(children);
+    // Everything still running in our namespaces is ours: sshd's per-connection processes and the
+    // ssh masters of a client that was killed (ControlPersist keeps them). They hold sshd's stdio,
+    // so they must go before waiting for sshd.
+    for (const ns of namespaces) {
+      const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
+      for (const pid of String(pids.stdout).split('\n').map(Number).filter((p) => p > 1)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    await Promise.race([Promise.allSettled(children), new Promise((r) => setTimeout(r, 5000))]);
     for (const ns of namespaces.reverse()) await execa('ip', ['netns', 'del', ns], { reject: false });
     await rm(dir, { recursive: true, force: true });
     if (createdPrivsep) await rmdir(PRIVSEP_DIR).catch(() => undefined);
@@ -159,4 +172,102 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
     await teardown();
     throw e;
   }
+}
+
+/**
+ * A second NIC on every box for the tunnels' underlay: `eth1` in each box, joined by bridge `br1`
+ * in the client namespace (plain L2, no address there), so the SSH management network (eth0) and
+ * the underlay are apart as on many real servers. Addresses are left to the caller (e.g. the
+ * admin's OVS bridge in startServiceOvs). Removed with the namespaces by lab.teardown().
+ */
+export async function addUnderlayNics(lab: SshLab): Promise<void> {
+  await sh(['ip', '-n', lab.clientNs, 'link', 'add', 'br1', 'type', 'bridge']);
+  await sh(['ip', '-n', lab.clientNs, 'link', 'set', 'br1', 'up']);
+  for (const b of lab.boxes) {
+    await sh(['ip', '-n', lab.clientNs, 'link', 'add', `u-${b.name}`, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', b.ns]);
+    await sh(['ip', '-n', lab.clientNs, 'link', 'set', `u-${b.name}`, 'master', 'br1', 'up']);
+    await sh(['ip', '-n', b.ns, 'link', 'set', 'eth1', 'up']);
+  }
+}
+
+/** "The machine's OVS service, installed and configured by its admin" on one box (test fixture). */
+export interface ServiceOvs {
+  box: string;
+  /** OVS_RUNDIR of the service: db.sock, pidfiles, unixctl sockets, bridges' .mgmt sockets. */
+  runDir: string;
+  dbSocket: string;
+  /** ovs-vsctl against this service (from the root namespace; the db socket is a file). */
+  vsctl(args: string[]): Promise<string>;
+  /** Stop both daemons (graceful, then SIGKILL by pidfile) and remove the directory. Never throws. */
+  stop(): Promise<void>;
+}
+
+export interface ServiceOvsOptions {
+  /** Address the admin puts on the underlay bridge (native tunnelling), e.g. 192.0.2.11/24. */
+  underlayAddress?: string;
+  /** The admin's underlay bridge (holding eth1); default br-phy. */
+  underlayBridge?: string;
+  /** Bridges of the admin's own that the lab must never touch. */
+  userBridges?: string[];
+  /** Start only ovsdb-server (a broken service: the switch daemon is down). */
+  noVswitchd?: boolean;
+}
+
+/**
+ * ovsdb-server + ovs-vswitchd in box `box`'s namespace, laid out like a distribution's service
+ * (default pidfile and unixctl names inside one OVS_RUNDIR), userspace datapath because this
+ * kernel has no openvswitch module. With `underlayAddress`: eth1 in a netdev bridge owning that
+ * address (the admin's native tunnelling setup).
+ */
+export async function startServiceOvs(lab: SshLab, box: string, o: ServiceOvsOptions = {}): Promise<ServiceOvs> {
+  const b = lab.boxes.find((x) => x.name === box);
+  if (!b) throw new Error(`no box ${box}`);
+  const runDir = join(lab.dir, box, 'ovs');
+  const dbSocket = join(runDir, 'db.sock');
+  const env = { ...process.env, OVS_RUNDIR: runDir, OVS_DBDIR: runDir, OVS_LOGDIR: runDir };
+  const run = async (argv: string[]) => {
+    const r = await execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore', env });
+    if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+    return String(r.stdout);
+  };
+  const inBox = (argv: string[]) => run(['ip', 'netns', 'exec', b.ns, ...argv]);
+  const vsctl = (args: string[]) => run(['ovs-vsctl', `--db=unix:${dbSocket}`, '--timeout=10', ...args]);
+  // Without ovs-vswitchd nothing would ever acknowledge a change: the admin's setup is then written only.
+  const setup = (args: string[]) => vsctl(o.noVswitchd ? ['--no-wait', ...args] : args);
+  const stop = async () => {
+    const appctl = (target: string, ...args: string[]) =>
+      execa('ovs-appctl', ['--timeout=5', '-t', target, ...args], { reject: false, stdin: 'ignore', env });
+    await appctl('ovs-vswitchd', 'exit', '--cleanup');
+    await appctl('ovsdb-server', 'exit');
+    for (const pidfile of ['ovs-vswitchd.pid', 'ovsdb-server.pid']) {
+      const pid = Number((await readFile(join(runDir, pidfile), 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 1) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    await rm(runDir, { recursive: true, force: true });
+  };
+  await mkdir(runDir, { recursive: true });
+  try {
+    await run(['ovsdb-tool', 'create', join(runDir, 'conf.db')]);
+    await inBox(['ovsdb-server', join(runDir, 'conf.db'), `--remote=punix:${dbSocket}`, '--pidfile', '--log-file', '--no-chdir', '--detach']);
+    await vsctl(['--no-wait', 'init']);
+    if (!o.noVswitchd) await inBox(['ovs-vswitchd', `unix:${dbSocket}`, '--pidfile', '--log-file', '--no-chdir', '--detach']);
+    if (o.underlayAddress) {
+      const br = o.underlayBridge ?? 'br-phy';
+      await setup(['add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev', '--', 'add-port', br, 'eth1']);
+      // With the switch daemon down there is no bridge netdev to hold the address: keep it on the NIC.
+      await sh(['ip', '-n', b.ns, 'addr', 'add', o.underlayAddress, 'dev', o.noVswitchd ? 'eth1' : br]);
+      await sh(['ip', '-n', b.ns, 'link', 'set', o.noVswitchd ? 'eth1' : br, 'up']);
+    }
+    for (const br of o.userBridges ?? []) await setup(['add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev', 'external_ids:owner=admin']);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { box, runDir, dbSocket, vsctl, stop };
 }

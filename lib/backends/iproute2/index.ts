@@ -12,6 +12,8 @@ import { OpError, type OpFailure } from '../../errors.js';
 import type { Step } from '../../plan/ops.js';
 import { batchLine, commandArgv, renderOp, UnsupportedByIproute2, type Command } from './render.js';
 import { parseIpFailure } from './errors.js';
+import { isNetemUnsupported, NETEM_UNSUPPORTED } from '../../checks/impair.js';
+import { tcFailureHint } from '../../tc/tunnel-key.js';
 
 interface Entry {
   step: Step;
@@ -25,7 +27,11 @@ export interface Iproute2Options {
 }
 
 function failureFor(step: Step, argv: string[], r: RunResult, ns: string): OpFailure {
-  const parsed = parseIpFailure(r.stderr);
+  // A kernel without netem: say so plainly (and where it can run) instead of tc's "qdisc kind is unknown".
+  const parsed = step.op.op === 'qdisc.netem' && isNetemUnsupported(r.stderr) ? { kernelMessage: NETEM_UNSUPPORTED } : parseIpFailure(r.stderr);
+  // tc names a missing kernel module only indirectly ("TC classifier not found"): say which.
+  const hint = step.op.op === 'tc.tunnel' ? tcFailureHint(r.stderr) : undefined;
+  if (hint) parsed.kernelMessage = parsed.kernelMessage ? `${parsed.kernelMessage}: ${hint}` : hint;
   return {
     subject: step.subject,
     ...(step.host ? { host: step.host } : {}),

@@ -6,6 +6,8 @@ import type { LinkSpec, Op } from '../../plan/ops.js';
 import type { GeneveParams, VxlanParams } from '../../model/types.js';
 import { shellQuote } from '../../exec/executor.js';
 import { ovsOpArgv } from '../../ovs/render.js';
+import { netemArgv } from '../../checks/impair.js';
+import { tunnelTcArgs } from '../../tc/tunnel-key.js';
 
 /** An `ip` invocation (args after `ip [-n NS]`) or another program run inside a namespace. */
 export type Command = { tool: 'ip'; ns: string; args: string[] } | { tool: 'exec'; ns: string; argv: string[] };
@@ -133,10 +135,16 @@ export function renderOp(op: Op): Command[] {
     }
     case 'sysctl.set':
       return [{ tool: 'exec', ns: op.ns, argv: ['sysctl', '-q', '-w', `${op.key}=${op.value}`] }];
+    case 'qdisc.netem':
+      // `tc qdisc replace`: idempotent, and the same argv the check step uses.
+      return [{ tool: 'exec', ns: op.ns, argv: netemArgv(op.dev, op.impairment) }];
     case 'offload.set':
       return [
         { tool: 'exec', ns: op.ns, argv: ['ethtool', '-K', op.dev, ...Object.entries(op.features).flatMap(([k, v]) => [k, v ? 'on' : 'off'])] },
       ];
+    case 'tc.tunnel':
+      // tc, not `ip`: its own processes (never part of an `ip -batch`).
+      return tunnelTcArgs(op.dev, op.egress, op.ingress).map((args) => ({ tool: 'exec', ns: op.ns, argv: ['tc', ...args] }));
     case 'ovs.start':
     case 'ovs.stop':
     case 'ovs.cmds':

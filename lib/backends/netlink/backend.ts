@@ -1,7 +1,7 @@
 /**
  * The in-process netlink backend: executes plan Ops as rtnetlink requests on one socket per
  * namespace, without spawning a process per object. Only `offload.set` (ethtool ioctls,
- * not netlink) spawns `ethtool`.
+ * not netlink) spawns `ethtool`, and `tc.tunnel` and `qdisc.netem` spawn `tc` (see there why).
  */
 import { writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -11,10 +11,13 @@ import { type Op, type Step, type LinkSpec, opNamespace } from '../../plan/ops.j
 import { OpError } from '../../errors.js';
 import { type Executor, LocalExecutor, inNetns, shellQuote } from '../../exec/executor.js';
 import { type Native, loadNative } from './native.js';
+import { isNetemUnsupported, netemArgv, NETEM_UNSUPPORTED } from '../../checks/impair.js';
 import { Namespaces } from './namespaces.js';
 import { NetlinkError } from './socket.js';
-import { linkAddMessage, linkSetMessage, linkDelMessage, linkGetMessage, addrMessage, routeMessage, type LinkChange } from './encode.js';
-import { type DecodedLink, decodeLink, geneveKernelView } from './decode.js';
+import { linkAddMessage, linkSetMessage, linkDelMessage, linkGetMessage, addrMessage, routeMessage, withFlags, type LinkChange } from './encode.js';
+import { type DecodedLink, type NlMessage, decodeLink, geneveKernelView } from './decode.js';
+import { NLM_F_ECHO, RTM_NEWLINK } from './constants.js';
+import { tcFailureHint, tunnelTcArgs } from '../../tc/tunnel-key.js';
 
 export interface NetlinkBackendOptions {
   /** Runs `ethtool` for offload.set (default: local processes). */
@@ -47,6 +50,12 @@ export class NetlinkBackend implements Backend {
   readonly notices: string[] = [];
   private readonly ns: Namespaces;
   private readonly exec: Executor;
+  /**
+   * ifindex by namespace and link name, for links this backend created or looked up: an
+   * address or a bridge port then needs no GETLINK of its own. Indexes of a live link never
+   * change; entries go when their namespace or any link is deleted through this backend.
+   */
+  private readonly indexes = new Map<string, Map<string, number>>();
 
   constructor(
     sys: Native,
@@ -91,10 +100,19 @@ export class NetlinkBackend implements Backend {
 
   /** The alias of the namespace's `lo` (geneve-lab's ownership tag), without a process. */
   async netnsTag(ns: string): Promise<string | undefined> {
+    // An ownership decision: never answer from a socket into a namespace that is no longer
+    // the one under this name.
+    if (this.ns.revalidate(ns)) this.indexes.delete(ns);
+    // A socket opened only for this read is closed again: gc reads the tag of every namespace
+    // on the machine, and a socket we keep would keep a foreign namespace alive after its
+    // owner deletes it.
+    const opened = !this.ns.holds(ns);
     try {
       return this.getLink(ns, 'lo')?.alias;
     } catch {
       return undefined; // no such namespace
+    } finally {
+      if (opened) this.ns.forget(ns);
     }
   }
 
@@ -103,7 +121,9 @@ export class NetlinkBackend implements Backend {
     const sock = this.ns.socket(ns);
     try {
       const [reply] = sock.request(linkGetMessage(name, sock.nextSeq()));
-      return reply ? decodeLink(reply.payload) : undefined;
+      const link = reply ? decodeLink(reply.payload) : undefined;
+      if (link) this.remember(ns, link.name, link.index);
+      return link;
     } catch (e) {
       if (e instanceof NetlinkError && e.errnoName === 'ENODEV') return undefined;
       throw e;
@@ -115,12 +135,20 @@ export class NetlinkBackend implements Backend {
     this.opts.onNotice?.(message);
   }
 
-  private ack(ns: string, build: (seq: number) => Buffer): void {
+  private ack(ns: string, build: (seq: number) => Buffer): NlMessage[] {
     const sock = this.ns.socket(ns);
-    sock.request(build(sock.nextSeq()));
+    return sock.request(build(sock.nextSeq()));
+  }
+
+  private remember(ns: string, name: string, index: number): void {
+    let m = this.indexes.get(ns);
+    if (!m) this.indexes.set(ns, (m = new Map()));
+    m.set(name, index);
   }
 
   private ifindex(ns: string, dev: string): number {
+    const known = this.indexes.get(ns)?.get(dev);
+    if (known !== undefined) return known;
     const link = this.getLink(ns, dev);
     if (!link) throw new NetlinkError(19, `no link "${dev}"`);
     return link.index;
@@ -129,16 +157,20 @@ export class NetlinkBackend implements Backend {
   private async apply(op: Op, step: Step): Promise<void> {
     switch (op.op) {
       case 'netns.add':
+        this.indexes.delete(op.ns);
         this.ns.add(op.ns);
         this.ack(op.ns, (seq) => linkSetMessage('lo', { up: true, alias: op.tag }, seq));
         return;
       case 'netns.del':
+        this.indexes.delete(op.ns);
         this.ns.del(op.ns);
         return;
       case 'link.add':
         this.addLink(op.ns, op.link, step);
         return;
       case 'link.del':
+        // A veth takes its peer (in another namespace) along: forget every index.
+        this.indexes.clear();
         this.ack(op.ns, (seq) => linkDelMessage(op.name, seq));
         return;
       case 'link.set': {
@@ -170,6 +202,24 @@ export class NetlinkBackend implements Backend {
         this.ns.within(op.ns, () => writeFileSync(path, op.value + '\n'));
         return;
       }
+      case 'qdisc.netem': {
+        // tc through the executor, not RTM_NEWQDISC: netem's TCA_OPTIONS is a packed
+        // struct tc_netem_qopt plus nested rate/jitter attributes whose layout tc already
+        // knows, and an impairment is one step per lab, so a process costs nothing here.
+        const argv = inNetns(op.ns || undefined, netemArgv(op.dev, op.impairment));
+        const r = await this.exec.run(argv, { timeoutMs: 10_000 });
+        if (r.exitCode !== 0)
+          throw new OpError({
+            subject: step.subject,
+            ...(step.host ? { host: step.host } : {}),
+            ...(op.ns ? { ns: op.ns } : {}),
+            request: shellQuote(argv),
+            ...(isNetemUnsupported(r.stderr) ? { kernelMessage: NETEM_UNSUPPORTED } : {}),
+            stderr: r.stderr,
+            exitCode: r.exitCode,
+          });
+        return;
+      }
       case 'offload.set': {
         const features = Object.entries(op.features).flatMap(([k, on]) => [k, on ? 'on' : 'off']);
         const argv = inNetns(op.ns || undefined, ['ethtool', '-K', op.dev, ...features]);
@@ -185,22 +235,49 @@ export class NetlinkBackend implements Backend {
           });
         return;
       }
+      case 'tc.tunnel':
+        // tc runs as processes here too: encoding flower keys, tunnel_key and gact actions
+        // (nested TCA_OPTIONS/TCA_ACT_* with Geneve option nests) would be a second tc
+        // implementation for four messages per external end, with nothing to gain — no hot
+        // path, and iproute2's tc is what users read and copy (plan --format sh).
+        for (const args of tunnelTcArgs(op.dev, op.egress, op.ingress)) {
+          const argv = inNetns(op.ns || undefined, ['tc', ...args]);
+          const r = await this.exec.run(argv, { timeoutMs: 10_000 });
+          if (r.exitCode !== 0) {
+            const said = r.stderr.trim().split('\n').map((l) => l.replace(/^Error: /, '').replace(/\.$/, '')).filter((l) => l && !/talking to the kernel/.test(l)).join('; ');
+            const hint = tcFailureHint(r.stderr);
+            throw new OpError({
+              subject: step.subject,
+              ...(step.host ? { host: step.host } : {}),
+              ...(op.ns ? { ns: op.ns } : {}),
+              request: shellQuote(argv),
+              kernelMessage: hint ? `${said}: ${hint}` : said || `tc exited with ${r.exitCode}`,
+              stderr: r.stderr,
+              exitCode: r.exitCode,
+            });
+          }
+        }
+        return;
     }
   }
 
   private addLink(ns: string, spec: LinkSpec, step: Step): void {
     const peerNs = spec.kind === 'veth' && spec.peer.ns !== ns ? spec.peer.ns : undefined;
-    const peerFd = peerNs === undefined ? undefined : this.ns.openFd(peerNs);
-    try {
-      this.ack(ns, (seq) => linkAddMessage(spec, seq, peerFd === undefined ? {} : { peerNsFd: peerFd }));
-    } finally {
-      if (peerFd !== undefined) this.ns.closeFd(peerFd);
-    }
+    const peerFd = peerNs === undefined ? undefined : this.ns.fdOf(peerNs);
+    // NLM_F_ECHO: a kernel that honours it for RTM_NEWLINK (Linux 6.3+) sends the new link
+    // back before the ACK, which is the read-back below without a GETLINK of its own.
+    const replies = this.ack(ns, (seq) => withFlags(linkAddMessage(spec, seq, peerFd === undefined ? {} : { peerNsFd: peerFd }), NLM_F_ECHO));
+    const echoed = replies.map((m) => (m.type === RTM_NEWLINK ? decodeLink(m.payload) : undefined)).find((l) => l?.name === spec.name);
     // The kernel does not take IFLA_IFALIAS on create; set it as a change right after.
     if (spec.alias !== undefined) this.ack(ns, (seq) => linkSetMessage(spec.name, { alias: spec.alias! }, seq));
     if (spec.kind === 'veth' && spec.peer.alias !== undefined)
       this.ack(spec.peer.ns, (seq) => linkSetMessage(spec.peer.name, { alias: spec.peer.alias! }, seq));
-    const got = this.getLink(ns, spec.name);
+    const got = echoed ?? this.getLink(ns, spec.name);
+    if (got) {
+      this.remember(ns, spec.name, got.index);
+      // A veth's IFLA_LINK is its peer's ifindex in the peer's namespace.
+      if (spec.kind === 'veth' && got.link) this.remember(spec.peer.ns, spec.peer.name, got.link);
+    }
     for (const n of readBackDifferences(spec, got)) this.notice(`${step.subject}${step.host ? ` on host "${step.host}"` : ''}: ${n}`);
   }
 

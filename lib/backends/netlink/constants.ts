@@ -14,6 +14,8 @@ export const NLMSG_DONE = 3;
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
+/** Send the created object back to the requester (honoured for RTM_NEWLINK since Linux 6.3). */
+export const NLM_F_ECHO = 0x8;
 export const NLM_F_DUMP = 0x300;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
@@ -50,6 +52,9 @@ export const IFLA = {
   NET_NS_FD: 28,
   EXT_MASK: 29,
 } as const;
+
+/** IFLA_EXT_MASK bit: leave the statistics out of link replies (smaller, and less kernel work). */
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
 export const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4 } as const;
 

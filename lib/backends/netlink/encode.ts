@@ -188,9 +188,20 @@ export function linkDelMessage(name: string, seq: number): Buffer {
   return nlmsg({ type: C.RTM_DELLINK, flags: ACK_FLAGS, seq }, Buffer.concat([ifinfomsg(), encodeAttrs([cstr(C.IFLA.IFNAME, name)])]));
 }
 
-/** RTM_GETLINK for one link by name (the reply is one RTM_NEWLINK). */
+/**
+ * RTM_GETLINK for one link by name (the reply is one RTM_NEWLINK). Statistics are left out of
+ * the reply (IFLA_EXT_MASK): nothing here reads them, and they are most of a reply's bytes.
+ */
 export function linkGetMessage(name: string, seq: number): Buffer {
-  return nlmsg({ type: C.RTM_GETLINK, flags: C.NLM_F_REQUEST, seq }, Buffer.concat([ifinfomsg(), encodeAttrs([cstr(C.IFLA.IFNAME, name)])]));
+  const attrs = [cstr(C.IFLA.IFNAME, name), u32(C.IFLA.EXT_MASK, C.RTEXT_FILTER_SKIP_STATS)];
+  return nlmsg({ type: C.RTM_GETLINK, flags: C.NLM_F_REQUEST, seq }, Buffer.concat([ifinfomsg(), encodeAttrs(attrs)]));
+}
+
+/** The same message with more nlmsg_flags set (e.g. NLM_F_ECHO), as a copy. */
+export function withFlags(msg: Buffer, flags: number): Buffer {
+  const out = Buffer.from(msg);
+  out.writeUInt16LE(out.readUInt16LE(6) | flags, 6);
+  return out;
 }
 
 export function dumpMessage(type: typeof C.RTM_GETLINK | typeof C.RTM_GETADDR | typeof C.RTM_GETROUTE, seq: number): Buffer {

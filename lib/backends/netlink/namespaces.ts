@@ -7,7 +7,7 @@
  * only affects the calling thread, and nothing else runs on it in between (all of this is
  * synchronous), so libuv worker threads and other code never observe the switch.
  */
-import { closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { NlSocket, NetlinkError } from './socket.js';
 import { type Native, CLONE_NEWNET, MS_BIND, MS_REC, MS_SHARED, MNT_DETACH } from './native.js';
 
@@ -17,6 +17,11 @@ const EINVAL = 22;
 export class Namespaces {
   private readonly home: number;
   private readonly sockets = new Map<string, NlSocket>();
+  /** An open fd per namespace we entered or pointed a veth peer at (no path lookup each time). */
+  private readonly fds = new Map<string, number>();
+  /** The nsfs inode of the namespace our socket/fd for a name belongs to (see revalidate). */
+  private readonly inodes = new Map<string, number>();
+  private runDirShared = false;
 
   constructor(private readonly sys: Native) {
     // our own namespace, to come back to after each switch
@@ -45,19 +50,29 @@ export class Namespaces {
     closeSync(fd);
   }
 
+  /** A cached fd for a named namespace (owned here: closed by del/forget/close); '' is ours. */
+  fdOf(ns: string): number {
+    if (ns === '') return this.home;
+    let fd = this.fds.get(ns);
+    if (fd === undefined) {
+      fd = this.openFd(ns);
+      const ino = fstatSync(fd).ino;
+      if (this.inodes.has(ns) && this.inodes.get(ns) !== ino) this.forget(ns); // re-created meanwhile
+      this.fds.set(ns, fd);
+      this.inodes.set(ns, ino);
+    }
+    return fd;
+  }
+
   /** Run `fn` with this thread inside `ns`, then come back (even when fn throws). */
   within<T>(ns: string, fn: () => T): T {
     if (ns === '') return fn();
-    const fd = this.openFd(ns);
+    const fd = this.fdOf(ns);
+    if (this.sys.setns(fd, CLONE_NEWNET) < 0) throw new NetlinkError(this.sys.errno(), `cannot enter netns ${ns}`);
     try {
-      if (this.sys.setns(fd, CLONE_NEWNET) < 0) throw new NetlinkError(this.sys.errno(), `cannot enter netns ${ns}`);
-      try {
-        return fn();
-      } finally {
-        this.goHome();
-      }
+      return fn();
     } finally {
-      closeSync(fd);
+      this.goHome();
     }
   }
 
@@ -70,20 +85,67 @@ export class Namespaces {
     }
   }
 
+  /**
+   * Whether what we hold of `ns` (socket, fd) is still the namespace now at /run/netns/NAME;
+   * if the name was deleted (and maybe re-created) behind our back, drop the stale handles and
+   * return true. Checked before ownership decisions (a stale socket would read the OLD
+   * namespace's tag).
+   */
+  revalidate(ns: string): boolean {
+    if (ns === '' || (!this.sockets.has(ns) && !this.fds.has(ns))) return false;
+    let now: number | undefined;
+    try {
+      now = statSync(this.path(ns)).ino;
+    } catch {
+      now = undefined;
+    }
+    if (this.inodes.get(ns) === now) return false;
+    this.forget(ns);
+    return true;
+  }
+
+  /** Whether a socket into `ns` is kept (see socket). */
+  holds(ns: string): boolean {
+    return this.sockets.has(ns);
+  }
+
   /** The cached socket for `ns`, created inside it on first use. */
   socket(ns: string): NlSocket {
     let s = this.sockets.get(ns);
-    if (!s) {
-      s = this.within(ns, () => new NlSocket(this.sys));
-      this.sockets.set(ns, s);
+    if (s) return s;
+    if (ns === '') {
+      s = new NlSocket(this.sys);
+    } else {
+      // Enter through a temporary fd unless one is cached: a socket per namespace is enough to hold.
+      const cached = this.fds.get(ns);
+      const fd = cached ?? this.openFd(ns);
+      try {
+        const ino = fstatSync(fd).ino;
+        if (this.sys.setns(fd, CLONE_NEWNET) < 0) throw new NetlinkError(this.sys.errno(), `cannot enter netns ${ns}`);
+        try {
+          s = new NlSocket(this.sys);
+        } finally {
+          this.goHome();
+        }
+        this.inodes.set(ns, ino);
+      } finally {
+        if (cached === undefined) closeSync(fd);
+      }
     }
+    this.sockets.set(ns, s);
     return s;
   }
 
-  /** Like `ip netns add`: a fresh namespace bind-mounted at /run/netns/NAME. */
+  /**
+   * Like `ip netns add`: a fresh namespace bind-mounted at /run/netns/NAME. While the thread
+   * is inside the new namespace anyway, its netlink socket is made and kept (the next request
+   * in it needs one; entering it again would cost a path lookup and two setns). Its fd is not
+   * kept: a lab of N namespaces would hold 2N descriptors.
+   */
   add(ns: string): void {
     const path = this.path(ns);
-    mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
+    this.forget(ns);
+    if (!this.runDirShared) mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
     this.makeRunDirShared();
     const fd = openSync(path, 'wx', 0o444); // EEXIST when the name is taken
     closeSync(fd);
@@ -92,10 +154,15 @@ export class Namespaces {
       try {
         if (this.sys.mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null) < 0)
           throw new NetlinkError(this.sys.errno(), `bind mount on ${path} failed`);
+        this.sockets.set(ns, new NlSocket(this.sys));
+        this.inodes.set(ns, statSync(path).ino);
       } finally {
         this.goHome();
       }
     } catch (e) {
+      this.forget(ns);
+      // Undo a half-made namespace: the mount (if it was made) and the file.
+      this.sys.umount2(path, MNT_DETACH);
       try {
         unlinkSync(path);
       } catch {
@@ -110,12 +177,18 @@ export class Namespaces {
    * make the directory a shared mount, bind-mounting it onto itself the first time).
    */
   private makeRunDirShared(): void {
-    if (this.sys.mount('none', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC, null) === 0) return;
+    // Once per backend: it stays shared, and the mount call was ~10% of creating a namespace.
+    if (this.runDirShared) return;
+    if (this.sys.mount('none', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC, null) === 0) {
+      this.runDirShared = true;
+      return;
+    }
     if (this.sys.errno() !== EINVAL) throw new NetlinkError(this.sys.errno(), `cannot make ${NETNS_RUN_DIR} a shared mount`);
     if (this.sys.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', MS_BIND | MS_REC, null) < 0)
       throw new NetlinkError(this.sys.errno(), `cannot bind-mount ${NETNS_RUN_DIR} onto itself`);
     if (this.sys.mount('none', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC, null) < 0)
       throw new NetlinkError(this.sys.errno(), `cannot make ${NETNS_RUN_DIR} a shared mount`);
+    this.runDirShared = true;
   }
 
   /** Like `ip netns del`: drop our socket, detach the mount and remove the file. */
@@ -126,14 +199,22 @@ export class Namespaces {
     unlinkSync(path);
   }
 
+  /** Drop what we hold of `ns` (its socket and fd), so the kernel can free it once deleted. */
   forget(ns: string): void {
     this.sockets.get(ns)?.close();
     this.sockets.delete(ns);
+    const fd = this.fds.get(ns);
+    if (fd !== undefined) closeSync(fd);
+    this.fds.delete(ns);
+    this.inodes.delete(ns);
   }
 
   close(): void {
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+    this.inodes.clear();
   }
 
   dispose(): void {

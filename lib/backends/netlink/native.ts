@@ -9,6 +9,11 @@
  * machine. With koffi we own the whole socket (socket/bind/setsockopt/send/recv) and can
  * call setns/unshare/mount like iproute2.
  *
+ * The `netlink` package (0.3.0, pinned) is therefore not used at run time. It stays as a
+ * devDependency for what it does well: its pure-JS rtnetlink structs are an independent second
+ * codec in test/pure/netlink/independent-codec.test.ts (it decodes our requests, encodes the
+ * same ones for a byte comparison, and decodes captured kernel replies next to ours).
+ *
  * Why synchronous send/recv is safe: rtnetlink handles a request inside the sender's
  * sendmsg() call, so the ACK/reply is already queued when send returns; dumps are
  * continued inside each recvmsg(). Nothing waits on the network. SO_RCVTIMEO bounds the

@@ -121,3 +121,35 @@ if (existsSync(iproute2Index)) {
 } else {
   process.stderr.write('\n!!! NOT RUN: netlink ≡ iproute2 backend (lib/backends/iproute2/index.ts does not exist yet)\n');
 }
+
+privTest('netlink: addresses and bridge ports find the right device by the ifindexes the backend remembers (veth peers in another namespace too)', async (t) => {
+  const lab = randomLabName('nl');
+  const [a, b] = [`${lab}-a`, `${lab}-b`];
+  const backend = await backendFor(t, [a, b]);
+  let id = 1;
+  const step = (op: Step['op']): Step => ({ id: id++, subject: `step ${id}`, op, undo: null });
+  const veth = (name: string, peer: string): Step['op'] => ({ op: 'link.add', ns: a, link: { kind: 'veth', name, peer: { name: peer, ns: b } } });
+  const steps: Step[] = [
+    step({ op: 'netns.add', ns: a, tag: 'x' }),
+    step({ op: 'netns.add', ns: b, tag: 'x' }),
+    // Several links per namespace, so a wrong remembered index would hit a different device.
+    step(veth('a1', 'b1')),
+    step({ op: 'link.add', ns: b, link: { kind: 'bridge', name: 'br0' } }),
+    step(veth('a2', 'b2')),
+    step({ op: 'link.add', ns: b, link: { kind: 'bridge', name: 'br1' } }),
+    step({ op: 'link.set', ns: b, name: 'b2', master: 'br1', up: true }),
+    step({ op: 'link.set', ns: b, name: 'b1', master: 'br0' }),
+    step({ op: 'addr.add', ns: b, dev: 'b2', address: '198.51.100.2/32' }),
+    step({ op: 'addr.add', ns: b, dev: 'b1', address: '198.51.100.1/32' }),
+    step({ op: 'addr.add', ns: a, dev: 'a2', address: '203.0.113.2/32' }),
+    step({ op: 'addr.add', ns: a, dev: 'a1', address: '203.0.113.1/32' }),
+  ];
+  await backend.execute(steps, hooks());
+  const sa = snapshot(a);
+  const sb = snapshot(b);
+  const link = (s: typeof sa, n: string) => s.links.find((l) => l.name === n);
+  t.is(link(sb, 'b1')?.master, 'br0');
+  t.is(link(sb, 'b2')?.master, 'br1');
+  for (const [s, dev, addr] of [[sb, 'b1', '198.51.100.1'], [sb, 'b2', '198.51.100.2'], [sa, 'a1', '203.0.113.1'], [sa, 'a2', '203.0.113.2']] as const)
+    t.deepEqual(s.addrs.filter((x) => x.startsWith(`${dev} `)), [`${dev} inet ${addr}/32 global`], `${addr} is on ${dev}`);
+});

@@ -30,7 +30,7 @@ const cases: [string, string, string, RegExp][] = [
   ['vni on gre', baseRecipe({ tunnel: 'type: gre\nvni: 5' }), 'tunnels[0].vni', /geneve\/vxlan tunnels only.*use key/],
   ['ovs options on kernel ends', baseRecipe({ tunnel: 'ovs: { key: flow }' }), 'tunnels[0].ovs', /both ends of this tunnel are kernel netdevs/],
   ['impl contradicts the ends', baseRecipe({ tunnel: 'impl: ovs' }), 'tunnels[0].impl', /impl: ovs contradicts ends "sw1" \(kernel\), "sw2" \(kernel\)/],
-  ['external with vni', baseRecipe({ tunnel: 'external: true\nvni: 5' }), 'tunnels[0].vni', /cannot be combined with external/],
+  ['external with ttl inherit', baseRecipe({ tunnel: 'external: true\nvni: 5\nttl: inherit' }), 'tunnels[0].ttl', /ttl: inherit is not possible with external: true .*tc tunnel_key/],
   ['port outside 1..65535', baseRecipe({ tunnel: 'dstport: 0' }), 'tunnels[0].dstport', /1\.\.65535/],
   ['srcport low > high', baseRecipe({ tunnel: 'srcport: { low: 5000, high: 4000 }' }), 'tunnels[0].srcport.low', /low 5000 is above high 4000/],
   ['routed tunnel without 2 addresses', baseRecipe().replace('between: [sw1, sw2]', 'between: [box-1, box-2]\n    addresses: [198.51.100.1/30]'), 'tunnels[0].addresses', /needs addresses: one per end.*got 1/],

@@ -62,9 +62,10 @@ test('the simulated plan of the same recipe is unchanged by the SSH support (nam
   t.true(plan.steps.filter((s) => s.op.op === 'link.add').every((s) => s.undo === null));
 });
 
-test('OVS on an SSH host is refused at plan time with a clear message', (t) => {
-  const e = t.throws(() => planLab(load(true, ', kind: ovs')));
-  t.regex(e!.message, /host "box-1": OVS on SSH hosts is not supported yet/);
+test('OVS on an SSH host is planned against the machine\'s OVS service (no daemons of ours); see test/pure/plan/ovs-ssh.test.ts', (t) => {
+  const plan = planLab(load(true, ', kind: ovs'));
+  t.false(plan.steps.some((s) => s.op.op === 'ovs.start'));
+  t.true(plan.steps.some((s) => s.op.op === 'ovs.cmds' && s.host === 'box-1' && s.op.db === '/var/run/openvswitch/db.sock'));
 });
 
 test('SSH specs come from the placements, with client defaults', (t) => {

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { privReason } from '../../support/priv.js';
 
-export type Feature = 'geneve' | 'netem';
+export type Feature = 'geneve' | 'netem' | 'tc-tunnel';
 
 function run(argv: string[]): { ok: boolean; err: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
@@ -31,6 +31,19 @@ function probe(feature: Feature): string | undefined {
       case 'netem': {
         const r = inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'loss', '1%']);
         return r.ok ? undefined : `no netem qdisc (${r.err})`;
+      }
+      case 'tc-tunnel': {
+        // What external tunnel ends need: clsact, flower + matchall, tunnel_key + gact.
+        if (!run(['ip', '-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']).ok) return 'cannot create a veth pair to probe tc';
+        for (const a of [
+          ['qdisc', 'add', 'dev', 'v0', 'clsact'],
+          ['filter', 'add', 'dev', 'v0', 'ingress', 'protocol', 'all', 'flower', 'enc_key_id', '1', 'action', 'tunnel_key', 'unset', 'pass'],
+          ['filter', 'add', 'dev', 'v0', 'egress', 'protocol', 'all', 'matchall', 'action', 'drop'],
+        ]) {
+          const r = inNs(['tc', ...a]);
+          if (!r.ok) return `no tc flower/matchall/tunnel_key (${r.err.split('\n')[0]})`;
+        }
+        return undefined;
       }
     }
   } finally {

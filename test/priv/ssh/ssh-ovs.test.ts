@@ -1,0 +1,310 @@
+/**
+ * Issues 5 and 8: Open vSwitch on SSH hosts. Each fake remote machine (an OpenSSH server in its
+ * own namespace, test/support/sshd.ts) runs "the OVS service its admin installed": ovsdb-server +
+ * ovs-vswitchd on the userspace datapath (this kernel has no openvswitch module), with the admin's
+ * native tunnelling (underlay NIC eth1 in br-phy, which owns the underlay address) and a bridge of
+ * the admin's own (br-user). An OVS geneve recipe over those hosts must pass the same checks as on
+ * simulated hosts, touch only what it tags as its own, and leave the admin's bridges alone on
+ * down, on a refused start and on gc after kill -9.
+ * Oracles: the CLI's JSON, and ovs-vsctl/ip run directly against each machine's service.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { privTest, randomLabName } from '../../support/priv.js';
+import { addUnderlayNics, startServiceOvs, startSshLab, type ServiceOvs, type SshLab } from '../../support/sshd.js';
+import { cliIn } from '../../support/ssh-recipes.js';
+import { ROOT } from '../../support/cli.js';
+import { StateStore } from '../../../lib/engine/state.js';
+
+const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'ovs-vswitchd', 'ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl', 'tcpdump', 'tshark', 'iperf3', 'ethtool', 'nsenter'];
+
+interface RecipeOptions {
+  lab: string;
+  /** SSH hosts (each box with its service's db socket), or simulated hosts when absent. */
+  ssh?: { lab: SshLab; ovs: ServiceOvs[] };
+  checks?: boolean;
+}
+
+/** Two hosts, an OVS switch and a guest on each, one OVS geneve tunnel with an OVN option (TLV map + flows). */
+function ovsRecipe(o: RecipeOptions): string {
+  const lines = [`lab: ${o.lab}`, 'networks:', '  - { name: underlay, mtu: 1500 }', 'hosts:'];
+  for (const i of [1, 2]) {
+    const box = `box-${i}`;
+    lines.push(`  - name: ${box}`);
+    if (o.ssh) {
+      const svc = o.ssh.ovs.find((s) => s.box === box)!;
+      lines.push(`    ssh: { target: root@198.51.100.${10 + i}, identity: ${o.ssh.lab.clientKey}, known_hosts: ${o.ssh.lab.knownHosts} }`);
+      lines.push(`    ovs: { db: "unix:${svc.dbSocket}" }`);
+    }
+    lines.push(`    interfaces: [{ network: underlay, ipv4: 192.0.2.${10 + i}/24 }]`);
+  }
+  lines.push(
+    'switches:',
+    '  - { name: sw1, host: box-1, kind: ovs }',
+    '  - { name: sw2, host: box-2, kind: ovs }',
+    'guests:',
+    '  - { name: g1, switch: sw1, addresses: [203.0.113.1/24] }',
+    '  - { name: g2, switch: sw2, addresses: [203.0.113.2/24] }',
+    'tunnels:',
+    '  - { name: t1, between: [sw1, sw2], type: geneve, impl: ovs, vni: 77, ovn: { ingress: 1, egress: 2 } }',
+  );
+  if (o.checks !== false)
+    lines.push(
+      'checks:',
+      '  - name: g1-to-g2',
+      '    ping: { from: g1, to: g2, count: 3 }',
+      '  - name: g2-to-g1',
+      '    ping: { from: g2, to: g1, count: 2 }',
+      '  - name: tcp',
+      '    iperf: { from: g1, to: g2, duration: 2, min: 1Mbit }',
+      '  - name: on-the-wire',
+      '    capture: { host: box-2, interface: underlay, during: g1-to-g2, at_least: 3, expect: { geneve.vni: 77, udp.dstport: 6081 } }',
+    );
+  return lines.join('\n') + '\n';
+}
+
+const checkSummary = (stdout: string) =>
+  (JSON.parse(stdout).checks as { name: string; status: string; figures: Record<string, unknown> }[]).map((c) => ({
+    name: c.name,
+    status: c.status,
+    ...(c.figures.loss !== undefined ? { loss: c.figures.loss } : {}),
+  }));
+
+interface World {
+  ssh: SshLab;
+  ovs: ServiceOvs[];
+  dir: string;
+  stateDir: string;
+  cli: (ns: string | undefined, args: string[], timeout?: number) => ReturnType<typeof cliIn>;
+  /** Bridge → ports (sorted) on one box's OVS service, with each bridge's owner tag. */
+  bridges(box: string): Promise<Record<string, { ports: string[]; owner?: string }>>;
+}
+
+async function world(t: ExecutionContext, opts: { broken?: string } = {}): Promise<World> {
+  const ssh = await startSshLab(randomLabName('so'), 2);
+  const dir = mkdtempSync(join(tmpdir(), 'gl-sshovs-'));
+  const ovs: ServiceOvs[] = [];
+  t.teardown(async () => {
+    for (const s of ovs) await s.stop();
+    await ssh.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await addUnderlayNics(ssh);
+  for (const b of ssh.boxes) {
+    const i = Number(b.name.slice(4));
+    ovs.push(
+      await startServiceOvs(ssh, b.name, {
+        underlayAddress: `192.0.2.${10 + i}/24`,
+        userBridges: ['br-user'],
+        ...(opts.broken === b.name ? { noVswitchd: true } : {}),
+      }),
+    );
+  }
+  const stateDir = join(dir, 'state');
+  return {
+    ssh,
+    ovs,
+    dir,
+    stateDir,
+    cli: (ns, args, timeout) => cliIn(ns, ['--state-dir', stateDir, ...args], timeout),
+    async bridges(box) {
+      const svc = ovs.find((s) => s.box === box)!;
+      const out: Record<string, { ports: string[]; owner?: string }> = {};
+      for (const br of (await svc.vsctl(['list-br'])).split('\n').filter(Boolean)) {
+        const owner = (await svc.vsctl(['--if-exists', 'get', 'Bridge', br, 'external_ids:geneve-lab'])).trim().replace(/^"|"$/g, '');
+        out[br] = { ports: (await svc.vsctl(['list-ports', br])).split('\n').filter(Boolean).sort(), ...(owner ? { owner } : {}) };
+      }
+      return out;
+    },
+  };
+}
+
+/** What the admin set up on every box, which the lab must leave exactly as it was. */
+const ADMIN = { 'br-phy': { ports: ['eth1'] }, 'br-user': { ports: [] } };
+
+const netnsOf = (pid: number) => {
+  const r = spawnSyncText(['nsenter', '-t', String(pid), '-m', 'ip', 'netns', 'list']);
+  return r.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+};
+function spawnSyncText(argv: string[]): string {
+  return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+}
+
+privTest(
+  'ovs over SSH: a geneve recipe on the machines\' own OVS services passes the same checks as on simulated hosts; down removes exactly the lab\'s bridges',
+  async (t) => {
+    t.timeout(420_000);
+    const w = await world(t);
+    const localLab = randomLabName('ol');
+    const sshLab = randomLabName('or');
+    const localFile = join(w.dir, 'local.yaml');
+    const sshFile = join(w.dir, 'ssh.yaml');
+    writeFileSync(localFile, ovsRecipe({ lab: localLab }));
+    writeFileSync(sshFile, ovsRecipe({ lab: sshLab, ssh: { lab: w.ssh, ovs: w.ovs } }));
+    t.teardown(() => {
+      w.cli(undefined, ['down', localLab]);
+      w.cli(w.ssh.clientNs, ['down', sshLab]);
+    });
+
+    const plan = JSON.parse(w.cli(undefined, ['plan', '--format', 'json', sshFile]).stdout) as { steps: { op: { op: string } }[] };
+    t.false(plan.steps.some((s) => s.op.op === 'ovs.start'), 'no OVS daemons of our own on SSH hosts');
+
+    const local = w.cli(undefined, ['up', localFile, '--json']);
+    t.is(local.code, 0, local.stdout + local.stderr);
+    const remote = w.cli(w.ssh.clientNs, ['up', sshFile, '--json']);
+    t.is(remote.code, 0, remote.stdout + remote.stderr);
+
+    const remoteChecks = JSON.parse(remote.stdout).checks as { name: string; what: string; figures: object }[];
+    t.log(JSON.stringify(remoteChecks.map((c) => [c.name, c.figures])));
+    // The tunnels' packets leave through the NIC under the admin's bridge, so that is where the capture runs.
+    t.regex(remoteChecks.find((c) => c.name === 'on-the-wire')!.what, /box-2\/eth1/);
+    const localChecks = checkSummary(local.stdout);
+    t.deepEqual(localChecks.map((c) => c.status), ['passed', 'passed', 'passed', 'passed'], JSON.stringify(JSON.parse(local.stdout).checks));
+    t.deepEqual(checkSummary(remote.stdout), localChecks, JSON.stringify(JSON.parse(remote.stdout).checks));
+
+    // On each machine: the admin's bridges as they were, plus exactly the lab's bridge with its
+    // guest port and tunnel port, tagged with the lab's tag (scoped to its state directory).
+    const tag = `geneve-lab:${sshLab}${new StateStore(w.stateDir).scope}`;
+    for (const i of [1, 2]) {
+      const box = `box-${i}`;
+      t.deepEqual(await w.bridges(box), {
+        ...ADMIN,
+        [`${sshLab}-sw${i}`]: { ports: [`${sshLab}-g${i}`, `${sshLab}-t1`].sort(), owner: tag },
+      });
+      const svc = w.ovs.find((s) => s.box === box)!;
+      t.is((await svc.vsctl(['get', 'Interface', `${sshLab}-t1`, 'type'])).trim(), 'geneve');
+      t.regex(await svc.vsctl(['get', 'Interface', `${sshLab}-t1`, 'options']), /key="?77"?.*remote_ip="?192\.0\.2\.1\d"?/);
+      t.is((await svc.vsctl(['get', 'Bridge', `${sshLab}-sw${i}`, 'datapath_type'])).trim(), 'netdev', 'auto → netdev: no openvswitch module on the machine');
+      // The Geneve option flows (TLV map + tun_metadata) are on the lab's bridge.
+      const flows = spawnSyncText(['env', `OVS_RUNDIR=${svc.runDir}`, 'ovs-ofctl', 'dump-flows', `${sshLab}-sw${i}`]);
+      t.regex(flows, /tun_metadata0/, `option flows on box-${i}`);
+      // The machine's address stayed where the admin put it.
+      const box1 = w.ssh.boxes.find((b) => b.name === box)!;
+      t.regex(spawnSyncText(['ip', '-n', box1.ns, '-br', 'addr', 'show', 'br-phy']), new RegExp(`192\\.0\\.2\\.${10 + i}/24`));
+    }
+
+    // up again with the same recipe: the lab's own tagged bridges are recognised, nothing changes.
+    const again = w.cli(w.ssh.clientNs, ['up', '--no-checks', sshFile, '--json']);
+    t.is(again.code, 0, again.stdout + again.stderr);
+    t.regex(again.stdout + again.stderr, /already up/);
+
+    // status shows the SSH hosts' OVS (the lab's bridges only).
+    const status = w.cli(w.ssh.clientNs, ['status', sshLab, '--json']);
+    t.is(status.code, 0, status.stderr);
+    const ovsStatus = (JSON.parse(status.stdout) as any[])[0]?.ovs ?? (JSON.parse(status.stdout).labs?.[0]?.ovs as unknown);
+    t.truthy(ovsStatus, status.stdout);
+    t.deepEqual(
+      (ovsStatus as { host: string; status?: { bridges: { name: string }[] } }[]).map((o) => [o.host, o.status?.bridges.map((b) => b.name)]),
+      [
+        ['box-1', [`${sshLab}-sw1`]],
+        ['box-2', [`${sshLab}-sw2`]],
+      ],
+    );
+
+    const remoteDown = w.cli(w.ssh.clientNs, ['down', sshLab]);
+    t.is(remoteDown.code, 0, remoteDown.stdout + remoteDown.stderr);
+    for (const b of w.ssh.boxes) {
+      t.deepEqual(await w.bridges(b.name), ADMIN, `only the admin's bridges are left on ${b.name}`);
+      t.deepEqual(netnsOf(b.pid).filter((n) => n.includes(sshLab)), [], `no namespace of the lab on ${b.name}`);
+      const links = JSON.parse(spawnSyncText(['ip', '-n', b.ns, '-j', 'link', 'show'])) as { ifname: string }[];
+      t.deepEqual(links.filter((l) => l.ifname.startsWith(sshLab)), [], `no link of the lab on ${b.name}`);
+    }
+    const localDown = w.cli(undefined, ['down', localLab]);
+    t.is(localDown.code, 0, localDown.stderr);
+  },
+  { tools: TOOLS },
+);
+
+privTest(
+  'ovs over SSH: a machine whose OVS switch daemon is not running fails before any change on any host (exit 3, names the host and the fix)',
+  async (t) => {
+    t.timeout(180_000);
+    const w = await world(t, { broken: 'box-2' });
+    const lab = randomLabName('ob');
+    const file = join(w.dir, 'broken.yaml');
+    writeFileSync(file, ovsRecipe({ lab, ssh: { lab: w.ssh, ovs: w.ovs }, checks: false }));
+    t.teardown(() => w.cli(w.ssh.clientNs, ['down', lab]));
+    const before = await w.bridges('box-1');
+    const r = w.cli(w.ssh.clientNs, ['up', file]);
+    t.is(r.code, 3, r.stdout + r.stderr);
+    t.regex(r.stderr, /host "box-2": ovs-vswitchd is not running/);
+    t.regex(r.stderr, /systemctl (re)?start openvswitch-switch/);
+    t.notRegex(r.stderr, /host "box-1"/);
+    // Nothing anywhere: box-1 (healthy) untouched, no namespace, no link, no state.
+    t.deepEqual(await w.bridges('box-1'), before);
+    for (const b of w.ssh.boxes) {
+      t.deepEqual(netnsOf(b.pid).filter((n) => n.includes(lab)), []);
+      const links = JSON.parse(spawnSyncText(['ip', '-n', b.ns, '-j', 'link', 'show'])) as { ifname: string }[];
+      t.deepEqual(links.filter((l) => l.ifname.startsWith(lab)), []);
+    }
+    t.deepEqual(new StateStore(w.stateDir).list(), []);
+
+    // Not installed at all: the same, with the install command (simulated with a db path whose service does not exist).
+    const file2 = join(w.dir, 'missing.yaml');
+    writeFileSync(file2, ovsRecipe({ lab, ssh: { lab: w.ssh, ovs: w.ovs.map((s) => ({ ...s, dbSocket: join(w.dir, 'nothing', 'db.sock') })) }, checks: false }));
+    const r2 = w.cli(w.ssh.clientNs, ['up', file2]);
+    t.is(r2.code, 3, r2.stdout + r2.stderr);
+    t.regex(r2.stderr, /host "box-1": the Open vSwitch database at unix:\S+ does not answer/);
+    t.regex(r2.stderr, /host "box-2": the Open vSwitch database/);
+    t.deepEqual(await w.bridges('box-1'), before);
+  },
+  { tools: TOOLS },
+);
+
+privTest(
+  'ovs over SSH: kill -9 during up, then gc removes the lab\'s bridges and ports on the remote machines and nothing of the admin\'s',
+  async (t) => {
+    t.timeout(240_000);
+    const w = await world(t);
+    const lab = randomLabName('ok');
+    const file = join(w.dir, 'crash.yaml');
+    writeFileSync(file, ovsRecipe({ lab, ssh: { lab: w.ssh, ovs: w.ovs }, checks: false }));
+    t.teardown(() => w.cli(w.ssh.clientNs, ['down', lab]));
+    const plan = JSON.parse(w.cli(undefined, ['plan', '--format', 'json', file]).stdout) as { steps: { id: number; host?: string; subject: string; op: { op: string } }[] };
+    // Pause after box-1's tunnel port: its bridge, a guest port and the tunnel port exist there.
+    const pauseAt = plan.steps.find((s) => s.host === 'box-1' && s.op.op === 'ovs.tunnel')!.id;
+
+    const child = spawn('ip', ['netns', 'exec', w.ssh.clientNs, process.execPath, '--import', 'tsx', join(ROOT, 'cli/main.ts'), '--state-dir', w.stateDir, 'up', '--no-checks', file], {
+      cwd: ROOT,
+      env: { ...process.env, GENEVE_LAB_PAUSE_AFTER_STEP: String(pauseAt) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`up did not pause: ${stderr}`)), 120_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes(`paused after step ${pauseAt}`)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`up exited before pausing: ${stderr}`)));
+    }).finally(() => child.removeAllListeners('exit'));
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    t.log('closed');
+
+    const crashed = await w.bridges('box-1');
+    t.truthy(crashed[`${lab}-sw1`], `the lab's bridge exists on box-1 after the crash: ${JSON.stringify(crashed)}`);
+    t.true(crashed[`${lab}-sw1`]!.ports.includes(`${lab}-t1`));
+
+    t.log(`paused after step ${pauseAt}, killed`);
+    const gc = w.cli(w.ssh.clientNs, ['gc'], 90_000);
+    t.log(gc.code, gc.stdout, gc.stderr);
+    t.is(gc.code, 0, gc.stdout + gc.stderr);
+    for (const b of w.ssh.boxes) {
+      t.deepEqual(await w.bridges(b.name), ADMIN, `gc left only the admin's bridges on ${b.name}`);
+      t.deepEqual(netnsOf(b.pid).filter((n) => n.includes(lab)), []);
+      const links = JSON.parse(spawnSyncText(['ip', '-n', b.ns, '-j', 'link', 'show'])) as { ifname: string }[];
+      t.deepEqual(links.filter((l) => l.ifname.startsWith(lab)), []);
+    }
+  },
+  { tools: TOOLS },
+);
