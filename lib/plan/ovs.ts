@@ -110,6 +110,10 @@ export function optionFlowArgs(lab: Lab, t: Tunnel, end: TunnelEnd, bridge: stri
   return [
     addTlvMapArgs(bridge, send),
     ...optionFlows({ bridge, localPort: localPorts[0]!, tunnelPort: end.ifname, send, ...(peerSendsOptions ? { accept } : {}) }).map((f) => ['add-flow', bridge, f]),
+    // When the local port is a guest, the bridge's own (addressless) port would still reach the
+    // tunnel through the NORMAL flow with its IPv6 router/neighbour solicitations, without options,
+    // which the peer then drops and counts: noise in every capture and drop counter.
+    ...(localPorts[0] !== 'LOCAL' ? [['add-flow', bridge, 'table=0,priority=98,in_port=LOCAL,actions=drop']] : []),
   ];
 }
 
