@@ -67,7 +67,7 @@ export const FEATURE_FIX: Record<KernelFeature, string> = {
   vxlan: 'load the vxlan module (modprobe vxlan), or run the lab in a VM: `geneve-lab vm -- up RECIPE`',
   geneve: 'this kernel has no geneve support: run it in a VM with `geneve-lab vm -- up RECIPE`, or use an OVS tunnel (switch kind: ovs)',
   gretap: 'this kernel has no GRE support: run it in a VM with `geneve-lab vm -- up RECIPE`, or use an OVS tunnel',
-  netem: 'link impairments (netem qdisc) are unsupported by this kernel: run it in the VM with `geneve-lab vm -- up RECIPE`, whose Debian kernel has netem',
+  netem: 'link impairments (netem qdisc) need it: run the lab in the VM with `geneve-lab vm -- up RECIPE`, whose Debian kernel has netem',
   ipv6: 'enable IPv6 (sysctl net.ipv6.conf.all.disable_ipv6=0)',
   openvswitch: 'modprobe openvswitch for the kernel datapath; without it OVS switches use the userspace (netdev) datapath',
 };
