@@ -9,7 +9,7 @@
 // failed or nothing ran. Options: --tier pure|priv|vm (repeatable), -- extra ava args.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, globSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,10 +59,52 @@ function hasTests(dir) {
 
 if (!inner) {
   const code = await runTap(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.json'], 'typecheck');
-  if (code === 0) {
+  // The one-file CLI and the VM tier's test bundles (what `npm run build` makes after tsc).
+  const bundled = await runTap(process.execPath, [`${root}/scripts/bundle.mjs`], 'bundle (esbuild)');
+  if (code === 0 && bundled === 0) {
     count.passed++;
-    process.stdout.write('ok - typecheck and build (tsc)\n');
+    process.stdout.write('ok - typecheck and build (tsc, esbuild bundles)\n');
   }
+}
+
+/**
+ * Inside the VM: which of the named kernel-tier test files can run from their prebuilt bundles
+ * (test/vm/x.test.ts → dist/vm-tests/x.test.mjs, made by `npm run build`) and which must run from
+ * the TypeScript sources through tsx (correct, much slower): a bundle that is missing or older
+ * than one of the files it was built from is not used, and the reason is printed.
+ */
+function splitVmFiles(args) {
+  const isFile = (a) => /^(\.\/)?test\/vm\/.*\.tsx?$/.test(a);
+  const rest = args.filter((a) => !isFile(a));
+  const patterns = args.filter(isFile).map((a) => a.replace(/^\.\//, ''));
+  const files = [...new Set(patterns.flatMap((p) => globSync(p, { cwd: root })))].sort();
+  // Nothing named (or nothing matched): leave it all to ava, which says what is wrong.
+  if (files.length === 0) return { rest: args, bundled: [], sources: [] };
+  const manifestFile = `${root}/dist/vm-tests/manifest.json`;
+  const bundles = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')).bundles : {};
+  const mtime = (f) => statSync(`${root}/${f}`, { throwIfNoEntry: false })?.mtimeMs;
+  const staleness = (bundle) => {
+    const inputs = bundles[bundle];
+    const built = mtime(bundle);
+    if (!inputs || built === undefined) return `${bundle} was not built`;
+    for (const input of inputs) {
+      const m = mtime(input);
+      if (m === undefined) return `${input}, bundled into ${bundle}, no longer exists`;
+      if (m > built) return `${input} changed after ${bundle} was built`;
+    }
+    return undefined;
+  };
+  const bundled = [];
+  const sources = [];
+  for (const f of files) {
+    const bundle = f.replace(/^test\/vm\//, 'dist/vm-tests/').replace(/\.tsx?$/, '.mjs');
+    const why = staleness(bundle);
+    if (why) {
+      process.stderr.write(`\n!!! kernel tier: ${f} runs from its TypeScript source through tsx (much slower): ${why}; run \`npm run build\` first\n`);
+      sources.push(f);
+    } else bundled.push(bundle);
+  }
+  return { rest, bundled, sources };
 }
 
 const hostGlobs = [];
@@ -74,7 +116,12 @@ const AVA = [process.execPath, `${root}/node_modules/ava/entrypoints/cli.js`];
 if (inner) {
   // Under TCG on a loaded host one CLI start takes a minute or more, so a test making several
   // can go past ava's 5-minute inactivity timeout (whose TAP report then crashes ava itself).
-  await runTap(AVA[0], [AVA[1], '--tap', '--timeout', '20m', ...extra], 'ava (vm tier)');
+  const { rest, bundled, sources } = splitVmFiles(extra);
+  if (bundled.length) {
+    const config = ['--config', 'test/support/ava-vm.config.mjs'];
+    await runTap(AVA[0], [AVA[1], '--tap', '--timeout', '20m', ...config, ...rest, ...bundled], 'ava (vm tier, bundles)');
+  }
+  if (sources.length || !bundled.length) await runTap(AVA[0], [AVA[1], '--tap', '--timeout', '20m', ...rest, ...sources], 'ava (vm tier)');
 } else {
   if (hostGlobs.length) await runTap(AVA[0], [AVA[1], '--tap', ...hostGlobs, ...extra], 'ava (host tiers)');
   if (want('vm') && hasTests(`${root}/test/vm`)) {
