@@ -211,6 +211,14 @@ export interface ServiceOvsOptions {
   userBridges?: string[];
   /** Start only ovsdb-server (a broken service: the switch daemon is down). */
   noVswitchd?: boolean;
+  /**
+   * The datapath the admin's service runs (default netdev: this machine's kernel has no
+   * openvswitch module). `system` (VM tier): the module is loaded as the distribution's service
+   * does, the admin's bridges get the default (empty = system) datapath_type, and the underlay
+   * address stays on eth1 itself: the kernel datapath sends tunnel packets through the machine's
+   * own routing, so there is no underlay bridge (native tunnelling is a userspace-datapath thing).
+   */
+  datapath?: 'netdev' | 'system';
 }
 
 /**
@@ -251,20 +259,26 @@ export async function startServiceOvs(lab: SshLab, box: string, o: ServiceOvsOpt
     }
     await rm(runDir, { recursive: true, force: true });
   };
+  const system = o.datapath === 'system';
   await mkdir(runDir, { recursive: true });
   try {
+    // What openvswitch-switch's ovs-ctl does before starting vswitchd on the kernel datapath.
+    if (system) await run(['modprobe', 'openvswitch']);
     await run(['ovsdb-tool', 'create', join(runDir, 'conf.db')]);
     await inBox(['ovsdb-server', join(runDir, 'conf.db'), `--remote=punix:${dbSocket}`, '--pidfile', '--log-file', '--no-chdir', '--detach']);
     await vsctl(['--no-wait', 'init']);
     if (!o.noVswitchd) await inBox(['ovs-vswitchd', `unix:${dbSocket}`, '--pidfile', '--log-file', '--no-chdir', '--detach']);
-    if (o.underlayAddress) {
+    if (o.underlayAddress && system) {
+      await sh(['ip', '-n', b.ns, 'addr', 'add', o.underlayAddress, 'dev', 'eth1']);
+    } else if (o.underlayAddress) {
       const br = o.underlayBridge ?? 'br-phy';
       await setup(['add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev', '--', 'add-port', br, 'eth1']);
       // With the switch daemon down there is no bridge netdev to hold the address: keep it on the NIC.
       await sh(['ip', '-n', b.ns, 'addr', 'add', o.underlayAddress, 'dev', o.noVswitchd ? 'eth1' : br]);
       await sh(['ip', '-n', b.ns, 'link', 'set', o.noVswitchd ? 'eth1' : br, 'up']);
     }
-    for (const br of o.userBridges ?? []) await setup(['add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev', 'external_ids:owner=admin']);
+    for (const br of o.userBridges ?? [])
+      await setup(['add-br', br, '--', 'set', 'bridge', br, ...(system ? [] : ['datapath_type=netdev']), 'external_ids:owner=admin']);
   } catch (e) {
     await stop();
     throw e;

@@ -8,7 +8,7 @@
  * down, on a refused start and on gc after kill -9.
  * Oracles: the CLI's JSON, and ovs-vsctl/ip run directly against each machine's service.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,62 +16,11 @@ import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { addUnderlayNics, startServiceOvs, startSshLab, type ServiceOvs, type SshLab } from '../../support/sshd.js';
 import { cliIn } from '../../support/ssh-recipes.js';
+import { checkSummary, netnsOf, ovsRecipe, serviceBridges, spawnSyncText } from '../../support/ssh-ovs.js';
 import { ROOT } from '../../support/cli.js';
 import { StateStore } from '../../../lib/engine/state.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'ovs-vswitchd', 'ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl', 'tcpdump', 'tshark', 'iperf3', 'ethtool', 'nsenter'];
-
-interface RecipeOptions {
-  lab: string;
-  /** SSH hosts (each box with its service's db socket), or simulated hosts when absent. */
-  ssh?: { lab: SshLab; ovs: ServiceOvs[] };
-  checks?: boolean;
-}
-
-/** Two hosts, an OVS switch and a guest on each, one OVS geneve tunnel with an OVN option (TLV map + flows). */
-function ovsRecipe(o: RecipeOptions): string {
-  const lines = [`lab: ${o.lab}`, 'networks:', '  - { name: underlay, mtu: 1500 }', 'hosts:'];
-  for (const i of [1, 2]) {
-    const box = `box-${i}`;
-    lines.push(`  - name: ${box}`);
-    if (o.ssh) {
-      const svc = o.ssh.ovs.find((s) => s.box === box)!;
-      lines.push(`    ssh: { target: root@198.51.100.${10 + i}, identity: ${o.ssh.lab.clientKey}, known_hosts: ${o.ssh.lab.knownHosts} }`);
-      lines.push(`    ovs: { db: "unix:${svc.dbSocket}" }`);
-    }
-    lines.push(`    interfaces: [{ network: underlay, ipv4: 192.0.2.${10 + i}/24 }]`);
-  }
-  lines.push(
-    'switches:',
-    '  - { name: sw1, host: box-1, kind: ovs }',
-    '  - { name: sw2, host: box-2, kind: ovs }',
-    'guests:',
-    '  - { name: g1, switch: sw1, addresses: [203.0.113.1/24] }',
-    '  - { name: g2, switch: sw2, addresses: [203.0.113.2/24] }',
-    'tunnels:',
-    '  - { name: t1, between: [sw1, sw2], type: geneve, impl: ovs, vni: 77, ovn: { ingress: 1, egress: 2 } }',
-  );
-  if (o.checks !== false)
-    lines.push(
-      'checks:',
-      '  - name: g1-to-g2',
-      '    ping: { from: g1, to: g2, count: 3 }',
-      '  - name: g2-to-g1',
-      '    ping: { from: g2, to: g1, count: 2 }',
-      '  - name: tcp',
-      '    iperf: { from: g1, to: g2, duration: 2, min: 1Mbit }',
-      '  - name: on-the-wire',
-      '    capture: { host: box-2, interface: underlay, during: g1-to-g2, at_least: 3, expect: { geneve.vni: 77, udp.dstport: 6081 } }',
-    );
-  return lines.join('\n') + '\n';
-}
-
-const checkSummary = (stdout: string) =>
-  (JSON.parse(stdout).checks as { name: string; status: string; figures: Record<string, unknown> }[]).map((c) => ({
-    name: c.name,
-    status: c.status,
-    ...(c.figures.loss !== undefined ? { loss: c.figures.loss } : {}),
-  }));
 
 interface World {
   ssh: SshLab;
@@ -110,28 +59,12 @@ async function world(t: ExecutionContext, opts: { broken?: string } = {}): Promi
     dir,
     stateDir,
     cli: (ns, args, timeout) => cliIn(ns, ['--state-dir', stateDir, ...args], timeout),
-    async bridges(box) {
-      const svc = ovs.find((s) => s.box === box)!;
-      const out: Record<string, { ports: string[]; owner?: string }> = {};
-      for (const br of (await svc.vsctl(['list-br'])).split('\n').filter(Boolean)) {
-        const owner = (await svc.vsctl(['--if-exists', 'get', 'Bridge', br, 'external_ids:geneve-lab'])).trim().replace(/^"|"$/g, '');
-        out[br] = { ports: (await svc.vsctl(['list-ports', br])).split('\n').filter(Boolean).sort(), ...(owner ? { owner } : {}) };
-      }
-      return out;
-    },
+    bridges: (box) => serviceBridges(ovs.find((s) => s.box === box)!),
   };
 }
 
 /** What the admin set up on every box, which the lab must leave exactly as it was. */
 const ADMIN = { 'br-phy': { ports: ['eth1'] }, 'br-user': { ports: [] } };
-
-const netnsOf = (pid: number) => {
-  const r = spawnSyncText(['nsenter', '-t', String(pid), '-m', 'ip', 'netns', 'list']);
-  return r.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
-};
-function spawnSyncText(argv: string[]): string {
-  return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-}
 
 privTest(
   'ovs over SSH: a geneve recipe on the machines\' own OVS services passes the same checks as on simulated hosts; down removes exactly the lab\'s bridges',
