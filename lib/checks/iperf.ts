@@ -168,7 +168,10 @@ export async function startIperfServer(ep: Endpoint, opts: { port?: number; idle
   void proc.done.then((r) => {
     exited = serverError(r.stdout, r.stderr) ?? `exited with code ${r.exitCode}`;
   });
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 5000);
+  // Over SSH every readiness poll is a round trip through the connection plus a process start on
+  // the machine (seconds on a slow or emulated one), so the server gets a larger budget there.
+  const readyTimeoutMs = opts.readyTimeoutMs ?? (ep.exec.where === 'local' ? 5000 : 20_000);
+  const deadline = Date.now() + readyTimeoutMs;
   const stop = async () => {
     const r = await proc.stop(1000);
     return rawOf(r);
@@ -181,7 +184,7 @@ export async function startIperfServer(ep: Endpoint, opts: { port?: number; idle
     if (await listening(ep, port, proc.pid)) return { port, proc, stop };
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`iperf3 server in ${where} on port ${port} was not listening after ${(opts.readyTimeoutMs ?? 5000) / 1000} s`);
+      throw new Error(`iperf3 server in ${where} on port ${port} was not listening after ${readyTimeoutMs / 1000} s`);
     }
     await new Promise((res) => setTimeout(res, 100));
   }
@@ -219,47 +222,69 @@ export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { por
   const serverEp = ctx.endpoint(check.to);
   const address = ctx.address(check.to, check.family);
 
-  let server: IperfServer;
-  try {
-    server = await startIperfServer(serverEp, { port: opts.port, idleTimeoutS: check.durationS * 2 + 30 });
-  } catch (e) {
-    return error((e as Error).message);
-  }
-  let result: CheckResult;
-  let raw = '';
-  try {
-    const argv = iperfClientArgv({ address, port: server.port, family: check.family, protocol: check.protocol, durationS: check.durationS, parallel: check.parallel, reverse: check.reverse, bitrateBps });
-    // Generous: on a lossy or emulated (TCG) path iperf3's closing result exchange can take
-    // many retransmissions; a client still silent after this is reported as stalled.
-    const limitS = check.durationS * 2 + 30;
-    const r = await client.exec.run(inNetns(client.ns, argv), { timeoutMs: limitS * 1000 });
-    raw = rawOf(r);
-    // The server is known to be listening, so a client that cannot reach it or stalls is the
-    // network failing the test (a verdict), not the check failing to run.
-    if (r.timedOut) result = failed(`iperf3 did not finish within ${limitS} s: traffic from "${check.from}" to ${address}:${server.port} stalled`, raw);
-    else {
-      const p = parseIperfJson(r.stdout || r.stderr);
-      if (!p.ok)
-        result = isNetworkFailure(p.error)
-          ? failed(`expected a completed iperf3 test from "${check.from}" to ${address}:${server.port} (server listening), saw: ${p.error}`, raw)
-          : error(`iperf3 ${check.from} → ${address}:${server.port}: ${p.error}`, raw);
-      else {
-        const v = iperfVerdict(check, p.summary);
-        result = {
-      ...base,
-      status: v.ok ? 'passed' : 'failed',
-      ...(v.ok ? {} : { message: v.message }),
-      figures: iperfFigures(p.summary),
-      durationMs: Date.now() - started,
-      raw,
-      details: p.summary,
-        };
-      }
+  // UDP tests start with one datagram each way to set up the stream, never retransmitted by
+  // iperf3: on a lossy path losing it aborts the run before anything is measured ("unable to read
+  // from stream socket"). That is not the property under test, so the whole run is retried (a
+  // fresh one-off server each time) and the result says so; a lost measurement is never retried.
+  const attempts = check.protocol === 'udp' ? UDP_SETUP_ATTEMPTS : 1;
+  let setupRetries = 0;
+  let result!: CheckResult;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    let server: IperfServer;
+    try {
+      server = await startIperfServer(serverEp, { port: opts.port, idleTimeoutS: check.durationS * 2 + 30 });
+    } catch (e) {
+      return error((e as Error).message);
     }
-  } finally {
-    // Always stop the server, even when the client threw.
-    raw = await server.stop();
+    let raw = '';
+    try {
+      const argv = iperfClientArgv({ address, port: server.port, family: check.family, protocol: check.protocol, durationS: check.durationS, parallel: check.parallel, reverse: check.reverse, bitrateBps });
+      // Generous: on a lossy or emulated (TCG) path iperf3's closing result exchange can take
+      // many retransmissions; a client still silent after this is reported as stalled.
+      const limitS = check.durationS * 2 + 30;
+      const r = await client.exec.run(inNetns(client.ns, argv), { timeoutMs: limitS * 1000 });
+      raw = rawOf(r);
+      // The server is known to be listening, so a client that cannot reach it or stalls is the
+      // network failing the test (a verdict), not the check failing to run.
+      if (r.timedOut) result = failed(`iperf3 did not finish within ${limitS} s: traffic from "${check.from}" to ${address}:${server.port} stalled`, raw);
+      else {
+        const p = parseIperfJson(r.stdout || r.stderr);
+        if (!p.ok)
+          result = isNetworkFailure(p.error)
+            ? failed(`expected a completed iperf3 test from "${check.from}" to ${address}:${server.port} (server listening), saw: ${p.error}`, raw)
+            : error(`iperf3 ${check.from} → ${address}:${server.port}: ${p.error}`, raw);
+        else {
+          const v = iperfVerdict(check, p.summary);
+          result = {
+            ...base,
+            status: v.ok ? 'passed' : 'failed',
+            ...(v.ok ? {} : { message: v.message }),
+            figures: iperfFigures(p.summary),
+            durationMs: Date.now() - started,
+            raw,
+            details: p.summary,
+          };
+        }
+      }
+    } finally {
+      // Always stop the server, even when the client threw.
+      raw = await server.stop();
+    }
+    if (attempt < attempts && result.status === 'failed' && isUdpSetupLoss(result.message ?? '')) {
+      setupRetries++;
+      continue;
+    }
+    result.raw = `${result.raw ?? ''}\n[server]\n${raw}`;
+    break;
   }
-  result.raw = `${result.raw ?? ''}\n[server]\n${raw}`;
+  if (setupRetries) result.figures = { ...result.figures, udp_setup_retries: setupRetries };
   return result;
 }
+
+const UDP_SETUP_ATTEMPTS = 3;
+
+/** iperf3's words for "the UDP stream-setup datagram (or its answer) was lost". */
+export function isUdpSetupLoss(message: string): boolean {
+  return /unable to (read from|write to) stream socket/i.test(message);
+}
+

@@ -286,7 +286,7 @@ kernelTest('netlink backend: every geneve attribute reads back; on the wire (tsh
 // 6. kernel GRE (gretap) through a recipe — both in one lab.
 // ---------------------------------------------------------------------------------------------
 
-kernelTest('kernel gretap through a recipe (ping passes, key/ttl/tos read back); external geneve driven by tc tunnel_key … geneve_opts carries VNI and option on the wire', async (t) => {
+kernelTest('kernel gretap through a recipe (ping passes, key/ttl/tos read back); an external geneve tunnel of the recipe (tc tunnel_key … geneve_opts) carries VNI and option on the wire', async (t) => {
   const L = labDir(t, 'kg');
   const file = L.write('gre-ext.yaml', `lab: ${L.lab}
 hosts:
@@ -304,7 +304,7 @@ guests:
   - { name: xr, switch: x2, mtu: 1400, addresses: [198.51.100.2/24] }
 tunnels:
   - { name: gt0, between: [s1, s2], type: gre, key: 5, ttl: 40, tos: 0x28 }
-  - { name: gx0, between: [x1, x2], type: geneve, external: true }
+  - { name: gx0, between: [x1, x2], type: geneve, external: true, vni: 88, options: [{ class: 0x0102, type: 0x01, data: "00010002" }] }
 checks:
   - { name: gre-across, ping: { from: left, to: right, count: 3 } }
 `);
@@ -317,12 +317,14 @@ checks:
   t.like(gre.data, { remote: '192.0.2.12', local: '192.0.2.11', ttl: 40, tos: '0x28' });
   t.true(JSON.stringify(gre.data).includes('"ikey":"0.0.0.5"') || JSON.stringify(gre.data).includes('"ikey":5'), JSON.stringify(gre.data));
 
-  // The external device has no VNI or remote of its own: tc on its egress supplies them per packet.
+  // The external device has no VNI or remote of its own: the recipe's tc rules on its egress
+  // supply them per packet (lib/plan/external.ts), and its ingress accepts only them.
   for (const [box, local, remote] of [['box-1', '192.0.2.11', '192.0.2.12'], ['box-2', '192.0.2.12', '192.0.2.11']] as const) {
     t.like(linkInfo(L.ns(box), 'gx0').data, { external: true });
-    const tc = ['ip', 'netns', 'exec', L.ns(box), 'tc'];
-    sh([...tc, 'qdisc', 'add', 'dev', 'gx0', 'clsact']);
-    sh([...tc, 'filter', 'add', 'dev', 'gx0', 'egress', 'matchall', 'action', 'tunnel_key', 'set', 'src_ip', local, 'dst_ip', remote, 'id', '88', 'dst_port', '6081', 'geneve_opts', '0102:01:00010002']);
+    const egress = sh(['tc', '-n', L.ns(box), 'filter', 'show', 'dev', 'gx0', 'egress']);
+    for (const want of [`src_ip ${local}`, `dst_ip ${remote}`, 'key_id 88', 'dst_port 6081'])
+      t.true(egress.includes(want), `${box} egress tunnel_key carries ${want}:\n${egress}`);
+    t.regex(sh(['tc', '-n', L.ns(box), 'filter', 'show', 'dev', 'gx0', 'ingress']), /enc_key_id 88/);
   }
   const pcap = join(L.dir, 'ext.pcap');
   const cap = await startCapture({ exec: new LocalExecutor(), ns: L.ns('box-2') }, 'underlay', { file: pcap, filter: 'udp port 6081' });
