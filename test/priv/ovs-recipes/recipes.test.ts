@@ -40,6 +40,11 @@ privTest('the VNI capture check can fail: expecting VNI 5001 on the 5000 tunnel 
   t.deepEqual(leftovers(c), NOTHING_LEFT);
 }, OVS_TOOLS);
 
+privTest('recipe encapsulations (seed 003, all three at once): Geneve, VXLAN and GRE side by side, ping + iperf3 TCP each, Geneve and VXLAN VNIs on the wire', (t) => {
+  const r = passesAll(t, 'encapsulations.yaml', ['geneve-ping', 'vxlan-ping', 'gre-ping', 'geneve-tcp', 'vxlan-tcp', 'gre-tcp', 'geneve-wire', 'vxlan-wire']);
+  for (const n of ['geneve-tcp', 'vxlan-tcp', 'gre-tcp']) t.true(Number(r.checks[n]!.figures.bps) >= 20e6, JSON.stringify(r.checks[n]!.figures));
+}, OVS_TOOLS);
+
 for (const [file, capture] of [
   ['encapsulations-geneve.yaml', true],
   ['encapsulations-vxlan.yaml', true],
