@@ -65,20 +65,31 @@ function notInstalled(r: RunResult): boolean {
 
 const firstLine = (s: string) => s.trim().split('\n')[0]!.replace(/^ovs-(vsctl|appctl): /, '');
 
+/**
+ * Budget of one OVS tool call over SSH. The tools' own --timeout (5 s) bounds a service that
+ * hangs; this one only bounds a stuck connection, so it must leave room for the round trip and a
+ * process start on a slow machine (an emulated VM took over 10 s for the first call).
+ */
+const SSH_CALL_MS = 30_000;
+
+/** Why a tool call failed, in the tool's words; our own timeout said as such (not "exit -1"). */
+const failureOf = (r: RunResult) =>
+  r.timedOut ? `no reply within ${SSH_CALL_MS / 1000} s over SSH` : firstLine(r.stderr) || `exit ${r.exitCode}`;
+
 /** Check one SSH host's OVS service; problems are pushed, the settled datapath returned. */
 async function checkHost(lab: Lab, h: Host, ex: Executor, problems: Problem[]): Promise<PreparedHost | undefined> {
   const at = `host "${h.name}"`;
   const svc = ovsServiceOf(h);
   const run = (tool: 'ovs-vsctl' | 'ovs-appctl', args: string[]) => {
     const { argv, env } = serviceTool(svc, tool, args);
-    return ex.run(argv, { env, timeoutMs: 10_000 });
+    return ex.run(argv, { env, timeoutMs: SSH_CALL_MS });
   };
   const version = await run('ovs-vsctl', ['get', 'Open_vSwitch', '.', 'ovs_version']);
   if (version.exitCode !== 0) {
     if (notInstalled(version)) problems.push({ feature: `${at}: Open vSwitch is not installed (ovs-vsctl not found)`, fix: INSTALL });
     else
       problems.push({
-        feature: `${at}: the Open vSwitch database at unix:${svc.db} does not answer (${firstLine(version.stderr) || `exit ${version.exitCode}`})`,
+        feature: `${at}: the Open vSwitch database at unix:${svc.db} does not answer (${failureOf(version)})`,
         fix: `start the OVS service there (systemctl start openvswitch-switch), or, if it listens elsewhere, name its socket on the host in the recipe: ovs: { db: unix:/path/to/db.sock }`,
       });
     return undefined;
@@ -86,7 +97,7 @@ async function checkHost(lab: Lab, h: Host, ex: Executor, problems: Problem[]): 
   const vswitchd = await run('ovs-appctl', ['-t', 'ovs-vswitchd', 'version']);
   if (vswitchd.exitCode !== 0) {
     problems.push({
-      feature: `${at}: ovs-vswitchd is not running (ovs-appctl in ${svc.runDir}: ${firstLine(vswitchd.stderr) || `exit ${vswitchd.exitCode}`})`,
+      feature: `${at}: ovs-vswitchd is not running (ovs-appctl in ${svc.runDir}: ${failureOf(vswitchd)})`,
       fix: `start the OVS service there (systemctl restart openvswitch-switch); its database answers but the switch daemon does not`,
     });
     return undefined;

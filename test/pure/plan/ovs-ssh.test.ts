@@ -212,3 +212,16 @@ test('a bridge or port with the lab\'s name that is not the lab\'s is never adop
   );
   await t.notThrowsAsync(prepareOvsHosts(discovered(), () => fakeExec(leftover)));
 });
+
+test('a call over SSH that gets no reply in time is reported as such (not "exit -1"), with a budget for slow machines', async (t) => {
+  const slow = fakeExec(() => ({ exitCode: -1, stderr: '', timedOut: true }));
+  const e = await t.throwsAsync(prepareOvsHosts(discovered(), () => slow));
+  t.regex(e!.message, /host "box-1": the Open vSwitch database at unix:\S+ does not answer \(no reply within 30 s over SSH\)/);
+  t.notRegex(e!.message, /exit -1/);
+  const budgets = new Set<number | undefined>();
+  const seen = fakeExec(healthy());
+  const run = seen.run.bind(seen);
+  seen.run = (argv, opts) => (budgets.add(opts?.timeoutMs), run(argv, opts));
+  await prepareOvsHosts(discovered(), () => seen);
+  t.true(budgets.has(30_000), JSON.stringify([...budgets]));
+});

@@ -1,0 +1,91 @@
+/**
+ * Shared by the OVS-on-SSH-hosts proofs (test/priv/ssh/ssh-ovs.test.ts on the userspace datapath,
+ * test/vm/ovs/ssh-ovs-system.test.ts on the kernel datapath): the recipe, and oracles that read
+ * the machines' OVS services and namespaces directly (never through the CLI).
+ */
+import { execFileSync } from 'node:child_process';
+import type { ServiceOvs, SshLab } from './sshd.js';
+
+export interface OvsRecipeOptions {
+  lab: string;
+  /** SSH hosts (each box with its service's db socket), or simulated hosts when absent. */
+  ssh?: { lab: SshLab; ovs: ServiceOvs[] };
+  checks?: boolean;
+  /** Per box, the `ovs.datapath` written in the recipe (absent: none written, i.e. auto). */
+  datapath?: Record<string, 'system' | 'netdev' | 'auto'>;
+  /** Geneve option of OVN on the tunnel (TLV map + flows); default true. */
+  ovn?: boolean;
+  /** VNI of the tunnel; default 77. */
+  vni?: number;
+}
+
+/** Two hosts, an OVS switch and a guest on each, one OVS geneve tunnel (with an OVN option unless `ovn: false`). */
+export function ovsRecipe(o: OvsRecipeOptions): string {
+  const vni = o.vni ?? 77;
+  const lines = [`lab: ${o.lab}`, 'networks:', '  - { name: underlay, mtu: 1500 }', 'hosts:'];
+  for (const i of [1, 2]) {
+    const box = `box-${i}`;
+    lines.push(`  - name: ${box}`);
+    const dp = o.datapath?.[box];
+    if (o.ssh) {
+      const svc = o.ssh.ovs.find((s) => s.box === box)!;
+      lines.push(`    ssh: { target: root@198.51.100.${10 + i}, identity: ${o.ssh.lab.clientKey}, known_hosts: ${o.ssh.lab.knownHosts} }`);
+      lines.push(`    ovs: { db: "unix:${svc.dbSocket}"${dp ? `, datapath: ${dp}` : ''} }`);
+    } else if (dp) lines.push(`    ovs: { datapath: ${dp} }`);
+    lines.push(`    interfaces: [{ network: underlay, ipv4: 192.0.2.${10 + i}/24 }]`);
+  }
+  lines.push(
+    'switches:',
+    '  - { name: sw1, host: box-1, kind: ovs }',
+    '  - { name: sw2, host: box-2, kind: ovs }',
+    'guests:',
+    '  - { name: g1, switch: sw1, addresses: [203.0.113.1/24] }',
+    '  - { name: g2, switch: sw2, addresses: [203.0.113.2/24] }',
+    'tunnels:',
+    `  - { name: t1, between: [sw1, sw2], type: geneve, impl: ovs, vni: ${vni}${o.ovn === false ? '' : ', ovn: { ingress: 1, egress: 2 }'} }`,
+  );
+  if (o.checks !== false)
+    lines.push(
+      'checks:',
+      '  - name: g1-to-g2',
+      '    ping: { from: g1, to: g2, count: 3 }',
+      '  - name: g2-to-g1',
+      '    ping: { from: g2, to: g1, count: 2 }',
+      '  - name: tcp',
+      '    iperf: { from: g1, to: g2, duration: 2, min: 1Mbit }',
+      '  - name: on-the-wire',
+      `    capture: { host: box-2, interface: underlay, during: g1-to-g2, at_least: 3, expect: { geneve.vni: ${vni}, udp.dstport: 6081 } }`,
+    );
+  return lines.join('\n') + '\n';
+}
+
+/** name, status (and loss when reported) of each check in the CLI's `--json` output. */
+export const checkSummary = (stdout: string) =>
+  (JSON.parse(stdout).checks as { name: string; status: string; figures: Record<string, unknown> }[]).map((c) => ({
+    name: c.name,
+    status: c.status,
+    ...(c.figures.loss !== undefined ? { loss: c.figures.loss } : {}),
+  }));
+
+/** Bridge → ports (sorted) on an OVS service, with each bridge's geneve-lab owner tag. */
+export async function serviceBridges(svc: ServiceOvs): Promise<Record<string, { ports: string[]; owner?: string }>> {
+  const out: Record<string, { ports: string[]; owner?: string }> = {};
+  for (const br of (await svc.vsctl(['list-br'])).split('\n').filter(Boolean)) {
+    const owner = (await svc.vsctl(['--if-exists', 'get', 'Bridge', br, 'external_ids:geneve-lab'])).trim().replace(/^"|"$/g, '');
+    out[br] = { ports: (await svc.vsctl(['list-ports', br])).split('\n').filter(Boolean).sort(), ...(owner ? { owner } : {}) };
+  }
+  return out;
+}
+
+export function spawnSyncText(argv: string[]): string {
+  return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+}
+
+/** Named namespaces as seen from the mount namespace of process `pid` (an sshd box's view). */
+export const netnsOf = (pid: number) => {
+  const r = spawnSyncText(['nsenter', '-t', String(pid), '-m', 'ip', 'netns', 'list']);
+  return r.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+};
+
+/** Links of network namespace `ns` (ip -j link show). */
+export const linksIn = (ns: string) => JSON.parse(spawnSyncText(['ip', '-n', ns, '-j', '-d', 'link', 'show'])) as { ifname: string; linkinfo?: { info_kind?: string } }[];
