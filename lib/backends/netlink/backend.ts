@@ -9,7 +9,7 @@ import type { Backend, ExecuteHooks } from '../backend.js';
 import { StepFailed } from '../backend.js';
 import { type Op, type Step, type LinkSpec, opNamespace } from '../../plan/ops.js';
 import { OpError } from '../../errors.js';
-import { type Executor, LocalExecutor, inNetns, shellQuote } from '../../exec/executor.js';
+import { type Executor, type RunResult, LocalExecutor, inNetns, shellQuote } from '../../exec/executor.js';
 import { type Native, loadNative } from './native.js';
 import { isNetemUnsupported, netemArgv, NETEM_UNSUPPORTED } from '../../checks/impair.js';
 import { Namespaces } from './namespaces.js';
@@ -206,33 +206,12 @@ export class NetlinkBackend implements Backend {
         // tc through the executor, not RTM_NEWQDISC: netem's TCA_OPTIONS is a packed
         // struct tc_netem_qopt plus nested rate/jitter attributes whose layout tc already
         // knows, and an impairment is one step per lab, so a process costs nothing here.
-        const argv = inNetns(op.ns || undefined, netemArgv(op.dev, op.impairment));
-        const r = await this.exec.run(argv, { timeoutMs: 10_000 });
-        if (r.exitCode !== 0)
-          throw new OpError({
-            subject: step.subject,
-            ...(step.host ? { host: step.host } : {}),
-            ...(op.ns ? { ns: op.ns } : {}),
-            request: shellQuote(argv),
-            ...(isNetemUnsupported(r.stderr) ? { kernelMessage: NETEM_UNSUPPORTED } : {}),
-            stderr: r.stderr,
-            exitCode: r.exitCode,
-          });
+        await this.runTool(step, op.ns, netemArgv(op.dev, op.impairment), (r) => (isNetemUnsupported(r.stderr) ? NETEM_UNSUPPORTED : undefined));
         return;
       }
       case 'offload.set': {
         const features = Object.entries(op.features).flatMap(([k, on]) => [k, on ? 'on' : 'off']);
-        const argv = inNetns(op.ns || undefined, ['ethtool', '-K', op.dev, ...features]);
-        const r = await this.exec.run(argv, { timeoutMs: 10_000 });
-        if (r.exitCode !== 0)
-          throw new OpError({
-            subject: step.subject,
-            ...(step.host ? { host: step.host } : {}),
-            ...(op.ns ? { ns: op.ns } : {}),
-            request: shellQuote(argv),
-            stderr: r.stderr,
-            exitCode: r.exitCode,
-          });
+        await this.runTool(step, op.ns, ['ethtool', '-K', op.dev, ...features]);
         return;
       }
       case 'tc.tunnel':
@@ -240,25 +219,35 @@ export class NetlinkBackend implements Backend {
         // (nested TCA_OPTIONS/TCA_ACT_* with Geneve option nests) would be a second tc
         // implementation for four messages per external end, with nothing to gain — no hot
         // path, and iproute2's tc is what users read and copy (plan --format sh).
-        for (const args of tunnelTcArgs(op.dev, op.egress, op.ingress)) {
-          const argv = inNetns(op.ns || undefined, ['tc', ...args]);
-          const r = await this.exec.run(argv, { timeoutMs: 10_000 });
-          if (r.exitCode !== 0) {
+        for (const args of tunnelTcArgs(op.dev, op.egress, op.ingress))
+          await this.runTool(step, op.ns, ['tc', ...args], (r) => {
             const said = r.stderr.trim().split('\n').map((l) => l.replace(/^Error: /, '').replace(/\.$/, '')).filter((l) => l && !/talking to the kernel/.test(l)).join('; ');
             const hint = tcFailureHint(r.stderr);
-            throw new OpError({
-              subject: step.subject,
-              ...(step.host ? { host: step.host } : {}),
-              ...(op.ns ? { ns: op.ns } : {}),
-              request: shellQuote(argv),
-              kernelMessage: hint ? `${said}: ${hint}` : said || `tc exited with ${r.exitCode}`,
-              stderr: r.stderr,
-              exitCode: r.exitCode,
-            });
-          }
-        }
+            return hint ? `${said}: ${hint}` : said || `tc exited with ${r.exitCode}`;
+          });
         return;
     }
+  }
+
+  /**
+   * The few operations this backend leaves to a tool (tc, ethtool): run the argv in the step's
+   * namespace and turn a failure into the same OpError as a netlink failure; `explain` may give
+   * the kernel-side reason in words.
+   */
+  private async runTool(step: Step, ns: string, tool: string[], explain?: (r: RunResult) => string | undefined): Promise<void> {
+    const argv = inNetns(ns || undefined, tool);
+    const r = await this.exec.run(argv, { timeoutMs: 10_000 });
+    if (r.exitCode === 0) return;
+    const kernelMessage = explain?.(r);
+    throw new OpError({
+      subject: step.subject,
+      ...(step.host ? { host: step.host } : {}),
+      ...(ns ? { ns } : {}),
+      request: shellQuote(argv),
+      ...(kernelMessage ? { kernelMessage } : {}),
+      stderr: r.stderr,
+      exitCode: r.exitCode,
+    });
   }
 
   private addLink(ns: string, spec: LinkSpec, step: Step): void {
