@@ -108,9 +108,11 @@ export class Engine {
   /**
    * Connect to every SSH host of the lab (all before anything changes; an unreachable host fails
    * here, exit 3) and return the lab with the hosts' real underlay interface names. A lab without
-   * SSH hosts is returned as is.
+   * SSH hosts is returned as is. Either way the lab carries this state directory's tag: an SSH
+   * host's preflight tells this lab's leftovers from objects of the same lab name kept elsewhere.
    */
-  async connect(lab: Lab): Promise<Lab> {
+  async connect(recipeLab: Lab): Promise<Lab> {
+    const lab: Lab = { ...recipeLab, tag: this.tagFor(recipeLab.name) };
     if (!lab.hosts.some((h) => h.placement.kind === 'ssh')) return lab;
     return this.remotes.connectLab(lab);
   }
@@ -145,8 +147,7 @@ export class Engine {
   /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
   async up(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
     const t0 = Date.now();
-    const connected = await this.connect(recipeLab);
-    const lab: Lab = { ...connected, tag: this.tagFor(connected.name) };
+    const lab = await this.connect(recipeLab);
     const plan = await this.plan(lab);
     const hash = planHash(plan);
     this.bus.emit({ type: 'plan', lab: lab.name, plan });

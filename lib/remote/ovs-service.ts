@@ -18,6 +18,7 @@
 import { OpError, PrerequisiteError, type OpFailure } from '../errors.js';
 import type { Executor, RunResult } from '../exec/executor.js';
 import type { Host, Lab } from '../model/types.js';
+import { labTag } from '../model/names.js';
 import { chooseDatapath, probeDatapath, type Datapath } from '../ovs/datapath.js';
 import { asMap, parseOvsdbTable } from '../ovs/ovsdb-json.js';
 import { ovsEnv } from '../ovs/paths.js';
@@ -154,13 +155,12 @@ async function nativeTunnelNic(ifname: string, run: (tool: 'ovs-vsctl', args: st
 /**
  * The lab's bridges and ports on this host must not exist as someone else's objects: `--may-exist`
  * would otherwise adopt (and re-tag, and later delete) a bridge the machine's owner made. A
- * leftover of this very lab (tagged with its name) is left to `up`'s recreate / `down` / `gc`.
+ * leftover of this very lab (tagged with its full tag, state directory's scope included) is left
+ * to `up`'s recreate / `down` / `gc`; the same lab name run from another state directory (another
+ * user, a test) is someone else.
  */
 async function nameClashes(lab: Lab, h: Host, run: (tool: 'ovs-vsctl', args: string[]) => Promise<RunResult>, problems: Problem[]): Promise<void> {
-  const ours = (ids: Record<string, string>) => {
-    const v = ids[OWNER_KEY];
-    return v === `geneve-lab:${lab.name}` || (v?.startsWith(`geneve-lab:${lab.name}@`) ?? false);
-  };
+  const ours = (ids: Record<string, string>) => ids[OWNER_KEY] === lab.tag;
   const bridges = lab.switches.filter((s) => s.host === h.name && s.kind === 'ovs').map((s) => s.ifname);
   const ovsSwitches = new Set(lab.switches.filter((s) => s.host === h.name && s.kind === 'ovs').map((s) => s.name));
   const ports = [
@@ -172,9 +172,19 @@ async function nameClashes(lab: Lab, h: Host, run: (tool: 'ovs-vsctl', args: str
     if (r.exitCode !== 0) continue;
     for (const row of parseOvsdbTable(r.stdout)) {
       const name = String(row.name);
-      if (!names.includes(name) || ours(asMap(row.external_ids))) continue;
+      const ids = asMap(row.external_ids);
+      if (!names.includes(name) || ours(ids)) continue;
+      const owner = ids[OWNER_KEY];
+      const sameNameElsewhere = owner === labTag(lab.name) || (owner?.startsWith(`${labTag(lab.name)}@`) ?? false);
+      if (sameNameElsewhere) {
+        problems.push({
+          feature: `host "${h.name}": OVS ${table.toLowerCase()} "${name}" belongs to a lab "${lab.name}" kept in another state directory (tag ${owner}; this one is ${lab.tag})`,
+          fix: `bring that lab down from its own state directory (geneve-lab --state-dir DIR down ${lab.name}), or give this lab another name`,
+        });
+        continue;
+      }
       problems.push({
-        feature: `host "${h.name}": OVS ${table.toLowerCase()} "${name}" already exists and is not lab "${lab.name}"'s (no external_ids:${OWNER_KEY} tag of this lab)`,
+        feature: `host "${h.name}": OVS ${table.toLowerCase()} "${name}" already exists and is not lab "${lab.name}"'s (its external_ids:${OWNER_KEY} is ${owner === undefined ? 'not set' : owner})`,
         fix: 'the lab never adopts or deletes objects it did not create: rename the lab (its bridge and port names carry its name), or remove that object yourself',
       });
     }

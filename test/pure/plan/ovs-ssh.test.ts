@@ -201,16 +201,23 @@ test('a forced system datapath without the module on the machine is refused befo
   t.regex(e!.message, /host "box-1": the OVS kernel datapath \(system\) is requested but the openvswitch kernel module is not available/);
 });
 
-test('a bridge or port with the lab\'s name that is not the lab\'s is never adopted; the lab\'s own leftover is left to up/down/gc', async (t) => {
+test('a bridge or port with the lab\'s name that is not the lab\'s is never adopted (nor one of the same lab name from another state directory); the lab\'s own leftover is left to up/down/gc', async (t) => {
   const foreign = healthy((argv) =>
     argv.join(' ').includes('list Bridge') ? table(['name', 'external_ids'], [['br-phy', ['map', []]], ['os-sw1', ['map', [['owner', 'admin']]]]]) : undefined,
   );
   const e = await t.throwsAsync(prepareOvsHosts(discovered(), (h) => fakeExec(h === 'box-1' ? foreign : healthy())));
   t.regex(e!.message, /host "box-1": OVS bridge "os-sw1" already exists and is not lab "os"'s/);
-  const leftover = healthy((argv) =>
-    argv.join(' ').includes('list Bridge') ? table(['name', 'external_ids'], [['os-sw1', ['map', [['geneve-lab', 'geneve-lab:os@abc']]]]]) : undefined,
-  );
-  await t.notThrowsAsync(prepareOvsHosts(discovered(), () => fakeExec(leftover)));
+  const bridgeTagged = (tag: string) =>
+    healthy((argv) => (argv.join(' ').includes('list Bridge') ? table(['name', 'external_ids'], [['os-sw1', ['map', [['geneve-lab', tag]]]]]) : undefined));
+  // This lab's own leftover (same tag, state directory's scope included): left to up's recreate.
+  const lab = { ...discovered(), tag: 'geneve-lab:os@abc' };
+  await t.notThrowsAsync(prepareOvsHosts(lab, () => fakeExec(bridgeTagged('geneve-lab:os@abc'))));
+  // The same lab name run from another state directory (or the default one) is someone else's.
+  for (const other of ['geneve-lab:os@def', 'geneve-lab:os']) {
+    const e2 = await t.throwsAsync(prepareOvsHosts(lab, (h) => fakeExec(h === 'box-1' ? bridgeTagged(other) : healthy())));
+    t.regex(e2!.message, new RegExp(`host "box-1": OVS bridge "os-sw1" belongs to a lab "os" kept in another state directory \\(tag ${other}; this one is geneve-lab:os@abc\\)`));
+    t.regex(e2!.message, /--state-dir DIR down os/);
+  }
 });
 
 test('a call over SSH that gets no reply in time is reported as such (not "exit -1"), with a budget for slow machines', async (t) => {
