@@ -8,7 +8,13 @@ import { Panel, innerCols, innerLines } from './Panel.js';
 
 const MARK: Record<CheckView['state'], string> = { pending: '·', running: '', passed: '✓', failed: '✗', error: '!' };
 
-/** Lines under a check: its figures, and for a failure what was expected and what was seen. */
+const LABEL: Record<CheckView['state'], string> = { pending: 'pending', running: 'running', passed: 'passed', failed: 'FAILED', error: 'ERROR' };
+
+/**
+ * Lines under a check: its figures, and for a failure what was expected and what was seen. A step
+ * that ran checks of its own (impair: apply, run, clear) lists them, each with its verdict, so a
+ * failure under an impairment names the inner check and its figures.
+ */
 export function checkDetailLines(c: CheckView): string[] {
   const r = c.result;
   if (!r) return [];
@@ -16,9 +22,17 @@ export function checkDetailLines(c: CheckView): string[] {
   const figs = fmtFigures(r.figures);
   if (c.state !== 'passed') {
     out.push(r.what);
-    for (const l of (r.message ?? 'no reason given').split('\n')) out.push(l);
+    // The inner checks' own lines follow; the step's summary of them would say it twice.
+    const message = r.children?.length ? (r.message ?? '').split('\n').filter((l) => !/^ {2}\S/.test(l) && !/did not pass with/.test(l)).join('\n') : r.message ?? 'no reason given';
+    for (const l of message.split('\n')) if (l) out.push(l);
   }
   if (figs) out.push(figs);
+  for (const child of r.children ?? []) {
+    out.push(`${MARK[child.status]} ${child.name} (${child.kind}) ${LABEL[child.status]} ${fmtDuration(child.durationMs)}`);
+    if (child.status !== 'passed') for (const l of (child.message ?? 'no reason given').split('\n')) out.push(`  ${l}`);
+    const childFigs = fmtFigures(child.figures);
+    if (childFigs) out.push(`  ${childFigs}`);
+  }
   return out;
 }
 
@@ -51,7 +65,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
         const sel = row.check === props.selected ? '›' : ' ';
         const tone = c.state === 'passed' ? 'ok' : c.state === 'failed' || c.state === 'error' ? 'bad' : c.state === 'running' ? 'busy' : 'dim';
         const time = c.state === 'running' && c.startedAt !== undefined ? fmtElapsed(props.now, c.startedAt) : c.result ? fmtDuration(c.result.durationMs) : '';
-        const label = c.state === 'pending' ? 'pending' : c.state === 'running' ? 'running' : c.state === 'error' ? 'ERROR' : c.state === 'failed' ? 'FAILED' : 'passed';
+        const label = LABEL[c.state];
         return (
           <Box key={k}>
             <T>{sel} </T>

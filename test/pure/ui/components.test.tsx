@@ -95,6 +95,28 @@ test('checks: passed with figures, failed expanded with expected vs seen, runnin
   t.regex(line(f, /later/), /pending/);
 });
 
+test('checks: an impair step lists the checks it ran under the impairment, the failing one with what it saw', (t) => {
+  const heavy = {
+    name: 'heavy',
+    kind: 'impair' as const,
+    what: 'netem loss 30% on eth0 of left, then 2 checks',
+    status: 'failed' as const,
+    message: '1 of 2 checks did not pass with loss 30%:\n  throughput: expected at least 1.00 Gbit/s',
+    figures: { loss: '30%', cleared: true, checks: '1/2 passed' },
+    durationMs: 5200,
+    children: [{ ...pingPassed, name: 'ping-under-loss' }, { ...iperfFailed, name: 'tcp-under-loss' }],
+  };
+  const s = reduce([{ type: 'check-done', result: heavy }]);
+  const f = frame(<ChecksPanel checks={s.checks} selected={s.checks.findIndex((c) => c.name === 'heavy')} now={0} width={90} height={30} />);
+  t.regex(line(f, /heavy/), /✗ heavy \(impair\) FAILED/);
+  t.regex(f, /loss=30% cleared=true checks=1\/2 passed/);
+  t.regex(line(f, /ping-under-loss/), /✓ ping-under-loss \(ping\) passed 420 ms/);
+  t.regex(line(f, /tcp-under-loss/), /✗ tcp-under-loss \(iperf\) FAILED 3\.1 s/);
+  t.regex(f, /saw 212\.4 Mbit\/s \(retransmits 14\)/);
+  // Said once, under the inner check, not again in the step's own summary.
+  t.is(f.match(/expected at least 1\.00 Gbit\/s/g)?.length, 1, f);
+});
+
 test('counters: rates and error growth per interface; unsampled and OVS ports said so', (t) => {
   const fx = (n: string) => require_(n);
   const t0 = parseIpLinkStats(fx('ip-s-s-link-t0.json'), 'gl-quick-box-1').map((l) => ({ ...l, ifname: l.ifname === 'veth-a' ? 'gnv0' : l.ifname }));
