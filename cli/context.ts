@@ -17,7 +17,8 @@ export interface GlobalOptions {
 export async function makeEngine(opts: GlobalOptions): Promise<Engine> {
   const exec = new LocalExecutor();
   const bus = new EventBus();
-  if (!opts.json && !opts.quiet) attachPlainReporter(bus, { verbose: Boolean(opts.verbose) });
+  // --json keeps stdout for the JSON; --verbose still wants progress (on stderr).
+  if ((!opts.json || opts.verbose) && !opts.quiet) attachPlainReporter(bus, { verbose: Boolean(opts.verbose) });
   const notices: string[] = [];
   const backend = await selectBackend(opts.backend ?? 'auto', exec, (m) => {
     notices.push(m);
