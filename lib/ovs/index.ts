@@ -9,7 +9,6 @@ export * from './ipsec.js';
 export * from './mtu.js';
 export * from './ovsdb-json.js';
 export * from './paths.js';
-export * from './plumbing.js';
 export * from './status.js';
 export * from './tlv.js';
 export * from './tunnel-port.js';

@@ -82,6 +82,22 @@ export function tunnelTcArgs(dev: string, egress: TunnelKeySet, ingress: TunnelK
 }
 
 /**
+ * What a failed tc command of an external end means, in words, the same from both backends:
+ * tc's own lines (without "Error: " and tc's generic "talking to the kernel" line), then the
+ * missing kernel module or tool version when the message points at one.
+ */
+export function describeTcFailure(stderr: string, exitCode: number): string {
+  const said = stderr
+    .split('\n')
+    .map((l) => l.trim().replace(/^Error: /, '').replace(/\.$/, ''))
+    .filter((l) => l && !/talking to the kernel/.test(l))
+    .join('; ');
+  const hint = tcFailureHint(stderr);
+  if (hint) return said ? `${said}: ${hint}` : hint;
+  return said || `tc exited with ${exitCode}`;
+}
+
+/**
  * A hint for a failed tc command when its message means the kernel lacks a tc module
  * (sch_ingress/clsact, cls_flower, cls_matchall, act_tunnel_key, act_gact), or tc is too old.
  */

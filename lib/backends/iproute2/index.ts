@@ -13,7 +13,7 @@ import type { Step } from '../../plan/ops.js';
 import { batchLine, commandArgv, renderOp, UnsupportedByIproute2, type Command } from './render.js';
 import { parseIpFailure } from './errors.js';
 import { isNetemUnsupported, NETEM_UNSUPPORTED } from '../../checks/impair.js';
-import { tcFailureHint } from '../../tc/tunnel-key.js';
+import { describeTcFailure } from '../../tc/tunnel-key.js';
 
 interface Entry {
   step: Step;
@@ -28,10 +28,10 @@ export interface Iproute2Options {
 
 function failureFor(step: Step, argv: string[], r: RunResult, ns: string): OpFailure {
   // A kernel without netem: say so plainly (and where it can run) instead of tc's "qdisc kind is unknown".
-  const parsed = step.op.op === 'qdisc.netem' && isNetemUnsupported(r.stderr) ? { kernelMessage: NETEM_UNSUPPORTED } : parseIpFailure(r.stderr);
-  // tc names a missing kernel module only indirectly ("TC classifier not found"): say which.
-  const hint = step.op.op === 'tc.tunnel' ? tcFailureHint(r.stderr) : undefined;
-  if (hint) parsed.kernelMessage = parsed.kernelMessage ? `${parsed.kernelMessage}: ${hint}` : hint;
+  const parsed = parseIpFailure(r.stderr);
+  // The same words as the netlink backend for what it also leaves to tc (netem, external ends).
+  if (step.op.op === 'qdisc.netem' && isNetemUnsupported(r.stderr)) parsed.kernelMessage = NETEM_UNSUPPORTED;
+  if (step.op.op === 'tc.tunnel') parsed.kernelMessage = describeTcFailure(r.stderr, r.exitCode);
   return {
     subject: step.subject,
     ...(step.host ? { host: step.host } : {}),

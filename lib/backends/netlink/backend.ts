@@ -17,7 +17,7 @@ import { NetlinkError } from './socket.js';
 import { linkAddMessage, linkSetMessage, linkDelMessage, linkGetMessage, addrMessage, routeMessage, withFlags, type LinkChange } from './encode.js';
 import { type DecodedLink, type NlMessage, decodeLink, geneveKernelView } from './decode.js';
 import { NLM_F_ECHO, RTM_NEWLINK } from './constants.js';
-import { tcFailureHint, tunnelTcArgs } from '../../tc/tunnel-key.js';
+import { describeTcFailure, tunnelTcArgs } from '../../tc/tunnel-key.js';
 
 export interface NetlinkBackendOptions {
   /** Runs `ethtool` for offload.set (default: local processes). */
@@ -220,11 +220,7 @@ export class NetlinkBackend implements Backend {
         // implementation for four messages per external end, with nothing to gain — no hot
         // path, and iproute2's tc is what users read and copy (plan --format sh).
         for (const args of tunnelTcArgs(op.dev, op.egress, op.ingress))
-          await this.runTool(step, op.ns, ['tc', ...args], (r) => {
-            const said = r.stderr.trim().split('\n').map((l) => l.replace(/^Error: /, '').replace(/\.$/, '')).filter((l) => l && !/talking to the kernel/.test(l)).join('; ');
-            const hint = tcFailureHint(r.stderr);
-            return hint ? `${said}: ${hint}` : said || `tc exited with ${r.exitCode}`;
-          });
+          await this.runTool(step, op.ns, ['tc', ...args], (r) => describeTcFailure(r.stderr, r.exitCode));
         return;
     }
   }

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import {
-  bridgeCommands, buildStatus, chooseDatapath, formatStatus, guestMtuWarning, guestPortPlan, interfaceErrors, overlayMtu,
-  ovsPaths, parseTnlPortsShow, portCommands, transaction, underlayBridgePlan, OvsInstance,
+  bridgeCommands, buildStatus, chooseDatapath, formatStatus, guestMtuWarning, interfaceErrors, overlayMtu,
+  ovsPaths, parseTnlPortsShow, portCommands, transaction, OvsInstance,
 } from '../../../lib/ovs/index.js';
 import type { Executor, RunResult } from '../../../lib/exec/executor.js';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
@@ -30,27 +30,6 @@ test('bridge and port commands are idempotent and tagged', (t) => {
   t.deepEqual(transaction([...bridgeCommands({ name: 'br-int', datapath: 'netdev', lab: 'l' }), ...portCommands({ bridge: 'br-int', name: 'vg', lab: 'l', ofport: 20 })]), [
     '--may-exist', 'add-br', 'br-int', '--', 'set', 'Bridge', 'br-int', 'datapath_type=netdev', 'external_ids:geneve-lab=l',
     '--', '--may-exist', 'add-port', 'br-int', 'vg', 'external_ids:geneve-lab=l', '--', 'set', 'Interface', 'vg', 'ofport_request=20',
-  ]);
-});
-
-test('userspace plumbing: br-phy takes the underlay port and address; guests get tx off and MTU', (t) => {
-  const p = underlayBridgePlan({ lab: 'l', ns: 'h1', bridge: 'br-phy', port: 'u1', addresses: ['192.0.2.1/24'], routes: [{ prefix: '192.0.2.0/24' }] });
-  t.deepEqual(p.apply, [
-    { tool: 'vsctl', args: ['--may-exist', 'add-br', 'br-phy', '--', 'set', 'Bridge', 'br-phy', 'datapath_type=netdev', 'external_ids:geneve-lab=l', '--', '--may-exist', 'add-port', 'br-phy', 'u1', 'external_ids:geneve-lab=l'] },
-    { tool: 'exec', ns: 'h1', argv: ['ip', 'addr', 'del', '192.0.2.1/24', 'dev', 'u1'] },
-    { tool: 'exec', ns: 'h1', argv: ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'br-phy'] },
-    { tool: 'exec', ns: 'h1', argv: ['ip', 'link', 'set', 'dev', 'u1', 'up'] },
-    { tool: 'exec', ns: 'h1', argv: ['ip', 'link', 'set', 'dev', 'br-phy', 'up'] },
-    { tool: 'appctl', args: ['ovs/route/add', '192.0.2.0/24', 'br-phy'] },
-  ]);
-  t.deepEqual(p.undo.map((c) => (c.tool === 'exec' ? c.argv.join(' ') : c.args.join(' '))), [
-    'ovs/route/del 192.0.2.0/24', '--if-exists del-br br-phy', 'ip addr add 192.0.2.1/24 dev u1',
-  ]);
-  const g = guestPortPlan({ lab: 'l', bridge: 'br-int', hostNs: 'h1', hostIf: 'vg', guestNs: 'g1', guestIf: 'eth0', mtu: 1450 });
-  t.deepEqual(g.apply.slice(1), [
-    { tool: 'exec', ns: 'h1', argv: ['ip', 'link', 'set', 'dev', 'vg', 'mtu', '1450', 'up'] },
-    { tool: 'exec', ns: 'g1', argv: ['ip', 'link', 'set', 'dev', 'eth0', 'mtu', '1450'] },
-    { tool: 'exec', ns: 'g1', argv: ['ethtool', '-K', 'eth0', 'tx', 'off'] },
   ]);
 });
 
