@@ -164,9 +164,10 @@ export function registerLabCommands(
     .description('remove exactly what the lab created')
     .argument('<recipe|lab>', 'recipe file or lab name')
     .option('--json', 'machine-readable output')
-    .action((arg: string, o: { json?: boolean }) =>
+    .option('-v, --verbose', 'print every undo with its duration')
+    .action((arg: string, o: { json?: boolean; verbose?: boolean }) =>
       run(async () => {
-        const engine = await makeEngine({ ...globals(), json: o.json });
+        const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
         const name = await labNameOf(arg);
         const r = await engine.down(name);
         await engine.backend.close();
@@ -209,9 +210,10 @@ export function registerLabCommands(
     .command('gc')
     .description('remove what crashed labs left behind (only objects tagged as geneve-lab\'s)')
     .option('--json', 'machine-readable output')
-    .action((o: { json?: boolean }) =>
+    .option('-v, --verbose', 'print every undo with its duration')
+    .action((o: { json?: boolean; verbose?: boolean }) =>
       run(async () => {
-        const engine = await makeEngine({ ...globals(), json: o.json });
+        const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
         const r = await engine.gc();
         await engine.backend.close();
         if (o.json) printJson(r);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // The test runner (test/support/run-tests.js) builds dist/ first and sets GENEVE_LAB_TEST_CLI=dist:
 // the compiled CLI starts much faster (it matters in the TCG VM). Run directly, tests use sources.
-const CLI =
+export const CLI_ARGV: readonly string[] =
   process.env.GENEVE_LAB_TEST_CLI === 'dist'
     ? [fileURLToPath(new URL('../../bin/geneve-lab.js', import.meta.url))]
     : ['--import', 'tsx', fileURLToPath(new URL('../../cli/main.ts', import.meta.url))];
@@ -17,10 +17,10 @@ export interface CliResult {
 }
 
 export function cli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
+  const r = spawnSync(process.execPath, [...CLI_ARGV, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 export function cliSpawn(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }

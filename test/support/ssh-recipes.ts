@@ -4,9 +4,8 @@
  * and a runner for the real CLI that can run inside the namespace holding the ssh client.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { SshLab } from './sshd.js';
-import { ROOT, type CliResult } from './cli.js';
+import { CLI_ARGV, ROOT, type CliResult } from './cli.js';
 
 export interface ChainOptions {
   lab: string;
@@ -19,6 +18,23 @@ export interface ChainOptions {
   /** Extra YAML lines under a guest (e.g. a route), by guest name. */
   guestExtra?: Record<string, string>;
   checks?: string;
+}
+
+/**
+ * The checks every two-host SSH proof runs: ping both ways, iperf3 TCP g1 → g2, and a capture on
+ * `captureHost`'s underlay during the first ping expecting `wire` (e.g. `geneve.vni: 77`).
+ */
+export function twoGuestChecks(captureHost: string, wire: string): string {
+  return [
+    '  - name: g1-to-g2',
+    '    ping: { from: g1, to: g2, count: 3 }',
+    '  - name: g2-to-g1',
+    '    ping: { from: g2, to: g1, count: 2 }',
+    '  - name: tcp',
+    '    iperf: { from: g1, to: g2, duration: 2, min: 1Mbit }',
+    '  - name: on-the-wire',
+    `    capture: { host: ${captureHost}, interface: underlay, during: g1-to-g2, at_least: 3, expect: { ${wire} } }`,
+  ].join('\n');
 }
 
 /**
@@ -50,11 +66,9 @@ export function chainRecipe(o: ChainOptions): string {
   return lines.join('\n') + '\n';
 }
 
-const CLI_MAIN = join(ROOT, 'cli/main.ts');
-
 /** The real CLI, optionally inside network namespace `ns` (where the ssh client must run). */
 export function cliIn(ns: string | undefined, args: string[], timeout = 300_000): CliResult & { ms: number } {
-  const argv = [process.execPath, '--import', 'tsx', CLI_MAIN, ...args];
+  const argv = [process.execPath, ...CLI_ARGV, ...args];
   const full = ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv;
   const t0 = Date.now();
   const r = spawnSync(full[0]!, full.slice(1), { cwd: ROOT, encoding: 'utf8', timeout });

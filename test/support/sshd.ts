@@ -124,10 +124,18 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
       await writeFile(join(bdir, 'sshd_config'), config + '\n');
       const logFile = join(bdir, 'sshd.log');
       await writeFile(logFile, '');
-      const child = execa('ip', ['netns', 'exec', ns, '/usr/sbin/sshd', '-D', '-f', join(bdir, 'sshd_config'), '-E', logFile], {
-        reject: false,
-        stdin: 'ignore',
-      });
+      // A machine of its own has its own home: sshd runs every command through root's login
+      // shell, and bash reads ~/.bashrc for commands over SSH. This machine's /root/.bashrc may be
+      // anything (here it evals `pyenv init`: 0.2 s per command natively, seconds under TCG), so
+      // each box gets an empty home, bind-mounted over /root in the private mount namespace that
+      // `ip netns exec` makes (nothing outside the box sees it; exec keeps the pid).
+      const home = join(bdir, 'home');
+      await mkdir(home, { mode: 0o700 });
+      const child = execa(
+        'ip',
+        ['netns', 'exec', ns, 'sh', '-c', 'mount --bind "$1" /root && shift && exec "$@"', 'sh', home, '/usr/sbin/sshd', '-D', '-f', join(bdir, 'sshd_config'), '-E', logFile],
+        { reject: false, stdin: 'ignore' },
+      );
       children.push(child);
       // Wait until it listens (it logs "Server listening on ...").
       let ok = false;

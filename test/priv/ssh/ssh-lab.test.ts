@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { startSshLab, type SshLab } from '../../support/sshd.js';
-import { chainRecipe, cliIn } from '../../support/ssh-recipes.js';
+import { chainRecipe, cliIn, twoGuestChecks } from '../../support/ssh-recipes.js';
 import { StateStore } from '../../../lib/engine/state.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'tcpdump', 'iperf3'];
@@ -70,16 +70,7 @@ function snapshot(tag: string, lab: string, hostNs: (box: string) => string, pre
   };
 }
 
-const CHECKS = [
-  '  - name: g1-to-g2',
-  '    ping: { from: g1, to: g2, count: 3 }',
-  '  - name: g2-to-g1',
-  '    ping: { from: g2, to: g1, count: 2 }',
-  '  - name: tcp',
-  '    iperf: { from: g1, to: g2, duration: 2, min: 1Mbit }',
-  '  - name: on-the-wire',
-  '    capture: { host: box-1, interface: underlay, during: g1-to-g2, at_least: 3, expect: { vxlan.vni: 101, udp.dstport: 4789 } }',
-].join('\n');
+const CHECKS = twoGuestChecks('box-1', 'vxlan.vni: 101, udp.dstport: 4789');
 
 const checkSummary = (stdout: string) =>
   (JSON.parse(stdout).checks as { name: string; status: string; message?: string; figures: Record<string, unknown> }[]).map((c) => ({

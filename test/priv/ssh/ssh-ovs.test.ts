@@ -9,14 +9,13 @@
  * Oracles: the CLI's JSON, and ovs-vsctl/ip run directly against each machine's service.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
-import { addUnderlayNics, startServiceOvs, startSshLab, type ServiceOvs, type SshLab } from '../../support/sshd.js';
+import type { ServiceOvs, SshLab } from '../../support/sshd.js';
 import { cliIn } from '../../support/ssh-recipes.js';
-import { checkSummary, netnsOf, ovsRecipe, serviceBridges, spawnSyncText } from '../../support/ssh-ovs.js';
+import { checkSummary, netnsOf, ovsRecipe, serviceBridges, spawnSyncText, startOvsMachines } from '../../support/ssh-ovs.js';
 import { ROOT } from '../../support/cli.js';
 import { StateStore } from '../../../lib/engine/state.js';
 
@@ -33,25 +32,7 @@ interface World {
 }
 
 async function world(t: ExecutionContext, opts: { broken?: string } = {}): Promise<World> {
-  const ssh = await startSshLab(randomLabName('so'), 2);
-  const dir = mkdtempSync(join(tmpdir(), 'gl-sshovs-'));
-  const ovs: ServiceOvs[] = [];
-  t.teardown(async () => {
-    for (const s of ovs) await s.stop();
-    await ssh.teardown();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await addUnderlayNics(ssh);
-  for (const b of ssh.boxes) {
-    const i = Number(b.name.slice(4));
-    ovs.push(
-      await startServiceOvs(ssh, b.name, {
-        underlayAddress: `192.0.2.${10 + i}/24`,
-        userBridges: ['br-user'],
-        ...(opts.broken === b.name ? { noVswitchd: true } : {}),
-      }),
-    );
-  }
+  const { ssh, ovs, dir } = await startOvsMachines(t, { labPrefix: 'so', ...opts });
   const stateDir = join(dir, 'state');
   return {
     ssh,

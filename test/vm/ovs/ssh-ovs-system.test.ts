@@ -17,13 +17,11 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, type CliResult } from '../../support/cli.js';
 import { randomLabName } from '../../support/priv.js';
-import { addUnderlayNics, startServiceOvs, startSshLab, type ServiceOvs, type SshLab } from '../../support/sshd.js';
-import { checkSummary, linksIn, netnsOf, ovsRecipe, serviceBridges, spawnSyncText } from '../../support/ssh-ovs.js';
+import { cliIn } from '../../support/ssh-recipes.js';
+import { checkSummary, linksIn, netnsOf, ovsRecipe, serviceBridges, spawnSyncText, startOvsMachines } from '../../support/ssh-ovs.js';
 import { StateStore } from '../../../lib/engine/state.js';
 import { kernelReason } from '../faults/kernel.js';
 
@@ -44,16 +42,6 @@ const vmTest = (title: string, fn: (t: ExecutionContext) => Promise<void>) => {
   } else test.serial(title, fn);
 };
 
-/**
- * The real CLI inside namespace `ns` (where the ssh client must run): the built one when the
- * test runner says so (each Node start is slow under TCG), else the sources through tsx.
- */
-function cliInNs(ns: string, args: string[], timeout = 15 * 60_000): CliResult {
-  const cliArgv = process.env.GENEVE_LAB_TEST_CLI === 'dist' ? [join(ROOT, 'bin/geneve-lab.js')] : ['--import', 'tsx', join(ROOT, 'cli/main.ts')];
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...cliArgv, ...args], { cwd: ROOT, encoding: 'utf8', timeout });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
 /** What the admin set up on every box, which the lab must leave exactly as it was. */
 const ADMIN = { 'br-user': { ports: [] } };
 
@@ -61,23 +49,15 @@ vmTest(
   'ovs over SSH on the kernel datapath: a Vagrant-shaped geneve recipe on the machines\' own OVS services (auto and system → system) passes ping, TCP and wire checks; down leaves only the admin\'s bridge; one SSH connection per host per command',
   async (t) => {
     t.timeout(40 * 60_000);
-    const ssh: SshLab = await startSshLab(randomLabName('vs'), 2);
-    const dir = mkdtempSync(join(tmpdir(), 'gl-vmsshovs-'));
-    const ovs: ServiceOvs[] = [];
+    const { ssh, ovs, dir } = await startOvsMachines(t, { datapath: 'system', labPrefix: 'vs' });
     const stateDir = join(dir, 'state');
     const lab = randomLabName('vk');
+    const cli = (args: string[]) => cliIn(ssh.clientNs, ['--state-dir', stateDir, ...args], 15 * 60_000);
     let upRan = false;
-    t.teardown(async () => {
-      if (upRan) cliInNs(ssh.clientNs, ['--state-dir', stateDir, 'down', lab]);
-      for (const s of ovs) await s.stop();
-      await ssh.teardown();
-      rmSync(dir, { recursive: true, force: true });
+    // Registered after the machines' teardown, so it runs before it: down while they still answer.
+    t.teardown(() => {
+      if (upRan) cli(['down', lab]);
     });
-    await addUnderlayNics(ssh);
-    for (const b of ssh.boxes) {
-      const i = Number(b.name.slice(4));
-      ovs.push(await startServiceOvs(ssh, b.name, { datapath: 'system', underlayAddress: `192.0.2.${10 + i}/24`, userBridges: ['br-user'] }));
-    }
     const svcOf = (box: string) => ovs.find((s) => s.box === box)!;
     // The admin's bridge really is on the kernel datapath before the lab starts (the fixture's own check).
     for (const s of ovs) t.true(spawnSyncText(['ip', 'netns', 'exec', ssh.boxes.find((b) => b.name === s.box)!.ns, 'ovs-dpctl', 'show']).includes('br-user'), `br-user in ${s.box}'s kernel datapath`);
@@ -88,7 +68,9 @@ vmTest(
     for (const b of ssh.boxes) t.deepEqual(await ssh.acceptedConnections(b.name), [], `no connection to ${b.name} before up`);
 
     upRan = true;
-    const up = cliInNs(ssh.clientNs, ['--state-dir', stateDir, 'up', file, '--json']);
+    const up = cli(['up', file, '--json', '--verbose']);
+    // Where the time went (each line stamped): the CI log shows it, SSH under TCG is the slow part.
+    t.log(up.stderr);
     // Not built at all: say why before anything else (a failed check alone still reports `up`).
     let built = false;
     try {
@@ -136,7 +118,8 @@ vmTest(
     t.regex(checks.find((c) => c.name === 'on-the-wire')!.what, /box-2\/eth1/);
     for (const b of ssh.boxes) t.is((await ssh.acceptedConnections(b.name)).length, 1, `connections to ${b.name} during up`);
 
-    const down = cliInNs(ssh.clientNs, ['--state-dir', stateDir, 'down', lab]);
+    const down = cli(['down', lab, '--verbose']);
+    t.log(down.stderr);
     t.is(down.code, 0, down.stdout + down.stderr);
     upRan = false;
     for (const b of ssh.boxes) {
