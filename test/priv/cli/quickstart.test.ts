@@ -47,9 +47,12 @@ privTest('up / status / check / up again / down through the CLI, with --json and
   const { lab, file } = quickstartCopy(t);
   const dir = mkdtempSync(join(tmpdir(), 'gl-junit-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const up = g(['up', '--json', file]);
+  // --verbose with --json: the JSON alone on stdout, the stamped progress on stderr.
+  const up = g(['up', '--json', '--verbose', file]);
   t.is(up.code, 0, up.stderr);
   const upJson = JSON.parse(up.stdout);
+  t.regex(up.stderr, /^\[ *\d+\.\d s\]   ✓ \[1\] network "underlay": netns\.add \(\d+ ms\)$/m);
+  t.regex(up.stderr, /^\[ *\d+\.\d s\]   ✓ check left-to-right-v4: passed \(\d+ ms\)$/m);
   t.true(upJson.up.changed);
   t.deepEqual(upJson.checks.map((c: any) => c.status), ['passed', 'passed']);
   const st = JSON.parse(g(['status', '--json', lab]).stdout);
@@ -62,8 +65,9 @@ privTest('up / status / check / up again / down through the CLI, with --json and
   t.regex(junit, /<testsuite name="[^"]+" tests="2" failures="0" errors="0"/);
   const again = JSON.parse(g(['up', '--json', '--no-checks', file]).stdout);
   t.false(again.up.changed, 'up on a running identical lab changes nothing');
-  const down = g(['down', file]);
+  const down = g(['down', '--verbose', file]);
   t.is(down.code, 0, down.stderr);
+  t.regex(down.stderr, /^\[ *\d+\.\d s\]   ✓ undo \[\d+\] .*: netns\.del \(\d+ ms\)$/m);
   t.deepEqual(leftovers(lab), []);
   t.regex(g(['down', lab]).stdout, /not up: nothing to remove/);
 });
