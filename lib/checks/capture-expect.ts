@@ -13,8 +13,6 @@ import { canonicalIp, canonicalMac } from '../wire/addr.js';
 import { describeDecodeError, type DecodedPacket } from '../wire/decode.js';
 import type { GeneveOption } from '../wire/geneve.js';
 
-type Value = string | number | boolean;
-
 interface OptionSpec {
   class: number;
   type: number;

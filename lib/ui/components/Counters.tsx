@@ -1,4 +1,3 @@
-import React from 'react';
 import { Box } from 'ink';
 import type { CounterSample } from '../../stats/linkstats.js';
 import { totalErrors } from '../../stats/linkstats.js';

@@ -1,4 +1,3 @@
-import React from 'react';
 import { Box } from 'ink';
 import type { DecodedPacketSummary } from '../controller.js';
 import { clip, visibleWindow } from '../format.js';

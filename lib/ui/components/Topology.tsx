@@ -1,4 +1,3 @@
-import React from 'react';
 import { Box } from 'ink';
 import type { Lab } from '../../model/types.js';
 import type { ObjectState, ObjectView } from '../state.js';

@@ -3,7 +3,6 @@
  * options, errors, tunnel listeners); `down` and `gc` (after a crash) leave no daemon, bridge,
  * tap, database or namespace; a user's own OVS instance and bridge survive both.
  */
-import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

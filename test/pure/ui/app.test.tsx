@@ -1,5 +1,4 @@
 import test from 'ava';
-import React from 'react';
 import { render } from 'ink-testing-library';
 import { App } from '../../../lib/ui/App.js';
 import { ApplyError } from '../../../lib/errors.js';

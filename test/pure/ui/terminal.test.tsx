@@ -3,7 +3,6 @@
  * for this process *before* ink loads, so that "no colour" is a real difference to observe.
  */
 import test from 'ava';
-import React from 'react';
 import { EventEmitter } from 'node:events';
 import { FakeController } from './fixtures/fake-controller.js';
 import { iperfFailed, pingPassed, sampleLab } from './fixtures/lab.js';
