@@ -10,9 +10,9 @@
  */
 export const LONGEST_FIRST = [
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
+  'faults/external-tc', // ~175 s
   'ovs/interop', // ~170 s
   'kernel-tier', // ~150 s
-  'faults/external-tc', // ~135 s
   'faults/geneve-mismatch', // ~130 s
   'faults/critical-option', // ~115 s
   'faults/netem-loss', // ~100 s

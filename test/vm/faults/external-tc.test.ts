@@ -13,6 +13,8 @@
  *    tc are on the wire; then box-2's egress rule is switched to VNI 78 and the replies no longer
  *    pass — box-1's catch-all drop rule counts them (VNI isolation holds on external devices).
  * 3. The same with VXLAN (no options).
+ * 4. Kernel ↔ kernel Geneve with options over an IPv6 underlay: tc's IPv6 keys (src/dst, hop
+ *    limit, options) on the wire both ways.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -128,3 +130,28 @@ kernelTest('external kernel vxlan ↔ external kernel vxlan: tc sets VNI/TTL/por
   t.is(r.code, 0, show(b));
   assertVniIsolation(t, f, 'vxlan');
 }, { features: ['tc-tunnel'], tools: ['ping', 'tcpdump'] });
+
+/** The kernel pair over IPv6: underlay 2001:db8::11/::12, hop limit instead of TTL in the captures. */
+const overIpv6 = (text: string) => {
+  const out = text
+    .replace(/ipv4: 192\.0\.2\.(1[12])\/24/g, 'ipv6: 2001:db8::$1/64')
+    .replace(/outer\.src: 192\.0\.2\.(1[12])/g, 'outer.src: 2001:db8::$1')
+    .replace(/ip\.ttl: 33/g, 'ipv6.hlim: 33, outer.family: ipv6');
+  if (!/2001:db8::11\/64/.test(out) || /192\.0\.2\./.test(out)) throw new Error('the template changed: IPv6 rewrite incomplete');
+  return out;
+};
+
+kernelTest('external kernel geneve ↔ external kernel geneve over an IPv6 underlay: tc sets the IPv6 keys, hop limit and options (on the wire both ways)', async (t) => {
+  const f = faultLab(t, 'external-tc.yaml', { type: 'geneve' }, 'k6', (text) => overIpv6(onlyChecks(text, ['there', 'back', 'wire-there', 'wire-back'])));
+  const r = f.checks(['up', f.file]);
+  const b = r.byName;
+  t.log(show(b));
+  const egress = tc(f.ns('box-1'), ['filter', 'show', 'dev', 'tun0', 'egress']);
+  t.regex(egress, /src_ip 2001:db8::11\s[\s\S]*dst_ip 2001:db8::12/, egress);
+  for (const box of ['box-1', 'box-2']) t.true(linkDetails(f.ns(box), 'tun0').linkinfo.info_data.external, `${box}: external device`);
+  t.is(b.there?.status, 'passed', show(b));
+  t.is(b.back?.status, 'passed', show(b));
+  t.is(b['wire-there']?.status, 'passed', `box-1's tc options, hop limit 33, VNI 77 over IPv6\n${show(b)}`);
+  t.is(b['wire-back']?.status, 'passed', `box-2's tc options (OVN port keys swapped) over IPv6\n${show(b)}`);
+  t.is(r.code, 0, show(b));
+}, { features: ['geneve', 'tc-tunnel'], tools: ['ping', 'tcpdump'] });
