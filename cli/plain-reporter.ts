@@ -43,6 +43,12 @@ export function attachPlainReporter(bus: EventBus, opts: { verbose: boolean; out
       case 'check-done':
         v(`  ${e.result.status === 'passed' ? '✓' : '✗'} check ${e.result.name}: ${e.result.status} (${Math.round(e.result.durationMs)} ms)`);
         break;
+      case 'inner-check-start':
+        v(`    … check ${e.parent} › ${e.check.name} (${e.check.kind})`);
+        break;
+      case 'inner-check-done':
+        v(`    ${e.result.status === 'passed' ? '✓' : '✗'} check ${e.parent} › ${e.result.name}: ${e.result.status} (${Math.round(e.result.durationMs)} ms)`);
+        break;
       default:
         break;
     }

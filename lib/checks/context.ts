@@ -3,7 +3,8 @@
  * executor) and which addresses it has. Built from the model, so checks hold no topology logic.
  */
 import type { Executor } from '../exec/executor.js';
-import type { Family, Lab } from '../model/types.js';
+import type { Check, Family, Lab } from '../model/types.js';
+import type { CheckResult } from './result.js';
 
 export interface Endpoint {
   name: string;
@@ -25,6 +26,11 @@ export interface CheckContext {
   /** Directory for artifacts (pcaps, raw output); created on demand. */
   artifactsDir?: string;
   signal?: AbortSignal;
+  /**
+   * Told when a check that runs checks of its own (an impair step) starts and ends each of them,
+   * so progress (the TUI, `--verbose`) can say which inner check is running.
+   */
+  onInner?: (e: { parent: string; check: Check } | { parent: string; result: CheckResult }) => void;
 }
 
 export function familyOf(address: string): Family {

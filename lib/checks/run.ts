@@ -49,7 +49,17 @@ async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext):
       case 'mtu':
         return await runMtu(check, ctx);
       case 'impair':
-        return await runImpairStep(check, ctx, (c) => runPlain(c, ctx), whatOf);
+        return await runImpairStep(
+          check,
+          ctx,
+          async (c) => {
+            ctx.onInner?.({ parent: check.name, check: c });
+            const r = await runPlain(c, ctx);
+            ctx.onInner?.({ parent: check.name, result: r });
+            return r;
+          },
+          whatOf,
+        );
     }
   } catch (e) {
     return errorResult(check, `check "${check.name}": ${e instanceof Error ? e.message : String(e)}`, started);
@@ -143,12 +153,22 @@ function buildTasks(checks: Check[]): Task[] {
   return tasks;
 }
 
+/** The same context, with the checks that checks run (impair steps) reported on `bus`. */
+export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext {
+  return {
+    ...ctx,
+    onInner: (e) =>
+      bus.emit('check' in e ? { type: 'inner-check-start', parent: e.parent, check: e.check } : { type: 'inner-check-done', parent: e.parent, result: e.result }),
+  };
+}
+
 /**
  * Run checks and report each on the bus as it starts and ends. Results come back in the order
  * of `checks`. Tasks start in order; an exclusive (iperf) task waits until nothing else runs,
  * and nothing else starts while it runs.
  */
-export async function runChecks(checks: Check[], ctx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+export async function runChecks(checks: Check[], labCtx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+  const ctx = withInnerEvents(labCtx, bus);
   const limit = Math.max(1, opts.concurrency ?? 4);
   const results = new Map<string, CheckResult>();
   const done = (r: CheckResult) => {

@@ -12,7 +12,7 @@ import { inNetns } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
 import type { Step } from '../plan/ops.js';
 import { contextFromLab, familyOf, type CheckContext, type Endpoint } from '../checks/context.js';
-import { runCheck as runOneCheck, runChecks as runAllChecks } from '../checks/run.js';
+import { runCheck as runOneCheck, runChecks as runAllChecks, withInnerEvents } from '../checks/run.js';
 import type { CheckResult } from '../checks/result.js';
 import { decodeOptionsFor, startCapture as startTcpdump, type CaptureOptions as TcpdumpOptions, type RunningCapture } from '../checks/capture.js';
 import type { DecodedPacket } from '../wire/decode.js';
@@ -127,7 +127,7 @@ export class EngineController implements Controller {
       this.requireUp(`run check "${name}"`);
       const run = this.deps.runCheck ?? runOneCheck;
       this.bus.emit({ type: 'check-start', check });
-      const result = await run(check, this.checkContext());
+      const result = await run(check, withInnerEvents(this.checkContext(), this.bus));
       this.bus.emit({ type: 'check-done', result });
     });
   }

@@ -18,7 +18,10 @@ export type LabEvent =
   | { type: 'undo-done'; step: Step; durationMs: number }
   | { type: 'undo-failed'; step: Step; failure: OpFailure }
   | { type: 'check-start'; check: Check }
-  | { type: 'check-done'; result: CheckResult };
+  | { type: 'check-done'; result: CheckResult }
+  /** A check run by another check (an impair step's `then:`), as it starts and ends. */
+  | { type: 'inner-check-start'; parent: string; check: Check }
+  | { type: 'inner-check-done'; parent: string; result: CheckResult };
 
 export type Listener = (e: LabEvent) => void;
 

@@ -47,6 +47,8 @@ export interface CheckView {
   state: CheckRunState;
   startedAt?: number;
   result?: CheckResult;
+  /** The inner check a running impair step is at (its `then:` list), with how many are done. */
+  inner?: { current?: string; done: number };
 }
 
 export type PhaseName = 'up' | 'down' | 'checks' | 'rollback' | 'gc';
@@ -222,6 +224,14 @@ export function uiReducer(s: UiState, e: LabEvent, now: number = Date.now()): Ui
       const exists = s.checks.some((c) => c.name === e.check.name);
       const running: CheckView = { name: e.check.name, kind: e.check.kind, state: 'running', startedAt: now };
       return { ...s, checks: exists ? s.checks.map((c) => (c.name === e.check.name ? running : c)) : [...s.checks, running] };
+    }
+    case 'inner-check-start':
+    case 'inner-check-done': {
+      const at = (c: CheckView): CheckView => {
+        const done = (c.inner?.done ?? 0) + (e.type === 'inner-check-done' ? 1 : 0);
+        return { ...c, inner: e.type === 'inner-check-start' ? { current: e.check.name, done } : { done } };
+      };
+      return { ...s, checks: s.checks.map((c) => (c.name === e.parent && c.state === 'running' ? at(c) : c)) };
     }
     case 'check-done': {
       const r = e.result;

@@ -75,7 +75,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
             ) : (
               <T tone={tone}>{MARK[c.state]}</T>
             )}
-            <T> {clip(cols >= 50 ? `${c.name} (${c.kind})` : c.name, cols - 22)} </T>
+            <T> {clip((cols >= 50 ? `${c.name} (${c.kind})` : c.name) + (c.state === 'running' && c.inner?.current ? ` › ${c.inner.current}` : ''), cols - 22)} </T>
             <T tone={tone}>{label}</T>
             <T tone="dim"> {time}</T>
           </Box>

@@ -28,6 +28,8 @@ function run(verbose: boolean) {
   bus.emit({ type: 'check-start', check: { name: 'reach', kind: 'ping' } as never });
   clock += 61_000;
   bus.emit({ type: 'check-done', result: { name: 'reach', kind: 'ping', what: 'ping', status: 'failed', figures: {}, durationMs: 61_000 } });
+  bus.emit({ type: 'inner-check-start', parent: 'reach', check: { name: 'under', kind: 'ping' } as never });
+  bus.emit({ type: 'inner-check-done', parent: 'reach', result: { name: 'under', kind: 'ping', what: 'ping', status: 'passed', figures: {}, durationMs: 900 } });
   bus.emit({ type: 'undo-done', step, durationMs: 3 });
   bus.emit({ type: 'phase', phase: 'up', state: 'done', lab: 'x' });
   return lines;
@@ -43,6 +45,8 @@ test('verbose: every step, check and undo with its duration, each stamped with t
     '[   2.5 s]   ✓ [3] guest "left": netns.add (12 ms)',
     '[   2.5 s]   … check reach (ping)',
     '[  63.5 s]   ✗ check reach: failed (61000 ms)',
+    '[  63.5 s]     … check reach › under (ping)',
+    '[  63.5 s]     ✓ check reach › under: passed (900 ms)',
     '[  63.5 s]   ✓ undo [3] guest "left": netns.del (3 ms)',
     '[  63.5 s] up x: done',
   ]);

@@ -103,10 +103,19 @@ test('the scheduler runs an impair step alone and reports it once; reports show 
   const checks: Check[] = [ping('before'), step([ping('lossy › a', { expect: 'unreachable' }), ping('lossy › b')]), ping('after')];
   const bus = new EventBus();
   const done: string[] = [];
-  bus.on((e) => e.type === 'check-done' && done.push(e.result.name));
+  const lossy: string[] = [];
+  bus.on((e) => {
+    if (e.type === 'check-done') done.push(e.result.name);
+    // The step's own start/end around the inner checks' progress, in order.
+    if (e.type === 'check-start' && e.check.name === 'lossy') lossy.push('start');
+    if (e.type === 'inner-check-start') lossy.push(`${e.parent}: start ${e.check.name}`);
+    if (e.type === 'inner-check-done') lossy.push(`${e.parent}: ${e.result.name} ${e.result.status}`);
+    if (e.type === 'check-done' && e.result.name === 'lossy') lossy.push('done');
+  });
   const results = await runChecks(checks, contextFromLab(lab(checks), ex), bus);
   t.deepEqual(results.map((r) => [r.name, r.status]), [['before', 'passed'], ['lossy', 'failed'], ['after', 'passed']]);
-  t.deepEqual(done.sort(), ['after', 'before', 'lossy']);
+  t.deepEqual(done.sort(), ['after', 'before', 'lossy'], 'inner checks are not reported as checks of their own');
+  t.deepEqual(lossy, ['start', 'lossy: start lossy › a', 'lossy: lossy › a failed', 'lossy: start lossy › b', 'lossy: lossy › b passed', 'done']);
   const table = formatTable(results, { width: 140 });
   t.regex(table, /FAIL +lossy +netem delay 10ms, loss 1% on host "h"/);
   t.regex(table, /FAIL +› a +ping left → right/);

@@ -117,6 +117,25 @@ test('checks: an impair step lists the checks it ran under the impairment, the f
   t.is(f.match(/expected at least 1\.00 Gbit\/s/g)?.length, 1, f);
 });
 
+test('checks: a running impair step shows which of its checks it is at', (t) => {
+  const step = { ...lab.checks[0]!, name: 'heavy', kind: 'impair' } as never;
+  const inner = { ...lab.checks[0]!, name: 'tcp-under-loss' };
+  const s = reduce([
+    { type: 'check-start', check: step },
+    { type: 'inner-check-start', parent: 'heavy', check: inner },
+  ]);
+  t.deepEqual(s.checks.find((c) => c.name === 'heavy')?.inner, { current: 'tcp-under-loss', done: 0 });
+  const f = frame(<ChecksPanel checks={s.checks} selected={0} now={0} width={90} height={12} />);
+  t.regex(line(f, /heavy/), /heavy \(impair\) › tcp-under-loss +running/);
+  const after = reduce([
+    { type: 'check-start', check: step },
+    { type: 'inner-check-start', parent: 'heavy', check: inner },
+    { type: 'inner-check-done', parent: 'heavy', result: { ...iperfFailed, name: 'tcp-under-loss' } },
+  ]);
+  t.deepEqual(after.checks.find((c) => c.name === 'heavy')?.inner, { done: 1 });
+  t.false(after.checks.some((c) => c.name === 'tcp-under-loss'), 'an inner check is not a row of its own');
+});
+
 test('counters: rates and error growth per interface; unsampled and OVS ports said so', (t) => {
   const fx = (n: string) => require_(n);
   const t0 = parseIpLinkStats(fx('ip-s-s-link-t0.json'), 'gl-quick-box-1').map((l) => ({ ...l, ifname: l.ifname === 'veth-a' ? 'gnv0' : l.ifname }));
