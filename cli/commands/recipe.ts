@@ -7,6 +7,8 @@ import { renderShell } from '../../lib/backends/iproute2/render.js';
 import { formatProblem, UsageError } from '../../lib/errors.js';
 import { printJson } from '../output.js';
 import type { Plan } from '../../lib/plan/ops.js';
+import { autoDatapathFor } from '../../lib/plan/ovs.js';
+import { LocalExecutor } from '../../lib/exec/executor.js';
 
 export function formatPlanText(plan: Plan): string {
   const lines = [`plan for lab "${plan.lab}": ${plan.steps.length} steps`];
@@ -59,7 +61,11 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
       run(async () => {
         const { lab, warnings } = await loadRecipeFile(file);
         for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
-        const plan = planLab(lab);
+        // As `up` would: `auto` OVS datapaths resolved on this machine (a read-only probe).
+        const { autoDatapath, sshHostsLeftToAuto } = await autoDatapathFor(lab, new LocalExecutor());
+        for (const h of sshHostsLeftToAuto)
+          process.stderr.write(`note: host "${h}" (ssh): its OVS datapath "auto" is decided on that machine at \`up\`; shown here as ${autoDatapath}, this machine's choice\n`);
+        const plan = planLab(lab, { autoDatapath });
         switch (o.format) {
           case 'json':
             printJson(plan);

@@ -9,8 +9,7 @@ import type { Executor } from '../exec/executor.js';
 import { ApplyError, LabError, ExitCode, OpError, type OpFailure, type RollbackReport } from '../errors.js';
 import type { Lab } from '../model/types.js';
 import { planLab } from '../plan/plan.js';
-import { hostUsesOvs } from '../plan/ovs.js';
-import { chooseDatapath, probeDatapath } from '../ovs/datapath.js';
+import { autoDatapathFor } from '../plan/ovs.js';
 import { OwnedOvs } from '../ovs/daemons.js';
 import { ovsPaths } from '../ovs/paths.js';
 import type { OvsStatus } from '../ovs/status.js';
@@ -227,8 +226,7 @@ export class Engine {
 
   /** The plan for this machine: OVS `auto` datapaths resolved by probing the kernel. */
   async plan(lab: Lab): Promise<Plan> {
-    const needsProbe = lab.hosts.some((h) => hostUsesOvs(lab, h.name) && (h.ovs?.datapath ?? 'auto') === 'auto');
-    const autoDatapath = needsProbe ? chooseDatapath('auto', await probeDatapath(this.exec)).datapath : 'netdev';
+    const { autoDatapath } = await autoDatapathFor(lab, this.exec);
     return planLab(lab, { runRoot: join(this.store.dir, 'run'), autoDatapath });
   }
 

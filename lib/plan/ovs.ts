@@ -12,6 +12,8 @@ import { addTlvMapArgs, optionFlows, OVN_GENEVE_CLASS, OVN_GENEVE_TYPE } from '.
 import { ovsPaths } from '../ovs/paths.js';
 import { PrerequisiteError } from '../errors.js';
 import type { Op } from './ops.js';
+import type { Executor } from '../exec/executor.js';
+import { chooseDatapath, probeDatapath } from '../ovs/datapath.js';
 
 export type Datapath = 'system' | 'netdev';
 
@@ -156,3 +158,15 @@ export function assertIpsecPlannable(t: Tunnel, host: Host, datapath: Datapath):
 }
 
 export { bridgeCommands, portCommands, transaction };
+
+/**
+ * What `auto` means on this machine for the lab's OVS hosts that leave the datapath to it: the
+ * kernel datapath where the openvswitch module is loaded or loadable, else userspace. Probes
+ * (read-only) only when such a host exists. SSH hosts are settled on their own machine at `up`
+ * (lib/remote/ovs-service.ts); until then `sshHostsLeftToAuto` names them.
+ */
+export async function autoDatapathFor(lab: Lab, exec: Executor): Promise<{ autoDatapath: Datapath; sshHostsLeftToAuto: string[] }> {
+  const auto = lab.hosts.filter((h) => hostUsesOvs(lab, h.name) && (h.ovs?.datapath ?? 'auto') === 'auto');
+  const autoDatapath = auto.length ? chooseDatapath('auto', await probeDatapath(exec)).datapath : 'netdev';
+  return { autoDatapath, sshHostsLeftToAuto: auto.filter((h) => h.placement.kind === 'ssh').map((h) => h.name) };
+}

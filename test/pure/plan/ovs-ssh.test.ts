@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
 import { planLab } from '../../../lib/plan/plan.js';
 import type { Op } from '../../../lib/plan/ops.js';
-import { ovsUndo } from '../../../lib/plan/ovs.js';
+import { autoDatapathFor, ovsUndo } from '../../../lib/plan/ovs.js';
 import { prepareOvsHosts } from '../../../lib/remote/ovs-service.js';
 import { PrerequisiteError } from '../../../lib/errors.js';
 import type { Executor, RunResult } from '../../../lib/exec/executor.js';
@@ -231,4 +231,28 @@ test('a call over SSH that gets no reply in time is reported as such (not "exit 
   seen.run = (argv, opts) => (budgets.add(opts?.timeoutMs), run(argv, opts));
   await prepareOvsHosts(discovered(), () => seen);
   t.true(budgets.has(30_000), JSON.stringify([...budgets]));
+});
+
+test('plan resolves `auto` as up would: this machine\'s probe for its hosts; SSH hosts left to auto are named (decided on the machine at up); no probe without OVS', async (t) => {
+  const text = readFileSync(VAGRANT, 'utf8').replace(/datapath: system/g, 'datapath: auto');
+  t.not(text, readFileSync(VAGRANT, 'utf8'), 'the recipe sets the datapath (changed here to auto)');
+  const lab = loadRecipeText(text, VAGRANT).lab;
+  const probes: string[] = [];
+  const probe = (loaded: boolean): Executor => ({
+    where: 'local',
+    async run(argv) {
+      probes.push(argv.join(' '));
+      return { argv: [...argv], exitCode: loaded ? 0 : 1, stdout: '', stderr: '', durationMs: 0, timedOut: false } as RunResult;
+    },
+    start() {
+      throw new Error('not used');
+    },
+  });
+  t.deepEqual(await autoDatapathFor(lab, probe(true)), { autoDatapath: 'system', sshHostsLeftToAuto: ['box-1', 'box-2'] });
+  t.deepEqual(probes, ['test -d /sys/module/openvswitch'], 'read-only probe');
+  t.is((await autoDatapathFor(lab, probe(false))).autoDatapath, 'netdev');
+  probes.length = 0;
+  const kernelOnly = loadRecipeText(readFileSync(join(ROOT, 'recipes/kernel-geneve.yaml'), 'utf8'), 'kernel-geneve.yaml').lab;
+  t.deepEqual(await autoDatapathFor(kernelOnly, probe(true)), { autoDatapath: 'netdev', sshHostsLeftToAuto: [] });
+  t.deepEqual(probes, [], 'no OVS host: nothing probed');
 });
