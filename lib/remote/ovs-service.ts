@@ -142,12 +142,11 @@ async function nativeTunnelNic(ifname: string, run: (tool: 'ovs-vsctl', args: st
   if (!row) return { why: 'which is not an OVS bridge' };
   if (row.datapath_type !== 'netdev') return { why: `an OVS bridge of datapath_type "${String(row.datapath_type) || 'system'}", not netdev` };
   const ports = await run('ovs-vsctl', ['list-ports', ifname]);
-  const names = ports.stdout.split('\n').filter(Boolean);
-  const nics: string[] = [];
-  for (const p of names) {
-    const t = await run('ovs-vsctl', ['get', 'Interface', p, 'type']);
-    if (t.exitCode === 0 && ['""', 'system', 'afxdp', 'dpdk'].includes(t.stdout.trim())) nics.push(p);
-  }
+  const names = new Set(ports.stdout.split('\n').filter(Boolean));
+  // Every interface's type in one call (each call is an SSH round trip), not one `get` per port.
+  const types = await run('ovs-vsctl', ['--format=json', '--data=json', '--columns=name,type', 'list', 'Interface']);
+  const rows = types.exitCode === 0 ? parseOvsdbTable(types.stdout) : [];
+  const nics = rows.filter((r) => names.has(String(r.name)) && ['', 'system', 'afxdp', 'dpdk'].includes(String(r.type))).map((r) => String(r.name));
   if (nics.length === 0) return { why: 'an OVS netdev bridge without a NIC in it' };
   return nics[0]!;
 }

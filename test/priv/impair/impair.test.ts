@@ -16,6 +16,7 @@ import { privTest, randomLabName, isRoot } from '../../support/priv.js';
 import { netnsList, systemSnapshot } from '../../support/oracle.js';
 import { twoHostRecipe } from '../../support/lab-recipes.js';
 import { cli } from '../../support/cli.js';
+import { tempDir } from '../../support/scratch.js';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
 import { Engine } from '../../../lib/engine/engine.js';
 import { StateStore } from '../../../lib/engine/state.js';
@@ -62,11 +63,8 @@ const UNSUPPORTED = /unsupported by this kernel[\s\S]*run it in the VM/;
 
 noNetemTest('up of a recipe with an impairment is refused before any change: "unsupported by this kernel … run it in the VM"', async (t) => {
   const lab = randomLabName('im');
-  const dir = mkdtempSync(join(tmpdir(), 'gl-imp-'));
-  t.teardown(() => {
-    g(['down', lab]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = tempDir(t, 'gl-imp-');
+  t.teardown(() => g(['down', lab]));
   const file = join(dir, 'impaired.yaml');
   writeFileSync(file, impairedRecipe(lab));
   const before = snapshot(lab);
@@ -104,11 +102,8 @@ for (const [name, make] of [
 
 noNetemTest('an impair check step FAILS with the unsupported message, the other checks still run, and artifacts hold the OVS state', async (t) => {
   const lab = randomLabName('is');
-  const dir = mkdtempSync(join(tmpdir(), 'gl-imp-'));
-  t.teardown(() => {
-    g(['down', lab]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = tempDir(t, 'gl-imp-');
+  t.teardown(() => g(['down', lab]));
   const file = join(dir, 'step.yaml');
   const artifacts = join(dir, 'artifacts');
   writeFileSync(

@@ -136,7 +136,7 @@ function healthy(over: Script = () => undefined): Script {
     if (a.includes('find Bridge name="br-phy"')) return table(['name', 'datapath_type'], [['br-phy', 'netdev']]);
     if (a.includes('find Bridge')) return table(['name', 'datapath_type'], []);
     if (a.includes('list-ports br-phy')) return { exitCode: 0, stdout: 'eth1\n' };
-    if (a.includes('get Interface eth1 type')) return { exitCode: 0, stdout: '""\n' };
+    if (a.includes('--columns=name,type list Interface')) return table(['name', 'type'], [['br-phy', 'internal'], ['eth1', ''], ['br-user', 'internal']]);
     if (a.includes('list Bridge')) return table(['name', 'external_ids'], [['br-phy', ['map', []]], ['br-user', ['map', []]]]);
     if (a.includes('list Port')) return table(['name', 'external_ids'], [['eth1', ['map', []]]]);
     return undefined;

@@ -10,7 +10,9 @@ import { clearImpairment, withImpairment, type Target } from '../../../lib/check
 import { runCheck } from '../../../lib/checks/run.js';
 import { LocalExecutor } from '../../../lib/exec/executor.js';
 import type { IperfCheck, Lab, PingCheck } from '../../../lib/model/types.js';
-import { privReason, randomLabName } from '../../support/priv.js';
+import { randomLabName } from '../../support/priv.js';
+import { kernelReason, kernelTest, type Feature } from '../faults/kernel.js';
+import { deleteNamespaces, vethPair } from '../../support/scratch.js';
 
 const name = randomLabName('im');
 const L = `gl-${name}-left`;
@@ -18,34 +20,9 @@ const R = `gl-${name}-right`;
 const exec = new LocalExecutor();
 const ip = (...a: string[]) => execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'] });
 
-/** Why these tests cannot run here: not root, tools missing, or no netem in this kernel. */
-function reason(): string | undefined {
-  const r = privReason(['tc', 'ping', 'iperf3', 'ss']);
-  if (r) return r;
-  const probe = `gl-${name}-probe`;
-  try {
-    ip('netns', 'add', probe);
-    ip('-n', probe, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1');
-    execFileSync('ip', ['netns', 'exec', probe, 'tc', 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms'], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `no netem in this kernel (${String((e as { stderr?: Buffer }).stderr ?? e).trim()}): run in the VM tier`;
-  } finally {
-    try {
-      ip('netns', 'del', probe);
-    } catch {
-      // not created
-    }
-  }
-}
-
-const why = reason();
-const vmTest = (title: string, fn: (t: ExecutionContext) => Promise<void>) => {
-  if (why) {
-    process.stderr.write(`\n!!! VM-TIER TEST NOT RUN (${why}): ${title}\n`);
-    test.skip(`${title} [NOT RUN: ${why}]`, () => {});
-  } else test.serial(title, fn);
-};
+const NEEDS = { features: ['netem'] as Feature[], tools: ['ping', 'iperf3', 'ss'] };
+const why = kernelReason(NEEDS.features, NEEDS.tools);
+const vmTest = (title: string, fn: (t: ExecutionContext) => Promise<void>) => kernelTest(title, fn, NEEDS);
 
 const lab: Lab = {
   name, nsPrefix: `gl-${name}-`, tag: `gl:${name}`, networks: [], hosts: [], switches: [], tunnels: [], checks: [], warnings: [],
@@ -61,25 +38,11 @@ if (!why) {
   test.before(() => {
     ip('netns', 'add', L);
     ip('netns', 'add', R);
-    ip('link', 'add', `${name}a`, 'type', 'veth', 'peer', 'name', `${name}b`);
-    ip('link', 'set', `${name}a`, 'netns', L, 'name', 'eth0');
-    ip('link', 'set', `${name}b`, 'netns', R, 'name', 'eth0');
-    for (const [ns, n] of [[L, 1], [R, 2]] as const) {
-      ip('-n', ns, 'addr', 'add', `203.0.113.${n}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
-      ip('-n', ns, 'link', 'set', 'eth0', 'up');
-    }
+    vethPair({ ns: L, ifname: 'eth0', addresses: ['203.0.113.1/24'] }, { ns: R, ifname: 'eth0', addresses: ['203.0.113.2/24'] });
+    for (const ns of [L, R]) ip('-n', ns, 'link', 'set', 'lo', 'up');
     ctx = contextFromLab(lab, exec);
   });
-  test.after.always(() => {
-    for (const ns of [L, R]) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        // already gone
-      }
-    }
-  });
+  test.after.always(() => deleteNamespaces([L, R]));
 }
 
 const ping = (o: Partial<PingCheck> = {}): PingCheck => ({

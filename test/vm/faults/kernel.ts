@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { privReason } from '../../support/priv.js';
 
-export type Feature = 'geneve' | 'netem' | 'tc-tunnel';
+export type Feature = 'geneve' | 'netem' | 'tc-tunnel' | 'ovs-kernel';
 
 function run(argv: string[]): { ok: boolean; err: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
@@ -19,6 +19,11 @@ function run(argv: string[]): { ok: boolean; err: string } {
 
 /** Why `feature` cannot be used on this kernel, or undefined when it can (tried for real). */
 function probe(feature: Feature): string | undefined {
+  if (feature === 'ovs-kernel') {
+    // OVS's kernel datapath: the openvswitch module loaded (or built in) or loadable.
+    const loaded = run(['test', '-d', '/sys/module/openvswitch']).ok;
+    return loaded || run(['modprobe', '-n', '-q', 'openvswitch']).ok ? undefined : 'no openvswitch kernel module (OVS kernel datapath)';
+  }
   const ns = `gl-kprobe-${randomBytes(3).toString('hex')}`;
   if (!run(['ip', 'netns', 'add', ns]).ok) return 'cannot create a namespace to probe the kernel';
   try {
@@ -45,6 +50,8 @@ function probe(feature: Feature): string | undefined {
         }
         return undefined;
       }
+      default:
+        return undefined;
     }
   } finally {
     run(['ip', 'netns', 'del', ns]);

@@ -8,30 +8,17 @@
  * Needs the openvswitch module and a geneve netdev: run inside the VM,
  * `geneve-lab vm --exec -- npx ava test/vm/ovs/`. Elsewhere every test is skipped LOUDLY.
  */
-import test, { type ExecutionContext } from 'ava';
-import { spawnSync } from 'node:child_process';
+import type { ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../../support/cli.js';
 import { netnsList } from '../../support/oracle.js';
 import { randomLabName } from '../../support/priv.js';
-import { kernelReason } from '../faults/kernel.js';
+import { kernelTest } from '../faults/kernel.js';
 
-function reason(): string | undefined {
-  const k = kernelReason(['geneve'], ['ovs-vswitchd', 'ovsdb-server', 'ovs-vsctl', 'ovs-ofctl', 'iperf3', 'tcpdump']);
-  if (k) return k;
-  const loaded = spawnSync('test', ['-d', '/sys/module/openvswitch']).status === 0;
-  const loadable = loaded || spawnSync('modprobe', ['-n', '-q', 'openvswitch']).status === 0;
-  return loadable ? undefined : 'no openvswitch kernel module (kernel datapath): a kernel-tier test, run it in the VM (geneve-lab vm --exec)';
-}
-const why = reason();
-const vmTest = (title: string, fn: (t: ExecutionContext) => void) => {
-  if (why) {
-    process.stderr.write(`\n!!! VM-TIER TEST NOT RUN (${why}): ${title}\n`);
-    test.skip(`${title} [NOT RUN: ${why}]`, () => {});
-  } else test.serial(title, fn);
-};
+const vmTest = (title: string, fn: (t: ExecutionContext) => void) =>
+  kernelTest(title, fn, { features: ['geneve', 'ovs-kernel'], tools: ['ovs-vswitchd', 'ovsdb-server', 'ovs-vsctl', 'ovs-ofctl', 'iperf3', 'tcpdump'] });
 
 function recipe(lab: string, family: 'ipv4' | 'ipv6', ovsOn: 'box-1' | 'box-2'): string {
   const kind = (box: string) => (box === ovsOn ? 'ovs' : 'bridge');

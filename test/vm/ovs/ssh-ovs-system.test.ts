@@ -15,32 +15,18 @@
  * `geneve-lab vm --exec -- node test/support/run-tests.js --inner -- test/vm/ovs/ssh-ovs-system.test.ts`.
  * Elsewhere the test is skipped LOUDLY.
  */
-import test, { type ExecutionContext } from 'ava';
-import { spawnSync } from 'node:child_process';
+import type { ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomLabName } from '../../support/priv.js';
 import { cliIn } from '../../support/ssh-recipes.js';
 import { checkSummary, linksIn, netnsOf, ovsRecipe, serviceBridges, spawnSyncText, startOvsMachines } from '../../support/ssh-ovs.js';
 import { StateStore } from '../../../lib/engine/state.js';
-import { kernelReason } from '../faults/kernel.js';
+import { kernelTest } from '../faults/kernel.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'ovs-vswitchd', 'ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-dpctl', 'ovs-ofctl', 'ovs-appctl', 'modprobe', 'tcpdump', 'tshark', 'iperf3', 'nsenter'];
 
-function reason(): string | undefined {
-  const k = kernelReason(['geneve'], TOOLS);
-  if (k) return k;
-  const loaded = spawnSync('test', ['-d', '/sys/module/openvswitch']).status === 0;
-  const loadable = loaded || spawnSync('modprobe', ['-n', '-q', 'openvswitch']).status === 0;
-  return loadable ? undefined : 'no openvswitch kernel module (kernel datapath): a kernel-tier test, run it in the VM (geneve-lab vm --exec)';
-}
-const why = reason();
-const vmTest = (title: string, fn: (t: ExecutionContext) => Promise<void>) => {
-  if (why) {
-    process.stderr.write(`\n!!! VM-TIER TEST NOT RUN (${why}): ${title}\n`);
-    test.skip(`${title} [NOT RUN: ${why}]`, () => {});
-  } else test.serial(title, fn);
-};
+const vmTest = (title: string, fn: (t: ExecutionContext) => Promise<void>) => kernelTest(title, fn, { features: ['geneve', 'ovs-kernel'], tools: TOOLS });
 
 /** What the admin set up on every box, which the lab must leave exactly as it was. */
 const ADMIN = { 'br-user': { ports: [] } };
