@@ -21,7 +21,7 @@ import { namespaceNames, removeNamespaces, taggedNamespaces } from './namespaces
 import { StateStore, ownerAlive, type CheckVerb, type LabState, type Journal } from './state.js';
 import { lockHolder, lockLab, type LabLock } from './lock.js';
 import { namespaceIdentity, staleLocalEntries } from './identity.js';
-import { crashTestPause, Interrupted, signalOf, throwIfInterrupted } from './signals.js';
+import { crashTestPause, crashTestPauseBeforeUndo, Interrupted, signalOf, throwIfInterrupted } from './signals.js';
 import { collectHelpers, HelperRegistry } from './helpers-registry.js';
 import { rmSync, unlinkSync } from 'node:fs';
 import { selfId } from './procs.js';
@@ -335,6 +335,7 @@ export class Engine {
     this.bus.emit({ type: 'phase', phase: mode === 'rollback' ? 'rollback' : mode, state: 'start', lab: state.lab });
     const failures: OpFailure[] = [];
     let undone = 0;
+    await crashTestPauseBeforeUndo();
     // Checks' helpers first (a tcpdump on an SSH host's NIC is in no namespace of ours).
     await collectHelpers(this.store, state.lab, (h) => this.remotes.exec(h)).catch(() => undefined);
     // A namespace the lab only intended to make is a candidate too (kill -9 between creating and

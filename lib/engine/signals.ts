@@ -45,3 +45,20 @@ export async function crashTestPause(stepId: number, signal?: AbortSignal): Prom
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * Crash-test hook for undoing: with GENEVE_LAB_PAUSE_BEFORE_UNDO=1 a rollback/down/gc announces
+ * and pauses before its first undo until SIGCONT (not on Ctrl-C: a test presses Ctrl-C here to
+ * see the "press again to abandon" answer, then abandons).
+ */
+export async function crashTestPauseBeforeUndo(): Promise<void> {
+  if (process.env.GENEVE_LAB_PAUSE_BEFORE_UNDO !== '1') return;
+  process.stderr.write('geneve-lab: paused before undoing (GENEVE_LAB_PAUSE_BEFORE_UNDO)\n');
+  await new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    process.once('SIGCONT', () => {
+      clearInterval(keepAlive);
+      resolve();
+    });
+  });
+}
