@@ -58,7 +58,7 @@ export class HelperRegistry {
         if (this.signal?.aborted) throw new Error('checks were interrupted');
         let pid: number | undefined;
         const o = withSignal(opts);
-        const r = await exec.run(argv, {
+        const running = exec.run(argv, {
           ...o,
           onSpawn: (p) => {
             pid = p;
@@ -67,6 +67,8 @@ export class HelperRegistry {
             if (isHelper(argv)) this.record(p, exec, host, argv);
           },
         });
+        await crashTestPauseWithHelper(argv, pid);
+        const r = await running;
         if (pid !== undefined && isHelper(argv)) this.ended(pid);
         return r;
       },
@@ -74,6 +76,7 @@ export class HelperRegistry {
         if (this.signal?.aborted) throw new Error('checks were interrupted');
         const bg = exec.start(argv, withSignal(opts));
         this.record(bg.pid, exec, host, argv, bg.remotePidFile);
+        void crashTestPauseWithHelper(argv, bg.pid);
         this.live.add(bg);
         void bg.done.then(() => {
           this.live.delete(bg);
@@ -108,6 +111,24 @@ export class HelperRegistry {
   async stopLive(): Promise<void> {
     await Promise.all([...this.live].map((b) => b.stop(1000).catch(() => undefined)));
   }
+}
+
+/**
+ * Crash-test hook: with GENEVE_LAB_PAUSE_WITH_HELPER=PROGRAM the checks announce and pause (until
+ * SIGCONT) right after they started that program, so a test can kill -9 the CLI while a check's
+ * helper runs and its record is in the state directory.
+ */
+async function crashTestPauseWithHelper(argv: readonly string[], pid: number | undefined): Promise<void> {
+  const want = process.env.GENEVE_LAB_PAUSE_WITH_HELPER;
+  if (!want || helperName(argv) !== want) return;
+  process.stderr.write(`geneve-lab: paused with ${want} running (pid ${pid ?? '?'}) (GENEVE_LAB_PAUSE_WITH_HELPER)\n`);
+  await new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    process.once('SIGCONT', () => {
+      clearInterval(keepAlive);
+      resolve();
+    });
+  });
 }
 
 /** The program an argv runs (past `ip netns exec NS`, `timeout`, `env`). */

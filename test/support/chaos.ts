@@ -81,11 +81,11 @@ export interface Leftovers {
  * Everything of lab `lab` (state directory `stateDir`) still on this machine.
  * - `inodes`: the lab's namespaces as they were while it ran (a process can keep a deleted
  *   namespace alive: found by its /proc/PID/ns/net);
- * - `tempBefore`: when given, new `geneve-lab-capture-*` entries of the system temp dir count too
- *   (only then: other test runs on the machine may make theirs meanwhile);
+ * - temporary files: capture directories in the system temp dir holding a file named after the
+ *   lab (name the lab's capture checks after the lab: other test runs make captures there too);
  * - `except`: namespace names that are not the lab's (a foreign namespace under its name).
  */
-export function leftovers(lab: string, stateDir: string, o: { inodes?: Set<string>; tempBefore?: Set<string>; except?: string[] } = {}): Leftovers {
+export function leftovers(lab: string, stateDir: string, o: { inodes?: Set<string>; except?: string[] } = {}): Leftovers {
   const prefix = `gl-${lab}-`;
   const except = new Set(o.except ?? []);
   const mine = (ns: string) => ns.startsWith(prefix) && !except.has(ns);
@@ -107,7 +107,7 @@ export function leftovers(lab: string, stateDir: string, o: { inodes?: Set<strin
     rootLinks,
     processes: [...processesIn(o.inodes ?? new Set()).map((p) => `${p.pid} ${p.comm}`), ...processesMentioning(join(stateDir, 'run', lab))],
     stateFiles: [...filesUnder(join(stateDir, 'labs')).filter((f) => f.startsWith(`${lab}.`)), ...filesUnder(join(stateDir, 'run', lab)).map((f) => `run/${lab}/${f}`)],
-    tempFiles: o.tempBefore ? tempEntries().filter((e) => !o.tempBefore!.has(e)) : [],
+    tempFiles: tempEntries().flatMap((e) => safeReaddir(join(tmpdir(), e)).filter((f) => f.includes(lab)).map((f) => `${e}/${f}`)),
   };
 }
 
