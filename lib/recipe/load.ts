@@ -116,7 +116,7 @@ function loadRecipeChecked(bytes: Buffer, file: string, text?: string): LoadedRe
   } catch (e) {
     const m = (e as Error).message;
     throw new RecipeError([
-      fileProblem(file, /alias/i.test(m) ? 'aliases (*name) expand too much; refused as an alias bomb (use an alias only for a value you repeat)' : `cannot be read as data: ${m}`),
+      fileProblem(file, /excessive alias/i.test(m) ? 'aliases (*name) expand too much; refused as an alias bomb (use an alias only for a value you repeat)' : `cannot be read as data: ${m}`),
     ]);
   }
 
