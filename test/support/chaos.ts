@@ -5,12 +5,37 @@
  * way to run the real CLI, wait for a line on its stderr, and signal it.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliSpawn } from './cli.js';
 
-/** Network namespace inodes (`net:[N]`) of the named namespaces whose names start with `prefix`. */
+/**
+ * The lab's namespaces, held: an fd on each keeps it from being freed, so its inode number
+ * (`net:[N]`) cannot be handed to another namespace meanwhile (the kernel reuses them at once)
+ * and a process found in `net:[N]` later is surely in one of these. Release when done.
+ */
+export class HeldNamespaces {
+  readonly inodes = new Set<string>();
+  private readonly fds: number[] = [];
+  constructor(prefix: string) {
+    for (const ns of safeReaddir('/run/netns')) {
+      if (!ns.startsWith(prefix)) continue;
+      try {
+        const fd = openSync(`/run/netns/${ns}`, 'r');
+        this.fds.push(fd);
+        this.inodes.add(`net:[${fstatSync(fd).ino}]`);
+      } catch {
+        /* gone, or a stale entry */
+      }
+    }
+  }
+  release(): void {
+    for (const fd of this.fds.splice(0)) closeSync(fd);
+  }
+}
+
+/** Network namespace inodes of the namespaces whose names start with `prefix`, now (for polling; to judge leftovers, hold them: HeldNamespaces). */
 export function netnsInodes(prefix: string): Set<string> {
   const out = new Set<string>();
   for (const ns of safeReaddir('/run/netns')) {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { cli } from '../../support/cli.js';
 import { twoHostRecipe } from '../../support/lab-recipes.js';
-import { leftovers, netnsInodes, NOTHING, processesIn, startCli } from '../../support/chaos.js';
+import { HeldNamespaces, leftovers, NOTHING, processesIn, startCli } from '../../support/chaos.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'gl-crashc-state-'));
 test.after.always(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -49,7 +49,9 @@ for (const verb of ['up', 'run'] as const)
       const { lab, file } = recipe(t, k.checks);
       const child = startCli(['--state-dir', stateDir, verb, file], { GENEVE_LAB_PAUSE_WITH_HELPER: k.helper });
       await child.waitFor(new RegExp(`paused with ${k.helper} running`));
-      const inodes = netnsInodes(`gl-${lab}-`);
+      const held = new HeldNamespaces(`gl-${lab}-`);
+      t.teardown(() => held.release());
+      const inodes = held.inodes;
       if (k.kind === 'capture') t.true(existsSync(join(stateDir, 'run', lab, 'captures')), 'the capture writes under the state directory');
       child.child.kill('SIGKILL');
       await child.exit;

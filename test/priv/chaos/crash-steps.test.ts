@@ -17,7 +17,7 @@ import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { cli } from '../../support/cli.js';
 import { twoHostRecipe } from '../../support/lab-recipes.js';
-import { leftovers, netnsInodes, NOTHING, startCli, type Leftovers } from '../../support/chaos.js';
+import { HeldNamespaces, leftovers, NOTHING, startCli, type Leftovers } from '../../support/chaos.js';
 
 const OVS = ['ovs-vswitchd', 'ovsdb-server', 'ovs-vsctl', 'ovs-appctl', 'ovsdb-tool', 'ovs-ofctl', 'ethtool'];
 
@@ -36,7 +36,8 @@ interface Iteration {
   file: string;
   stateDir: string;
   cli(args: string[]): ReturnType<typeof cli>;
-  cleanup(): void;
+  /** Remove the iteration's files; after a failure also whatever the lab left (down, gc). */
+  cleanup(failed?: boolean): void;
 }
 
 function iteration(text: (lab: string) => string): Iteration {
@@ -51,9 +52,11 @@ function iteration(text: (lab: string) => string): Iteration {
     file,
     stateDir,
     cli: run,
-    cleanup() {
-      run(['down', lab]);
-      run(['gc']);
+    cleanup(failed = true) {
+      if (failed) {
+        run(['down', lab]);
+        run(['gc']);
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -65,7 +68,7 @@ function planOf(text: (lab: string) => string): { id: number; op: { op: string; 
   try {
     return JSON.parse(it.cli(['plan', '--format', 'json', it.file]).stdout).steps;
   } finally {
-    it.cleanup();
+    it.cleanup(false);
   }
 }
 
@@ -100,18 +103,22 @@ for (const L of LABS) {
       2,
       async (k) => {
         const it = iteration(L.text);
+        let held: HeldNamespaces | undefined;
+        let ok = false;
         try {
           const up = startCli(['--state-dir', it.stateDir, 'up', '--no-checks', it.file], { GENEVE_LAB_PAUSE_AFTER_STEP: String(k) });
           await up.waitFor(new RegExp(`paused after step ${k}\\b`));
-          const inodes = netnsInodes(`gl-${it.lab}-`);
+          held = new HeldNamespaces(`gl-${it.lab}-`);
           up.child.kill('SIGKILL');
           await up.exit;
           const gc = it.cli(['gc']);
           if (gc.code !== 0) throw new Error(`gc exit ${gc.code}: ${gc.stderr}`);
-          const left = leftovers(it.lab, it.stateDir, { inodes });
+          const left = leftovers(it.lab, it.stateDir, { inodes: held.inodes });
           if (!same(left, NOTHING)) throw new Error(`left after kill -9 at step ${k} and gc: ${show(left)}`);
+          ok = true;
         } finally {
-          it.cleanup();
+          held?.release();
+          it.cleanup(!ok);
         }
       },
     );
@@ -153,6 +160,7 @@ privTest('chaos: a foreign namespace created at every step index is never touche
       const nextAdd = adds.find((a) => a > k)!;
       const theirs = suffixOf(nextAdd, it.lab);
       let f: ReturnType<typeof foreign> | undefined;
+      let ok = false;
       try {
         const up = startCli(['--state-dir', it.stateDir, 'up', '--no-checks', it.file], { GENEVE_LAB_PAUSE_AFTER_STEP: String(k) });
         await up.waitFor(new RegExp(`paused after step ${k}\\b`));
@@ -164,9 +172,10 @@ privTest('chaos: a foreign namespace created at every step index is never touche
         if (statSync(`/run/netns/${theirs}`).ino !== f.inode || !f.alive()) throw new Error(`${theirs} or its process was touched`);
         const left = leftovers(it.lab, it.stateDir, { except: [theirs] });
         if (!same(left, NOTHING)) throw new Error(`left after the failed up: ${show(left)}`);
+        ok = true;
       } finally {
         f?.kill();
-        it.cleanup();
+        it.cleanup(!ok);
       }
     },
   );
@@ -179,6 +188,7 @@ privTest('chaos: a foreign namespace created at every step index is never touche
       const it = iteration(text);
       const theirs = suffixOf(lastAdd, it.lab);
       let f: ReturnType<typeof foreign> | undefined;
+      let ok = false;
       try {
         const up = startCli(['--state-dir', it.stateDir, 'up', '--no-checks', it.file], { GENEVE_LAB_PAUSE_AFTER_STEP: String(k) });
         await up.waitFor(new RegExp(`paused after step ${k}\\b`));
@@ -195,9 +205,10 @@ privTest('chaos: a foreign namespace created at every step index is never touche
         if (statSync(`/run/netns/${theirs}`).ino !== f.inode || !f.alive()) throw new Error(`${theirs} or its process was touched`);
         const left = leftovers(it.lab, it.stateDir, { except: [theirs] });
         if (!same(left, NOTHING)) throw new Error(`left: ${show(left)}`);
+        ok = true;
       } finally {
         f?.kill();
-        it.cleanup();
+        it.cleanup(!ok);
       }
     },
   );

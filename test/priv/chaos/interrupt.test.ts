@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { cli } from '../../support/cli.js';
-import { leftovers, netnsInodes, NOTHING, processesIn, startCli, until } from '../../support/chaos.js';
+import { HeldNamespaces, leftovers, netnsInodes, NOTHING, processesIn, startCli, until } from '../../support/chaos.js';
 
 const OVS = ['ovs-vswitchd', 'ovsdb-server', 'ovs-vsctl', 'ovs-appctl', 'ovsdb-tool', 'ovs-ofctl', 'ethtool'];
 const stateDir = mkdtempSync(join(tmpdir(), 'gl-int-state-'));
@@ -48,7 +48,9 @@ for (const [step, sig, code] of [
     const { lab, file } = quickstart(t);
     const up = startCli(['--state-dir', stateDir, 'up', file], { GENEVE_LAB_PAUSE_AFTER_STEP: String(step) });
     await up.waitFor(new RegExp(`paused after step ${step}\\b`));
-    const inodes = netnsInodes(`gl-${lab}-`);
+    const held = new HeldNamespaces(`gl-${lab}-`);
+    t.teardown(() => held.release());
+    const inodes = held.inodes;
     up.child.kill(sig);
     t.is(await up.exit, code, up.stderr());
     t.regex(up.stderr(), new RegExp(`interrupted \\(${sig}\\) while building lab "${lab}": rolled back: \\d+ changes? undone, nothing left behind`));
@@ -61,10 +63,10 @@ privTest('problem 3: Ctrl-C during the checks of up stops them and their helpers
   const { lab, file } = quickstart(t, 200);
   const up = startCli(['--state-dir', stateDir, 'up', file]);
   // The long ping runs in the left guest's namespace: interrupt while it does.
-  const inodes = await until(() => {
-    const ids = netnsInodes(`gl-${lab}-left`);
-    return processesIn(ids).some((p) => p.comm === 'ping') && ids;
-  }, 120_000, 'the ping check to start');
+  await until(() => processesIn(netnsInodes(`gl-${lab}-left`)).some((p) => p.comm === 'ping'), 120_000, 'the ping check to start');
+  const held = new HeldNamespaces(`gl-${lab}-`);
+  t.teardown(() => held.release());
+  const inodes = held.inodes;
   up.child.kill('SIGINT');
   t.is(await up.exit, 130, up.stderr());
   t.regex(up.stderr(), /during the checks of lab .*the checks were stopped and their helper processes ended; the lab is still up/);
@@ -79,10 +81,10 @@ privTest('problem 3: Ctrl-C during the checks of up stops them and their helpers
 privTest('problem 3: Ctrl-C during the checks of run tears the lab down (exit 130)', async (t) => {
   const { lab, file } = quickstart(t, 200);
   const run = startCli(['--state-dir', stateDir, 'run', file]);
-  const inodes = await until(() => {
-    const ids = netnsInodes(`gl-${lab}-`);
-    return processesIn(ids).some((p) => p.comm === 'ping') && ids;
-  }, 120_000, 'the ping check to start');
+  await until(() => processesIn(netnsInodes(`gl-${lab}-`)).some((p) => p.comm === 'ping'), 120_000, 'the ping check to start');
+  const held = new HeldNamespaces(`gl-${lab}-`);
+  t.teardown(() => held.release());
+  const inodes = held.inodes;
   run.child.kill('SIGINT');
   t.is(await run.exit, 130, run.stderr());
   t.regex(run.stderr(), /the checks were stopped and the lab was torn down/);
@@ -93,7 +95,9 @@ privTest('problem 3: a second Ctrl-C during rollback explains, a third abandons 
   const { lab, file } = quickstart(t);
   const up = startCli(['--state-dir', stateDir, 'up', file], { GENEVE_LAB_PAUSE_AFTER_STEP: '17', GENEVE_LAB_PAUSE_BEFORE_UNDO: '1' });
   await up.waitFor(/paused after step 17\b/);
-  const inodes = netnsInodes(`gl-${lab}-`);
+  const held = new HeldNamespaces(`gl-${lab}-`);
+  t.teardown(() => held.release());
+  const inodes = held.inodes;
   up.child.kill('SIGINT');
   await up.waitFor(/paused before undoing/);
   up.child.kill('SIGINT');
