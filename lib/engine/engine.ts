@@ -175,7 +175,8 @@ export class Engine {
     if (existing) {
       await this.connectState(existing);
       // Checks of an earlier up/check that died: their helpers go, the built lab stays.
-      if (existing.phase === 'checking' && !ownerAlive(existing)) existing = await this.recoverChecks(existing);
+      // (A `run` that died is recreated below: its contract was to leave nothing.)
+      if (existing.phase === 'checking' && existing.checking?.verb !== 'run' && !ownerAlive(existing)) existing = await this.recoverChecks(existing);
       if (existing.phase === 'up' && existing.planHash === hash) {
         const drift = await this.drift(existing);
         if (!drift.length) {
