@@ -5,6 +5,7 @@ import { Engine } from '../lib/engine/engine.js';
 import { EventBus } from '../lib/engine/events.js';
 import { StateStore } from '../lib/engine/state.js';
 import { attachPlainReporter } from './plain-reporter.js';
+import { checkStateDir } from './guards.js';
 
 export interface GlobalOptions {
   backend?: BackendName;
@@ -15,6 +16,7 @@ export interface GlobalOptions {
 }
 
 export async function makeEngine(opts: GlobalOptions): Promise<Engine> {
+  const stateDir = checkStateDir(opts.stateDir);
   const exec = new LocalExecutor();
   const bus = new EventBus();
   // --json keeps stdout for the JSON; --verbose still wants progress (on stderr).
@@ -24,5 +26,5 @@ export async function makeEngine(opts: GlobalOptions): Promise<Engine> {
     notices.push(m);
     bus.emit({ type: 'notice', level: 'info', message: m });
   });
-  return new Engine({ exec, backend, bus, store: new StateStore(opts.stateDir) });
+  return new Engine({ exec, backend, bus, store: new StateStore(stateDir) });
 }

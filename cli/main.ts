@@ -6,6 +6,9 @@ import { registerLabCommands } from './commands/lab.js';
 import { reportError } from './output.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode } from '../lib/errors.js';
+import { guardOutputStreams } from './guards.js';
+
+guardOutputStreams();
 
 /** The package's own package.json, found upwards from here (works from dist/ and from sources). */
 function packageVersion(): string {

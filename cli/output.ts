@@ -14,13 +14,13 @@ export function reportError(e: unknown, json: boolean): number {
   }
   const err = e as Error;
   const msg = err?.message ?? String(e);
-  if (json) printJson({ error: 'InternalError', message: msg, exitCode: 70 });
+  if (json) printJson({ error: 'InternalError', code: 'internal_error', message: msg, exitCode: ExitCode.internal });
   else {
     process.stderr.write(`geneve-lab: internal error: ${msg}\n`);
     if (process.env.GENEVE_LAB_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
     else process.stderr.write('  (this is a bug in geneve-lab; set GENEVE_LAB_DEBUG=1 to see where it happened)\n');
   }
-  return 70;
+  return ExitCode.internal;
 }
 
 export { ExitCode };

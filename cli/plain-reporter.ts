@@ -16,7 +16,15 @@ export function attachPlainReporter(bus: EventBus, opts: { verbose: boolean; out
   const v = (s: string) => {
     if (opts.verbose) w(`[${((now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`);
   };
+  // A rollback says what it undid even without --verbose: after a failure or Ctrl-C the user
+  // should see what was made and removed again.
+  let rollingBack = false;
   return bus.on((e) => {
+    if (e.type === 'phase' && e.phase === 'rollback') rollingBack = e.state === 'start';
+    if (e.type === 'undo-done' && rollingBack && !opts.verbose) {
+      w(`  undone [${e.step.id}] ${e.step.subject}: ${e.step.undo?.op ?? e.step.op.op}`);
+      return;
+    }
     switch (e.type) {
       case 'notice':
         w(`${e.level === 'warning' ? 'warning' : 'note'}: ${e.message}`);

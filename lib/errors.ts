@@ -9,19 +9,68 @@ export const ExitCode = {
   invalidInput: 2,
   missingPrerequisite: 3,
   applyFailed: 4,
+  /** `check`/`down` of a lab that is not up (nothing was done). */
+  labNotUp: 5,
+  /** Another geneve-lab process holds the lab (its lock); nothing was done. */
+  labBusy: 6,
+  /** A bug in geneve-lab (EX_SOFTWARE). */
+  internal: 70,
+  /** Stopped by SIGINT (Ctrl-C) / SIGTERM: 128 + the signal number, as shells report it. */
+  interrupted: 130,
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Stable snake_case names of what went wrong, one per kind of outcome, for machines (`--json`,
+ * wrappers): unlike messages they never change wording, unlike exit codes they tell apart the
+ * causes that share a code (a recipe mistake and a command-line mistake are both exit 2).
+ */
+export type ErrorCode =
+  | 'check_failed'
+  | 'invalid_input'
+  | 'invalid_recipe'
+  | 'usage_error'
+  | 'invalid_ssh_settings'
+  | 'invalid_ovs_settings'
+  | 'lab_is_up'
+  | 'prerequisite_missing'
+  | 'needs_root'
+  | 'host_unreachable'
+  | 'apply_failed'
+  | 'operation_failed'
+  | 'teardown_incomplete'
+  | 'vm_failed'
+  | 'lab_not_up'
+  | 'lab_busy'
+  | 'interrupted'
+  | 'internal_error';
+
+const CODE_OF_EXIT: Record<number, ErrorCode> = {
+  1: 'check_failed',
+  2: 'invalid_input',
+  3: 'prerequisite_missing',
+  4: 'apply_failed',
+  5: 'lab_not_up',
+  6: 'lab_busy',
+  70: 'internal_error',
+  130: 'interrupted',
+  143: 'interrupted',
+};
+
 export class LabError extends Error {
   readonly exitCode: ExitCode;
-  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
-    super(message, options);
+  /** What went wrong, as a stable machine-readable name (see ErrorCode). */
+  readonly code: ErrorCode;
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown; code?: ErrorCode }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = exitCode;
+    this.code = options?.code ?? CODE_OF_EXIT[exitCode] ?? 'internal_error';
   }
   /** Machine-readable form for `--json`. */
   toJSON(): Record<string, unknown> {
-    return { error: this.name, message: this.message, exitCode: this.exitCode };
+    return { error: this.name, code: this.code, message: this.message, exitCode: this.exitCode };
   }
 }
 
@@ -48,6 +97,7 @@ export class RecipeError extends LabError {
     super(
       `${errors.length} problem${errors.length === 1 ? '' : 's'} in recipe:\n` + errors.map((p) => '  ' + formatProblem(p)).join('\n'),
       ExitCode.invalidInput,
+      { code: 'invalid_recipe' },
     );
     this.problems = problems;
   }
@@ -58,14 +108,14 @@ export class RecipeError extends LabError {
 
 export class UsageError extends LabError {
   constructor(message: string) {
-    super(message, ExitCode.invalidInput);
+    super(message, ExitCode.invalidInput, { code: 'usage_error' });
   }
 }
 
 export class PrerequisiteError extends LabError {
   readonly missing: { feature: string; fix: string }[];
   constructor(missing: { feature: string; fix: string }[]) {
-    super(missing.map((m) => `${m.feature}: ${m.fix}`).join('\n'), ExitCode.missingPrerequisite);
+    super(missing.map((m) => `${m.feature}: ${m.fix}`).join('\n'), ExitCode.missingPrerequisite, { code: 'prerequisite_missing' });
     this.missing = missing;
   }
   override toJSON() {
@@ -97,7 +147,7 @@ export function describeFailure(f: OpFailure): string {
 export class OpError extends LabError {
   readonly failure: OpFailure;
   constructor(failure: OpFailure) {
-    super(describeFailure(failure), ExitCode.applyFailed);
+    super(describeFailure(failure), ExitCode.applyFailed, { code: 'operation_failed' });
     this.failure = failure;
   }
   override toJSON() {
@@ -116,12 +166,7 @@ export class ApplyError extends LabError {
   readonly failure: OpFailure;
   readonly rollback: RollbackReport;
   constructor(stepId: number, failure: OpFailure, rollback: RollbackReport) {
-    const rb =
-      rollback.failures.length === 0
-        ? `rolled back: ${rollback.undone} change${rollback.undone === 1 ? '' : 's'} undone, nothing left behind`
-        : `ROLLBACK INCOMPLETE: ${rollback.failures.length} change(s) could not be undone:\n` +
-          rollback.failures.map((f) => '  ' + describeFailure(f)).join('\n');
-    super(`step ${stepId} failed: ${describeFailure(failure)}\n${rb}`, ExitCode.applyFailed);
+    super(`step ${stepId} failed: ${describeFailure(failure)}\n${describeRollback(rollback)}`, ExitCode.applyFailed, { code: 'apply_failed' });
     this.stepId = stepId;
     this.failure = failure;
     this.rollback = rollback;
@@ -129,6 +174,83 @@ export class ApplyError extends LabError {
   override toJSON() {
     return { ...super.toJSON(), step: this.stepId, failure: this.failure, rollback: this.rollback };
   }
+}
+
+/** A verb that changes or enters namespaces was run without root. Nothing was done. */
+export class NeedsRootError extends LabError {
+  constructor(verb: string) {
+    super(
+      `geneve-lab ${verb} needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN, to create and enter network namespaces): run it with sudo`,
+      ExitCode.missingPrerequisite,
+      { code: 'needs_root' },
+    );
+  }
+}
+
+/** `check` or `down` of a lab that is not up (no state and nothing tagged as it). Nothing was done. */
+export class LabNotUpError extends LabError {
+  constructor(
+    readonly lab: string,
+    detail: string,
+  ) {
+    super(`lab "${lab}" is not up: ${detail}`, ExitCode.labNotUp, { code: 'lab_not_up' });
+  }
+  override toJSON() {
+    return { ...super.toJSON(), lab: this.lab };
+  }
+}
+
+/** Another geneve-lab process holds the lab's lock. Nothing was done. */
+export class LabBusyError extends LabError {
+  constructor(
+    readonly lab: string,
+    readonly holder: { pid: number; verb?: string },
+  ) {
+    super(
+      `lab "${lab}" is in use by geneve-lab process ${holder.pid}${holder.verb ? ` (${holder.verb})` : ''}; wait for it to finish, or stop it (Ctrl-C / kill ${holder.pid}) and run \`geneve-lab gc\``,
+      ExitCode.labBusy,
+      { code: 'lab_busy' },
+    );
+  }
+  override toJSON() {
+    return { ...super.toJSON(), lab: this.lab, holder: this.holder };
+  }
+}
+
+/** `run` of a lab that `up` built: run removes only what it created, so it refuses. */
+export class LabIsUpError extends LabError {
+  constructor(readonly lab: string) {
+    super(
+      `lab "${lab}" is up (built by \`geneve-lab up\`): \`run\` would tear it down; use \`geneve-lab check ${lab}\`, or \`geneve-lab down ${lab}\` first`,
+      ExitCode.invalidInput,
+      { code: 'lab_is_up' },
+    );
+  }
+  override toJSON() {
+    return { ...super.toJSON(), lab: this.lab };
+  }
+}
+
+/** Stopped by SIGINT/SIGTERM. `rollback` says what was undone when the lab was being built. */
+export class InterruptedError extends LabError {
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    message: string,
+    readonly rollback?: RollbackReport,
+  ) {
+    super(message, signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted, { code: 'interrupted' });
+  }
+  override toJSON() {
+    return { ...super.toJSON(), signal: this.signal, ...(this.rollback ? { rollback: this.rollback } : {}) };
+  }
+}
+
+/** How a rollback ended, in one line (or a list of what could not be undone). */
+export function describeRollback(rollback: RollbackReport): string {
+  return rollback.failures.length === 0
+    ? `rolled back: ${rollback.undone} change${rollback.undone === 1 ? '' : 's'} undone, nothing left behind`
+    : `ROLLBACK INCOMPLETE: ${rollback.failures.length} change(s) could not be undone (\`geneve-lab gc\` retries):\n` +
+        rollback.failures.map((f) => '  ' + describeFailure(f)).join('\n');
 }
 
 /** Translate the strerror text that iproute2 prints into an errno name. */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
-import { formatProblem, LabError, ExitCode, UsageError } from '../../lib/errors.js';
+import { formatProblem, InterruptedError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
 import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
 import { contextFromLab } from '../../lib/checks/context.js';
 import { runChecks } from '../../lib/checks/run.js';
@@ -16,6 +16,9 @@ import { formatJunit } from '../../lib/report/junit.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
 import { join } from 'node:path';
 import { formatStatus } from '../../lib/ovs/status.js';
+import type { CheckVerb } from '../../lib/engine/state.js';
+import { requireRoot } from '../guards.js';
+import { Interrupts } from '../interrupt.js';
 
 const formatResults = (results: CheckResult[]) =>
   formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
@@ -52,14 +55,36 @@ async function labNameOf(arg: string): Promise<string> {
   return arg;
 }
 
-async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise<CheckResult[]> {
+/**
+ * Run the lab's checks as `verb`: the state says `checking` meanwhile and every helper process and
+ * temporary file is on record (so a crash leaves nothing gc cannot find); `signal` (Ctrl-C)
+ * stops them. The lab is left up either way.
+ */
+async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: CheckVerb, signal?: AbortSignal): Promise<CheckResult[]> {
   if (!lab.checks.length) return [];
-  engine.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: lab.name });
-  // SSH hosts: checks run over the same connections (connect is a no-op when already open) and
-  // see the hosts' real underlay interface names.
-  const ctx = contextFromLab(await engine.connect(lab), engine.exec, (h) => engine.execFor(h));
-  const results = await runChecks(ctx.lab.checks, { ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, engine.bus);
-  engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
+  const registry = engine.beginChecks(lab.name, verb, signal);
+  let results: CheckResult[];
+  let ctx;
+  try {
+    engine.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: lab.name });
+    // SSH hosts: checks run over the same connections (connect is a no-op when already open) and
+    // see the hosts' real underlay interface names.
+    ctx = contextFromLab(await engine.connect(lab), registry.wrap(engine.exec), (h) => registry.wrap(engine.execFor(h), h));
+    results = await runChecks(
+      ctx.lab.checks,
+      {
+        ...ctx,
+        ...(o.artifacts ? { artifactsDir: o.artifacts } : {}),
+        ...(signal ? { signal } : {}),
+        tempDir: (ep, prefix) => registry.tempDir(ep.exec, prefix, ep.host),
+      },
+      engine.bus,
+    );
+    engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
+  } finally {
+    await engine.endChecks(lab.name, registry);
+  }
+  if (signal?.aborted) return results;
   if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));
   if (o.artifacts) {
     // Collected while the lab still exists (before `run` tears it down).
@@ -70,6 +95,17 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise
 }
 
 const failedAny = (rs: CheckResult[]) => rs.some((r) => r.status !== 'passed');
+
+/**
+ * Everything the lab will need, before any change: kernel features, and every program its plan
+ * and (unless `checks: false`) its checks run — here with the PATH the run uses, and on each SSH
+ * host (connected here, as `up` would). Missing → exit 3 with the fix.
+ */
+async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks: boolean }): Promise<void> {
+  const connected = await engine.connect(lab);
+  const plan = await engine.plan(connected);
+  await assertRequirements(connected, engine.exec, undefined, { plan, checks: o.checks, remote: (h) => engine.remotes.exec(h) });
+}
 
 export function registerLabCommands(
   program: Command,
@@ -94,11 +130,27 @@ export function registerLabCommands(
     run(async () => {
       if (o.tui) return (await import('./tui-wiring.js')).upWithTui(file, globals());
       const lab = await loadLab(file, o.json);
+      requireRoot('up');
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
-      await assertRequirements(lab, engine.exec);
-      const outcome = await engine.up(lab);
-      const results = o.checks === false ? [] : await runLabChecks(engine, lab, o);
-      await engine.backend.close();
+      const interrupts = new Interrupts(engine.bus, { abortable: true });
+      // Held across up and its checks: no other geneve-lab process can change the lab meanwhile.
+      const lock = engine.lock(lab.name, 'up');
+      let outcome;
+      let results: CheckResult[] = [];
+      try {
+        await assertPrerequisites(engine, lab, { checks: o.checks !== false });
+        outcome = await engine.up(lab, { signal: interrupts.signal });
+        if (o.checks !== false) results = await runLabChecks(engine, lab, o, 'up', interrupts.signal);
+        if (interrupts.signalled)
+          throw new InterruptedError(
+            interrupts.signalled,
+            `interrupted (${interrupts.signalled}) during the checks of lab "${lab.name}": the checks were stopped and their helper processes ended; the lab is still up (\`geneve-lab down ${lab.name}\` removes it)`,
+          );
+      } finally {
+        lock.release();
+        await engine.backend.close();
+        interrupts.dispose();
+      }
       if (o.json) printJson({ up: outcome, checks: results });
       else {
         process.stdout.write(
@@ -120,18 +172,35 @@ export function registerLabCommands(
   ).action((file: string, o: LabCmdOptions) =>
     run(async () => {
       const lab = await loadLab(file, o.json);
+      requireRoot('run');
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
-      await assertRequirements(lab, engine.exec);
+      const interrupts = new Interrupts(engine.bus, { abortable: true });
       let results: CheckResult[] = [];
       let outcome;
+      // `run` removes only what it created: a lab that `up` built is refused, never torn down.
+      const lock = engine.lock(lab.name, 'run');
+      let created = false;
       try {
-        outcome = await engine.up(lab);
-        results = await runLabChecks(engine, lab, o);
+        const existing = engine.store.read(lab.name);
+        if (existing && (existing.phase === 'up' || (existing.phase === 'checking' && existing.checking?.verb !== 'run'))) throw new LabIsUpError(lab.name);
+        await assertPrerequisites(engine, lab, { checks: true });
+        outcome = await engine.up(lab, { signal: interrupts.signal });
+        created = true;
+        results = await runLabChecks(engine, lab, o, 'run', interrupts.signal);
       } finally {
-        const report = await engine.down(lab.name);
-        await engine.backend.close();
-        if (report.failures.length) throw new LabError(`lab "${lab.name}" could not be removed completely`, ExitCode.applyFailed);
+        try {
+          if (created) {
+            const report = await engine.down(lab.name);
+            if (report.failures.length) throw new LabError(`lab "${lab.name}" could not be removed completely`, ExitCode.applyFailed, { code: 'teardown_incomplete' });
+          }
+        } finally {
+          lock.release();
+          await engine.backend.close();
+          interrupts.dispose();
+        }
       }
+      if (interrupts.signalled)
+        throw new InterruptedError(interrupts.signalled, `interrupted (${interrupts.signalled}) during the checks of lab "${lab.name}": the checks were stopped and the lab was torn down`);
       if (o.json) printJson({ up: outcome, checks: results, down: 'done' });
       else {
         if (results.length) process.stdout.write(formatResults(results));
@@ -145,14 +214,30 @@ export function registerLabCommands(
     program.command('check').description('re-run the checks of a running lab').argument('<recipe|lab>', 'recipe file or lab name'),
   ).action((arg: string, o: LabCmdOptions) =>
     run(async () => {
-      const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
       const name = await labNameOf(arg);
-      const state = engine.store.read(name);
-      if (!state || state.phase !== 'up') throw new LabError(`lab "${name}" is not up: run \`geneve-lab up RECIPE\` first`, ExitCode.applyFailed);
-      // Checks of the recipe file when one is given (it may have new checks), else the recorded ones.
-      const lab = existsSync(arg) ? await loadLab(arg, o.json) : state.model;
-      const results = await runLabChecks(engine, lab, o);
-      await engine.backend.close();
+      requireRoot('check');
+      const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
+      const interrupts = new Interrupts(engine.bus, { abortable: true });
+      const lock = engine.lock(name, 'check');
+      let results: CheckResult[];
+      try {
+        const state = engine.store.read(name);
+        if (!state) throw new LabNotUpError(name, 'run `geneve-lab up RECIPE` first');
+        if (state.phase !== 'up' && !(state.phase === 'checking' && state.checking?.verb !== 'run'))
+          throw new LabNotUpError(name, `its last command stopped while ${state.phase}: run \`geneve-lab gc\` (or \`geneve-lab down ${name}\`), then \`geneve-lab up RECIPE\``);
+        // Checks of the recipe file when one is given (it may have new checks), else the recorded ones.
+        const lab = existsSync(arg) ? await loadLab(arg, o.json) : state.model;
+        // The checks' programs, here and on the SSH hosts, before any check starts (exit 3, not a "failed" check).
+        await engine.connect(lab);
+        await assertRequirements(lab, engine.exec, [], { plan: { lab: lab.name, tag: state.tag, namespaces: [], steps: [] }, remote: (h) => engine.remotes.exec(h) });
+        results = await runLabChecks(engine, lab, o, 'check', interrupts.signal);
+      } finally {
+        lock.release();
+        await engine.backend.close();
+        interrupts.dispose();
+      }
+      if (interrupts.signalled)
+        throw new InterruptedError(interrupts.signalled, `interrupted (${interrupts.signalled}): the checks of lab "${name}" were stopped and their helper processes ended; the lab is still up`);
       if (o.json) printJson({ checks: results });
       else process.stdout.write(results.length ? formatResults(results) : `lab "${name}" has no checks\n`);
       return failedAny(results) ? ExitCode.checkFailed : 0;
@@ -167,13 +252,21 @@ export function registerLabCommands(
     .option('-v, --verbose', 'print every undo with its duration')
     .action((arg: string, o: { json?: boolean; verbose?: boolean }) =>
       run(async () => {
-        const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
         const name = await labNameOf(arg);
-        const r = await engine.down(name);
-        await engine.backend.close();
+        requireRoot('down');
+        const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
+        // Undoing from the start: Ctrl-C only says how to abandon, the next one abandons (gc finishes).
+        const interrupts = new Interrupts(engine.bus, { abortable: false });
+        let r;
+        try {
+          r = await engine.down(name);
+        } finally {
+          await engine.backend.close();
+          interrupts.dispose();
+        }
+        if (!r.found) throw new LabNotUpError(name, 'nothing to remove');
         if (o.json) printJson({ lab: name, ...r });
-        else if (!r.found) process.stdout.write(`lab "${name}" is not up: nothing to remove\n`);
-        else if (r.failures.length) throw new LabError(`lab "${name}": ${r.failures.length} object(s) could not be removed`, ExitCode.applyFailed);
+        else if (r.failures.length) throw new LabError(`lab "${name}": ${r.failures.length} object(s) could not be removed`, ExitCode.applyFailed, { code: 'teardown_incomplete' });
         else process.stdout.write(`lab "${name}" is down (${r.undone} objects removed)\n`);
         return r.failures.length ? ExitCode.applyFailed : 0;
       }, o.json),
@@ -186,6 +279,8 @@ export function registerLabCommands(
     .option('--json', 'machine-readable output')
     .action((name: string | undefined, o: { json?: boolean }) =>
       run(async () => {
+        // It enters the labs' namespaces to list their links.
+        requireRoot('status');
         const engine = await makeEngine({ ...globals(), json: o.json, quiet: true });
         const labs = await engine.status(name);
         if (o.json) printJson(labs);
@@ -213,12 +308,22 @@ export function registerLabCommands(
     .option('-v, --verbose', 'print every undo with its duration')
     .action((o: { json?: boolean; verbose?: boolean }) =>
       run(async () => {
+        requireRoot('gc');
         const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
-        const r = await engine.gc();
-        await engine.backend.close();
+        const interrupts = new Interrupts(engine.bus, { abortable: false });
+        let r;
+        try {
+          r = await engine.gc();
+        } finally {
+          await engine.backend.close();
+          interrupts.dispose();
+        }
         if (o.json) printJson(r);
-        else if (!r.labs.length && !r.namespaces.length) process.stdout.write('nothing to collect\n');
-        else process.stdout.write(`collected: ${[...r.labs.map((l) => `lab ${l}`), ...r.namespaces.map((n) => `netns ${n}`)].join(', ')}\n`);
+        else if (!r.labs.length && !r.namespaces.length && !r.checks.length) process.stdout.write('nothing to collect\n');
+        else
+          process.stdout.write(
+            `collected: ${[...r.labs.map((l) => `lab ${l}`), ...r.checks.map((l) => `checks of lab ${l} (the lab stays up)`), ...r.namespaces.map((n) => `netns ${n}`)].join(', ')}\n`,
+          );
         return r.failures.length ? ExitCode.applyFailed : 0;
       }, o.json),
     );

@@ -171,7 +171,13 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
   // private temporary directory that is removed once the packets are decoded.
   const keep = ctx.artifactsDir !== undefined;
   const local = ep.exec.where === 'local';
-  const dir = keep ? ctx.artifactsDir! : local ? await mkdtemp(join(tmpdir(), 'geneve-lab-capture-')) : `/tmp/geneve-lab-capture-${randomBytes(6).toString('hex')}`;
+  const dir = keep
+    ? ctx.artifactsDir!
+    : ctx.tempDir
+      ? await ctx.tempDir(ep, 'capture')
+      : local
+        ? await mkdtemp(join(tmpdir(), 'geneve-lab-capture-'))
+        : `/tmp/geneve-lab-capture-${randomBytes(6).toString('hex')}`;
   if (local) await mkdir(dir, { recursive: true });
   else await ep.exec.run(['mkdir', '-p', dir]);
   const file = join(dir, `${check.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.pcap`);

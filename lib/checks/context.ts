@@ -27,6 +27,12 @@ export interface CheckContext {
   artifactsDir?: string;
   signal?: AbortSignal;
   /**
+   * A fresh directory for a check's temporary files on the endpoint's machine (a capture's
+   * pcap), removed by the check when done. The CLI puts it under the lab's state directory and
+   * records it, so that after a crash `gc` removes it; without it checks use the system temp dir.
+   */
+  tempDir?: (ep: { exec: Executor; host?: string }, prefix: string) => Promise<string>;
+  /**
    * Told when a check that runs checks of its own (an impair step) starts and ends each of them,
    * so progress (the TUI, `--verbose`) can say which inner check is running.
    */

@@ -8,8 +8,13 @@ import type { Lab } from '../model/types.js';
 import { PrerequisiteError } from '../errors.js';
 import type { DoctorItem } from './types.js';
 import { FEATURE_FIX, probeKernel, type FeatureProbe, type KernelFeature } from './probes.js';
-import { TOOLS, which } from './tools.js';
+import { offPath, TOOLS, which } from './tools.js';
 import { labHasLinkImpairments } from '../plan/impair.js';
+import type { Plan } from '../plan/ops.js';
+import { checkTools, mergeNeeds, missingLocalTools, missingRemoteTools, planTools } from './needs.js';
+
+/** Tools only checks run (the rest of `requirements(lab).tools` is needed to build the lab). */
+const CHECK_TOOLS = new Set(['ping', 'iperf3', 'tcpdump']);
 
 export async function doctor(exec: Executor, extra: (() => Promise<DoctorItem[]>)[] = []): Promise<DoctorItem[]> {
   const items: DoctorItem[] = [];
@@ -28,13 +33,15 @@ export async function doctor(exec: Executor, extra: (() => Promise<DoctorItem[]>
     items.push({ area: 'kernel', feature: 'probes', ok: false, detail: 'kernel features are probed only as root with iproute2 installed', fix: 'sudo geneve-lab doctor' });
   }
   for (const [tool, { pkg, why }] of Object.entries(TOOLS)) {
+    // The same PATH lookup `up` and the checks make: a tool outside PATH is missing for them too.
     const path = which(tool);
+    const elsewhere = path ? undefined : offPath(tool);
     items.push({
       area: 'tool',
       feature: tool,
       ok: Boolean(path),
-      detail: path ? `${path} (${why})` : `not found (${why})`,
-      ...(path ? {} : { fix: `apt-get install ${pkg}` }),
+      detail: path ? `${path} (${why})` : elsewhere ? `not on PATH, installed as ${elsewhere} (${why})` : `not found (${why})`,
+      ...(path ? {} : { fix: elsewhere ? `add ${elsewhere.slice(0, elsewhere.lastIndexOf('/'))} to PATH` : `apt-get install ${pkg}` }),
     });
   }
   for (const more of extra) {
@@ -73,11 +80,26 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
   return { features: [...features], tools: [...tools] };
 }
 
-/** Fail before any change when the lab needs something this machine lacks. */
-export async function assertRequirements(lab: Lab, exec: Executor, probes?: FeatureProbe[]): Promise<void> {
+/**
+ * Fail before any change when the lab needs something this machine lacks: kernel features, and
+ * every program the plan and the checks will run here (`plan` given: exactly its operations'
+ * tools; `checks: false`: not the checks' tools, for `up --no-checks`).
+ */
+export async function assertRequirements(
+  lab: Lab,
+  exec: Executor,
+  probes?: FeatureProbe[],
+  opts: { plan?: Plan; checks?: boolean; remote?: (host: string) => Executor | undefined } = {},
+): Promise<void> {
   const need = requirements(lab);
   const missing: { feature: string; fix: string }[] = [];
-  for (const tool of need.tools) if (!which(tool)) missing.push({ feature: `${tool} is not installed`, fix: `apt-get install ${TOOLS[tool]?.pkg ?? tool}` });
+  const tools = mergeNeeds(
+    opts.plan ? planTools(lab, opts.plan) : new Map([['', new Set(need.tools.filter((t) => !CHECK_TOOLS.has(t)))]]),
+    opts.checks === false ? new Map() : checkTools(lab),
+  );
+  missing.push(...missingLocalTools(tools));
+  // SSH hosts: the same question asked on each machine (one round trip per host).
+  if (opts.remote) missing.push(...(await missingRemoteTools(tools, opts.remote)));
   // Probing needs root; probes passed in (tests, a cached doctor run) are used as they are.
   if (probes || (process.getuid?.() === 0 && which('ip'))) {
     const got = probes ?? (await probeKernel(exec));

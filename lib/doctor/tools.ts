@@ -18,9 +18,12 @@ export const TOOLS: Record<string, { pkg: string; why: string }> = {
   ssh: { pkg: 'openssh-client', why: 'remote hosts' },
 };
 
-/** Path of an executable on PATH (plus the sbin directories, which a sudo PATH may lack). */
-export function which(tool: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean).concat(['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin']);
+/**
+ * Path of an executable on PATH — exactly the lookup the processes geneve-lab starts will make
+ * (execa and `ip netns exec` search PATH), so that doctor, the preflight of `up` and the run
+ * agree. `dirs` replaces PATH (e.g. to say where a tool outside PATH is).
+ */
+export function which(tool: string, dirs: readonly string[] = (process.env.PATH ?? '').split(':').filter(Boolean)): string | undefined {
   for (const dir of dirs) {
     try {
       accessSync(`${dir}/${tool}`, constants.X_OK);
@@ -30,4 +33,9 @@ export function which(tool: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Where a tool is when it is installed but not on PATH (a sudo whose secure_path lacks sbin). */
+export function offPath(tool: string): string | undefined {
+  return which(tool, ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin']);
 }

@@ -3,8 +3,7 @@
  * up here as a call on the Engine, the check runner, the capture or the counter sampler. No UI
  * code lives here, and the UI holds none of this logic: it only renders the events on `bus`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError, ExitCode, UsageError, describeFailure, type OpFailure, type RollbackReport } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
@@ -147,7 +146,10 @@ export class EngineController implements Controller {
       if (where.note) this.bus.emit({ type: 'notice', level: 'info', message: where.note });
       const ctx = this.checkContext();
       const ep = ctx.endpoint(host);
-      const dir = await mkdtemp(join(this.deps.tmpDir ?? tmpdir(), 'geneve-lab-tui-'));
+      // Under the lab's run directory of the state directory (down and gc remove it), not the system temp dir.
+      const root = this.deps.tmpDir ?? join(this.engine.store.dir, 'run', this.lab.name, 'captures');
+      await mkdir(root, { recursive: true });
+      const dir = await mkdtemp(join(root, 'tui-'));
       try {
         const start = this.deps.startCapture ?? startTcpdump;
         const cap = await start(ep, where.ifname, {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import { StepFailed } from '../backends/backend.js';
 import type { Executor } from '../exec/executor.js';
-import { ApplyError, LabError, ExitCode, OpError, type OpFailure, type RollbackReport } from '../errors.js';
+import { ApplyError, InterruptedError, LabError, ExitCode, NeedsRootError, OpError, describeRollback, type OpFailure, type RollbackReport } from '../errors.js';
 import type { Lab } from '../model/types.js';
 import { planLab } from '../plan/plan.js';
 import { autoDatapathFor } from '../plan/ovs.js';
@@ -18,7 +18,19 @@ import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
 import { links, listNetns, netnsTag } from './inspect.js';
 import { namespaceNames, removeNamespaces, taggedNamespaces } from './namespaces.js';
-import { StateStore, pidAlive, type LabState, type Journal } from './state.js';
+import { StateStore, ownerAlive, type CheckVerb, type LabState, type Journal } from './state.js';
+import { lockHolder, lockLab, type LabLock } from './lock.js';
+import { namespaceIdentity, staleLocalEntries } from './identity.js';
+import { crashTestPause, crashTestPauseBeforeUndo, Interrupted, signalOf, throwIfInterrupted } from './signals.js';
+import { collectHelpers, HelperRegistry } from './helpers-registry.js';
+import { rmSync, unlinkSync } from 'node:fs';
+import { selfId } from './procs.js';
+
+/** This process as the owner of a state (pid + start time). */
+const selfOwner = () => {
+  const me = selfId();
+  return { pid: me.pid, ...(me.start !== undefined ? { pidStart: me.start } : {}) };
+};
 import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
 import { routeByHost } from '../backends/router.js';
 import { sshOvsStatus, sweepSshOvs } from '../remote/ovs-service.js';
@@ -65,17 +77,6 @@ function alreadyGone(e: unknown): boolean {
     f.errno === 'ENODEV' || f.errno === 'ENOENT' || f.errno === 'ESRCH' || f.errno === 'EADDRNOTAVAIL' ||
     /Cannot find device|No such|does not exist/.test(f.stderr ?? '')
   );
-}
-
-/**
- * Crash testing: with GENEVE_LAB_PAUSE_AFTER_STEP=N the process announces and then hangs
- * after step N, so a test can `kill -9` it at a known point and prove that `gc` cleans up.
- */
-async function crashTestPause(stepId: number): Promise<void> {
-  const at = Number(process.env.GENEVE_LAB_PAUSE_AFTER_STEP);
-  if (!at || stepId !== at) return;
-  process.stderr.write(`geneve-lab: paused after step ${stepId} (GENEVE_LAB_PAUSE_AFTER_STEP)\n`);
-  await new Promise(() => setInterval(() => {}, 1 << 30));
 }
 
 export class Engine {
@@ -143,20 +144,39 @@ export class Engine {
     return scope ? tag.endsWith(scope) : !tag.includes('@');
   }
 
+  /**
+   * Hold the lab's lock (lock.ts) for `verb`: one geneve-lab process per lab at a time.
+   * Re-entrant within a process (`run` holds it across up, checks and down). Throws LabBusyError.
+   */
+  lock(lab: string, verb: string): LabLock {
+    return lockLab(this.store.labsPath, lab, verb);
+  }
+
   /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
-  async up(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
+  async up(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> }; signal?: AbortSignal } = {}): Promise<UpOutcome> {
+    const lock = this.lock(recipeLab.name, 'up');
+    try {
+      return await this.upLocked(recipeLab, opts);
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async upLocked(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> }; signal?: AbortSignal }): Promise<UpOutcome> {
     const t0 = Date.now();
+    const { signal } = opts;
     const lab = await this.connect(recipeLab);
     const plan = await this.plan(lab);
     const hash = planHash(plan);
     this.bus.emit({ type: 'plan', lab: lab.name, plan });
     this.bus.emit({ type: 'phase', phase: 'up', state: 'start', lab: lab.name });
 
-    const existing = this.store.read(lab.name);
+    let existing = this.store.read(lab.name);
     if (existing) {
       await this.connectState(existing);
-      if (existing.phase !== 'up' && pidAlive(existing.pid) && existing.pid !== process.pid)
-        throw new LabError(`lab "${lab.name}" is being changed by process ${existing.pid} (${existing.phase}); wait for it or stop it`, ExitCode.applyFailed);
+      // Checks of an earlier up/check that died: their helpers go, the built lab stays.
+      // (A `run` that died is recreated below: its contract was to leave nothing.)
+      if (existing.phase === 'checking' && existing.checking?.verb !== 'run' && !ownerAlive(existing)) existing = await this.recoverChecks(existing);
       if (existing.phase === 'up' && existing.planHash === hash) {
         const drift = await this.drift(existing);
         if (!drift.length) {
@@ -177,6 +197,7 @@ export class Engine {
 
     await this.preflight(lab, plan);
     await opts.hooks?.beforeApply?.();
+    throwIfInterrupted(signal);
 
     let state: LabState = {
       version: 1,
@@ -189,7 +210,7 @@ export class Engine {
       steps: plan.steps,
       ...(this.remotes.size ? { remotes: sshSpecsOf(lab, this.remotes.defaults) } : {}),
       phase: 'applying',
-      pid: process.pid,
+      ...selfOwner(),
       updatedAt: '',
     };
     this.store.write(state);
@@ -198,16 +219,31 @@ export class Engine {
     try {
       await this.backend.execute(plan.steps, {
         intent: async (steps) => {
+          // Between steps, never inside one: an interrupted up issues no further step.
+          throwIfInterrupted(signal);
           this.store.journalIntent(lab.name, steps.map((s) => s.id));
           for (const s of steps) this.bus.emit({ type: 'step-start', step: s });
         },
         done: async (step, ms) => {
-          this.store.journalDone(lab.name, step.id);
+          // A namespace is journaled with its identity: rollback, down and gc remove it by that
+          // identity or its tag, never by its name alone (identity.ts).
+          const identity = step.op.op === 'netns.add' ? await namespaceIdentity(this.execFor(step.host), step.op.ns).catch(() => undefined) : undefined;
+          this.store.journalDone(lab.name, step.id, identity);
           this.bus.emit({ type: 'step-done', step, durationMs: ms });
-          await crashTestPause(step.id);
+          await crashTestPause(step.id, signal);
+          throwIfInterrupted(signal);
         },
       });
     } catch (e) {
+      if (e instanceof Interrupted || signal?.aborted) {
+        // Ctrl-C/SIGTERM (also when the terminal's SIGINT killed the step's own process).
+        const sig = e instanceof Interrupted ? e.signal : signalOf(signal);
+        this.bus.emit({ type: 'notice', level: 'warning', message: `${sig}: stopping lab "${lab.name}" and rolling back what was made so far` });
+        this.bus.emit({ type: 'phase', phase: 'up', state: 'failed', lab: lab.name });
+        state = this.store.setPhase(state, 'rolling-back');
+        const rollback = await this.teardown(state, 'rollback');
+        throw new InterruptedError(sig, `interrupted (${sig}) while building lab "${lab.name}": ${describeRollback(rollback)}`, rollback);
+      }
       const failedStep = e instanceof StepFailed ? e.step : undefined;
       const failure: OpFailure =
         e instanceof StepFailed && e.cause instanceof OpError
@@ -216,7 +252,7 @@ export class Engine {
       if (failedStep) this.bus.emit({ type: 'step-failed', step: failedStep, failure, durationMs: 0 });
       this.bus.emit({ type: 'phase', phase: 'up', state: 'failed', lab: lab.name });
       state = this.store.setPhase(state, 'rolling-back');
-      const rollback = await this.teardown(state, 'rollback', failedStep);
+      const rollback = await this.teardown(state, 'rollback');
       throw new ApplyError(failedStep?.id ?? 0, failure, rollback);
     }
     this.store.setPhase(state, 'up');
@@ -232,7 +268,7 @@ export class Engine {
 
   /** Nothing of the plan may exist before we start, unless it is ours (then gc/down first). */
   private async preflight(lab: Lab, plan: Plan): Promise<void> {
-    if (process.getuid?.() !== 0) throw new LabError('geneve-lab up needs root (CAP_NET_ADMIN) to create namespaces and links: run it with sudo', ExitCode.missingPrerequisite);
+    if (process.getuid?.() !== 0) throw new NeedsRootError('up');
     const clashes: string[] = [];
     const listed = new Map<Executor, Set<string>>();
     for (const ns of plan.namespaces) {
@@ -289,17 +325,30 @@ export class Engine {
   }
 
   /**
-   * Undo what a lab created, newest first. `rollback` after a failed step also removes a
-   * namespace that the failing step was creating (preflight proved it did not exist before).
+   * Undo what a lab created, newest first. Only what the journal says was done (or, for a
+   * namespace, intended) is undone, and a namespace or shared link only when it is still the
+   * lab's: its tag, or (namespaces) the identity journaled at creation. A namespace whose
+   * creation failed (EEXIST: someone else's) is never touched.
    */
-  async teardown(state: LabState, mode: 'down' | 'rollback' | 'gc', failedStep?: Step): Promise<RollbackReport> {
+  async teardown(state: LabState, mode: 'down' | 'rollback' | 'gc'): Promise<RollbackReport> {
     const journal: Journal = this.store.readJournal(state.lab);
     if (mode === 'down' || mode === 'gc') this.store.setPhase(state, mode === 'down' ? 'tearing-down' : state.phase);
     this.bus.emit({ type: 'phase', phase: mode === 'rollback' ? 'rollback' : mode, state: 'start', lab: state.lab });
     const failures: OpFailure[] = [];
     let undone = 0;
-    const touched = (s: Step) =>
-      journal.done.has(s.id) || (s.op.op === 'netns.add' && (journal.intent.has(s.id) || s.id === failedStep?.id));
+    await crashTestPauseBeforeUndo();
+    // Checks' helpers first (a tcpdump on an SSH host's NIC is in no namespace of ours).
+    await collectHelpers(this.store, state.lab, (h) => this.remotes.exec(h)).catch(() => undefined);
+    // A namespace the lab only intended to make is a candidate too (kill -9 between creating and
+    // journaling it), but then only its tag can prove it is the lab's.
+    const touched = (s: Step) => journal.done.has(s.id) || (s.op.op === 'netns.add' && journal.intent.has(s.id));
+    const sharedLinks = new Map<Executor, Map<string, string | undefined>>();
+    const sharedLinkOwner = async (ex: Executor, ns: string, name: string): Promise<'ours' | 'absent' | 'foreign'> => {
+      if (!sharedLinks.has(ex)) sharedLinks.set(ex, new Map((await links(ex, ns || undefined)).map((l) => [l.ifname, l.ifalias])));
+      const m = sharedLinks.get(ex)!;
+      if (!m.has(name)) return 'absent';
+      return m.get(name) === state.tag ? 'ours' : 'foreign';
+    };
     // Namespaces go last, all of a machine's in one batch (one listing, one /proc scan, then
     // the deletions): everything else the lab undoes (OVS daemons, links on SSH hosts) comes
     // first, in reverse plan order, while the namespaces it may need still exist.
@@ -311,6 +360,15 @@ export class Engine {
         const ex = this.execFor(step.host);
         nsUndos.set(ex, [...(nsUndos.get(ex) ?? []), step]);
         continue;
+      }
+      if (undo.op.op === 'link.del') {
+        // A link in a namespace the lab does not own (an SSH host's): only when it still carries the tag.
+        const owner = await sharedLinkOwner(this.execFor(step.host), undo.op.ns, undo.op.name).catch(() => 'ours' as const);
+        if (owner === 'foreign') {
+          this.bus.emit({ type: 'notice', level: 'warning', message: `link ${undo.op.name}${step.host ? ` on host "${step.host}"` : ''} is not tagged as lab "${state.lab}"'s: left alone` });
+          this.store.journalUndone(state.lab, step.id);
+          continue;
+        }
       }
       this.bus.emit({ type: 'undo-start', step });
       const t0 = Date.now();
@@ -341,7 +399,13 @@ export class Engine {
       const t0 = Date.now();
       const results = await removeNamespaces(
         ex,
-        [...steps.map((s) => ({ ns: nsOf(s), allowUntagged: true, subject: s.subject })), ...strays.map((ns) => ({ ns }))],
+        [
+          ...steps.map((s) => {
+            const identity = journal.identities.get(s.id);
+            return { ns: nsOf(s), subject: s.subject, ...(identity ? { identity } : {}) };
+          }),
+          ...strays.map((ns) => ({ ns })),
+        ],
         state.tag,
         { present, ...(ex === this.exec ? { backend: this.localBackend } : {}) },
       );
@@ -357,12 +421,24 @@ export class Engine {
           continue;
         }
         if (r.outcome === 'foreign') {
-          // Not ours (someone re-created the name): never touch it, but say so.
-          this.bus.emit({ type: 'notice', level: 'warning', message: `namespace ${r.ns} is not tagged as lab "${state.lab}"'s: left alone` });
+          // Not ours (someone re-created the name, or our creation failed because it existed): never touch it, but say so.
+          this.bus.emit({ type: 'notice', level: 'warning', message: `namespace ${r.ns} is not lab "${state.lab}"'s (no tag of the lab, and not the namespace the lab created): left alone` });
+          this.store.journalUndone(state.lab, step.id);
+          continue;
         }
-        undone++;
+        if (r.outcome === 'removed') undone++;
         this.store.journalUndone(state.lab, step.id);
         this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
+      }
+    }
+    // Entries of /run/netns here with the lab's namespace names but no namespace mounted (a
+    // crash between creating the name and mounting, or made in a mount namespace that ended).
+    for (const ns of staleLocalEntries(state.steps.flatMap((s) => (s.op.op === 'netns.add' ? [s.op.ns] : [])))) {
+      try {
+        unlinkSync(`/run/netns/${ns}`);
+        undone++;
+      } catch {
+        /* gone meanwhile */
       }
     }
     // Likewise the lab's tagged bridges/ports in the SSH hosts' own OVS services.
@@ -376,42 +452,72 @@ export class Engine {
 
   /** Remove exactly what the lab owns. Works from the state file, or from tags when it is gone. */
   async down(labName: string): Promise<RollbackReport & { found: boolean }> {
-    const state = this.store.read(labName);
-    if (state) {
-      if (state.phase !== 'up' && state.pid !== process.pid && pidAlive(state.pid))
-        throw new LabError(`lab "${labName}" is being changed by process ${state.pid} (${state.phase}); wait for it or stop it`, ExitCode.applyFailed);
-      await this.connectState(state);
-      return { ...(await this.teardown(state, 'down')), found: true };
+    const lock = this.lock(labName, 'down');
+    try {
+      const state = this.store.read(labName);
+      if (state) {
+        await this.connectState(state);
+        return { ...(await this.teardown(state, 'down')), found: true };
+      }
+      const tag = this.tagFor(labName);
+      const backend = { backend: this.localBackend };
+      const nss = (await taggedNamespaces(this.exec, tag, backend)).map((n) => n.ns);
+      const results = await removeNamespaces(this.exec, nss.map((ns) => ({ ns })), tag, backend);
+      const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
+      return { undone: nss.length - failures.length, failures, found: nss.length > 0 };
+    } finally {
+      lock.release();
     }
-    const tag = this.tagFor(labName);
-    const backend = { backend: this.localBackend };
-    const nss = (await taggedNamespaces(this.exec, tag, backend)).map((n) => n.ns);
-    const results = await removeNamespaces(this.exec, nss.map((ns) => ({ ns })), tag, backend);
-    const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
-    return { undone: nss.length - failures.length, failures, found: nss.length > 0 };
   }
 
   /**
    * Remove what crashed labs left: labs whose state says they were mid-change and whose
-   * process is dead, and namespaces tagged as a lab that has no state at all.
+   * process is dead, and namespaces tagged as a lab that has no state at all. A lab whose `up`
+   * or `check` died during its checks keeps running (it was built); only its checks' helper
+   * processes and files are removed (`checks`). A `run` that died anywhere is torn down.
    */
-  async gc(): Promise<{ labs: string[]; namespaces: string[]; failures: OpFailure[] }> {
+  async gc(): Promise<{ labs: string[]; namespaces: string[]; checks: string[]; failures: OpFailure[] }> {
     const labs: string[] = [];
     const namespaces: string[] = [];
+    const checks: string[] = [];
     const failures: OpFailure[] = [];
     for (const name of this.store.list()) {
       const st = this.store.read(name);
-      if (!st || st.phase === 'up' || pidAlive(st.pid)) continue;
+      if (!st || st.phase === 'up' || ownerAlive(st) || lockHolder(this.store.labsPath, name)) continue;
+      let lock: LabLock;
       try {
-        await this.connectState(st);
-      } catch (e) {
-        // One lab's unreachable host must not keep gc from collecting the others.
-        failures.push({ subject: `lab "${name}"`, request: 'connect', kernelMessage: (e as Error).message });
-        continue;
+        lock = this.lock(name, 'gc');
+      } catch {
+        continue; // taken meanwhile: that process owns the lab now
       }
-      const r = await this.teardown(st, 'gc');
-      failures.push(...r.failures);
-      labs.push(name);
+      try {
+        // Stale /run/netns entries of the lab here go even when its SSH hosts cannot be reached.
+        for (const ns of staleLocalEntries(st.steps.flatMap((s) => (s.op.op === 'netns.add' ? [s.op.ns] : [])))) {
+          try {
+            unlinkSync(`/run/netns/${ns}`);
+            namespaces.push(ns);
+          } catch {
+            /* gone meanwhile */
+          }
+        }
+        try {
+          await this.connectState(st);
+        } catch (e) {
+          // One lab's unreachable host must not keep gc from collecting the others.
+          failures.push({ subject: `lab "${name}"`, request: 'connect', kernelMessage: (e as Error).message });
+          continue;
+        }
+        if (st.phase === 'checking' && st.checking?.verb !== 'run') {
+          await this.recoverChecks(st);
+          checks.push(name);
+          continue;
+        }
+        const r = await this.teardown(st, 'gc');
+        failures.push(...r.failures);
+        labs.push(name);
+      } finally {
+        lock.release();
+      }
     }
     const known = new Set(this.store.list().map((n) => this.tagFor(n)));
     const orphans = await taggedNamespaces(this.exec, (tag) => tag.startsWith('geneve-lab:') && this.inScope(tag) && !known.has(tag), { backend: this.localBackend });
@@ -423,7 +529,32 @@ export class Engine {
         else if (r.outcome === 'removed') namespaces.push(r.ns);
       }
     }
-    return { labs, namespaces, failures };
+    return { labs, namespaces, checks, failures };
+  }
+
+  /**
+   * The checks of a built lab begin (`verb` says whose: after a crash gc tears down a `run`
+   * lab, but leaves an `up` lab up). The registry records every helper process and temporary
+   * file of the checks; `signal` stops them. The caller holds the lab's lock.
+   */
+  beginChecks(labName: string, verb: CheckVerb, signal?: AbortSignal): HelperRegistry {
+    const st = this.store.read(labName);
+    if (st) this.store.setPhase(st, 'checking', { verb });
+    return new HelperRegistry(this.store, labName, signal);
+  }
+
+  /** The checks ended (or were interrupted): stop what still runs, remove their files, phase back to `up`. */
+  async endChecks(labName: string, registry?: HelperRegistry): Promise<void> {
+    await registry?.stopLive();
+    const st = this.store.read(labName);
+    if (st) await this.recoverChecks(st);
+  }
+
+  /** Stop the recorded helpers of a lab's checks and remove their files; the lab is up again. */
+  private async recoverChecks(st: LabState): Promise<LabState> {
+    await collectHelpers(this.store, st.lab, (h) => this.remotes.exec(h)).catch(() => undefined);
+    rmSync(this.store.capturesDir(st.lab), { recursive: true, force: true });
+    return this.store.setPhase(st, 'up');
   }
 
   async status(labName?: string): Promise<LabSummary[]> {
@@ -458,7 +589,7 @@ export class Engine {
         phase: st.phase,
         ...(st.source ? { source: st.source } : {}),
         backend: st.backend,
-        crashed: st.phase !== 'up' && !pidAlive(st.pid),
+        crashed: st.phase !== 'up' && !ownerAlive(st),
         namespaces,
       });
     }

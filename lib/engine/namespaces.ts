@@ -1,7 +1,8 @@
 /**
- * Removing lab namespaces safely: only when a namespace carries our tag (or the journal proves
- * we created it), after stopping every process still running inside it (an iperf3 server or an
- * OVS daemon would otherwise keep the namespace alive after `ip netns del`).
+ * Removing lab namespaces safely: only when a namespace carries our tag, or its identity is the
+ * one the journal recorded when the lab created it (identity.ts) — never by name alone — after
+ * stopping every process still running inside it (an iperf3 server or an OVS daemon would
+ * otherwise keep the namespace alive after `ip netns del`).
  *
  * A lab of hundreds of namespaces comes down as one batch per machine: one listing of the
  * namespaces, one tag read per namespace, one /proc scan for the processes inside all of them,
@@ -16,13 +17,18 @@ import { shellQuote } from '../exec/executor.js';
 import type { OpFailure } from '../errors.js';
 import { listNetns, netnsPids, netnsTag } from './inspect.js';
 import { parseIpFailure } from '../backends/iproute2/errors.js';
+import { namespaceIdentities } from './identity.js';
 
 export type RemoveOutcome = 'removed' | 'absent' | 'foreign';
 
 export interface NamespaceToRemove {
   ns: string;
-  /** Remove it even when it has no tag at all (the journal proves the lab created it). */
-  allowUntagged?: boolean;
+  /**
+   * The identity journaled when the lab created it: without the tag (a crash before tagging,
+   * or a tag someone removed) the namespace is still the lab's when its identity is this one.
+   * A namespace with neither is someone else's, even under the lab's name.
+   */
+  identity?: string;
   /** Names the object in a failure (default `namespace "NS"`). */
   subject?: string;
 }
@@ -135,8 +141,8 @@ export async function killNamespaceProcesses(exec: Executor, ns: string, graceMs
 
 /**
  * Remove namespaces of one machine that belong to the lab with `tag`. A namespace is removed
- * only when its tag is `tag` (or it has none and `allowUntagged` says the lab made it); any
- * other is left alone and reported as 'foreign'. Results come back in the order asked.
+ * only when its tag is `tag` or its identity is the journaled one (`identity`); any other is
+ * left alone and reported as 'foreign'. Results come back in the order asked.
  */
 export async function removeNamespaces(
   exec: Executor,
@@ -149,15 +155,25 @@ export async function removeNamespaces(
   const present = opts.present ?? (await namespaceNames(exec));
   const results = new Map<string, RemoveResult>();
   const ours: NamespaceToRemove[] = [];
+  const untagged: NamespaceToRemove[] = [];
   for (const w of wanted) {
-    if (results.has(w.ns) || ours.some((o) => o.ns === w.ns)) continue;
+    if (results.has(w.ns) || ours.some((o) => o.ns === w.ns) || untagged.some((o) => o.ns === w.ns)) continue;
     if (!present.has(w.ns)) {
       results.set(w.ns, { ns: w.ns, outcome: 'absent' });
       continue;
     }
     const t = inProcess ? await inProcess.netnsTag!(w.ns) : await netnsTag(exec, w.ns);
-    if (t === tag || (w.allowUntagged && (t === undefined || t === ''))) ours.push(w);
+    if (t === tag) ours.push(w);
+    else if (w.identity) untagged.push(w);
     else results.set(w.ns, { ns: w.ns, outcome: 'foreign' });
+  }
+  // Without the tag, only the identity recorded at creation proves it is still the lab's namespace.
+  if (untagged.length) {
+    const now = await namespaceIdentities(exec, untagged.map((w) => w.ns));
+    for (const w of untagged) {
+      if (now.get(w.ns) === w.identity) ours.push(w);
+      else results.set(w.ns, { ns: w.ns, outcome: now.has(w.ns) ? 'foreign' : 'absent' });
+    }
   }
 
   await killProcessesIn(
@@ -194,11 +210,11 @@ export async function removeNamespace(
   exec: Executor,
   ns: string,
   tag: string,
-  opts: { allowUntagged?: boolean; subject?: string; backend?: Backend } = {},
+  opts: { identity?: string; subject?: string; backend?: Backend } = {},
 ): Promise<{ outcome: RemoveOutcome; failure?: OpFailure }> {
   const [r] = await removeNamespaces(
     exec,
-    [{ ns, ...(opts.allowUntagged ? { allowUntagged: true } : {}), ...(opts.subject ? { subject: opts.subject } : {}) }],
+    [{ ns, ...(opts.identity ? { identity: opts.identity } : {}), ...(opts.subject ? { subject: opts.subject } : {}) }],
     tag,
     opts.backend ? { backend: opts.backend } : {},
   );

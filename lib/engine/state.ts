@@ -10,8 +10,30 @@ import { createHash } from 'node:crypto';
 import type { Lab } from '../model/types.js';
 import type { Step } from '../plan/ops.js';
 import type { SshSpec } from '../remote/ssh-args.js';
+import { processAlive, processStartTime, type ProcessId } from './procs.js';
 
-export type Phase = 'applying' | 'up' | 'rolling-back' | 'tearing-down';
+/**
+ * `checking`: the lab is built and checks run (see `checking` for which verb); after a crash
+ * gc tears a `run` lab down (its contract is "always torn down") and, for `up`/`check`, only
+ * stops the checks' helper processes and removes their files, leaving the built lab up.
+ */
+export type Phase = 'applying' | 'up' | 'checking' | 'rolling-back' | 'tearing-down';
+
+/** The verb whose checks are running, while phase is `checking`. */
+export type CheckVerb = 'up' | 'run' | 'check';
+
+/** A process a check started (tcpdump, iperf3, ping…), or a file/directory it made. */
+export type HelperRecord =
+  | { helper: ProcessId & { host?: string; argv0?: string } }
+  | { ended: number }
+  | { temp: string; host?: string };
+
+export interface Helpers {
+  /** Processes still running as far as the record knows (pid + start time, host when remote). */
+  processes: (ProcessId & { host?: string; argv0?: string })[];
+  /** Files and directories the checks made (capture pcaps), with their host when remote. */
+  temps: { path: string; host?: string }[];
+}
 
 export interface LabState {
   version: 1;
@@ -26,12 +48,23 @@ export interface LabState {
   remotes?: SshSpec[];
   phase: Phase;
   pid: number;
+  /** Start time of process `pid` (procs.ts): a recycled pid is not mistaken for the owner. */
+  pidStart?: number;
+  /** Set while phase is `checking`: whose checks run. */
+  checking?: { verb: CheckVerb };
   updatedAt: string;
 }
 
 export interface Journal {
   intent: Set<number>;
   done: Set<number>;
+  /** Identity (identity.ts) of each namespace the lab created, by the id of its netns.add step. */
+  identities: Map<number, string>;
+}
+
+/** Whether the process that last wrote the state still runs (pid and start time). */
+export function ownerAlive(state: Pick<LabState, 'pid' | 'pidStart'>): boolean {
+  return processAlive({ pid: state.pid, ...(state.pidStart !== undefined ? { start: state.pidStart } : {}) });
 }
 
 export function defaultStateDir(): string {
@@ -60,6 +93,17 @@ export class StateStore {
   private journalFile(lab: string) {
     return join(this.labsDir(), `${lab}.journal`);
   }
+  private helpersFile(lab: string) {
+    return join(this.labsDir(), `${lab}.helpers`);
+  }
+  /** Where lab state and locks live (labs/). */
+  get labsPath(): string {
+    return this.labsDir();
+  }
+  /** Where checks of the lab keep their files on this machine (capture pcaps): under runDir, so down and gc remove them. */
+  capturesDir(lab: string) {
+    return join(this.runDir(lab), 'captures');
+  }
   /** Per-lab run directory for daemons, pidfiles, logs and artifacts. */
   runDir(lab: string) {
     return join(this.dir, 'run', lab);
@@ -80,8 +124,10 @@ export class StateStore {
     renameSync(tmp, this.file(state.lab));
   }
 
-  setPhase(state: LabState, phase: Phase): LabState {
-    const next = { ...state, phase, pid: process.pid };
+  setPhase(state: LabState, phase: Phase, checking?: { verb: CheckVerb }): LabState {
+    const start = processStartTime(process.pid);
+    const { checking: _drop, ...rest } = state;
+    const next: LabState = { ...rest, phase, pid: process.pid, ...(start !== undefined ? { pidStart: start } : {}), ...(checking ? { checking } : {}) };
     this.write(next);
     return next;
   }
@@ -95,8 +141,9 @@ export class StateStore {
     appendFileSync(this.journalFile(lab), JSON.stringify({ intent: ids }) + '\n');
   }
 
-  journalDone(lab: string, id: number): void {
-    appendFileSync(this.journalFile(lab), JSON.stringify({ done: id }) + '\n');
+  /** A step completed; for a namespace, with the identity it was created with. */
+  journalDone(lab: string, id: number, identity?: string): void {
+    appendFileSync(this.journalFile(lab), JSON.stringify(identity ? { done: id, identity } : { done: id }) + '\n');
   }
 
   journalUndone(lab: string, id: number): void {
@@ -104,7 +151,7 @@ export class StateStore {
   }
 
   readJournal(lab: string): Journal {
-    const j: Journal = { intent: new Set(), done: new Set() };
+    const j: Journal = { intent: new Set(), done: new Set(), identities: new Map() };
     let text = '';
     try {
       text = readFileSync(this.journalFile(lab), 'utf8');
@@ -114,12 +161,14 @@ export class StateStore {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
-        const e = JSON.parse(line) as { intent?: number[]; done?: number; undone?: number };
+        const e = JSON.parse(line) as { intent?: number[]; done?: number; identity?: string; undone?: number };
         e.intent?.forEach((i) => j.intent.add(i));
         if (e.done !== undefined) j.done.add(e.done);
+        if (e.done !== undefined && typeof e.identity === 'string') j.identities.set(e.done, e.identity);
         if (e.undone !== undefined) {
           j.done.delete(e.undone);
           j.intent.delete(e.undone);
+          j.identities.delete(e.undone);
         }
       } catch {
         // A torn last line after a crash: everything before it is still valid.
@@ -128,9 +177,45 @@ export class StateStore {
     return j;
   }
 
+  /** Record a helper process or temporary file of the running checks (append-only, like the journal). */
+  recordHelper(lab: string, record: HelperRecord): void {
+    mkdirSync(this.labsDir(), { recursive: true });
+    appendFileSync(this.helpersFile(lab), JSON.stringify(record) + '\n');
+  }
+
+  /** What the checks of a lab started and have not finished (for Ctrl-C, down and gc). */
+  readHelpers(lab: string): Helpers {
+    const procs = new Map<number, Helpers['processes'][number]>();
+    const temps = new Map<string, Helpers['temps'][number]>();
+    let text = '';
+    try {
+      text = readFileSync(this.helpersFile(lab), 'utf8');
+    } catch {
+      return { processes: [], temps: [] };
+    }
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const r = JSON.parse(line) as HelperRecord;
+        if ('helper' in r) procs.set(r.helper.pid, r.helper);
+        else if ('ended' in r) procs.delete(r.ended);
+        else if ('temp' in r) temps.set(`${r.host ?? ''}:${r.temp}`, { path: r.temp, ...(r.host ? { host: r.host } : {}) });
+      } catch {
+        // torn last line after a crash
+      }
+    }
+    return { processes: [...procs.values()], temps: [...temps.values()] };
+  }
+
+  /** Forget the checks' helpers (after they were stopped and their files removed). */
+  clearHelpers(lab: string): void {
+    rmSync(this.helpersFile(lab), { force: true });
+  }
+
   remove(lab: string): void {
     rmSync(this.file(lab), { force: true });
     rmSync(this.journalFile(lab), { force: true });
+    rmSync(this.helpersFile(lab), { force: true });
     rmSync(this.runDir(lab), { recursive: true, force: true });
   }
 
@@ -142,6 +227,7 @@ export class StateStore {
   }
 }
 
+/** Whether some process has this pid (prefer ownerAlive/processAlive: they survive pid reuse). */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -8,6 +8,10 @@ export interface RunOptions {
   input?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** Aborting it kills the process (SIGKILL): Ctrl-C stops a check's helpers at once. */
+  signal?: AbortSignal;
+  /** Told the pid of the process as soon as it exists (the checks' helper registry records it). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -28,6 +32,8 @@ export interface Background {
   readonly done: Promise<RunResult>;
   /** SIGTERM, then SIGKILL after a grace period; resolves with the final result. */
   stop(graceMs?: number): Promise<RunResult>;
+  /** Over SSH: the file on the remote host holding the remote program's pid while it runs. */
+  readonly remotePidFile?: string;
 }
 
 export interface Executor {
@@ -79,7 +85,7 @@ export class LocalExecutor implements Executor {
     const [file, ...args] = argv;
     if (!file) throw new Error('empty argv');
     const started = Date.now();
-    const r = await execa(file, args, {
+    const child = execa(file, args, {
       reject: false,
       input: opts.input,
       stdin: opts.input === undefined ? 'ignore' : undefined,
@@ -87,7 +93,10 @@ export class LocalExecutor implements Executor {
       env: opts.env,
       stripFinalNewline: false,
       killSignal: 'SIGKILL',
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    const r = await child;
     return toRunResult(argv, started, r);
   }
 
@@ -101,7 +110,9 @@ export class LocalExecutor implements Executor {
       env: opts.env,
       timeout: opts.timeoutMs,
       stripFinalNewline: false,
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const done = (child as Promise<unknown>).then((r) => toRunResult(argv, started, r));
     return {
       pid: child.pid,

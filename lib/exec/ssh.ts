@@ -31,7 +31,7 @@ export type { SshSpec } from '../remote/ssh-args.js';
 export class SshUnreachableError extends LabError {
   readonly hosts: { host: string; target: string; reason: string }[];
   constructor(hosts: { host: string; target: string; reason: string }[]) {
-    super(hosts.map((h) => h.reason).join('\n'), ExitCode.missingPrerequisite);
+    super(hosts.map((h) => h.reason).join('\n'), ExitCode.missingPrerequisite, { code: 'host_unreachable' });
     this.hosts = hosts;
   }
   override toJSON() {
@@ -42,7 +42,7 @@ export class SshUnreachableError extends LabError {
 /** The SSH settings of a host are malformed (caught before any connection is tried). */
 export class SshSpecError extends LabError {
   constructor(problems: string[]) {
-    super(problems.join('\n'), ExitCode.invalidInput);
+    super(problems.join('\n'), ExitCode.invalidInput, { code: 'invalid_ssh_settings' });
   }
 }
 
@@ -292,6 +292,7 @@ export class SshExecutor implements Executor {
     const bg: Background = {
       pid: child.pid,
       argv: [...argv],
+      remotePidFile: pidFile,
       done,
       stop: async (graceMs = 2000) => {
         if (settled) return done;

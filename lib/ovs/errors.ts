@@ -12,7 +12,7 @@ export class OvsSpecError extends LabError {
     readonly field: string,
     readonly problem: string,
   ) {
-    super(`${subject}: ${field}: ${problem}`, ExitCode.invalidInput);
+    super(`${subject}: ${field}: ${problem}`, ExitCode.invalidInput, { code: 'invalid_ovs_settings' });
   }
   override toJSON() {
     return { ...super.toJSON(), subject: this.subject, field: this.field };

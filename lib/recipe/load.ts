@@ -15,6 +15,8 @@ import { collectVariables, substituteVariables } from './variables.js';
 import { applyDefaults } from './defaults.js';
 import { analyze } from './semantic.js';
 import { resolveLab } from './resolve.js';
+import { aliasProblem, nestingProblem, sizeProblem, utf8Problem } from './limits.js';
+import { partialAnalysis } from './partial.js';
 
 export interface LoadedRecipe {
   lab: Lab;
@@ -30,6 +32,9 @@ export async function loadRecipeFile(file: string): Promise<LoadedRecipe> {
     const st = await stat(abs);
     if (st.isDirectory()) throw new RecipeError([fileProblem(abs, 'is a directory; give the path of a recipe file (.yaml)')]);
     if (!st.isFile()) throw new RecipeError([fileProblem(abs, 'is not a regular file; give the path of a recipe file (.yaml)')]);
+    // Refused before reading: a huge file must not cost seconds and gigabytes to reject.
+    const tooBig = sizeProblem(abs, st.size);
+    if (tooBig) throw new RecipeError([tooBig]);
     bytes = await readFile(abs);
   } catch (e) {
     if (e instanceof RecipeError) throw e;
@@ -46,12 +51,22 @@ export function loadRecipeText(text: string, file: string): LoadedRecipe {
 }
 
 function loadRecipeBytes(bytes: Buffer, file: string, text?: string): LoadedRecipe {
+  try {
+    return loadRecipeChecked(bytes, file, text);
+  } catch (e) {
+    // Any recursion the limits did not foresee still ends as our message, never an internal one.
+    if (e instanceof RangeError) throw new RecipeError([fileProblem(file, 'is nested too deeply to be read (a recipe needs about 6 levels); this is not a recipe')]);
+    throw e;
+  }
+}
+
+function loadRecipeChecked(bytes: Buffer, file: string, text?: string): LoadedRecipe {
+  const tooBig = sizeProblem(file, bytes.length);
+  if (tooBig) throw new RecipeError([tooBig]);
   if (text === undefined) {
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      throw new RecipeError([fileProblem(file, 'is not UTF-8 text (binary data?); a recipe is a YAML text file')]);
-    }
+    const bad = utf8Problem(file, bytes);
+    if (bad) throw new RecipeError([bad]);
+    text = new TextDecoder('utf-8').decode(bytes);
   }
   const nul = text.indexOf('\0');
   if (nul >= 0) {
@@ -62,15 +77,21 @@ function loadRecipeBytes(bytes: Buffer, file: string, text?: string): LoadedReci
   if (text.replace(/^\uFEFF/, '').trim() === '' || /^(\s*#.*\n?)*\s*$/.test(text))
     throw new RecipeError([fileProblem(file, 'is empty; a recipe needs at least "lab: NAME" (see docs/recipes.md)')]);
 
+  const deep = nestingProblem(file, text);
+  if (deep) throw new RecipeError([deep]);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   if (doc.errors.length) {
     // The first syntax error is the one worth reading; later ones are usually consequences.
     const e = doc.errors[0]!;
     const pos = lines.linePos(e.pos[0]);
+    if (e.code === 'MULTIPLE_DOCS')
+      throw new RecipeError([fileProblem(file, 'a second YAML document starts here (---); a recipe is one document: put each lab in a file of its own', pos.line, pos.col)]);
     const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new RecipeError([fileProblem(file, `malformed YAML: ${msg}`, pos.line, pos.col)]);
   }
+  const bomb = aliasProblem(file, doc, lines);
+  if (bomb) throw new RecipeError([bomb]);
   const loc = new Locator(file, doc, lines);
   if (!isMap(doc.contents)) {
     const what = isScalar(doc.contents) ? `a single value (${show(doc.contents.value)})` : 'a list';
@@ -90,9 +111,13 @@ function loadRecipeBytes(bytes: Buffer, file: string, text?: string): LoadedReci
   if (badKeys.length) throw new RecipeError(badKeys);
   let tree: unknown;
   try {
-    tree = doc.toJS({ maxAliasCount: 100 });
+    // Alias expansion was bounded by aliasProblem (with a position); no second, unlocated limit here.
+    tree = doc.toJS({ maxAliasCount: -1 });
   } catch (e) {
-    throw new RecipeError([fileProblem(file, `cannot be read as data: ${(e as Error).message}`)]);
+    const m = (e as Error).message;
+    throw new RecipeError([
+      fileProblem(file, /excessive alias/i.test(m) ? 'aliases (*name) expand too much; refused as an alias bomb (use an alias only for a value you repeat)' : `cannot be read as data: ${m}`),
+    ]);
   }
 
   const problems: Problem[] = [];
@@ -104,13 +129,18 @@ function loadRecipeBytes(bytes: Buffer, file: string, text?: string): LoadedReci
   let parsed = recipeSchema.safeParse(merged, { reportInput: true, error: genericMessage });
   const varPaths = new Set(problems.map((p) => p.path));
   if (!parsed.success) {
-    problems.push(...issuesToProblems(parsed.error.issues, loc).filter((p) => !varPaths.has(p.path)));
+    const issues = parsed.error.issues;
+    problems.push(...issuesToProblems(issues, loc).filter((p) => !varPaths.has(p.path)));
     // To report ALL problems at once, drop the invalid tunables and run the cross-field rules on
     // the rest. When a structural field (names, references, addresses) is invalid, cross-field
     // results would be consequences of it, so only the schema problems are reported.
-    const pruned = pruneInvalid(merged, parsed.error.issues);
+    const pruned = pruneInvalid(merged, issues);
     if (pruned) parsed = recipeSchema.safeParse(pruned, { reportInput: true, error: genericMessage });
-    if (!pruned || !parsed.success) throw new RecipeError(sortProblems(problems));
+    if (!pruned || !parsed.success) {
+      // Still report the cross-field problems of the parts that are sound (partial.ts).
+      problems.push(...partialAnalysis(merged, issues, loc, STRUCTURAL, problems, (t) => recipeSchema.safeParse(t, { reportInput: true, error: genericMessage })));
+      throw new RecipeError(sortProblems(problems));
+    }
   }
   const raw: RawRecipe = parsed.data;
   const analysis = analyze(raw, loc);

@@ -9,6 +9,7 @@ import { parseCidr, subnetsOverlap, sameAddress, familyOf, type Cidr } from './a
 import { suggest, type Locator, type Path } from './locate.js';
 import { CHECK_KINDS, INNER_CHECK_KINDS, type RawImpairment, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
 import { validateCaptureExpect } from '../checks/capture-expect.js';
+import { tunnelConflicts } from './semantic-conflicts.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -469,6 +470,8 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     else if (explicit >= 0) err(path, `check "${cap.during}" expands into several checks (lists in from/to); name one of: ${pairs.filter((x) => x.index === explicit).map((x) => `"${x.name}"`).join(', ')}`);
     else err(path, `unknown check "${cap.during}"${suggest(cap.during, traffic.keys())}; checks: ${[...traffic.keys()].map((n) => `"${n}"`).join(', ') || 'none'}`);
   }
+  // Tunnel ends on one host that the kernel could not tell apart (semantic-conflicts.ts).
+  problems.push(...tunnelConflicts(r, tunnelDecisions, ifaceNetwork, loc));
   return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf };
 }
 

@@ -9,7 +9,7 @@ export class VmError extends LabError {
   readonly consoleTail: string[];
   constructor(message: string, consoleTail: string[] = []) {
     const tail = consoleTail.length ? `\n  last console lines:\n${consoleTail.map((l) => '    | ' + l).join('\n')}` : '';
-    super(message + tail, ExitCode.applyFailed);
+    super(message + tail, ExitCode.applyFailed, { code: 'vm_failed' });
     this.consoleTail = consoleTail;
   }
   override toJSON() {

@@ -5,7 +5,8 @@
  * The ssh client runs in the bridge namespace (198.51.100.1): nothing touches the root namespace.
  */
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm, writeFile, mkdir, stat, rmdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, mkdir, stat } from 'node:fs/promises';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SshSpec } from '../../lib/exec/ssh.js';
@@ -38,7 +39,48 @@ async function sh(argv: string[]): Promise<string> {
   return String(r.stdout);
 }
 
+/**
+ * sshd's privilege separation directory. Created when missing and NEVER removed: every running
+ * sshd chroots into it for each new connection, so removing it while another test file's sshd
+ * runs makes that server reset every new connection ("kex_exchange_identification: read:
+ * Connection reset by peer") — the flake of the SSH tests when two test files ran at once and
+ * the first one to finish removed the directory the other still needed. (An empty directory
+ * that the openssh-server package also keeps there permanently.)
+ */
 const PRIVSEP_DIR = '/run/sshd';
+
+/** Mount points under /run/netns in the mount namespace of process `pid`. */
+function netnsMountsOf(pid: number | 'self'): Set<string> {
+  try {
+    return new Set(
+      readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[4] ?? '')
+        .filter((m) => m.startsWith('/run/netns/'))
+        .map((m) => m.slice('/run/netns/'.length)),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Namespaces made THROUGH a box (`ip netns add` over SSH) are mounted only in the box's private
+ * mount namespace; when the box ends, this machine is left with their files under /run/netns and
+ * nothing mounted on them. Remove exactly those: names mounted in one of our boxes (not here),
+ * and now plain files.
+ */
+function removeStaleEntries(names: Iterable<string>): void {
+  const dirDev = statSync('/run/netns').dev;
+  for (const ns of names) {
+    try {
+      const st = statSync(`/run/netns/${ns}`);
+      if (st.dev === dirDev && st.isFile()) unlinkSync(`/run/netns/${ns}`);
+    } catch {
+      /* gone */
+    }
+  }
+}
 
 export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
   const dir = await mkdtemp(join(tmpdir(), `gl-sshd-${lab}-`));
@@ -46,9 +88,11 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
   const boxes: SshBox[] = [];
   const children: ReturnType<typeof execa>[] = [];
   const namespaces: string[] = [];
-  let createdPrivsep = false;
-
   const teardown = async () => {
+    // What the boxes mounted under /run/netns that this machine's view has not (see removeStaleEntries).
+    const here = netnsMountsOf('self');
+    const madeInBoxes = new Set<string>();
+    for (const c of children) if (c.pid) for (const ns of netnsMountsOf(c.pid)) if (!here.has(ns)) madeInBoxes.add(ns);
     for (const c of children) c.kill('SIGKILL');
     // Everything still running in our namespaces is ours: sshd's per-connection processes and the
     // ssh masters of a client that was killed (ControlPersist keeps them). They hold sshd's stdio,
@@ -65,16 +109,13 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
     }
     await Promise.race([Promise.allSettled(children), new Promise((r) => setTimeout(r, 5000))]);
     for (const ns of namespaces.reverse()) await execa('ip', ['netns', 'del', ns], { reject: false });
+    removeStaleEntries(madeInBoxes);
     await rm(dir, { recursive: true, force: true });
-    if (createdPrivsep) await rmdir(PRIVSEP_DIR).catch(() => undefined);
   };
 
   try {
     // sshd refuses to start without its privilege separation directory (normally made by systemd).
-    if (!(await stat(PRIVSEP_DIR).catch(() => undefined))) {
-      await mkdir(PRIVSEP_DIR, { mode: 0o755 });
-      createdPrivsep = true;
-    }
+    if (!(await stat(PRIVSEP_DIR).catch(() => undefined))) await mkdir(PRIVSEP_DIR, { mode: 0o755 }).catch(() => undefined);
     await sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'geneve-lab-test-client', '-f', join(dir, 'client')]);
     const clientKey = join(dir, 'client');
     await writeFile(join(dir, 'authorized_keys'), await readFile(`${clientKey}.pub`));

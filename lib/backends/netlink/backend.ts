@@ -158,8 +158,7 @@ export class NetlinkBackend implements Backend {
     switch (op.op) {
       case 'netns.add':
         this.indexes.delete(op.ns);
-        this.ns.add(op.ns);
-        this.ack(op.ns, (seq) => linkSetMessage('lo', { up: true, alias: op.tag }, seq));
+        this.ns.add(op.ns, (sock) => sock.request(linkSetMessage('lo', { up: true, alias: op.tag }, sock.nextSeq())));
         return;
       case 'netns.del':
         this.indexes.delete(op.ns);

@@ -142,7 +142,7 @@ export class Namespaces {
    * in it needs one; entering it again would cost a path lookup and two setns). Its fd is not
    * kept: a lab of N namespaces would hold 2N descriptors.
    */
-  add(ns: string): void {
+  add(ns: string, init?: (sock: NlSocket) => void): void {
     const path = this.path(ns);
     this.forget(ns);
     if (!this.runDirShared) mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
@@ -152,9 +152,21 @@ export class Namespaces {
     try {
       if (this.sys.unshare(CLONE_NEWNET) < 0) throw new NetlinkError(this.sys.errno(), 'unshare(CLONE_NEWNET) failed');
       try {
-        if (this.sys.mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null) < 0)
-          throw new NetlinkError(this.sys.errno(), `bind mount on ${path} failed`);
-        this.sockets.set(ns, new NlSocket(this.sys));
+        // `init` (bringing lo up with the lab's tag) runs BEFORE the namespace gets its name:
+        // whatever happens later (kill -9 included), a namespace under the name carries the tag.
+        const sock = new NlSocket(this.sys);
+        try {
+          init?.(sock);
+        } catch (e) {
+          sock.close();
+          throw e;
+        }
+        if (this.sys.mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null) < 0) {
+          const errno = this.sys.errno();
+          sock.close();
+          throw new NetlinkError(errno, `bind mount on ${path} failed`);
+        }
+        this.sockets.set(ns, sock);
         this.inodes.set(ns, statSync(path).ino);
       } finally {
         this.goHome();

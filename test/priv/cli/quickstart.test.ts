@@ -69,7 +69,9 @@ privTest('up / status / check / up again / down through the CLI, with --json and
   t.is(down.code, 0, down.stderr);
   t.regex(down.stderr, /^\[ *\d+\.\d s\]   ✓ undo \[\d+\] .*: netns\.del \(\d+ ms\)$/m);
   t.deepEqual(leftovers(lab), []);
-  t.regex(g(['down', lab]).stdout, /not up: nothing to remove/);
+  const downAgain = g(['down', lab]);
+  t.is(downAgain.code, 5, 'down of a lab that is not up: exit 5 (lab_not_up)');
+  t.regex(downAgain.stderr, /not up: nothing to remove/);
 });
 
 privTest('a failing check exits 1 with what was expected and what was seen', async (t) => {

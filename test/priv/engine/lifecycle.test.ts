@@ -99,9 +99,12 @@ privTest('a real kernel error rolls back and names object, namespace, errno and 
   const lab = randomLabName();
   t.teardown(() => cleanup(lab));
   // Two VXLAN devices with the same VNI and port in one namespace: the kernel refuses the second.
-  const doubled = twoHostRecipe(lab, 'type: vxlan\n    vni: 123\n  - { name: tun1, between: [sw1, sw2], type: vxlan, vni: 123 }');
+  // Validation refuses that recipe (semantic-conflicts.ts), so the model is changed behind its back.
+  const twin = twoHostRecipe(lab, 'type: vxlan\n    vni: 123\n  - { name: tun1, between: [sw1, sw2], type: vxlan, vni: 124 }');
+  const model = loadRecipeText(twin, 'dup.yaml').lab;
+  model.tunnels[1]!.vxlan = { ...model.tunnels[1]!.vxlan, vni: 123 };
   const before = snapshot(lab);
-  const e = await t.throwsAsync(engineWith(createIproute2Backend(exec)).up(loadRecipeText(doubled, 'dup.yaml').lab), { instanceOf: ApplyError });
+  const e = await t.throwsAsync(engineWith(createIproute2Backend(exec)).up(model), { instanceOf: ApplyError });
   t.regex(e!.message, /tunnel "tun1" on host "box-1"/);
   t.regex(e!.message, new RegExp(`netns gl-${lab}-box-1`));
   t.regex(e!.message, /VNI/i);
