@@ -5,7 +5,8 @@ import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { formatProblem, LabError, ExitCode, UsageError } from '../../lib/errors.js';
 import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
 import { contextFromLab } from '../../lib/checks/context.js';
-import { runChecks } from '../../lib/checks/run.js';
+import { runScenario } from '../../lib/scenario/run.js';
+import { scenarioContext } from '../../lib/scenario/context.js';
 import type { CheckResult } from '../../lib/checks/result.js';
 import type { Lab } from '../../lib/model/types.js';
 import type { Engine } from '../../lib/engine/engine.js';
@@ -53,12 +54,14 @@ async function labNameOf(arg: string): Promise<string> {
 }
 
 async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise<CheckResult[]> {
-  if (!lab.checks.length) return [];
+  if (!lab.checks.length && !lab.steps?.length) return [];
   engine.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: lab.name });
   // SSH hosts: checks run over the same connections (connect is a no-op when already open) and
   // see the hosts' real underlay interface names.
   const ctx = contextFromLab(await engine.connect(lab), engine.exec, (h) => engine.execFor(h));
-  const results = await runChecks(ctx.lab.checks, { ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, engine.bus);
+  // The checks, then the scenario's steps in order (lib/scenario/run.ts); steps change the lab through the engine.
+  const sctx = scenarioContext({ ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, { runtime: engine, execFor: (h) => engine.execFor(h), runRoot: join(engine.store.dir, 'run') });
+  const results = await runScenario(ctx.lab, sctx, engine.bus);
   engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
   if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));
   if (o.artifacts) {

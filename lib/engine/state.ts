@@ -27,6 +27,8 @@ export interface LabState {
   phase: Phase;
   pid: number;
   updatedAt: string;
+  /** Set (to the first step that did it) when scenario steps changed the running lab: `up` then rebuilds it. */
+  mutated?: string;
 }
 
 export interface Journal {

@@ -43,6 +43,8 @@ export interface PortRef {
   name: string;
   start: number;
   end: number;
+  /** A bare item of the action list (`actions=left`): a port, or an action word like drop. */
+  bare?: boolean;
 }
 
 const PORT_TOKEN = '[A-Za-z0-9_.-]+';
@@ -81,7 +83,7 @@ export function flowPortRefs(flow: string): PortRef[] {
         const raw = flow.slice(itemStart, i);
         const lead = raw.length - raw.trimStart().length;
         const item = raw.trim();
-        if (new RegExp(`^${PORT_TOKEN}$`).test(item)) refs.push({ name: item, start: itemStart + lead, end: itemStart + lead + item.length });
+        if (new RegExp(`^${PORT_TOKEN}$`).test(item)) refs.push({ name: item, start: itemStart + lead, end: itemStart + lead + item.length, bare: true });
         itemStart = i + 1;
       }
     }
@@ -117,7 +119,7 @@ export function resolveFlowPorts(flow: string, ports: SwitchPorts): { text: stri
   let out = '';
   let last = 0;
   for (const r of flowPortRefs(flow)) {
-    const bare = !/[:=(]\s*$/.test(flow.slice(0, r.start));
+    const bare = r.bare === true;
     if (bare && BARE_ACTIONS.test(r.name)) continue;
     if (bare && /^[a-z_]+$/.test(r.name) && !ports.ports.has(r.name)) continue; // an action word we do not list: leave it to ovs-ofctl
     const real = resolvePortName(r.name, ports);
