@@ -49,6 +49,7 @@ export interface OvsStep {
   /** What runs: for ofctl the bridge name follows the command word, recipe port names are resolved. */
   args: string[];
   expectExit: number;
+  stdout?: Scalar | Matcher;
   /** False for commands that only read (dump-flows, show, list…): they do not mark the lab mutated. */
   writes: boolean;
 }

@@ -119,12 +119,13 @@ export function resolveFlowPorts(flow: string, ports: SwitchPorts): { text: stri
   let out = '';
   let last = 0;
   for (const r of flowPortRefs(flow)) {
+    // A field reference (output:NXM_NX_REG0[0..15], output:reg1[]) names no port.
+    if (flow[r.end] === '[') continue;
     const bare = r.bare === true;
     if (bare && BARE_ACTIONS.test(r.name)) continue;
     if (bare && /^[a-z_]+$/.test(r.name) && !ports.ports.has(r.name)) continue; // an action word we do not list: leave it to ovs-ofctl
     const real = resolvePortName(r.name, ports);
     if (real === undefined) {
-      if (r.name.includes('[')) continue;
       unknown.push(r.name);
       continue;
     }

@@ -130,7 +130,7 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
         const res = resolveArgs(args, ports);
         args = res.args;
         for (const u of new Set(res.unknown)) err([...p, 'ovs', tool], unknownPort(u, ports, sw ? `switch "${sw.name}"` : `host "${host}"`));
-        steps.push({ kind: 'ovs', name: d.name, switch: sw?.name ?? '', host, tool, written, args, expectExit: o.expect_exit ?? 0, writes: ovsCommandWrites(tool, command) });
+        steps.push({ kind: 'ovs', name: d.name, switch: sw?.name ?? '', host, tool, written, args, expectExit: o.expect_exit ?? 0, ...(o.stdout !== undefined ? { stdout: o.stdout as never } : {}), writes: ovsCommandWrites(tool, command) });
         break;
       }
       case 'packet_out': {

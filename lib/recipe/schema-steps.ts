@@ -30,10 +30,10 @@ function duration(what: string, minMs = 0) {
     .meta({ description: `${what[0]!.toUpperCase()}${what.slice(1)}: a number with a unit, e.g. 500ms, 1s, 2m` });
 }
 
-/** Command-line words; numbers are taken as written ([ip, link, set, eth0, mtu, 1400]). */
+/** Command-line words; numbers and booleans are taken as written ([ip, link, set, eth0, mtu, 1400], [true]). */
 function argv(what: string) {
   return z
-    .array(z.union([z.string(), z.number()], { error: (iss) => `${show(iss.input)} is not valid in ${what}; each word is text or a number` }), {
+    .array(z.union([z.string(), z.number(), z.boolean()], { error: (iss) => `${show(iss.input)} is not valid in ${what}; each word is text or a number` }), {
       error: (iss) => `${show(iss.input)} is not valid; ${what} is a list of words, e.g. [ip, link, show]`,
     })
     .min(1, { error: `${what} needs at least one word` })
@@ -86,6 +86,7 @@ export function stepSchemaFor<S extends z.ZodObject>(checkSchema: S) {
       ofctl: argv('ofctl').optional().meta({ description: 'ovs-ofctl command and arguments; the bridge is inserted after the command word' }),
       appctl: argv('appctl').optional().meta({ description: 'ovs-appctl command (to this host\'s ovs-vswitchd)' }),
       expect_exit: intIn(0, 255, 'exit code').optional().meta({ description: 'Expected exit code (default 0)' }),
+      stdout: matcher().optional().meta({ description: 'Expected output (text or matcher), e.g. { contains: "actions=drop" }' }),
     },
     'One ovs-vsctl, ovs-ofctl or ovs-appctl command against the switch\'s own OVS instance; recipe port names are resolved',
   ).superRefine((o, ctx) => {

@@ -50,7 +50,7 @@ export async function runOvs(s: OvsStep, ctx: ScenarioContext): Promise<CheckRes
   const res = r as RunResult;
   const full = { ...base, figures: { exit: res.exitCode }, raw: commandRaw(argv, res) };
   if (res.spawnError) return { ...full, status: 'error', message: `${argv[0]} could not be started on host "${s.host}": ${res.stderr.trim() || res.spawnError}` };
-  const v = assertionVerdict(`${shellQuote(['ovs-' + s.tool, ...s.args])} (${ovs.owned ? `OVS of host "${s.host}"` : `OVS service of host "${s.host}"`})`, [assert('exit code', s.expectExit, res.exitCode)]);
+  const v = assertionVerdict(`${shellQuote(['ovs-' + s.tool, ...s.args])} (${ovs.owned ? `OVS of host "${s.host}"` : `OVS service of host "${s.host}"`})`, [assert('exit code', s.expectExit, res.exitCode), ...(s.stdout !== undefined ? [assert('stdout', s.stdout, res.stdout)] : [])]);
   const out = tail(res.stderr) || tail(res.stdout);
   return { ...full, status: v.status, ...(v.message ? { message: v.message + (out ? `\n  ovs-${s.tool} says: ${out.replace(/\n/g, '\n    ')}` : '') } : {}), details: { assertions: v.assertions } };
 }
