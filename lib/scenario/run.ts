@@ -73,7 +73,9 @@ export async function runAction(s: ActionStep, ctx: ScenarioContext): Promise<Ch
   try {
     return await runActionStep(s, ctx);
   } catch (e) {
-    return { name: s.name, kind: s.kind, what: actionWhat(s), status: 'error', message: `step "${s.name}": ${e instanceof Error ? e.message : String(e)}`, figures: {}, durationMs: Date.now() - started };
+    const text = e instanceof Error ? e.message : String(e);
+    // Errors of recorded changes already name the step (their subject is `step "NAME": …`).
+    return { name: s.name, kind: s.kind, what: actionWhat(s), status: 'error', message: text.startsWith(`step "${s.name}"`) ? text : `step "${s.name}": ${text}`, figures: {}, durationMs: Date.now() - started };
   }
 }
 

@@ -27,7 +27,7 @@ import type { ScenarioContext } from '../context.js';
 export function setWhat(s: SetStep): string {
   const what = [
     ...(s.mtu !== undefined ? [`mtu ${s.mtu}`] : []),
-    ...Object.entries(s.tunnel ?? {}).map(([k, v]) => `${k} ${String(v)}`),
+    ...Object.entries(s.tunnel ?? {}).map(([k, v]) => `${k} ${k === 'tos' && typeof v === 'number' ? '0x' + v.toString(16) : String(v)}`),
     ...Object.entries(s.offloads ?? {}).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`),
   ].join(', ');
   return `set ${what} on ${s.targets.map(targetText).join(' and ')}`;
@@ -168,7 +168,12 @@ async function draftsFor(lab: Lab, t: SetTarget, s: SetStep, ctx: ScenarioContex
         } else {
           if (c.ttl !== undefined || c.tos !== undefined || c.df !== undefined) {
             const kind = tun.type === 'vxlan' ? 'vxlan' : 'geneve';
-            add(h.name, { op: 'link.change', ns, name: end.ifname, kind, change: { ...(c.ttl !== undefined ? { ttl: c.ttl } : {}), ...(c.tos !== undefined ? { tos: c.tos } : {}), ...(c.df !== undefined ? { df: c.df } : {}) } });
+            // iproute2 will not change a geneve device without its VNI: name the current one (and port).
+            const cur = tun.type === 'vxlan' ? tun.vxlan : tun.geneve;
+            const id = now.vni ?? cur?.vni ?? 0;
+            const dstport = now.dstport ?? cur?.dstport;
+            const keep = kind === 'geneve' ? { id, ...(dstport !== undefined ? { dstport } : {}) } : undefined;
+            add(h.name, { op: 'link.change', ns, name: end.ifname, kind, change: { ...(c.ttl !== undefined ? { ttl: c.ttl } : {}), ...(c.tos !== undefined ? { tos: c.tos } : {}), ...(c.df !== undefined ? { df: c.df } : {}) }, ...(keep ? { keep } : {}) });
           }
           if (s.mtu !== undefined) add(h.name, { op: 'link.set', ns, name: end.ifname, mtu: s.mtu });
         }

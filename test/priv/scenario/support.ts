@@ -7,7 +7,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, type CliResult } from '../../support/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI_ARGV, ROOT, type CliResult } from '../../support/cli.js';
 import { netnsList } from '../../support/oracle.js';
 import { randomLabName } from '../../support/priv.js';
 import { processesMentioning } from '../ovs-recipes/support.js';
@@ -39,7 +40,11 @@ export function scenarioLab(t: ExecutionContext, prefix = 'sc'): ScenarioLab {
   const lab = randomLabName(prefix);
   const dir = mkdtempSync(join(tmpdir(), `gl-scen-${lab}-`));
   const stateDir = join(dir, 'state');
-  const g = (args: string[]) => cli(['--state-dir', stateDir, ...args]);
+  // Scenario runs are long under TCG (the kernel tier): a generous timeout, unlike support/cli.ts's.
+  const g = (args: string[]): CliResult => {
+    const r = spawnSync(process.execPath, [...CLI_ARGV, '--state-dir', stateDir, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 1_200_000 });
+    return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  };
   t.teardown(() => {
     g(['down', lab]);
     rmSync(dir, { recursive: true, force: true });

@@ -205,7 +205,7 @@ test('set: guest and OVS end in place; a kernel end recreated for a new VNI with
     { op: 'offload.set', ns: 'gl-rt-left', dev: 'eth0', features: { tso: false } },
   ]);
   t.like(ops[1]![0], { op: 'ovs.cmds', cmds: [{ tool: 'vsctl', args: ['set', 'Interface', 'tun0', 'options:key=6', 'mtu_request=1400'] }] });
-  t.deepEqual(ops[2], [{ op: 'link.change', ns: 'gl-rt-box-2', name: 'k0', kind: 'geneve', change: { ttl: 9 } }]);
+  t.deepEqual(ops[2], [{ op: 'link.change', ns: 'gl-rt-box-2', name: 'k0', kind: 'geneve', change: { ttl: 9 }, keep: { id: 9 } }]);
   t.deepEqual(ops[3]!.map((o) => o.op), ['link.del', 'link.add', 'link.set', 'link.set']);
   const add = ops[3]![1] as Extract<Step['op'], { op: 'link.add' }>;
   t.like(add.link, { kind: 'geneve', name: 'k0', geneve: { vni: 10, ttl: 9, remote: '192.0.2.11' } });
