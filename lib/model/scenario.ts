@@ -67,8 +67,8 @@ export type SetTarget =
   /** One end of a tunnel (its index in `Tunnel.ends`). */
   | { kind: 'tunnel'; tunnel: string; end: 0 | 1 }
   | { kind: 'guest'; guest: string }
-  /** A host's underlay interface (its ifname in the host). */
-  | { kind: 'host'; host: string; ifname: string }
+  /** A host's underlay interface, by network (on an SSH host its name is found when connecting). */
+  | { kind: 'host'; host: string; network: string }
   | { kind: 'switch'; switch: string };
 
 /** Tunnel settings a `set` step can change on a running end. */

@@ -169,7 +169,7 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
         else if (x.host !== undefined) {
           const h = lab.hosts.find((y) => y.name === x.host)!;
           const f = x.interface === undefined ? h.interfaces[0] : (h.interfaces.find((y) => y.network === x.interface) ?? h.interfaces.find((y) => y.ifname === x.interface));
-          if (f) targets.push({ kind: 'host', host: h.name, ifname: f.ifname });
+          if (f) targets.push({ kind: 'host', host: h.name, network: f.network });
         } else if (x.switch !== undefined) targets.push({ kind: 'switch', switch: x.switch });
         const tunnel: TunnelChange = {};
         for (const k of ['vni', 'dstport', 'ttl', 'tos', 'df'] as const) if (x[k] !== undefined) (tunnel as Record<string, unknown>)[k] = x[k];

@@ -1,12 +1,12 @@
 /**
  * What scenario actions need beyond a check's context: the engine's runtime recorder (changes go
  * through Engine.applyRuntime), each host's executor, each host's OVS instance (the daemons the lab
- * runs in a simulated host, or an SSH machine's service) and what earlier steps of this run changed.
+ * runs in a simulated host, or an SSH machine's service).
  */
 import type { CheckContext } from '../checks/context.js';
 import type { Executor } from '../exec/executor.js';
 import type { RuntimeDraft, RuntimeOptions } from '../engine/runtime.js';
-import type { OvsTool, TunnelChange } from '../model/scenario.js';
+import type { OvsTool } from '../model/scenario.js';
 import type { Host } from '../model/types.js';
 import { ovsEnv, ovsPaths } from '../ovs/paths.js';
 import type { Step } from '../plan/ops.js';
@@ -42,8 +42,6 @@ export interface ScenarioContext extends CheckContext {
   runtime?: RuntimeApplier;
   execFor(host: string): Executor;
   ovs(host: string): OvsHandle;
-  /** Tunnel settings earlier `set` steps of this run gave an end (key `tunnel/index`): a device recreated later keeps them. */
-  readonly tunnelEnds: Map<string, TunnelChange & { mtu?: number }>;
 }
 
 export function ovsHandle(host: Host, lab: CheckContext['lab'], runRoot: string, exec: Executor): OvsHandle {
@@ -93,6 +91,5 @@ export function scenarioContext(ctx: CheckContext, deps: { runtime?: RuntimeAppl
       }
       return h;
     },
-    tunnelEnds: new Map(),
   };
 }

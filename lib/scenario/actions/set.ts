@@ -7,17 +7,19 @@
  * Kernel tunnel netdevs: the kernel changes ttl, tos and df in place (geneve/vxlan changelink), but
  * refuses a new VNI or UDP port (EOPNOTSUPP: "Changing VNI, Port, endpoint IP address family,
  * external, inner_proto_inherit, and UDP checksum attributes are not supported"). For those the
- * device is recreated under the same name with every setting it had — from the recipe, plus what
- * earlier set steps of this run changed — re-enslaved, brought up and re-addressed. Its ifindex
- * changes. OVS tunnel ports take every change in place (`ovs-vsctl set Interface … options:`).
+ * device is recreated under the same name with every setting it had — the recipe's, overlaid with
+ * what the live device says now (VNI, port, ttl, tos, df, MTU: earlier set steps, also of an
+ * earlier `check` run) — re-enslaved, brought up and re-addressed. Its ifindex changes. OVS tunnel
+ * ports take every change in place (`ovs-vsctl set Interface … options:`).
  *
  * Undo: objects the lab created vanish at `down` (their namespace, their OVS instance, or on SSH
  * hosts their own explicit undo), so changing them needs none. An SSH host's real NIC is the
  * machine's: its previous MTU/offloads are read first and restored at `down`.
  */
 import type { CheckResult } from '../../checks/result.js';
-import type { Executor } from '../../exec/executor.js';
+import { inNetns, type Executor } from '../../exec/executor.js';
 import type { SetStep, SetTarget, TunnelChange } from '../../model/scenario.js';
+import type { DfMode } from '../../model/types.js';
 import type { Host, Lab } from '../../model/types.js';
 import type { RuntimeDraft } from '../../engine/runtime.js';
 import type { Op } from '../../plan/ops.js';
@@ -40,7 +42,7 @@ function targetText(t: SetTarget): string {
     case 'guest':
       return `guest "${t.guest}"`;
     case 'host':
-      return `host "${t.host}" interface "${t.ifname}"`;
+      return `host "${t.host}" interface on network "${t.network}"`;
     case 'switch':
       return `switch "${t.switch}"`;
   }
@@ -98,6 +100,36 @@ async function currentOfNic(exec: Executor, dev: string, host: string, s: SetSte
   return undo;
 }
 
+/** What a live geneve/vxlan netdev is set to now (`ip -d -j link show`), in recipe terms. */
+export interface LiveTunnel extends TunnelChange {
+  mtu?: number;
+}
+
+/** `ip -d -j link show dev X` of a geneve/vxlan device → its changeable settings. Pure, for tests. */
+export function parseLiveTunnel(json: string): LiveTunnel {
+  const l = (JSON.parse(json) as { mtu?: number; linkinfo?: { info_data?: Record<string, unknown> } }[])[0];
+  const d = l?.linkinfo?.info_data ?? {};
+  const out: LiveTunnel = {};
+  if (typeof l?.mtu === 'number') out.mtu = l.mtu;
+  if (typeof d.id === 'number') out.vni = d.id;
+  if (typeof d.port === 'number') out.dstport = d.port;
+  if (typeof d.ttl === 'number') out.ttl = d.ttl;
+  else if (d.ttl === 'inherit' || d.ttl_inherit === true) out.ttl = 'inherit';
+  else if (d.ttl === 'auto') out.ttl = 'auto';
+  const tos = d.tos === 'inherit' ? 1 : typeof d.tos === 'string' && /^0x[0-9a-f]+$/i.test(d.tos) ? parseInt(d.tos, 16) : typeof d.tos === 'number' ? d.tos : undefined;
+  // The kernel keeps "inherit" as tos 1 (and iproute2 prints it as 0x1).
+  if (tos !== undefined) out.tos = tos === 1 ? 'inherit' : tos;
+  if (d.df === 'unset' || d.df === 'set' || d.df === 'inherit') out.df = d.df as DfMode;
+  return out;
+}
+
+async function liveTunnel(exec: Executor, ns: string, dev: string, host: string): Promise<LiveTunnel> {
+  const argv = inNetns(ns || undefined, ['ip', '-d', '-j', 'link', 'show', 'dev', dev]);
+  const r = await exec.run(argv);
+  if (r.exitCode !== 0) throw new Error(`cannot read tunnel device "${dev}" on host "${host}"${ns ? ` (netns ${ns})` : ''}: ${r.stderr.trim() || `exit ${r.exitCode}`}; nothing was changed`);
+  return parseLiveTunnel(r.stdout);
+}
+
 /** The operations for one target (and their undo). */
 async function draftsFor(lab: Lab, t: SetTarget, s: SetStep, ctx: ScenarioContext): Promise<RuntimeDraft[]> {
   const out: RuntimeDraft[] = [];
@@ -120,14 +152,16 @@ async function draftsFor(lab: Lab, t: SetTarget, s: SetStep, ctx: ScenarioContex
     }
     case 'host': {
       const h = lab.hosts.find((x) => x.name === t.host)!;
+      // The lab as connected: an SSH host's interface carries the machine's real name.
+      const ifname = h.interfaces.find((f) => f.network === t.network)!.ifname;
       if (h.placement.kind !== 'ssh') {
-        linkChanges(h.name, h.ns, t.ifname);
+        linkChanges(h.name, h.ns, ifname);
         return out;
       }
       // The machine's own NIC: restore what it had at `down`.
-      const undo = await currentOfNic(ctx.execFor(h.name), t.ifname, h.name, s);
-      if (s.mtu !== undefined) add(h.name, { op: 'link.set', ns: '', name: t.ifname, mtu: s.mtu }, undo.find((u) => u.op === 'link.set') ?? null);
-      if (s.offloads) add(h.name, { op: 'offload.set', ns: '', dev: t.ifname, features: s.offloads }, undo.find((u) => u.op === 'offload.set') ?? null);
+      const undo = await currentOfNic(ctx.execFor(h.name), ifname, h.name, s);
+      if (s.mtu !== undefined) add(h.name, { op: 'link.set', ns: '', name: ifname, mtu: s.mtu }, undo.find((u) => u.op === 'link.set') ?? null);
+      if (s.offloads) add(h.name, { op: 'offload.set', ns: '', dev: ifname, features: s.offloads }, undo.find((u) => u.op === 'offload.set') ?? null);
       return out;
     }
     case 'tunnel': {
@@ -135,9 +169,6 @@ async function draftsFor(lab: Lab, t: SetTarget, s: SetStep, ctx: ScenarioContex
       const end = tun.ends[t.end];
       const h = lab.hosts.find((x) => x.name === end.host)!;
       const ns = nsOf(h);
-      const key = `${tun.name}/${t.end}`;
-      const before = ctx.tunnelEnds.get(key) ?? {};
-      const now: TunnelChange & { mtu?: number } = { ...before, ...(s.tunnel ?? {}), ...(s.mtu !== undefined ? { mtu: s.mtu } : {}) };
       if (end.impl === 'ovs') {
         const c = s.tunnel ?? {};
         const opts = [
@@ -151,6 +182,9 @@ async function draftsFor(lab: Lab, t: SetTarget, s: SetStep, ctx: ScenarioContex
         add(h.name, { op: 'ovs.cmds', ...ovs.op, cmds: [{ tool: 'vsctl', args: ['set', 'Interface', end.ifname, ...opts] }] });
       } else {
         const c = s.tunnel ?? {};
+        // What the device has now (earlier set steps included), then this step's change.
+        const live = c.vni !== undefined || c.dstport !== undefined || c.ttl !== undefined || c.tos !== undefined || c.df !== undefined ? await liveTunnel(ctx.execFor(h.name), ns, end.ifname, h.name) : {};
+        const now: LiveTunnel = { ...live, ...c, ...(s.mtu !== undefined ? { mtu: s.mtu } : {}) };
         if (c.vni !== undefined || c.dstport !== undefined) {
           // The kernel cannot change these in place: the same device again, with the new values.
           const spec = tunnelLink(lab, tun, end);
@@ -179,7 +213,6 @@ async function draftsFor(lab: Lab, t: SetTarget, s: SetStep, ctx: ScenarioContex
         }
         if (s.offloads) add(h.name, { op: 'offload.set', ns, dev: end.ifname, features: s.offloads });
       }
-      ctx.tunnelEnds.set(key, now);
       return out;
     }
   }

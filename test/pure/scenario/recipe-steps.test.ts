@@ -95,7 +95,7 @@ test('a scenario resolves: check, group with capture, every action; names derive
   t.deepEqual(byKind('set')[0].tunnel, { vni: 6 });
   t.deepEqual(byKind('set')[1].targets.map((x: any) => x.end), [0, 1], 'a tunnel without end: both ends');
   t.deepEqual(byKind('set')[2].offloads, { tso: false, gro: true });
-  t.deepEqual(byKind('set')[3].targets, [{ kind: 'host', host: 'box-1', ifname: 'underlay' }]);
+  t.deepEqual(byKind('set')[3].targets, [{ kind: 'host', host: 'box-1', network: 'underlay' }]);
   t.like(byKind('wait')[0], { timeoutMs: 5000, everyMs: 200 });
   t.is(byKind('sleep')[0].ms, 1500);
   t.like(byKind('inject')[0], { ns: 'gl-t-left', ifname: 'eth0', frame: 'ffffffffffff02000000000108004500', count: 2, intervalMs: 10 });

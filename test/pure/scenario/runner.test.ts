@@ -22,6 +22,8 @@ class Fake implements Executor {
   readonly where = 'local';
   log: string[] = [];
   pingFails = 0;
+  /** `ip -d -j link show dev NAME` answers. */
+  links: Record<string, unknown> = {};
   async run(argv: readonly string[]): Promise<RunResult> {
     this.log.push(argv.join(' '));
     const a = argv[0] === 'ip' && argv[1] === 'netns' ? argv.slice(4) : argv;
@@ -32,6 +34,10 @@ class Fake implements Executor {
         return ok(fixture('ping-hostunreach.stdout'), 1, fixture('ping-hostunreach.stderr'));
       }
       return ok(fixture('ping-ok.stdout'));
+    }
+    if (a[0] === 'ip' && a[1] === '-d' && a[2] === '-j') {
+      const l = this.links[a[a.length - 1]!];
+      return l ? ok(JSON.stringify([l])) : ok('', 1, `Device "${a[a.length - 1]}" does not exist.`);
     }
     if (a[0] === 'true') return ok();
     if (a[0] === 'false') return ok('', 1, 'nope');
@@ -190,13 +196,15 @@ test('ovs: argv against the host\'s own instance; writes go through the runtime 
   t.deepEqual(runtime.marks, ['step "add"'], 'reading commands do not mark the lab mutated');
 });
 
-test('set: guest and OVS end in place; a kernel end recreated for a new VNI with what earlier steps set; ttl in place (changelink)', async (t) => {
+test('set: guest and OVS end in place; a kernel end recreated for a new VNI with what the live device has; ttl in place (changelink)', async (t) => {
   const lab = scenario(`  - set: { guest: left, mtu: 1300, offloads: { tso: off } }
   - set: { tunnel: tun0, end: sw2, vni: 6, mtu: 1400 }
   - set: { tunnel: k0, end: br2, ttl: 9 }
   - set: { tunnel: k0, end: br2, vni: 10 }
 `);
-  const { ctx, bus, runtime } = setup(lab);
+  const { ctx, bus, runtime, fake } = setup(lab);
+  // The live device, as `ip -d -j` reports it after the ttl step (the recorder here applies nothing).
+  fake.links.k0 = { ifname: 'k0', mtu: 1450, linkinfo: { info_kind: 'geneve', info_data: { id: 9, remote: '192.0.2.11', ttl: 9, df: 'unset', port: 6081 } } };
   const rs = await runScenario({ ...lab, checks: [] }, ctx, bus);
   t.deepEqual(rs.map((r) => r.status), ['passed', 'passed', 'passed', 'passed']);
   const ops = runtime.calls.map((c) => c.map((d) => d.op));
@@ -205,10 +213,10 @@ test('set: guest and OVS end in place; a kernel end recreated for a new VNI with
     { op: 'offload.set', ns: 'gl-rt-left', dev: 'eth0', features: { tso: false } },
   ]);
   t.like(ops[1]![0], { op: 'ovs.cmds', cmds: [{ tool: 'vsctl', args: ['set', 'Interface', 'tun0', 'options:key=6', 'mtu_request=1400'] }] });
-  t.deepEqual(ops[2], [{ op: 'link.change', ns: 'gl-rt-box-2', name: 'k0', kind: 'geneve', change: { ttl: 9 }, keep: { id: 9 } }]);
+  t.deepEqual(ops[2], [{ op: 'link.change', ns: 'gl-rt-box-2', name: 'k0', kind: 'geneve', change: { ttl: 9 }, keep: { id: 9, dstport: 6081 } }]);
   t.deepEqual(ops[3]!.map((o) => o.op), ['link.del', 'link.add', 'link.set', 'link.set']);
   const add = ops[3]![1] as Extract<Step['op'], { op: 'link.add' }>;
-  t.like(add.link, { kind: 'geneve', name: 'k0', geneve: { vni: 10, ttl: 9, remote: '192.0.2.11' } });
+  t.like(add.link, { kind: 'geneve', name: 'k0', mtu: 1450, geneve: { vni: 10, ttl: 9, dstport: 6081, df: 'unset', remote: '192.0.2.11' } });
   t.deepEqual(ops[3]![2], { op: 'link.set', ns: 'gl-rt-box-2', name: 'k0', master: 'br2' });
   t.true(runtime.calls.flat().every((d) => d.undo === null), 'objects the lab made need no undo: they go with their namespace');
   t.regex(runtime.calls[3]![0]!.subject, /^step "set k0 br2: vni=10": tunnel "k0" end 2$/);
@@ -223,4 +231,14 @@ test('a step cancelled by the run\'s signal: the rest is not run', async (t) => 
   setTimeout(() => ac.abort(), 50);
   const rs = await runScenario({ ...lab, checks: [] }, { ...ctx, signal: ac.signal }, bus);
   t.deepEqual(rs.map((r) => [r.status, r.message]), [['error', 'cancelled during the pause'], ['skipped', 'not run: step "s1" failed']]);
+});
+
+test('parseLiveTunnel: what iproute2 reports of a live device (real output), in recipe terms', async (t) => {
+  const { parseLiveTunnel } = await import('../../../lib/scenario/actions/set.js');
+  // ip -d -j link show of `vxlan id 5 dstport 4790 ttl 9 tos 0x20 df set mtu 1400` (Linux 6.x, iproute2 6.x)
+  const vx = '[{"ifindex":2,"ifname":"vx0","mtu":1400,"linkinfo":{"info_kind":"vxlan","info_data":{"id":5,"remote":"192.0.2.1","port_range":{"low":0,"high":0},"port":4790,"learning":true,"tos":"0x20","ttl":9,"df":"set","ageing":300,"udp_csum":true}}}]';
+  t.deepEqual(parseLiveTunnel(vx), { mtu: 1400, vni: 5, dstport: 4790, ttl: 9, tos: 0x20, df: 'set' });
+  // `tos inherit ttl inherit`: tos is kept as 1 (printed 0x1), ttl not printed.
+  const inh = '[{"mtu":1500,"linkinfo":{"info_kind":"vxlan","info_data":{"id":6,"port":4789,"tos":"0x1","df":"unset"}}}]';
+  t.deepEqual(parseLiveTunnel(inh), { mtu: 1500, vni: 6, dstport: 4789, tos: 'inherit', df: 'unset' });
 });
