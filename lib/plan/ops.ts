@@ -37,8 +37,8 @@ export type Op =
       name: string;
       kind: 'geneve' | 'vxlan';
       change: TunnelInPlaceChange;
-      /** Settings that stay as they are but must be named (iproute2 insists on a geneve device's `id`; the kernel accepts unchanged values). */
-      keep?: { id?: number; dstport?: number };
+      /** Settings that stay as they are but must be named (iproute2 insists on a geneve device's `id`; the kernel accepts it unchanged). */
+      keep?: { id?: number };
     }
   | { op: 'addr.add'; ns: string; dev: string; address: string; nodad?: boolean }
   | { op: 'addr.del'; ns: string; dev: string; address: string }
@@ -85,7 +85,7 @@ export interface TunnelInPlaceChange {
 export function linkChangeArgs(op: Extract<Op, { op: 'link.change' }>): string[] {
   const c = op.change;
   const k = op.keep ?? {};
-  return ['link', 'set', 'dev', op.name, 'type', op.kind, ...(k.id !== undefined ? ['id', String(k.id)] : []), ...(k.dstport !== undefined ? ['dstport', String(k.dstport)] : []), ...(c.ttl !== undefined ? ['ttl', String(c.ttl)] : []), ...(c.tos !== undefined ? ['tos', c.tos === 'inherit' ? 'inherit' : '0x' + c.tos.toString(16)] : []), ...(c.df !== undefined ? ['df', c.df] : [])];
+  return ['link', 'set', 'dev', op.name, 'type', op.kind, ...(k.id !== undefined ? ['id', String(k.id)] : []), ...(c.ttl !== undefined ? ['ttl', String(c.ttl)] : []), ...(c.tos !== undefined ? ['tos', c.tos === 'inherit' ? 'inherit' : '0x' + c.tos.toString(16)] : []), ...(c.df !== undefined ? ['df', c.df] : [])];
 }
 
 export type OpName = Op['op'];

@@ -202,11 +202,10 @@ async function draftsFor(lab: Lab, t: SetTarget, s: SetStep, ctx: ScenarioContex
         } else {
           if (c.ttl !== undefined || c.tos !== undefined || c.df !== undefined) {
             const kind = tun.type === 'vxlan' ? 'vxlan' : 'geneve';
-            // iproute2 will not change a geneve device without its VNI: name the current one (and port).
-            const cur = tun.type === 'vxlan' ? tun.vxlan : tun.geneve;
-            const id = now.vni ?? cur?.vni ?? 0;
-            const dstport = now.dstport ?? cur?.dstport;
-            const keep = kind === 'geneve' ? { id, ...(dstport !== undefined ? { dstport } : {}) } : undefined;
+            // iproute2 will not change a geneve device without its VNI: name the current one (the
+            // kernel accepts an unchanged VNI, but refuses any port attribute, even an equal one).
+            const id = now.vni ?? (tun.type === 'vxlan' ? tun.vxlan : tun.geneve)?.vni ?? 0;
+            const keep = kind === 'geneve' ? { id } : undefined;
             add(h.name, { op: 'link.change', ns, name: end.ifname, kind, change: { ...(c.ttl !== undefined ? { ttl: c.ttl } : {}), ...(c.tos !== undefined ? { tos: c.tos } : {}), ...(c.df !== undefined ? { df: c.df } : {}) }, ...(keep ? { keep } : {}) });
           }
           if (s.mtu !== undefined) add(h.name, { op: 'link.set', ns, name: end.ifname, mtu: s.mtu });

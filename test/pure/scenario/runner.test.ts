@@ -10,7 +10,7 @@ import { EventBus, type LabEvent } from '../../../lib/engine/events.js';
 import type { RuntimeDraft } from '../../../lib/engine/runtime.js';
 import type { Background, Executor, RunResult } from '../../../lib/exec/executor.js';
 import type { Lab } from '../../../lib/model/types.js';
-import type { Step } from '../../../lib/plan/ops.js';
+import { linkChangeArgs, type Step } from '../../../lib/plan/ops.js';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
 import { scenarioContext, type RuntimeApplier } from '../../../lib/scenario/context.js';
 import { registerStepHook } from '../../../lib/scenario/hooks.js';
@@ -213,7 +213,8 @@ test('set: guest and OVS end in place; a kernel end recreated for a new VNI with
     { op: 'offload.set', ns: 'gl-rt-left', dev: 'eth0', features: { tso: false } },
   ]);
   t.like(ops[1]![0], { op: 'ovs.cmds', cmds: [{ tool: 'vsctl', args: ['set', 'Interface', 'tun0', 'options:key=6', 'mtu_request=1400'] }] });
-  t.deepEqual(ops[2], [{ op: 'link.change', ns: 'gl-rt-box-2', name: 'k0', kind: 'geneve', change: { ttl: 9 }, keep: { id: 9, dstport: 6081 } }]);
+  t.deepEqual(ops[2], [{ op: 'link.change', ns: 'gl-rt-box-2', name: 'k0', kind: 'geneve', change: { ttl: 9 }, keep: { id: 9 } }]);
+  t.deepEqual(linkChangeArgs(ops[2]![0] as Extract<Step['op'], { op: 'link.change' }>), ['link', 'set', 'dev', 'k0', 'type', 'geneve', 'id', '9', 'ttl', '9']);
   t.deepEqual(ops[3]!.map((o) => o.op), ['link.del', 'link.add', 'link.set', 'link.set']);
   const add = ops[3]![1] as Extract<Step['op'], { op: 'link.add' }>;
   t.like(add.link, { kind: 'geneve', name: 'k0', mtu: 1450, geneve: { vni: 10, ttl: 9, dstport: 6081, df: 'unset', remote: '192.0.2.11' } });
