@@ -9,6 +9,8 @@
  * not listed is assumed long and starts first; add it here once its time is known.
  */
 export const LONGEST_FIRST = [
+  'scenario/actions', // ~250 s (restart on the kernel datapath; set on geneve ends, both backends)
+  'scenario/recipes', // ~230 s (inject-malformed-geneve twice, scenario-flow-delete)
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
   'faults/external-tc', // ~175 s
   'ovs/interop', // ~170 s
