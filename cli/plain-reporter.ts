@@ -49,7 +49,10 @@ export function attachPlainReporter(bus: EventBus, opts: { verbose: boolean; out
         v(`  … check ${e.check.name} (${e.check.kind})`);
         break;
       case 'check-done':
-        v(`  ${e.result.status === 'passed' ? '✓' : '✗'} check ${e.result.name}: ${e.result.status} (${Math.round(e.result.durationMs)} ms)`);
+        v(`  ${e.result.status === 'passed' ? '✓' : e.result.status === 'skipped' ? '–' : '✗'} check ${e.result.name}: ${e.result.status} (${Math.round(e.result.durationMs)} ms)`);
+        break;
+      case 'action-start':
+        v(`  … step ${e.step.name} (${e.step.kind})`);
         break;
       case 'inner-check-start':
         v(`    … check ${e.parent} › ${e.check.name} (${e.check.kind})`);

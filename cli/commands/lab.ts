@@ -5,7 +5,8 @@ import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { formatProblem, InterruptedError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
 import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
 import { contextFromLab } from '../../lib/checks/context.js';
-import { runChecks } from '../../lib/checks/run.js';
+import { runScenario } from '../../lib/scenario/run.js';
+import { scenarioContext } from '../../lib/scenario/context.js';
 import type { CheckResult } from '../../lib/checks/result.js';
 import type { Lab } from '../../lib/model/types.js';
 import type { Engine } from '../../lib/engine/engine.js';
@@ -56,12 +57,12 @@ async function labNameOf(arg: string): Promise<string> {
 }
 
 /**
- * Run the lab's checks as `verb`: the state says `checking` meanwhile and every helper process and
- * temporary file is on record (so a crash leaves nothing gc cannot find); `signal` (Ctrl-C)
- * stops them. The lab is left up either way.
+ * Run the lab's checks, then its scenario steps (lib/scenario/run.ts), as `verb`: the state says
+ * `checking` meanwhile and every helper process and temporary file is on record (so a crash leaves
+ * nothing gc cannot find); `signal` (Ctrl-C) stops them. The lab is left up either way.
  */
 async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: CheckVerb, signal?: AbortSignal): Promise<CheckResult[]> {
-  if (!lab.checks.length) return [];
+  if (!lab.checks.length && !lab.steps?.length) return [];
   const registry = engine.beginChecks(lab.name, verb, signal);
   let results: CheckResult[];
   let ctx;
@@ -69,17 +70,19 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: Ch
     engine.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: lab.name });
     // SSH hosts: checks run over the same connections (connect is a no-op when already open) and
     // see the hosts' real underlay interface names.
-    ctx = contextFromLab(await engine.connect(lab), registry.wrap(engine.exec), (h) => registry.wrap(engine.execFor(h), h));
-    results = await runChecks(
-      ctx.lab.checks,
+    const execFor = (h: string) => registry.wrap(engine.execFor(h), h);
+    ctx = contextFromLab(await engine.connect(lab), registry.wrap(engine.exec), execFor);
+    // Steps change the lab through the engine (applyRuntime), so down still removes exactly what it made.
+    const sctx = scenarioContext(
       {
         ...ctx,
         ...(o.artifacts ? { artifactsDir: o.artifacts } : {}),
         ...(signal ? { signal } : {}),
         tempDir: (ep, prefix) => registry.tempDir(ep.exec, prefix, ep.host),
       },
-      engine.bus,
+      { runtime: engine, execFor, runRoot: join(engine.store.dir, 'run') },
     );
+    results = await runScenario(ctx.lab, sctx, engine.bus);
     engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
   } finally {
     await engine.endChecks(lab.name, registry);

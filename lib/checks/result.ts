@@ -1,11 +1,14 @@
 /** The outcome of one check, shared by every check kind and every reporter. */
 import type { Check } from '../model/types.js';
+import type { ActionKind } from '../model/scenario.js';
 
-export type CheckStatus = 'passed' | 'failed' | 'error';
+/** `skipped`: not run (a scenario step after a failed one); `message` says why. Never a pass. */
+export type CheckStatus = 'passed' | 'failed' | 'error' | 'skipped';
 
 export interface CheckResult {
   name: string;
-  kind: Check['kind'];
+  /** The check kind, or for a scenario action its kind (exec, ovs, set, …). */
+  kind: Check['kind'] | ActionKind;
   /** One line: what was checked, e.g. "ping left → right (203.0.113.2), 3 × 56 B". */
   what: string;
   status: CheckStatus;

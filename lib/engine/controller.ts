@@ -13,6 +13,9 @@ import type { Step } from '../plan/ops.js';
 import { contextFromLab, familyOf, type CheckContext, type Endpoint } from '../checks/context.js';
 import { runCheck as runOneCheck, runChecks as runAllChecks, withInnerEvents } from '../checks/run.js';
 import type { CheckResult } from '../checks/result.js';
+import { allChecks, runSteps } from '../scenario/run.js';
+import { scenarioContext, type RuntimeApplier } from '../scenario/context.js';
+import { prepareStepObservers } from '../scenario/hooks.js';
 import { decodeOptionsFor, startCapture as startTcpdump, type CaptureOptions as TcpdumpOptions, type RunningCapture } from '../checks/capture.js';
 import type { DecodedPacket } from '../wire/decode.js';
 import { ovsRunDir } from '../plan/ovs.js';
@@ -102,14 +105,23 @@ export class EngineController implements Controller {
   async runChecks(): Promise<void> {
     await this.exclusive('checks', async () => {
       this.requireUp('run the checks');
-      if (!this.lab.checks.length) {
+      if (!this.lab.checks.length && !this.lab.steps?.length) {
         this.bus.emit({ type: 'notice', level: 'info', message: `lab "${this.lab.name}" has no checks` });
         return;
       }
       const run = this.deps.runChecks ?? runAllChecks;
       this.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: this.lab.name });
       try {
-        await run(this.lab.checks, this.checkContext(), this.bus);
+        const ctx = this.checkContext();
+        const observers = prepareStepObservers(allChecks(this.lab), ctx);
+        if (this.lab.checks.length) await run(this.lab.checks, ctx, this.bus);
+        // Then the scenario's steps, in order (lib/scenario/run.ts).
+        if (this.lab.steps?.length) {
+          const engine = this.engine as EngineLike & Partial<RuntimeApplier>;
+          const runtime = engine.applyRuntime && engine.markMutated ? (engine as unknown as RuntimeApplier) : undefined;
+          const sctx = scenarioContext(ctx, { ...(runtime ? { runtime } : {}), execFor: () => this.engine.exec, runRoot: join(this.engine.store.dir, 'run') });
+          await runSteps(this.lab.steps, sctx, this.bus, observers);
+        }
       } finally {
         this.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: this.lab.name });
       }

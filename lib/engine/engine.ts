@@ -34,6 +34,7 @@ const selfOwner = () => {
 import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
 import { routeByHost } from '../backends/router.js';
 import { sshOvsStatus, sweepSshOvs } from '../remote/ovs-service.js';
+import { applyRuntime, markMutated, type RuntimeDraft, type RuntimeOptions } from './runtime.js';
 
 export interface EngineDeps {
   exec: Executor;
@@ -177,7 +178,8 @@ export class Engine {
       // Checks of an earlier up/check that died: their helpers go, the built lab stays.
       // (A `run` that died is recreated below: its contract was to leave nothing.)
       if (existing.phase === 'checking' && existing.checking?.verb !== 'run' && !ownerAlive(existing)) existing = await this.recoverChecks(existing);
-      if (existing.phase === 'up' && existing.planHash === hash) {
+      // A lab changed by scenario steps (set, ovs, restart, …) is not what the recipe describes.
+      if (existing.phase === 'up' && existing.planHash === hash && !existing.mutated) {
         const drift = await this.drift(existing);
         if (!drift.length) {
           this.bus.emit({ type: 'notice', level: 'info', message: `lab "${lab.name}" is already up and matches the recipe: nothing to change` });
@@ -186,7 +188,7 @@ export class Engine {
         }
         this.bus.emit({ type: 'notice', level: 'warning', message: `lab "${lab.name}" drifted (${drift.slice(0, 3).join('; ')}): recreating it` });
       } else {
-        const why = existing.phase === 'up' ? 'the recipe changed' : `a previous run stopped while ${existing.phase}`;
+        const why = existing.phase !== 'up' ? `a previous run stopped while ${existing.phase}` : existing.planHash === hash ? `scenario steps changed it (${existing.mutated})` : 'the recipe changed';
         this.bus.emit({ type: 'notice', level: 'info', message: `lab "${lab.name}" exists but ${why}: recreating it` });
       }
       const report = await this.teardown(existing, 'down');
@@ -258,6 +260,20 @@ export class Engine {
     this.store.setPhase(state, 'up');
     this.bus.emit({ type: 'phase', phase: 'up', state: 'done', lab: lab.name });
     return { lab: lab.name, changed: true, applied: plan.steps.length, reason: existing ? 'recreated' : 'created', durationMs: Date.now() - t0 };
+  }
+
+  /**
+   * Change the running lab from a scenario step: the operations are appended to the lab's recorded
+   * steps with their undo and journaled like `up`'s, so down, rollback and gc treat them like the
+   * rest (lib/engine/runtime.ts). The lab is marked mutated.
+   */
+  applyRuntime(lab: string, drafts: RuntimeDraft[], opts: RuntimeOptions = {}): Promise<Step[]> {
+    return applyRuntime(this, lab, drafts, opts);
+  }
+
+  /** Record that a scenario step changed the lab (a later `up` rebuilds it instead of "already up"). */
+  markMutated(lab: string, why: string): void {
+    markMutated(this.store, lab, why);
   }
 
   /** The plan for this machine: OVS `auto` datapaths resolved by probing the kernel. */

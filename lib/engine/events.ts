@@ -6,6 +6,7 @@ import type { Plan, Step } from '../plan/ops.js';
 import type { OpFailure } from '../errors.js';
 import type { CheckResult } from '../checks/result.js';
 import type { Check } from '../model/types.js';
+import type { ActionStep } from '../model/scenario.js';
 
 export type LabEvent =
   | { type: 'plan'; lab: string; plan: Plan }
@@ -19,6 +20,8 @@ export type LabEvent =
   | { type: 'undo-failed'; step: Step; failure: OpFailure }
   | { type: 'check-start'; check: Check }
   | { type: 'check-done'; result: CheckResult }
+  /** A scenario action (exec, ovs, set, …) starts; its result comes as check-done (lib/scenario/run.ts). */
+  | { type: 'action-start'; step: ActionStep }
   /** A check run by another check (an impair step's `then:`), as it starts and ends. */
   | { type: 'inner-check-start'; parent: string; check: Check }
   | { type: 'inner-check-done'; parent: string; result: CheckResult };

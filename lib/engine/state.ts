@@ -53,6 +53,8 @@ export interface LabState {
   /** Set while phase is `checking`: whose checks run. */
   checking?: { verb: CheckVerb };
   updatedAt: string;
+  /** Set (to the first step that did it) when scenario steps changed the running lab: `up` then rebuilds it. */
+  mutated?: string;
 }
 
 export interface Journal {

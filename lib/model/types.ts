@@ -261,6 +261,8 @@ export interface ImpairCheck {
 
 export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck;
 
+import type { ScenarioStep } from './scenario.js';
+
 export interface Lab {
   name: string;
   /** Prefix of every namespace the lab creates, e.g. "gl-quickstart-". */
@@ -275,6 +277,8 @@ export interface Lab {
   guests: Guest[];
   tunnels: Tunnel[];
   checks: Check[];
+  /** Ordered steps, run after the checks (lib/model/scenario.ts); absent in labs recorded before steps existed. */
+  steps?: ScenarioStep[];
   warnings: string[];
 }
 

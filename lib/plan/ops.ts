@@ -30,6 +30,16 @@ export type Op =
   | { op: 'link.add'; ns: string; link: LinkSpec }
   | { op: 'link.del'; ns: string; name: string }
   | { op: 'link.set'; ns: string; name: string; up?: boolean; mtu?: number; master?: string | null; alias?: string }
+  /** Change a tunnel netdev's settings in place (the kernel's changelink: geneve/vxlan ttl, tos, df); scenario `set` steps. */
+  | {
+      op: 'link.change';
+      ns: string;
+      name: string;
+      kind: 'geneve' | 'vxlan';
+      change: TunnelInPlaceChange;
+      /** Settings that stay as they are but must be named (iproute2 insists on a geneve device's `id`; the kernel accepts it unchanged). */
+      keep?: { id?: number };
+    }
   | { op: 'addr.add'; ns: string; dev: string; address: string; nodad?: boolean }
   | { op: 'addr.del'; ns: string; dev: string; address: string }
   | { op: 'route.add'; ns: string; to: string; via?: string; dev?: string }
@@ -63,6 +73,20 @@ export type Op =
     }
   /** Add a tunnel port, then read Interface.error back so OVS's refusal is not lost. */
   | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string };
+
+/** What a geneve/vxlan netdev lets change while it exists (its changelink refuses VNI, port, external, checksums). */
+export interface TunnelInPlaceChange {
+  ttl?: number | 'inherit' | 'auto';
+  tos?: number | 'inherit';
+  df?: 'unset' | 'set' | 'inherit';
+}
+
+/** `ip link set` arguments of a link.change (shared by the iproute2 and netlink backends). */
+export function linkChangeArgs(op: Extract<Op, { op: 'link.change' }>): string[] {
+  const c = op.change;
+  const k = op.keep ?? {};
+  return ['link', 'set', 'dev', op.name, 'type', op.kind, ...(k.id !== undefined ? ['id', String(k.id)] : []), ...(c.ttl !== undefined ? ['ttl', String(c.ttl)] : []), ...(c.tos !== undefined ? ['tos', c.tos === 'inherit' ? 'inherit' : '0x' + c.tos.toString(16)] : []), ...(c.df !== undefined ? ['df', c.df] : [])];
+}
 
 export type OpName = Op['op'];
 

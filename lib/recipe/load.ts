@@ -17,6 +17,8 @@ import { analyze } from './semantic.js';
 import { resolveLab } from './resolve.js';
 import { aliasProblem, nestingProblem, sizeProblem, utf8Problem } from './limits.js';
 import { partialAnalysis } from './partial.js';
+import { analyzeSteps } from './semantic-steps.js';
+import { resolveSteps } from './resolve-steps.js';
 
 export interface LoadedRecipe {
   lab: Lab;
@@ -145,8 +147,13 @@ function loadRecipeChecked(bytes: Buffer, file: string, text?: string): LoadedRe
   const raw: RawRecipe = parsed.data;
   const analysis = analyze(raw, loc);
   problems.push(...analysis.problems);
+  const stepsAnalysis = analyzeSteps(raw, analysis, loc);
+  problems.push(...stepsAnalysis.problems);
   if (problems.some((p) => p.severity === 'error')) throw new RecipeError(sortProblems(problems));
   const { lab, problems: resolveProblems } = resolveLab(raw, analysis, loc, file);
+  const resolvedSteps = resolveSteps(raw, stepsAnalysis, lab, loc, file);
+  lab.steps = resolvedSteps.steps;
+  resolveProblems.push(...resolvedSteps.problems);
   if (resolveProblems.some((p) => p.severity === 'error')) throw new RecipeError(sortProblems(resolveProblems));
   return { lab, warnings: resolveProblems.filter((p) => p.severity === 'warning') };
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
+import { stepSchemaFor } from './schema-steps.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -20,7 +21,7 @@ export function show(v: unknown): string {
 }
 
 /** A strict map: unknown keys are errors, reported with the list of allowed keys. */
-function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
+export function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
   const keys = Object.keys(shape);
   const s = z.strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? UNKNOWN_KEYS + keys.join(',') : undefined),
@@ -37,7 +38,7 @@ function hexToInt(v: unknown): unknown {
 const hex = (n: number) => '0x' + n.toString(16);
 
 /** An integer in [min, max]; `what` and the limits appear in the message. */
-function intIn(min: number, max: number, what: string, hexLimits = false) {
+export function intIn(min: number, max: number, what: string, hexLimits = false) {
   const lim = hexLimits ? `${min}..${hex(max)}` : `${min}..${max}`;
   const msg = (iss: { input?: unknown }) => `${show(iss.input)} is not a valid ${what}; allowed: an integer ${lim}`;
   return z.preprocess(hexToInt, z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg }));
@@ -48,9 +49,9 @@ function num(min: number, what: string, unit: string) {
   return z.number({ error: msg }).gt(min, { error: msg });
 }
 
-const bool = (what: string) => z.boolean({ error: (iss) => `${show(iss.input)} is not valid for ${what}; use true or false` });
+export const bool = (what: string) => z.boolean({ error: (iss) => `${show(iss.input)} is not valid for ${what}; use true or false` });
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
   return z.enum(values, {
     error: (iss) => `${show(iss.input)} is not a valid ${what}; use one of: ${values.join(', ')}`,
   });
@@ -500,6 +501,7 @@ export const recipeSchema = obj(
     guests: list(guestSchema, 'guests'),
     tunnels: list(tunnelSchema, 'tunnels'),
     checks: list(checkSchema, 'checks'),
+    steps: list(stepSchemaFor(checkSchema), 'steps').meta({ description: 'Ordered scenario: checks and actions run one after another after the checks; the first failure stops it' }),
   },
   'geneve-lab recipe (v1)',
 );
@@ -510,6 +512,7 @@ export type RawHost = z.output<typeof hostSchema>;
 export type RawCheck = z.output<typeof checkSchema>;
 export type RawImpairment = z.output<typeof impairSchema>;
 export type RawInnerCheck = z.output<typeof innerCheckSchema>;
+export type RawStep = NonNullable<RawRecipe['steps']>[number];
 
 /** JSON Schema (draft 2020-12) of the recipe format, with descriptions, for editors. */
 export function recipeJsonSchema(): Record<string, unknown> {

@@ -52,7 +52,8 @@ export interface ArtifactsOptions {
  * onlyOnFailure). Never throws because a dump failed: the error text is written instead.
  */
 export async function writeArtifacts(dir: string, lab: Lab, results: CheckResult[], exec: Executor, opts: ArtifactsOptions = {}): Promise<string[]> {
-  const bad = results.filter((r) => r.status !== 'passed');
+  // A step that was not run (skipped) has nothing to show; the failure before it does.
+  const bad = results.filter((r) => r.status === 'failed' || r.status === 'error');
   if ((opts.onlyOnFailure ?? true) && bad.length === 0) return [];
   const files: string[] = [];
   const put = async (rel: string, text: string) => {
@@ -63,7 +64,7 @@ export async function writeArtifacts(dir: string, lab: Lab, results: CheckResult
   };
   // Inner checks of a step (impair's `then`) get their own files, next to the step's.
   const all = results.flatMap((r) => [r, ...(r.children ?? [])]);
-  for (const r of opts.onlyOnFailure === false ? all : all.filter((x) => x.status !== 'passed')) {
+  for (const r of opts.onlyOnFailure === false ? all : all.filter((x) => x.status === 'failed' || x.status === 'error')) {
     const base = join('checks', safeFileName(r.name));
     const figures = Object.entries(r.figures).map(([k, v]) => `  ${k}: ${v}`).join('\n');
     await put(`${base}.txt`, `check: ${r.name} (${r.kind})\nwhat: ${r.what}\nresult: ${r.status}\n${r.message ? `message: ${r.message}\n` : ''}time: ${r.durationMs} ms\nfigures:\n${figures}\n\n${r.raw ?? '(no raw output)'}\n`);

@@ -7,7 +7,7 @@ import type { CheckResult } from '../checks/result.js';
 export interface JsonReport {
   lab: string;
   ok: boolean;
-  summary: { total: number; passed: number; failed: number; error: number; durationMs: number };
+  summary: { total: number; passed: number; failed: number; error: number; skipped: number; durationMs: number };
   checks: JsonCheck[];
 }
 
@@ -32,6 +32,7 @@ export function toJsonReport(lab: string, results: CheckResult[], opts: { includ
       passed: count('passed'),
       failed: count('failed'),
       error: count('error'),
+      skipped: count('skipped'),
       durationMs: results.reduce((a, r) => a + r.durationMs, 0),
     },
     checks: results.map((r) => jsonCheck(r, opts)),

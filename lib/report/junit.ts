@@ -30,6 +30,7 @@ export function formatJunit(lab: string, topLevel: CheckResult[], opts: { timest
   });
   const failures = results.filter((r) => r.status === 'failed').length;
   const errors = results.filter((r) => r.status === 'error').length;
+  const skipped = results.filter((r) => r.status === 'skipped').length;
   const time = topLevel.reduce((a, r) => a + r.durationMs, 0);
   const attrs = (o: Record<string, string | number | undefined>) =>
     Object.entries(o)
@@ -37,9 +38,9 @@ export function formatJunit(lab: string, topLevel: CheckResult[], opts: { timest
       .map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`)
       .join('');
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  out.push(`<testsuites${attrs({ name: 'geneve-lab', tests: results.length, failures, errors, time: secs(time) })}>`);
+  out.push(`<testsuites${attrs({ name: 'geneve-lab', tests: results.length, failures, errors, skipped, time: secs(time) })}>`);
   out.push(
-    `  <testsuite${attrs({ name: lab, tests: results.length, failures, errors, skipped: 0, time: secs(time), timestamp: opts.timestamp?.toISOString().replace(/\.\d+Z$/, ''), hostname: opts.hostname })}>`,
+    `  <testsuite${attrs({ name: lab, tests: results.length, failures, errors, skipped, time: secs(time), timestamp: opts.timestamp?.toISOString().replace(/\.\d+Z$/, ''), hostname: opts.hostname })}>`,
   );
   for (const r of results) {
     out.push(`    <testcase${attrs({ classname: classOf.get(r) ?? `${lab}.${r.kind}`, name: r.name, time: secs(r.durationMs) })}>`);
@@ -47,6 +48,8 @@ export function formatJunit(lab: string, topLevel: CheckResult[], opts: { timest
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     if (r.status === 'failed') out.push(`      <failure${attrs({ message: r.message ?? 'failed', type: 'CheckFailed' })}>${xmlEscape(`${r.what}\n${r.message ?? ''}\n${figures}`)}</failure>`);
+    // A scenario step not run (an earlier step failed): <skipped> with the reason, not a pass.
+    if (r.status === 'skipped') out.push(`      <skipped${attrs({ message: r.message ?? 'not run' })}/>`);
     if (r.status === 'error') out.push(`      <error${attrs({ message: r.message ?? 'error', type: 'CheckError' })}>${xmlEscape(`${r.what}\n${r.message ?? ''}`)}</error>`);
     // Figures and raw output go to <system-out>: every JUnit consumer shows it, and
     // <properties> inside <testcase> is not in the common schema.

@@ -24,8 +24,8 @@ function paint(on: boolean, code: keyof typeof SGR, s: string): string {
   return on ? `\u001b[${SGR[code]}m${s}\u001b[0m` : s;
 }
 
-const LABEL: Record<CheckStatus, string> = { passed: 'PASS', failed: 'FAIL', error: 'ERROR' };
-const COLOUR: Record<CheckStatus, keyof typeof SGR> = { passed: 'green', failed: 'red', error: 'yellow' };
+const LABEL: Record<CheckStatus, string> = { passed: 'PASS', failed: 'FAIL', error: 'ERROR', skipped: 'SKIP' };
+const COLOUR: Record<CheckStatus, keyof typeof SGR> = { passed: 'green', failed: 'red', error: 'yellow', skipped: 'dim' };
 
 /** Figures not worth a table cell (raw numbers duplicated by a formatted one, bookkeeping). */
 const HIDDEN = new Set(['bps', 'probes', 'pcap']);
@@ -116,5 +116,7 @@ export function summaryLine(results: CheckResult[], color = false): string {
   const n = (s: CheckStatus) => results.filter((r) => r.status === s).length;
   const total = results.reduce((a, r) => a + r.durationMs, 0);
   const parts = [paint(color, 'green', `${n('passed')} passed`), paint(color, n('failed') ? 'red' : 'dim', `${n('failed')} failed`), paint(color, n('error') ? 'yellow' : 'dim', `${n('error')} errors`)];
+  // Scenario steps not run after a failed one: counted apart, never as passed.
+  if (n('skipped')) parts.push(paint(color, 'dim', `${n('skipped')} not run`));
   return `${results.length} check${results.length === 1 ? '' : 's'}: ${parts.join(', ')} (${formatDuration(total)} of check time)`;
 }

@@ -5,6 +5,7 @@
 import type { LabEvent } from '../engine/events.js';
 import type { CheckResult } from '../checks/result.js';
 import type { Lab } from '../model/types.js';
+import { stepEntries } from '../model/scenario.js';
 import type { Step } from '../plan/ops.js';
 import { describeFailure, type OpFailure } from '../errors.js';
 
@@ -39,7 +40,8 @@ export interface StepView {
   error?: string;
 }
 
-export type CheckRunState = 'pending' | 'running' | 'passed' | 'failed' | 'error';
+/** skipped: a scenario step not run because an earlier one failed. */
+export type CheckRunState = 'pending' | 'running' | 'passed' | 'failed' | 'error' | 'skipped';
 
 export interface CheckView {
   name: string;
@@ -95,7 +97,8 @@ export function initialUiState(lab: Lab): UiState {
     lab: lab.name,
     objects,
     steps: [],
-    checks: lab.checks.map((c) => ({ name: c.name, kind: c.kind, state: 'pending' })),
+    // Then the scenario's steps, in order (a group lists its checks).
+    checks: [...lab.checks, ...stepEntries(lab.steps ?? [])].map((c) => ({ name: c.name, kind: c.kind, state: 'pending' })),
     labUp: false,
     notices: lab.warnings.map((message) => ({ level: 'warning' as const, message })),
   };
@@ -220,10 +223,12 @@ export function uiReducer(s: UiState, e: LabEvent, now: number = Date.now()): Ui
         failure: inRollback && s.failure ? { ...s.failure, undoFailures: [...s.failure.undoFailures, message] } : s.failure,
       };
     }
-    case 'check-start': {
-      const exists = s.checks.some((c) => c.name === e.check.name);
-      const running: CheckView = { name: e.check.name, kind: e.check.kind, state: 'running', startedAt: now };
-      return { ...s, checks: exists ? s.checks.map((c) => (c.name === e.check.name ? running : c)) : [...s.checks, running] };
+    case 'check-start':
+    case 'action-start': {
+      const what = e.type === 'check-start' ? e.check : e.step;
+      const exists = s.checks.some((c) => c.name === what.name);
+      const running: CheckView = { name: what.name, kind: what.kind, state: 'running', startedAt: now };
+      return { ...s, checks: exists ? s.checks.map((c) => (c.name === what.name ? running : c)) : [...s.checks, running] };
     }
     case 'inner-check-start':
     case 'inner-check-done': {

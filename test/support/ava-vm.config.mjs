@@ -9,6 +9,8 @@
  * not listed is assumed long and starts first; add it here once its time is known.
  */
 export const LONGEST_FIRST = [
+  'scenario/recipes', // ~540 s alone on a loaded host (inject-malformed-geneve twice, scenario-flow-delete: each a full CLI run)
+  'scenario/actions', // ~270 s alone on a loaded host (restart on the kernel datapath; set on geneve ends, both backends)
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
   'faults/external-tc', // ~175 s
   'ovs/interop', // ~170 s

@@ -2,7 +2,7 @@
  * Op → iproute2 commands. Pure, so the exact argv is unit-tested and `plan --format sh` prints
  * precisely what `up` runs.
  */
-import type { LinkSpec, Op } from '../../plan/ops.js';
+import { linkChangeArgs, type LinkSpec, type Op } from '../../plan/ops.js';
 import type { GeneveParams, VxlanParams } from '../../model/types.js';
 import { shellQuote } from '../../exec/executor.js';
 import { ovsOpArgv } from '../../ovs/render.js';
@@ -119,6 +119,8 @@ export function renderOp(op: Op): Command[] {
       if (op.up !== undefined) a.push(op.up ? 'up' : 'down');
       return [{ tool: 'ip', ns: op.ns, args: a }];
     }
+    case 'link.change':
+      return [{ tool: 'ip', ns: op.ns, args: linkChangeArgs(op) }];
     case 'addr.add':
       return [{ tool: 'ip', ns: op.ns, args: ['addr', 'add', op.address, 'dev', op.dev, ...(op.nodad && v6(op.address) ? ['nodad'] : [])] }];
     case 'addr.del':

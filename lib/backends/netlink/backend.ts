@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Backend, ExecuteHooks } from '../backend.js';
 import { StepFailed } from '../backend.js';
-import { type Op, type Step, type LinkSpec, opNamespace } from '../../plan/ops.js';
+import { type Op, type Step, type LinkSpec, opNamespace, linkChangeArgs } from '../../plan/ops.js';
 import { OpError } from '../../errors.js';
 import { type Executor, type RunResult, LocalExecutor, inNetns, shellQuote } from '../../exec/executor.js';
 import { type Native, loadNative } from './native.js';
@@ -181,6 +181,11 @@ export class NetlinkBackend implements Backend {
         this.ack(op.ns, (seq) => linkSetMessage(op.name, change, seq));
         return;
       }
+      case 'link.change':
+        // Once per scenario step, never on a hot path: iproute2 already encodes every geneve/vxlan
+        // attribute, and its argv is what the step's error shows.
+        await this.runTool(step, op.ns, ['ip', ...linkChangeArgs(op)]);
+        return;
       case 'addr.add':
       case 'addr.del': {
         const index = this.ifindex(op.ns, op.dev);

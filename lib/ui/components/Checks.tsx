@@ -5,9 +5,9 @@ import { clip, fmtDuration, fmtElapsed, fmtFigures, visibleWindow } from '../for
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
-const MARK: Record<CheckView['state'], string> = { pending: '·', running: '', passed: '✓', failed: '✗', error: '!' };
+const MARK: Record<CheckView['state'], string> = { pending: '·', running: '', passed: '✓', failed: '✗', error: '!', skipped: '–' };
 
-const LABEL: Record<CheckView['state'], string> = { pending: 'pending', running: 'running', passed: 'passed', failed: 'FAILED', error: 'ERROR' };
+const LABEL: Record<CheckView['state'], string> = { pending: 'pending', running: 'running', passed: 'passed', failed: 'FAILED', error: 'ERROR', skipped: 'not run' };
 
 /**
  * Lines under a check: its figures, and for a failure what was expected and what was seen. A step
@@ -40,6 +40,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
   const room = innerLines(props.height);
   const passed = props.checks.filter((c) => c.state === 'passed').length;
   const failed = props.checks.filter((c) => c.state === 'failed' || c.state === 'error').length;
+  const skipped = props.checks.filter((c) => c.state === 'skipped').length;
   // Failures are expanded; the window is computed on rows, keeping the selected check visible.
   const rows: { check: number; text: string; detail: boolean }[] = [];
   props.checks.forEach((c, i) => {
@@ -49,7 +50,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
   const selRow = Math.max(0, rows.findIndex((r) => r.check === props.selected && !r.detail));
   const win = visibleWindow(rows.length, selRow, room);
   return (
-    <Panel title={`Checks — ${passed} passed, ${failed} failed, ${props.checks.length} total`} width={props.width} height={props.height} focused={props.focused}>
+    <Panel title={`Checks — ${passed} passed, ${failed} failed, ${skipped ? `${skipped} not run, ` : ""}${props.checks.length} total`} width={props.width} height={props.height} focused={props.focused}>
       {props.checks.length === 0 ? <T tone="dim">no checks in this recipe</T> : null}
       {rows.slice(win.start, win.end).map((row, k) => {
         const c = props.checks[row.check]!;

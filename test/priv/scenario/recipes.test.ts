@@ -1,0 +1,58 @@
+/**
+ * recipes/scenario-flow-delete.yaml through the real CLI on this machine's OVS (userspace datapath
+ * here; the kernel tier runs it on the kernel datapath): it passes, it can fail (no cut: the
+ * "traffic stops" step fails and the rest is not run, JUnit says skipped; no restore: the wait
+ * gives up), and nothing is left behind.
+ */
+import { readFileSync } from 'node:fs';
+import { privTest } from '../../support/priv.js';
+import { rootLinks } from '../ovs-recipes/support.js';
+import { OVS, scenarioLab, show } from './support.js';
+
+const rootBefore = rootLinks();
+const recipe = readFileSync('recipes/scenario-flow-delete.yaml', 'utf8').replace(/^lab: \S+$/m, 'lab: LAB');
+
+privTest('recipe scenario-flow-delete: ping passes, a flow cuts it, deleting the flow brings it back', (t) => {
+  const s = scenarioLab(t, 'fd');
+  const r = s.json('run', s.write('fd.yaml', recipe));
+  t.is(r.code, 0, r.out);
+  t.deepEqual(r.results.map((x) => [x.name, x.status]), [
+    ['baseline', 'passed'],
+    ['default-program', 'passed'],
+    ['cut', 'passed'],
+    ['traffic-stops', 'passed'],
+    ['restore', 'passed'],
+    ['traffic-flows-again', 'passed'],
+  ], show(r.results));
+  t.is(r.byName['traffic-stops']!.figures.loss, '100%');
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+  t.deepEqual(rootLinks(), rootBefore);
+}, OVS);
+
+privTest('scenario-flow-delete can fail: without the cut the traffic does not stop — later steps are not run (JUnit <skipped>); without the restore the wait gives up', (t) => {
+  const s = scenarioLab(t, 'fx');
+  const noCut = recipe.replace(/  - name: cut\n    ovs: .*\n/, '');
+  t.not(noCut, recipe);
+  const junit = `${s.dir}/junit.xml`;
+  const r = s.json('run', s.write('nocut.yaml', noCut), ['--junit', junit]);
+  t.is(r.code, 1, r.out);
+  t.is(r.byName['traffic-stops']?.status, 'failed', show(r.results));
+  t.regex(r.byName['traffic-stops']!.message!, /expected unreachable/);
+  for (const n of ['restore', 'traffic-flows-again']) {
+    t.is(r.byName[n]?.status, 'skipped');
+    t.is(r.byName[n]?.message, 'not run: step "traffic-stops" failed');
+  }
+  const x = readFileSync(junit, 'utf8');
+  t.regex(x, /failures="1" errors="0" skipped="2"/);
+  t.regex(x, /name="restore" time="0.000">\n\s+<skipped message="not run: step &quot;traffic-stops&quot; failed"\/>/);
+
+  const noRestore = recipe.replace(/  - name: restore\n    ovs: .*\n/, '').replace('timeout: 10s', 'timeout: 3s');
+  t.not(noRestore, recipe);
+  const r2 = s.json('run', s.write('norestore.yaml', noRestore));
+  t.is(r2.code, 1, r2.out);
+  const w = r2.byName['traffic-flows-again']!;
+  t.is(w.status, 'failed', show(r2.results));
+  t.true(Number(w.figures.attempts) >= 2);
+  t.regex(w.message!, /still not passing after \d+ attempts in [\d.]+s \(timeout 3s\); last attempt: expected reachable/);
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+}, OVS);
