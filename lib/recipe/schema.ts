@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
+import { dfSchema, ovsSwitchFields, tunnelEndsField } from './schema-ovs.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -20,7 +21,7 @@ export function show(v: unknown): string {
 }
 
 /** A strict map: unknown keys are errors, reported with the list of allowed keys. */
-function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
+export function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
   const keys = Object.keys(shape);
   const s = z.strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? UNKNOWN_KEYS + keys.join(',') : undefined),
@@ -37,7 +38,7 @@ function hexToInt(v: unknown): unknown {
 const hex = (n: number) => '0x' + n.toString(16);
 
 /** An integer in [min, max]; `what` and the limits appear in the message. */
-function intIn(min: number, max: number, what: string, hexLimits = false) {
+export function intIn(min: number, max: number, what: string, hexLimits = false) {
   const lim = hexLimits ? `${min}..${hex(max)}` : `${min}..${max}`;
   const msg = (iss: { input?: unknown }) => `${show(iss.input)} is not a valid ${what}; allowed: an integer ${lim}`;
   return z.preprocess(hexToInt, z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg }));
@@ -48,9 +49,9 @@ function num(min: number, what: string, unit: string) {
   return z.number({ error: msg }).gt(min, { error: msg });
 }
 
-const bool = (what: string) => z.boolean({ error: (iss) => `${show(iss.input)} is not valid for ${what}; use true or false` });
+export const bool = (what: string) => z.boolean({ error: (iss) => `${show(iss.input)} is not valid for ${what}; use true or false` });
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
   return z.enum(values, {
     error: (iss) => `${show(iss.input)} is not a valid ${what}; use one of: ${values.join(', ')}`,
   });
@@ -74,7 +75,7 @@ function cidr(family?: 'ipv4' | 'ipv6') {
     });
 }
 
-const address = z
+export const address = z
   .string({ error: (iss) => `${show(iss.input)} is not an IP address; expected e.g. 203.0.113.254 or 2001:db8::1` })
   .superRefine((v, ctx) => {
     if (!familyOf(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not an IP address; expected e.g. 203.0.113.254 or 2001:db8::1` });
@@ -243,6 +244,7 @@ export const switchSchema = obj(
     addresses: z.array(cidr()).optional(),
     mtu: mtu.optional(),
     datapath: oneOf(['system', 'netdev'], 'OVS datapath').optional(),
+    ...ovsSwitchFields({ obj, intIn, bool, oneOf, show }),
   },
   'A Linux bridge or OVS bridge inside a host',
 );
@@ -281,10 +283,10 @@ function intOr<const K extends readonly [string, ...string[]]>(min: number, max:
   return z.union([z.preprocess(hexToInt, z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg })), z.enum(words, { error: msg })], { error: msg });
 }
 
-const ttl = intOr(0, 255, ['inherit', 'auto'], (iss) => `${show(iss.input)} is not a valid ttl; use 0..255, inherit or auto`)
+export const ttl = intOr(0, 255, ['inherit', 'auto'], (iss) => `${show(iss.input)} is not a valid ttl; use 0..255, inherit or auto`)
   .meta({ description: '0..255, inherit or auto (0)' });
 
-const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is not a valid tos; use 0..255 (e.g. 0x28) or inherit`)
+export const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is not a valid tos; use 0..255 (e.g. 0x28) or inherit`)
   .superRefine((v, ctx) => {
     if (typeof v === 'number' && (v & 3) !== 0)
       ctx.addIssue({
@@ -294,7 +296,7 @@ const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is not a val
   })
   .meta({ description: 'Outer TOS 0..255 with the ECN bits (0x03) clear, or inherit' });
 
-const optionSchema = obj({
+export const optionSchema = obj({
   class: intIn(0, 0xffff, 'option class', true),
   type: intIn(0, 0xff, 'option type', true),
   data: z
@@ -308,7 +310,7 @@ const optionSchema = obj({
     .optional(),
 });
 
-const keyOrFlow = intOr(0, 0xffffffff, ['flow'], (iss) => `${show(iss.input)} is not a valid key; use 0..4294967295 or flow`);
+export const keyOrFlow = intOr(0, 0xffffffff, ['flow'], (iss) => `${show(iss.input)} is not a valid key; use 0..4294967295 or flow`);
 
 const ovsTunnelSchema = obj({
   key: keyOrFlow.optional(),
@@ -338,7 +340,7 @@ export const tunnelSchema = obj(
     dstport: intIn(1, 65535, 'UDP port').optional(),
     ttl: ttl.optional(),
     tos: tos.optional(),
-    df: oneOf(['unset', 'set', 'inherit'], 'df mode').optional(),
+    df: dfSchema({ show, oneOf }).optional(),
     flowlabel: intIn(0, 0xfffff, 'IPv6 flow label (20 bits)', true).optional(),
     udpcsum: bool('udpcsum').optional(),
     udp6zerocsumtx: bool('udp6zerocsumtx').optional(),
@@ -351,6 +353,7 @@ export const tunnelSchema = obj(
     options: z.array(optionSchema).optional().meta({ description: 'Geneve options (TLVs)' }),
     ovn: obj({ ingress: intIn(1, 32767, 'OVN ingress port key'), egress: intIn(1, 65535, 'OVN egress port key') }).optional(),
     ovs: ovsTunnelSchema.optional(),
+    ends: tunnelEndsField({ obj, intIn, bool, oneOf, show, address, keyOrFlow, optionSchema, tos, ttl }),
   },
   'A tunnel between two switches (L2) or two hosts (routed)',
 );
