@@ -117,7 +117,7 @@ function actionWords(list: string, base: number, words: Word[], problems: FlowPr
     if (rest === '') {
       if (!name) continue;
       // A bare word: an action keyword, or a port to output to (ovs-ofctl's shorthand).
-      if (!BARE_ACTIONS.has(lower)) words.push({ kind: 'port', value: name, offset: a.offset, role: 'output' });
+      if (!BARE_ACTIONS.has(lower)) words.push({ kind: 'port', value: name, offset: a.offset, role: 'bare' });
       continue;
     }
     if (rest.startsWith(':') || rest.startsWith('=')) {
@@ -215,7 +215,10 @@ export function checkFlow(flow: string, ports: PortNames, mode: 'flow' | 'group'
     if (real === undefined) {
       problems.push({
         offset: w.offset,
-        message: `${w.role}: port "${name}" does not exist on ${ports.subject}; its ports: ${known.join(', ') || 'none'} (or a number, or an OpenFlow port such as LOCAL, IN_PORT, NORMAL)`,
+        message:
+          w.role === 'bare'
+            ? `action "${name}" is neither an action ovs-ofctl knows as a bare word (drop, normal, flood, in_port, …) nor a port of ${ports.subject}; its ports: ${known.join(', ') || 'none'}`
+            : `${w.role}: port "${name}" does not exist on ${ports.subject}; its ports: ${known.join(', ') || 'none'} (or a number, or an OpenFlow port such as LOCAL, IN_PORT, NORMAL)`,
       });
       continue;
     }
