@@ -312,6 +312,8 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
       continue;
     }
     add(subject, { op: 'link.add', ns: h.ns, link: tunnelLink(lab, t, end) }, h.name);
+    const sw2 = softwareChecksums(ctx, t, index as 0 | 1, h);
+    if (sw2) add(`${subject} checksums for the OVS userspace peer`, sw2, h.name);
     const tc = externalTunnelOp(t, index as 0 | 1, h.ns);
     if (tc) add(`${subject} tc tunnel key`, tc, h.name);
     if (sw) add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, master: sw.ifname }, h.name);
@@ -345,4 +347,24 @@ function markRoute(ctx: Ctx, t: Tunnel, index: 0 | 1, h: Host): Op | undefined {
   const plen = v.remote.includes(':') ? 128 : 32;
   const runDir = ovsRunDir(ctx.runRoot, ctx.lab.name, h.name);
   return { op: 'ovs.cmds', ns: h.ns, runDir, lab: ctx.lab.name, cmds: [{ tool: 'appctl', args: ['ovs/route/add', `${v.remote}/${plen}`, underlayBridgeName(iface.ifname), `pkt_mark=${mark}`] }] };
+}
+
+/**
+ * A kernel tunnel end whose peer is an OVS port on the userspace datapath: the kernel leaves
+ * checksums it can offload (the outer UDP checksum, the inner TCP one) partial on the simulated
+ * underlay's veth, which hands the packet over as is, and vswitchd reads it from a packet socket
+ * and finds them wrong (outer: "tunnel pop error", every packet dropped; inner: TCP silently
+ * dies behind a working ping). With transmit checksum offload off on this host's underlay NIC the
+ * kernel computes them before sending. SSH hosts have real NICs that really checksum: untouched.
+ */
+function softwareChecksums(ctx: Ctx, t: Tunnel, index: 0 | 1, h: Host): Op | undefined {
+  if (h.placement.kind !== 'netns') return undefined;
+  const peer = t.ends[index === 0 ? 1 : 0];
+  if (peer.impl !== 'ovs') return undefined;
+  const peerHost = hostOf(ctx.lab, peer.host);
+  const peerSwitch = ctx.lab.switches.find((s) => peer.attach.kind === 'switch' && s.name === peer.attach.name);
+  if (!peerSwitch || switchDatapath(peerSwitch, peerHost, ctx) !== 'netdev') return undefined;
+  const iface = h.interfaces.find((i) => i.network === t.network);
+  if (!iface) return undefined;
+  return { op: 'offload.set', ns: h.ns, dev: iface.ifname, features: { tx: false } };
 }

@@ -159,3 +159,11 @@ test('bug (issue 14): a raw 0x0102/0x80 option goes back unchanged; the ovn: sug
   t.regex(b, /set_field:0x00010002->tun_metadata0,output:tun0/);
   t.regex(b, /in_port=tun0,tun_metadata0=0x00010002,actions=output:right/);
 });
+
+test('a kernel end whose peer is an OVS userspace port computes its checksums in software (tx offload off on its underlay NIC)', (t) => {
+  const p = plan(recipe('', '', 'bridge'));
+  const sw = p.steps.filter((s) => s.subject.endsWith('checksums for the OVS userspace peer'));
+  t.deepEqual(sw.map((s) => [s.host, s.op]), [['box-2', { op: 'offload.set', ns: 'gl-t-box-2', dev: 'underlay', features: { tx: false } }]]);
+  t.deepEqual(plan(recipe('', '', 'bridge'), 'system').steps.filter((s) => s.subject.endsWith('checksums for the OVS userspace peer')), [], 'not for the kernel datapath');
+  t.deepEqual(plan(recipe('')).steps.filter((s) => s.subject.endsWith('checksums for the OVS userspace peer')), [], 'not between OVS ends');
+});

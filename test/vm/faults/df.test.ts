@@ -55,7 +55,8 @@ function recipe(lab: string, impl: Impl): string {
 
 /** tshark's reading of a pcap: the DF flags of the geneve packets with `vni` from `src`. */
 function tsharkDf(pcap: string, vni: number, src: string): string[] {
-  const out = execFileSync('tshark', ['-n', '-r', pcap, '-d', 'udp.port==6081,geneve', '-Y', `geneve.vni == ${vni} && ip.src == ${src}`, '-T', 'fields', '-e', 'ip.flags.df'], { encoding: 'utf8' });
+  // The outer header is the first IP layer (occurrence=f); the inner packet has its own DF.
+  const out = execFileSync('tshark', ['-n', '-r', pcap, '-d', 'udp.port==6081,geneve', '-Y', `geneve.vni == ${vni} && ip.src == ${src}`, '-T', 'fields', '-E', 'occurrence=f', '-e', 'ip.flags.df'], { encoding: 'utf8' });
   return [...new Set(out.split('\n').filter(Boolean))];
 }
 
