@@ -222,6 +222,25 @@ export function ovsRules(r: RawRecipe, loc: Locator, decisions: (TunnelFacts | u
     });
   });
 
+  // ---- tunnel options on a switch without flows are mapped by geneve-lab: not twice
+  tunnels.forEach((t, ti) => {
+    const d = decisions[ti];
+    if (!d || (t.type ?? 'geneve') !== 'geneve') return;
+    const used = [...(t.options ?? []), ...(t.ovn ? [{ class: 0x0102, type: 0x80 }] : []), ...Object.values(t.ends ?? {}).flatMap((e) => e.options ?? [])];
+    (t.between as string[]).forEach((name, i) => {
+      const sw = switchByName.get(name);
+      if (d.impls[i] !== 'ovs' || !sw || sw.flows !== undefined) return;
+      (sw.tlv_map ?? []).forEach((m, mi) => {
+        const o = used.find((x) => x.class === m.class && x.type === m.type);
+        if (o)
+          err(
+            ['switches', switches.indexOf(sw), 'tlv_map', mi],
+            `option class 0x${m.class.toString(16)} type 0x${m.type.toString(16)} is bound here and also used by the options of tunnel "${t.name}", which geneve-lab maps itself on a switch without flows (OVS maps an option once); remove it from tlv_map, or give switch "${name}" flows that set and match it`,
+          );
+      });
+    });
+  });
+
   // ---- the kernel allows one collect-metadata geneve device per UDP port and namespace
   const byHostPort = new Map<string, typeof kernelDevices>();
   for (const k of kernelDevices) {

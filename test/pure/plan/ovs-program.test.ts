@@ -9,6 +9,7 @@ import type { Op, Step } from '../../../lib/plan/ops.js';
 import { renderShell } from '../../../lib/backends/iproute2/render.js';
 import { endView } from '../../../lib/model/tunnel-end.js';
 import { tunnelPortFromModel } from '../../../lib/ovs/from-model.js';
+import { decodeOptionsFor } from '../../../lib/checks/capture.js';
 
 const HOSTS = `hosts:
   - { name: box-1, interfaces: [{ ipv4: 192.0.2.11/24 }] }
@@ -166,4 +167,10 @@ test('a kernel end whose peer is an OVS userspace port computes its checksums in
   t.deepEqual(sw.map((s) => [s.host, s.op]), [['box-2', { op: 'offload.set', ns: 'gl-t-box-2', dev: 'underlay', features: { tx: false } }]]);
   t.deepEqual(plan(recipe('', '', 'bridge'), 'system').steps.filter((s) => s.subject.endsWith('checksums for the OVS userspace peer')), [], 'not for the kernel datapath');
   t.deepEqual(plan(recipe('')).steps.filter((s) => s.subject.endsWith('checksums for the OVS userspace peer')), [], 'not between OVS ends');
+});
+
+test('captures decode each end\'s own UDP port too (a port mismatch is still seen as Geneve)', (t) => {
+  const lab = load(recipe('', 'dstport: 7000, ends: { sw2: { dstport: 7001 } }'));
+  const d = decodeOptionsFor({ lab } as Parameters<typeof decodeOptionsFor>[0], {});
+  t.deepEqual([...(d.genevePorts ?? [])].sort(), [6081, 7000, 7001]);
 });

@@ -197,3 +197,11 @@ test('df also takes booleans (false = unset, true = set)', (t) => {
   t.is(lab(ovsRecipe({ tunnel: 'df: true' })).tunnels[0]!.geneve!.df, 'set');
   t.regex(errs(ovsRecipe({ tunnel: 'df: maybe' }))[0]!, /not a valid df; use unset, set, inherit, or false\/true/);
 });
+
+test('a tlv_map entry that the tunnel-option convenience also maps (switch without flows) is refused', (t) => {
+  const e = errs(ovsRecipe({ sw1: 'tlv_map: [{ class: 0xffff, type: 1, len: 4, field: tun_metadata0 }]', tunnel: 'options: [{ class: 0xffff, type: 1, data: "0000000a" }]' }));
+  t.is(e.length, 1, e.join('\n'));
+  t.regex(e[0]!, /switches\[0\]\.tlv_map\[0\]: option class 0xffff type 0x1 is bound here and also used by the options of tunnel "tun0"/);
+  t.deepEqual(errs(ovsRecipe({ sw1: 'tlv_map: [{ class: 0xffff, type: 2, len: 4, field: tun_metadata0 }]', tunnel: 'options: [{ class: 0xffff, type: 1, data: "0000000a" }]' })), []);
+  t.deepEqual(errs(ovsRecipe({ sw1: 'tlv_map: [{ class: 0xffff, type: 1, len: 4, field: tun_metadata0 }]\nflows: ["actions=normal"]', tunnel: 'options: [{ class: 0xffff, type: 1, data: "0000000a" }]' })), []);
+});
