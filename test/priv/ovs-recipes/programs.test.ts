@@ -209,3 +209,31 @@ checks:
   );
   passes(t, c, { there: 'passed', back: 'passed', 'tcp-there': 'passed', 'tcp-back': 'passed' });
 }, { tools: [...OVS_TOOLS.tools, 'iperf3', 'ethtool'] });
+
+privTest('fixed MACs: an OVS bridge (its LOCAL port), a Linux bridge and a kernel tunnel device get the recipe\'s addresses', (t) => {
+  const c = adHoc(
+    t,
+    (lab) => `lab: ${lab}
+hosts:
+  - { name: h1, interfaces: [{ ipv4: 192.0.2.11/24 }] }
+  - { name: h2, interfaces: [{ ipv4: 192.0.2.12/24 }] }
+switches:
+  - { name: sw1, host: h1, kind: ovs, mac: "02:00:00:00:01:00", addresses: [198.51.100.1/24] }
+  - { name: sw2, host: h2, kind: bridge, mac: "02:00:00:00:02:00", addresses: [198.51.100.2/24] }
+tunnels:
+  - { name: tun0, between: [sw1, sw2], type: vxlan, vni: 9, ends: { sw2: { mac: "02:00:00:00:02:0a" } } }
+checks:
+  - { name: ping, ping: { from: sw1, to: sw2 } }
+`,
+  );
+  const up = c.g(['up', '--no-checks', c.file]);
+  t.is(up.code, 0, up.stdout + up.stderr);
+  const mac = (ns: string, dev: string) => (JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as { address: string }[])[0]!.address;
+  t.is(mac(`gl-${c.lab}-h1`, 'sw1'), '02:00:00:00:01:00');
+  t.is(mac(`gl-${c.lab}-h2`, 'sw2'), '02:00:00:00:02:00');
+  t.is(mac(`gl-${c.lab}-h2`, 'tun0'), '02:00:00:00:02:0a');
+  const chk = c.g(['check', c.file]);
+  t.is(chk.code, 0, chk.stdout + chk.stderr);
+  t.is(c.g(['down', c.lab]).code, 0);
+  t.deepEqual(leftovers(c), NOTHING_LEFT);
+}, { tools: [...OVS_TOOLS.tools, 'ethtool'] });
