@@ -148,7 +148,7 @@ export function decodeOptionsFor(ctx: CheckContext | undefined, expect: Record<s
   const vxlanPorts = new Set<number>([4789, 8472]);
   for (const t of ctx?.lab.tunnels ?? []) {
     // Each end's own port too (ends: { X: { dstport } }): a port mismatch is still decoded.
-    for (const p of [t.type === 'geneve' ? t.geneve?.dstport : t.type === 'vxlan' ? t.vxlan?.dstport : undefined, ...t.ends.map((e) => e.overrides?.dstport)])
+    for (const p of [t.type === 'geneve' ? t.geneve?.dstport : t.type === 'vxlan' ? t.vxlan?.dstport : undefined, ...(t.ends ?? []).map((e) => e.overrides?.dstport)])
       if (p !== undefined && t.type !== 'gre') (t.type === 'geneve' ? genevePorts : vxlanPorts).add(p);
   }
   const flat = JSON.stringify(expect);

@@ -9,6 +9,8 @@
  * not listed is assumed long and starts first; add it here once its time is known.
  */
 export const LONGEST_FIRST = [
+  'faults/df', // three labs of three tunnels each (kernel, OVS kernel and userspace datapath); measured on a loaded host only, ~10 min at load 20
+  'ovs/userspace', // two OVS-userspace ↔ kernel geneve labs with iperf; estimate
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
   'faults/external-tc', // ~175 s
   'ovs/interop', // ~170 s
