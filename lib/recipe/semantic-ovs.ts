@@ -253,12 +253,18 @@ export function ovsRules(r: RawRecipe, loc: Locator, decisions: (TunnelFacts | u
     for (const k of list.slice(1)) {
       const where = `host "${k.host}" already has a ${k.type} device on UDP port ${k.port} (tunnel "${first.tunnel}", end "${first.end}")`;
       const fix = `give one of them another port (ends: { ${k.end}: { dstport: ${k.port + 1} } } on tunnel "${k.tunnel}", and the same dstport on its other end)`;
+      // The kernel's own rules (geneve.c geneve_find_dev/geneve_configure; vxlan.c vxlan_vni_in_use,
+      // and its UDP socket bind at up).
+      const geneve = k.type === 'geneve';
       if (first.external && k.external)
-        err(k.path, `tunnel "${k.tunnel}", end "${k.end}": ${where}, and both are external (collect-metadata): the kernel allows one such device per UDP port in a namespace (it would fail with EBUSY at up); ${fix}`);
+        err(k.path, `tunnel "${k.tunnel}", end "${k.end}": ${where}, and both are external (collect-metadata): the kernel allows one such device per UDP port in a namespace (${geneve ? 'EBUSY' : 'EEXIST "A VXLAN device with the specified VNI already exists"'}); ${fix}`);
       else if (first.external || k.external)
-        err(k.path, `tunnel "${k.tunnel}", end "${k.end}": ${where}, and one of them is external (collect-metadata): the kernel refuses any other device on the port of an external one (EPERM "There already exists an externally controlled device on this destination port"); ${fix}`);
-      else if (first.vni === k.vni && first.remote === k.remote)
-        err(k.path, `tunnel "${k.tunnel}", end "${k.end}": ${where} with the same VNI ${k.vni} and remote ${k.remote}: the kernel would refuse the second one (EBUSY); use another vni or ${fix}`);
+        err(
+          k.path,
+          `tunnel "${k.tunnel}", end "${k.end}": ${where}, and one of them is external (collect-metadata): the kernel refuses any other device on the port of an external one (${geneve ? 'EPERM "There already exists an externally controlled device on this destination port"' : 'EADDRINUSE when the second goes up'}); ${fix}`,
+        );
+      else if (first.vni === k.vni && (!geneve || first.remote === k.remote))
+        err(k.path, `tunnel "${k.tunnel}", end "${k.end}": ${where} with the same VNI ${k.vni}${geneve ? ` and remote ${k.remote}` : ''}: the kernel would refuse the second one (${geneve ? 'EBUSY' : 'EEXIST: a VXLAN VNI is unique per port, whatever the remote'}); use another vni or ${fix}`);
     }
   }
 

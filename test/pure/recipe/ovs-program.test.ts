@@ -158,6 +158,10 @@ tunnels:
   // Two plain devices with the same VNI to the same peer.
   const dup = text.replace('vni: 1, external: true', 'vni: 1').replace('{ name: b, between: [sw1, sw3], vni: 2, external: true }', '{ name: b, between: [sw1, sw2], vni: 1 }');
   t.regex(errs(dup)[0]!, /same VNI 1 and remote 192\.0\.2\.12/);
+  // VXLAN (checked on this machine's kernel): a VNI is unique per port whatever the remote.
+  const vx = text.replace(/external: true \}/g, 'type: vxlan }').replace('vni: 2, type: vxlan', 'vni: 1, type: vxlan');
+  t.regex(errs(vx)[0]!, /tunnel "b", end "sw1": host "box-1" already has a vxlan device on UDP port 4789 .* same VNI 1: .*EEXIST/);
+  t.regex(errs(text.replace(/external: true \}/g, 'external: true, type: vxlan }'))[0]!, /both are external .*EEXIST/);
 });
 
 test('bug (issue 14): zero-length options — accepted for OVS ends, refused with the kernel\'s reason where tc would carry them', (t) => {
