@@ -6,7 +6,12 @@
  * flow has an `actions=` part. Port words are translated from the recipe's names to the names the
  * lab created (lib/ovs/port-names.ts); everything else is left exactly as written, for ovs-ofctl
  * to judge. Pure.
+ *
+ * Port names come from lib/ovs/port-names.ts (shared with scenario steps); `programPortNames`
+ * adds the names of tunnel ports shared by several tunnels (`ends: { X: { port } }`).
  */
+import type { Lab } from '../model/types.js';
+import { RESERVED_PORTS, switchPorts } from './port-names.js';
 
 export interface FlowProblem {
   /** Character offset in the flow text where the problem starts. */
@@ -23,8 +28,6 @@ interface Word {
   role: string;
 }
 
-/** OpenFlow reserved ports ovs-ofctl knows by name (case-insensitive). */
-export const RESERVED_PORTS = ['IN_PORT', 'TABLE', 'NORMAL', 'FLOOD', 'ALL', 'CONTROLLER', 'LOCAL', 'NONE', 'ANY', 'UNSET'];
 
 /** Actions written as one bare word: anything else bare is a port to output to. */
 const BARE_ACTIONS = new Set([
@@ -208,7 +211,7 @@ export function checkFlow(flow: string, ports: PortNames, mode: 'flow' | 'group'
     }
     const name = unquote(w.value);
     if (parseNumber(name) !== undefined) continue;
-    if (RESERVED_PORTS.includes(name.toUpperCase())) continue;
+    if ((RESERVED_PORTS as readonly string[]).includes(name.toUpperCase())) continue;
     // Fields as ports (output:NXM_NX_REG0[], in_port=reg0…) are left to ovs-ofctl.
     if (/[\[\]]/.test(name)) continue;
     const real = ports.names.get(name);
@@ -271,4 +274,20 @@ export function refusedLine(stderr: string, lines: readonly { text: string }[]):
     }
   });
   return bestScore >= 0.5 ? best : undefined;
+}
+
+/**
+ * Every name a flow of switch `switchName` may use for a port → the real port name: the recipe
+ * names of lib/ovs/port-names.ts (guests, tunnels, the switch itself), the real names themselves,
+ * and the `port` names of tunnel ends that share one port.
+ */
+export function programPortNames(lab: Pick<Lab, 'switches' | 'guests' | 'tunnels'>, switchName: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!lab.switches.some((s) => s.name === switchName)) return out;
+  const { ports } = switchPorts(lab as Lab, switchName);
+  for (const real of ports.values()) out.set(real, real);
+  for (const [name, real] of ports) if (!out.has(name)) out.set(name, real);
+  for (const t of lab.tunnels)
+    for (const e of t.ends) if (e.attach.kind === 'switch' && e.attach.name === switchName && e.overrides?.port && !out.has(e.overrides.port)) out.set(e.overrides.port, e.ifname);
+  return out;
 }

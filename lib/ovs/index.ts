@@ -10,7 +10,6 @@ export * from './ipsec.js';
 export * from './mtu.js';
 export * from './ovsdb-json.js';
 export * from './paths.js';
-export * from './port-names.js';
 export * from './status.js';
 export * from './tlv.js';
 export * from './tunnel-port.js';

@@ -8,8 +8,7 @@ import type { Problem } from '../errors.js';
 import type { GeneveOption, Guest, Switch, Tunnel, TunnelEnd } from '../model/types.js';
 import type { EndOverrides } from '../model/tunnel-end.js';
 import type { OvsProgram, ProgramLine } from '../model/ovs-program.js';
-import { checkFlow } from '../ovs/flows.js';
-import { portNameMap } from '../ovs/port-names.js';
+import { checkFlow, programPortNames } from '../ovs/flows.js';
 import type { Locator, Path } from './locate.js';
 import type { RawRecipe, RawTunnel } from './schema.js';
 import type { RawEnd } from './semantic-ovs.js';
@@ -77,7 +76,7 @@ function program(
 ): OvsProgram | undefined {
   const written = s.fail_mode !== undefined || s.protocols || s.openflow || s.tlv_map || s.flows || s.groups || s.meters;
   if (!written) return undefined;
-  const names = portNameMap(lab, s.name);
+  const names = programPortNames(lab, s.name);
   const ports = { subject: `switch "${s.name}"`, names };
   const mapped = new Set((s.tlv_map ?? []).map((e) => Number(e.field.replace('tun_metadata', ''))));
   const at = (path: Path, offset = 0) => {

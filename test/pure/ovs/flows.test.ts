@@ -4,8 +4,7 @@
  * and the switch's port names (lib/ovs/port-names.ts).
  */
 import test from 'ava';
-import { checkFlow, explainProgramFailure, failedInputLine, programInput, refusedLine, tlvMapArg } from '../../../lib/ovs/index.js';
-import { portNameMap, resolvePortName, switchPorts } from '../../../lib/ovs/port-names.js';
+import { checkFlow, explainProgramFailure, failedInputLine, programInput, programPortNames, refusedLine, tlvMapArg } from '../../../lib/ovs/index.js';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
 
 const ports = { subject: 'switch "sw1"', names: new Map([['left', 'left-p'], ['left-p', 'left-p'], ['tun0', 'tun0'], ['sw1', 'sw1']]) };
@@ -83,32 +82,31 @@ test('program input, TLV map argument, and which line ovs-ofctl refused', (t) =>
   t.regex(explainProgramFailure('OFPT_ERROR (xid=0xc): X\nNXT_FLOW_MOD (xid=0xc): ADD priority=2,tun_metadata5=0x1 actions=drop', lines.map((l) => l.text).join('\n') + '\n', ['a:1:1', 'a:2:1', 'a:3:1'])!, /^probably line 2 of the program, written at a:2:1/);
 });
 
-test('port names: recipe names and real names of guests, tunnels and the switch itself', (t) => {
+test('port names for a switch program: recipe names, real names, and shared tunnel ports', (t) => {
   const { lab } = loadRecipeText(
     `lab: t
 hosts:
   - { name: box-1, interfaces: [{ ipv4: 192.0.2.11/24 }] }
   - { name: box-2, interfaces: [{ ipv4: 192.0.2.12/24 }] }
 switches:
-  - { name: sw1, host: box-1, kind: ovs }
+  - { name: sw1, host: box-1, kind: ovs, flows: ["actions=drop"] }
   - { name: sw2, host: box-2, kind: ovs }
 guests:
   - { name: a-guest-with-a-long-name, switch: sw1, addresses: [203.0.113.1/24] }
   - { name: right, switch: sw2, addresses: [203.0.113.2/24] }
 tunnels:
-  - { name: tun0, between: [sw1, sw2] }
+  - { name: tun0, between: [sw1, sw2], ends: { sw1: { port: gnv, remote: flow, key: flow } } }
 `,
     'x.yaml',
   );
-  const m = portNameMap(lab, 'sw1');
+  const m = programPortNames(lab, 'sw1');
   const real = lab.guests[0]!.peerIfname;
   t.not(real, 'a-guest-with-a-long-name', 'the name was shortened');
   t.is(m.get('a-guest-with-a-long-name'), real);
   t.is(m.get(real), real);
-  t.is(m.get('tun0'), 'tun0');
+  t.is(m.get('tun0'), 'gnv', 'a tunnel name is its (shared) port');
+  t.is(m.get('gnv'), 'gnv');
   t.is(m.get('sw1'), 'sw1');
   t.is(m.get('right'), undefined, 'a guest of another switch is not a port of this one');
-  t.is(resolvePortName(lab, 'sw2', 'right'), 'right');
-  t.is(switchPorts(lab, 'sw1').get('tun0')!.what, 'tunnel "tun0"');
-  t.deepEqual([...portNameMap(lab, 'nope')], []);
+  t.deepEqual([...programPortNames(lab, 'nope')], []);
 });
