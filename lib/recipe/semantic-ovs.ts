@@ -170,11 +170,15 @@ export function ovsRules(r: RawRecipe, loc: Locator, decisions: (TunnelFacts | u
           else if (owner === host) err([...ep, 'remote'], `remote ${e.remote} is an address of host "${host}" itself (${endWhat}); a tunnel end sends to another host`);
           else if (familyOf(e.remote) !== d.family) err([...ep, 'remote'], `remote ${e.remote} is ${familyOf(e.remote)} and this tunnel runs over ${d.family}`);
         }
-        if ((e.remote === 'flow' || (e.remote === undefined && t.ovs?.remote_ip === 'flow')) && ovsEnd) {
-          const sw = switchByName.get(name);
-          if (sw && sw.flows === undefined)
-            err([...ep, e.remote === 'flow' ? 'remote' : 'port'], `remote: flow makes ${endWhat} send where its switch's flows say (set_field:…->tun_dst / tun_ipv6_dst), and switch "${name}" has no flows; give it flows, or give the end an address`);
-        }
+      }
+      // A flow-based remote sends where the switch's flows say: without flows, nowhere.
+      if (ovsEnd && ((e?.remote ?? (t.ovs?.remote_ip === 'flow' ? 'flow' : undefined)) === 'flow')) {
+        const sw = switchByName.get(name);
+        if (sw && sw.flows === undefined)
+          err(
+            e?.remote === 'flow' ? [...ep, 'remote'] : [...p, 'ovs', 'remote_ip'],
+            `remote ${e?.remote === 'flow' ? '' : '(ovs.remote_ip) '}flow makes ${endWhat} send where its switch's flows say (set_field:…->tun_dst / tun_ipv6_dst), and switch "${name}" has no flows, so it would send nothing; give the switch flows, or the end an address`,
+          );
       }
       // External ends: what tc's tunnel_key cannot express (tunnel-wide values apply to the end too).
       if (external && impl === 'kernel' && (type === 'geneve' || type === 'vxlan') && e?.external !== undefined) {

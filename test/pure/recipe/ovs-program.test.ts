@@ -116,7 +116,8 @@ test('ends: what cannot apply to an end is refused, naming the end and the fix',
   t.regex(errs(ovsRecipe({ tunnel: 'df: inherit' }))[0]!, /tunnels\[0\]\.df: df: inherit is not possible on an OVS port/);
   t.regex(errs(ovsRecipe({ tunnel: 'ends:\n  sw2: { remote: 198.51.100.9 }' }))[0]!, /remote 198\.51\.100\.9 is not an address of any host in the lab/);
   t.regex(errs(ovsRecipe({ tunnel: 'ends:\n  sw2: { remote: 192.0.2.12 }' }))[0]!, /is an address of host "box-2" itself/);
-  t.regex(errs(ovsRecipe({ tunnel: 'ends:\n  sw2: { remote: flow }' }))[0]!, /switch "sw2" has no flows; give it flows, or give the end an address/);
+  t.regex(errs(ovsRecipe({ tunnel: 'ends:\n  sw2: { remote: flow }' }))[0]!, /tunnels\[0\]\.ends\.sw2\.remote: remote flow .*switch "sw2" has no flows, so it would send nothing/);
+  t.regex(errs(ovsRecipe({ tunnel: 'ovs: { remote_ip: flow }' }))[0]!, /tunnels\[0\]\.ovs\.remote_ip: remote \(ovs\.remote_ip\) flow makes end "sw1"/);
 });
 
 test('bug (issue 13): ovs.local_ip on the tunnel applied to both ends — now an error naming the end it is wrong for', (t) => {
