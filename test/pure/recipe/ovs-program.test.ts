@@ -210,3 +210,14 @@ test('a tlv_map entry that the tunnel-option convenience also maps (switch witho
   t.deepEqual(errs(ovsRecipe({ sw1: 'tlv_map: [{ class: 0xffff, type: 2, len: 4, field: tun_metadata0 }]', tunnel: 'options: [{ class: 0xffff, type: 1, data: "0000000a" }]' })), []);
   t.deepEqual(errs(ovsRecipe({ sw1: 'tlv_map: [{ class: 0xffff, type: 1, len: 4, field: tun_metadata0 }]\nflows: ["actions=normal"]', tunnel: 'options: [{ class: 0xffff, type: 1, data: "0000000a" }]' })), []);
 });
+
+test('geneve-lab schema covers the new keys (switch programs, ends)', async (t) => {
+  const { recipeJsonSchema } = await import('../../../lib/recipe/schema.js');
+  const s = recipeJsonSchema() as { properties: Record<string, { items: { properties: Record<string, unknown> } }> };
+  const sw = s.properties.switches!.items.properties;
+  for (const k of ['mac', 'fail_mode', 'protocols', 'openflow', 'tlv_map', 'flows', 'groups', 'meters']) t.truthy(sw[k], `switches[].${k}`);
+  const tun = s.properties.tunnels!.items.properties;
+  const ends = JSON.stringify(tun.ends);
+  for (const k of ['vni', 'key', 'in_key', 'out_key', 'dstport', 'local_ip', 'remote', 'external', 'udpcsum', 'udp_csum', 'udp6zerocsumtx', 'udp6zerocsumrx', 'tos', 'ttl', 'df', 'options', 'mac', 'port'])
+    t.true(ends.includes(`"${k}"`), `tunnels[].ends.*.${k}`);
+});
