@@ -9,8 +9,8 @@
  * not listed is assumed long and starts first; add it here once its time is known.
  */
 export const LONGEST_FIRST = [
-  'faults/df', // three labs of three tunnels each (kernel, OVS kernel and userspace datapath); measured on a loaded host only, ~10 min at load 20
-  'ovs/userspace', // two OVS-userspace ↔ kernel geneve labs with iperf; estimate
+  'faults/df', // ~190 s (three labs of three tunnels; 196 s for the whole VM run of this file alone, host load ~1.5)
+  'ovs/userspace', // ~150 s estimate (two OVS-userspace ↔ kernel geneve labs with iperf; ~13 min at host load 20)
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
   'faults/external-tc', // ~175 s
   'ovs/interop', // ~170 s
