@@ -147,8 +147,9 @@ export function decodeOptionsFor(ctx: CheckContext | undefined, expect: Record<s
   const genevePorts = new Set<number>([6081]);
   const vxlanPorts = new Set<number>([4789, 8472]);
   for (const t of ctx?.lab.tunnels ?? []) {
-    const port = t.type === 'geneve' ? t.geneve?.dstport : t.type === 'vxlan' ? t.vxlan?.dstport : undefined;
-    if (port !== undefined) (t.type === 'geneve' ? genevePorts : vxlanPorts).add(port);
+    // Each end's own port too (ends: { X: { dstport } }): a port mismatch is still decoded.
+    for (const p of [t.type === 'geneve' ? t.geneve?.dstport : t.type === 'vxlan' ? t.vxlan?.dstport : undefined, ...(t.ends ?? []).map((e) => e.overrides?.dstport)])
+      if (p !== undefined && t.type !== 'gre') (t.type === 'geneve' ? genevePorts : vxlanPorts).add(p);
   }
   const flat = JSON.stringify(expect);
   const port = Number((expect['udp.dstport'] ?? (expect.udp as Record<string, unknown> | undefined)?.dstport) as unknown);

@@ -4,6 +4,9 @@
  * One tagged union per object kind keeps `switch` statements exhaustive.
  */
 
+import type { EndOverrides } from './tunnel-end.js';
+import type { OvsProgram } from './ovs-program.js';
+
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
 export type TunnelImpl = 'kernel' | 'ovs';
@@ -74,6 +77,10 @@ export interface Switch {
   mtu?: number;
   /** OVS only: datapath type for the bridge. */
   datapath?: 'system' | 'netdev';
+  /** Fixed MAC of the bridge (OVS: its LOCAL port, other_config:hwaddr). */
+  mac?: string;
+  /** OVS only: the switch's OpenFlow program (lib/model/ovs-program.ts). */
+  program?: OvsProgram;
 }
 
 export interface Route {
@@ -142,7 +149,9 @@ export interface GreParams {
 export interface GeneveOption {
   class: number;
   type: number; // bit 7 = critical
-  data: string; // hex, no 0x
+  data: string; // hex, no 0x; empty = a zero-length option (RFC 8926 allows it)
+  /** Made by the `ovn:` sugar: the only kind of option whose port keys swap on the way back. */
+  ovn?: true;
 }
 
 /** OVS interface options that have no kernel-netdev counterpart. */
@@ -170,6 +179,8 @@ export interface TunnelEnd {
   remote: string; // underlay address of the other end
   /** Routed tunnels only: address on the tunnel netdev. */
   address?: string;
+  /** Per-end values from the recipe's `ends:` (lib/model/tunnel-end.ts; read through endView). */
+  overrides?: EndOverrides;
 }
 
 export interface Tunnel {

@@ -4,13 +4,16 @@
  */
 import type { Tunnel } from '../model/types.js';
 import type { TunnelPortSpec } from './tunnel-port.js';
+import { endView } from '../model/tunnel-end.js';
 
 /**
  * The OVS port for `tunnel.ends[end]`. `bridge` is the OVS bridge (the switch's ifname).
  * OVS-only settings (tunnel.ovs) win over the kernel-style parameters they overlap with.
  */
-export function tunnelPortFromModel(tunnel: Tunnel, end: 0 | 1, bridge: string, lab: string): TunnelPortSpec {
-  const e = tunnel.ends[end];
+export function tunnelPortFromModel(t: Tunnel, end: 0 | 1, bridge: string, lab: string): TunnelPortSpec {
+  // This end's view: its own `ends:` values over the tunnel-wide ones (lib/model/tunnel-end.ts).
+  const tunnel = endView(t, end);
+  const e = tunnel.end;
   const p = tunnel.type === 'geneve' ? tunnel.geneve : tunnel.type === 'vxlan' ? tunnel.vxlan : undefined;
   const g = tunnel.type === 'gre' ? tunnel.gre : undefined;
   const o = tunnel.ovs ?? {};
@@ -21,8 +24,10 @@ export function tunnelPortFromModel(tunnel: Tunnel, end: 0 | 1, bridge: string, 
   // OVS sends Geneve/VXLAN over IPv6 with a zero UDP checksum unless csum=true, and a Linux
   // tunnel device drops those unless it was made with udp6zerocsumrx: so towards a kernel end
   // over IPv6 the port sends checksums unless the recipe says otherwise.
-  const kernelPeer = tunnel.ends[end === 0 ? 1 : 0].impl === 'kernel';
-  const v6Default = p && tunnel.family === 'ipv6' && kernelPeer && !p.udp6zerocsumrx ? true : undefined;
+  const kernelPeer = tunnel.peer.impl === 'kernel';
+  // What the kernel peer accepts is its own setting, not this end's.
+  const peerP = kernelPeer ? (tunnel.type === 'geneve' ? endView(t, end === 0 ? 1 : 0).geneve : tunnel.type === 'vxlan' ? endView(t, end === 0 ? 1 : 0).vxlan : undefined) : undefined;
+  const v6Default = p && tunnel.family === 'ipv6' && kernelPeer && !peerP?.udp6zerocsumrx ? true : undefined;
   const csum = o.csum ?? p?.udpcsum ?? g?.csum ?? v6Default;
   const key = o.key ?? (o.inKey === undefined && o.outKey === undefined ? baseKey : undefined);
   const spec: TunnelPortSpec = {
@@ -30,7 +35,7 @@ export function tunnelPortFromModel(tunnel: Tunnel, end: 0 | 1, bridge: string, 
     name: e.ifname,
     type: o.psk !== undefined && tunnel.type === 'gre' ? 'ipsec_gre' : tunnel.type,
     lab,
-    remoteIp: o.remoteIp ?? e.remote,
+    remoteIp: o.remoteIp ?? tunnel.remote,
     ...(o.localIp !== undefined ? { localIp: o.localIp } : {}),
     ...(key !== undefined ? { key } : {}),
     ...(o.inKey !== undefined ? { inKey: o.inKey } : {}),

@@ -3,6 +3,7 @@ export * from './commands.js';
 export * from './daemons.js';
 export * from './datapath.js';
 export * from './errors.js';
+export * from './flows.js';
 export * from './from-model.js';
 export * from './instance.js';
 export * from './ipsec.js';

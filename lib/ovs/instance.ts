@@ -12,6 +12,22 @@ import { ovsEnv } from './paths.js';
 import { buildStatus, type OvsStatus } from './status.js';
 import { tunnelPortCommands, type TunnelPortSpec } from './tunnel-port.js';
 import { OWNER_KEY, transaction } from './vsctl.js';
+import { failedInputLine, refusedLine } from './flows.js';
+
+/**
+ * Which line of a program ovs-ofctl refused, in the recipe's terms: its parser names the input
+ * line ("-:3: …"); a switch's refusal (OFPT_ERROR) echoes the flow mod, matched to the closest line.
+ */
+export function explainProgramFailure(stderr: string, input: string | undefined, inputAt: readonly string[] | undefined): string | undefined {
+  const lines = input !== undefined ? input.split('\n').filter((l, i, a) => i < a.length - 1 || l !== '') : [];
+  const n = input !== undefined ? failedInputLine(stderr) : inputAt?.length === 1 ? 1 : undefined;
+  const which = n ?? refusedLine(stderr, lines.map((text) => ({ text })));
+  if (which === undefined) return inputAt?.length ? `(one of the ${inputAt.length} lines of the program; ovs-ofctl did not say which)` : undefined;
+  const at = inputAt?.[which - 1];
+  const text = lines[which - 1];
+  const guess = n === undefined && input !== undefined ? 'probably ' : '';
+  return `${guess}line ${which} of the program${at ? `, written at ${at}` : ''}${text !== undefined ? `: ${text}` : ''}`;
+}
 
 export interface OvsTarget {
   /** Path of ovsdb-server's unix socket. */
@@ -66,10 +82,12 @@ export class OvsInstance {
     return this.target.runDir ? ovsEnv(this.target.runDir) : undefined;
   }
 
-  private async tool(subject: string, argv: string[]): Promise<string> {
+  private async tool(subject: string, argv: string[], input?: string, explain?: (r: RunResult) => string | undefined): Promise<string> {
     const env = this.env();
-    const r = await this.exec.run(argv, { timeoutMs: (this.timeoutSec + 5) * 1000, ...(env ? { env } : {}) });
-    if (r.exitCode !== 0) throw commandFailed(`${subject} (${this.label})`, r, this.ns);
+    // A whole program on stdin may be large: allow it a second per 2000 lines on top.
+    const extra = input ? Math.ceil(input.length / 100_000) * 1000 : 0;
+    const r = await this.exec.run(argv, { timeoutMs: (this.timeoutSec + 5) * 1000 + extra, ...(env ? { env } : {}), ...(input !== undefined ? { input } : {}) });
+    if (r.exitCode !== 0) throw commandFailed(`${subject} (${this.label})`, r, this.ns, explain?.(r));
     return r.stdout;
   }
 
@@ -78,9 +96,13 @@ export class OvsInstance {
     return this.tool(subject, ['ovs-vsctl', `--db=unix:${this.target.dbSocket}`, `--timeout=${this.timeoutSec}`, ...args]);
   }
 
-  /** ovs-ofctl; bridge names resolve to this instance's .mgmt sockets. */
-  ofctl(args: readonly string[], subject = 'ovs-ofctl'): Promise<string> {
-    return this.tool(subject, ['ovs-ofctl', `--timeout=${this.timeoutSec}`, ...args]);
+  /**
+   * ovs-ofctl; bridge names resolve to this instance's .mgmt sockets. `input` goes to its stdin
+   * (`add-flows BRIDGE -`); `inputAt[i]` names where line i+1 came from, so a refusal quotes it.
+   */
+  ofctl(args: readonly string[], subject = 'ovs-ofctl', input?: string, inputAt?: readonly string[]): Promise<string> {
+    const explain = input !== undefined || inputAt?.length ? (r: RunResult) => explainProgramFailure(r.stderr, input, inputAt) : undefined;
+    return this.tool(subject, ['ovs-ofctl', `--timeout=${this.timeoutSec}`, ...args], input, explain);
   }
 
   /** ovs-appctl to ovs-vswitchd (or another unixctl socket via `target`). */
@@ -96,7 +118,7 @@ export class OvsInstance {
           await this.vsctl(c.args, subject);
           break;
         case 'ofctl':
-          await this.ofctl(c.args, subject);
+          await this.ofctl(c.args, subject, c.input, c.inputAt);
           break;
         case 'appctl':
           if (c.args[0] === 'ovs/route/add') await this.addRouteRetrying(c.args, subject);

@@ -12,6 +12,8 @@ import { transaction } from './vsctl.js';
 export interface OvsArgv {
   ns?: string;
   argv: string[];
+  /** Fed on stdin (a program for `ovs-ofctl add-flows BRIDGE -`). */
+  input?: string;
 }
 
 type OvsOp = Extract<Op, { op: `ovs.${string}` }>;
@@ -25,7 +27,7 @@ export function ovsCommandArgv(runDir: string, c: OvsCommand): OvsArgv {
       return { argv: ['ovs-vsctl', `--db=unix:${p.dbSocket}`, '--timeout=10', ...c.args] };
     case 'ofctl':
       // Bridge names resolve to <OVS_RUNDIR>/<bridge>.mgmt, i.e. this instance's sockets.
-      return { argv: ['env', `OVS_RUNDIR=${runDir}`, 'ovs-ofctl', '--timeout=10', ...c.args] };
+      return { argv: ['env', `OVS_RUNDIR=${runDir}`, 'ovs-ofctl', '--timeout=10', ...c.args], ...(c.input !== undefined ? { input: c.input } : {}) };
     case 'appctl':
       return { argv: ['ovs-appctl', '--timeout=10', '-t', p.vswitchdCtl, ...c.args] };
     case 'exec':

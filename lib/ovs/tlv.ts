@@ -9,7 +9,7 @@ export interface GeneveTlv {
   class: number;
   /** Bit 7 is the critical bit. */
   type: number;
-  /** Body as hex without 0x; a multiple of 4 bytes, at most 124. */
+  /** Body as hex without 0x; a multiple of 4 bytes, at most 124; empty = an option without data. */
   data: string;
 }
 
@@ -28,8 +28,9 @@ export function validateTlvs(subject: string, opts: readonly GeneveTlv[]): void 
     if (!Number.isInteger(o.type) || o.type < 0 || o.type > 0xff) throw new OvsSpecError(subject, `${f}.type`, `${o.type} is not 0..0xff`);
     if (!/^([0-9a-fA-F]{2})*$/.test(o.data)) throw new OvsSpecError(subject, `${f}.data`, `"${o.data}" is not hex bytes (no 0x prefix)`);
     const len = o.data.length / 2;
-    if (len === 0 || len % 4 !== 0 || len > MAX_OPTION_BYTES)
-      throw new OvsSpecError(subject, `${f}.data`, `${len} bytes; an option body must be 4..${MAX_OPTION_BYTES} bytes in steps of 4`);
+    // RFC 8926 allows an option without data (length 0); OVS maps and sends those too.
+    if (len % 4 !== 0 || len > MAX_OPTION_BYTES)
+      throw new OvsSpecError(subject, `${f}.data`, `${len} bytes; an option body must be 0..${MAX_OPTION_BYTES} bytes in steps of 4`);
     total += 4 + len;
   });
   if (total > MAX_TOTAL_BYTES) throw new OvsSpecError(subject, 'options', `${total} bytes of options; Geneve allows at most ${MAX_TOTAL_BYTES}`);
@@ -82,29 +83,45 @@ export interface OptionFlowSpec {
 }
 
 /**
- * Flows (ovs-ofctl add-flow syntax) that set options on egress and match them on ingress.
- * Metadata fields are matched by position: `send[i]` and `accept[i]` share tun_metadata(first+i),
- * so both lists must describe the same class/type/len layout (the TLV map is per bridge).
+ * The TLV map both directions need: every distinct option (class, type) of `send` and `accept`,
+ * sent options first, in order. One (class, type) has one length on a bridge; a clash throws.
+ */
+export function optionLayout(subject: string, send: readonly GeneveTlv[], accept: readonly GeneveTlv[] = []): GeneveTlv[] {
+  const out: GeneveTlv[] = [];
+  for (const o of [...send, ...accept]) {
+    const same = out.find((x) => x.class === o.class && x.type === o.type);
+    if (!same) out.push({ class: o.class, type: o.type, data: o.data });
+    else if (same.data.length !== o.data.length)
+      throw new OvsSpecError(subject, 'options', `class ${hex(o.class)} type ${hex(o.type)} is used with ${same.data.length / 2} and ${o.data.length / 2} bytes of data; a bridge maps one option to one length`);
+  }
+  return out;
+}
+
+/**
+ * Flows (ovs-ofctl add-flow syntax) that set options on egress and match them on ingress. Each
+ * distinct option is bound to its own tun_metadata field (optionLayout, from `firstMetadata` on),
+ * so the two directions may carry different options; install `addTlvMapArgs(bridge,
+ * optionLayout(…), first)` before these flows.
  */
 export function optionFlows(f: OptionFlowSpec): string[] {
   const subject = `option flows on bridge "${f.bridge}"`;
   validateTlvs(subject, f.send);
-  if (f.accept) {
-    validateTlvs(subject, f.accept);
-    if (tlvMapSpec(f.accept) !== tlvMapSpec(f.send))
-      throw new OvsSpecError(subject, 'accept', 'must list the same class/type/length options, in the same order, as send (they share the TLV map)');
-  }
+  if (f.accept) validateTlvs(subject, f.accept);
+  const layout = optionLayout(subject, f.send, f.accept);
   const first = f.firstMetadata ?? 0;
+  const field = (o: GeneveTlv) => `tun_metadata${first + layout.findIndex((x) => x.class === o.class && x.type === o.type)}`;
   const prio = f.priority ?? 100;
   const cookie = f.cookie !== undefined ? `cookie=${hex(f.cookie)},` : '';
-  const sets = f.send.map((o, i) => `set_field:0x${o.data}->tun_metadata${first + i}`);
+  // An option without data is put on the packet by setting its (zero-width) field at all.
+  const sets = f.send.map((o) => `set_field:${o.data ? `0x${o.data}` : '0'}->${field(o)}`);
   if (f.vni !== undefined) sets.push(`set_field:${f.vni}->tun_id`);
   const egress = `${cookie}table=0,priority=${prio},in_port=${f.localPort},actions=${[...sets, `output:${f.tunnelPort}`].join(',')}`;
   const flows = [egress];
   const tunMatch = f.vni !== undefined ? `,tun_id=${f.vni}` : '';
   if (f.accept) {
-    const matches = f.accept.map((o, i) => `tun_metadata${first + i}=0x${o.data}`).join(',');
-    flows.push(`${cookie}table=0,priority=${prio},in_port=${f.tunnelPort}${tunMatch},${matches},actions=output:${f.localPort}`);
+    // A zero-length option is matched by its presence alone.
+    const matches = f.accept.map((o) => (o.data ? `,${field(o)}=0x${o.data}` : `,${field(o)}`)).join('');
+    flows.push(`${cookie}table=0,priority=${prio},in_port=${f.tunnelPort}${tunMatch}${matches},actions=output:${f.localPort}`);
     // Anything from the tunnel without the expected options stops here: that makes the match testable.
     flows.push(`${cookie}table=0,priority=${prio - 1},in_port=${f.tunnelPort},actions=drop`);
   } else {

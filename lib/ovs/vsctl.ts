@@ -51,6 +51,10 @@ export interface BridgeSpec {
   lab: string;
   failMode?: 'standalone' | 'secure';
   externalIds?: Record<string, string>;
+  /** OpenFlow versions the bridge speaks (Bridge.protocols); unset = OVS's default (1.0..1.5). */
+  protocols?: readonly string[];
+  /** MAC of the bridge's LOCAL port (other_config:hwaddr). */
+  hwaddr?: string;
 }
 
 /** Create (or keep) a bridge and set its datapath and ownership tag. */
@@ -63,6 +67,8 @@ export function bridgeCommands(b: BridgeSpec): VsctlCommand[] {
       b.name,
       `datapath_type=${b.datapath}`,
       ...(b.failMode ? [`fail_mode=${b.failMode}`] : []),
+      ...(b.protocols?.length ? [`protocols=${b.protocols.join(',')}`] : []),
+      ...(b.hwaddr ? mapArgs('other_config', { hwaddr: b.hwaddr }) : []),
       ...mapArgs('external_ids', { ...b.externalIds, ...ownerTag(b.lab) }),
     ],
   ];

@@ -6,15 +6,15 @@
  */
 import type { GeneveParams, Tunnel, TunnelEnd, VxlanParams } from '../model/types.js';
 import type { Op } from './ops.js';
-import { endOptions } from './ovs.js';
+import { endView } from '../model/tunnel-end.js';
 
 /** The outer TTL when the recipe gives none (or `auto`): an external device has no route fallback. */
 export const EXTERNAL_DEFAULT_TTL = 64;
 
 /** A kernel netdev end of a tunnel whose recipe says `external: true` (OVS ends are flow-based anyway). */
 export function isExternalEnd(t: Tunnel, end: TunnelEnd): boolean {
-  if (end.impl !== 'kernel') return false;
-  return t.type === 'geneve' ? t.geneve?.external === true : t.type === 'vxlan' ? t.vxlan?.external === true : false;
+  const index = t.ends.indexOf(end);
+  return index >= 0 && endView(t, index as 0 | 1).external;
 }
 
 /**
@@ -29,14 +29,16 @@ export function externalLinkParams<P extends GeneveParams | VxlanParams>(p: P): 
 
 /** The tc rules that make external end `index` a point-to-point tunnel to the other end. */
 export function externalTunnelOp(t: Tunnel, index: 0 | 1, ns: string): Extract<Op, { op: 'tc.tunnel' }> | undefined {
-  const end = t.ends[index];
-  if (!isExternalEnd(t, end)) return undefined;
-  const p: GeneveParams | VxlanParams = (t.type === 'geneve' ? t.geneve : t.vxlan) ?? {};
+  const v = endView(t, index);
+  const end = v.end;
+  if (!v.external) return undefined;
+  // This end's own values (ends: …) over the tunnel-wide ones.
+  const p: GeneveParams | VxlanParams = (t.type === 'geneve' ? v.geneve : v.vxlan) ?? {};
   const vni = p.vni ?? 0;
   const dstPort = p.dstport ?? (t.type === 'geneve' ? 6081 : 4789);
   // Geneve options per direction (OVN's port keys swap on the way back); the peer — an OVS port
   // or another external end — sends them, so they are required on receive as well.
-  const { send, accept } = t.type === 'geneve' ? endOptions(t, index) : { send: [], accept: [] };
+  const { send, accept } = t.type === 'geneve' ? { send: v.options, accept: v.accept } : { send: [], accept: [] };
   // Same checksum defaults as a plain device: off over IPv4 unless udpcsum, on over IPv6 unless udp6zerocsumtx.
   const csum = t.family === 'ipv6' ? p.udp6zerocsumtx !== true : p.udpcsum === true;
   return {
@@ -45,7 +47,7 @@ export function externalTunnelOp(t: Tunnel, index: 0 | 1, ns: string): Extract<O
     dev: end.ifname,
     egress: {
       src: end.local,
-      dst: end.remote,
+      dst: v.remote,
       vni,
       dstPort,
       ttl: typeof p.ttl === 'number' ? p.ttl : EXTERNAL_DEFAULT_TTL,
@@ -53,6 +55,8 @@ export function externalTunnelOp(t: Tunnel, index: 0 | 1, ns: string): Extract<O
       csum,
       ...(send.length ? { options: send } : {}),
     },
-    ingress: { src: end.remote, dst: end.local, vni, dstPort, ...(accept.length ? { options: accept } : {}) },
+    // This end accepts its own VNI (a peer sending another one is dropped, as between plain devices).
+    ingress: { src: v.remote, dst: end.local, vni, dstPort, ...(accept.length ? { options: accept } : {}) },
   };
 }
+

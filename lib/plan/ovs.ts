@@ -4,11 +4,12 @@
  * Pure, like the rest of the planner; lib/ovs supplies the exact commands.
  */
 import { createHash } from 'node:crypto';
-import type { GeneveOption, Host, Lab, Switch, Tunnel, TunnelEnd } from '../model/types.js';
+import type { Host, Lab, Switch, Tunnel, TunnelEnd } from '../model/types.js';
 export { tunnelPortFromModel } from '../ovs/from-model.js';
 import { safeIfname } from '../model/names.js';
 import { bridgeCommands, portCommands, transaction } from '../ovs/vsctl.js';
-import { addTlvMapArgs, optionFlows, OVN_GENEVE_CLASS, OVN_GENEVE_TYPE } from '../ovs/tlv.js';
+import { addTlvMapArgs, optionFlows, optionLayout } from '../ovs/tlv.js';
+import { endOptions, endView } from '../model/tunnel-end.js';
 import { ovsPaths } from '../ovs/paths.js';
 import { PrerequisiteError } from '../errors.js';
 import type { Op } from './ops.js';
@@ -91,27 +92,36 @@ export function switchDatapath(s: Switch, host: Host, ctx: OvsPlanContext): Data
 /**
  * Flows that put the tunnel's Geneve options on every packet a local port sends into the
  * tunnel and accept from the tunnel only packets that carry them (so a missing or wrong
- * option is visible as loss, not silently ignored).
+ * option is visible as loss, not silently ignored). A switch with its own `flows:` gets none:
+ * its program decides what options it sends and requires (the end's `options` then only tell
+ * the other end what to expect).
  */
 export function optionFlowArgs(lab: Lab, t: Tunnel, end: TunnelEnd, bridge: string): string[][] {
-  if (!t.options.length) return [];
-  const locals = lab.guests.filter((g) => g.switch === (end.attach.kind === 'switch' ? end.attach.name : '')).map((g) => g.peerIfname);
+  const index = t.ends.indexOf(end) === 1 ? 1 : 0;
+  const { send, accept } = endOptions(t, index);
+  if (!send.length && !accept.length) return [];
   const sw = lab.switches.find((s) => end.attach.kind === 'switch' && s.name === end.attach.name);
+  if (sw?.program?.flows) return [];
+  // A plain kernel netdev at the other end sends no options: requiring them on receive would cut
+  // the return path, so then anything from the tunnel is accepted. An external kernel end sends
+  // them with tc (lib/plan/external.ts), so they are required from it as from an OVS port.
+  const peerIndex = index === 0 ? 1 : 0;
+  const peer = t.ends[peerIndex];
+  const peerSendsOptions = peer.impl === 'ovs' || endView(t, peerIndex).external;
+  if (!send.length && !(peerSendsOptions && accept.length)) return [];
+  const locals = lab.guests.filter((g) => g.switch === (end.attach.kind === 'switch' ? end.attach.name : '')).map((g) => g.peerIfname);
   const localPorts = locals.length ? locals : sw?.addresses.length ? ['LOCAL'] : [];
   if (localPorts.length !== 1)
     throw new Error(
       `tunnel "${t.name}" on host "${end.host}": Geneve options need exactly one local port on switch "${bridge}" (a guest, or the switch's own address); found ${localPorts.length}`,
     );
-  const index = t.ends.indexOf(end) === 1 ? 1 : 0;
-  const { send, accept } = endOptions(t, index);
-  // A plain kernel netdev at the other end sends no options: requiring them on receive would cut
-  // the return path, so then anything from the tunnel is accepted. An external kernel end sends
-  // them with tc (lib/plan/external.ts), so they are required from it as from an OVS port.
-  const peer = t.ends[index === 0 ? 1 : 0];
-  const peerSendsOptions = peer.impl === 'ovs' || (t.type === 'geneve' && t.geneve?.external === true);
+  const subject = `tunnel "${t.name}" on host "${end.host}"`;
+  const accepted = peerSendsOptions ? accept : [];
+  // Fields after those the switch's own tlv_map binds, so both can live on the bridge.
+  const first = Math.max(-1, ...(sw?.program?.tlvMap ?? []).map((e) => e.field)) + 1;
   return [
-    addTlvMapArgs(bridge, send),
-    ...optionFlows({ bridge, localPort: localPorts[0]!, tunnelPort: end.ifname, send, ...(peerSendsOptions ? { accept } : {}) }).map((f) => ['add-flow', bridge, f]),
+    addTlvMapArgs(bridge, optionLayout(subject, send, accepted), first),
+    ...optionFlows({ bridge, localPort: localPorts[0]!, tunnelPort: end.ifname, send, firstMetadata: first, ...(peerSendsOptions ? { accept } : {}) }).map((f) => ['add-flow', bridge, f]),
     // When the local port is a guest, the bridge's own (addressless) port would still reach the
     // tunnel through the NORMAL flow with its IPv6 router/neighbour solicitations, without options,
     // which the peer then drops and counts: noise in every capture and drop counter.
@@ -120,26 +130,12 @@ export function optionFlowArgs(lab: Lab, t: Tunnel, end: TunnelEnd, bridge: stri
 }
 
 /**
- * What each end puts on the packets it sends and requires on those it receives. The tunnel's
- * options describe the direction ends[0] → ends[1]. Options are sent unchanged both ways, except
- * OVN's port-key option (class 0x0102, type 0x80), whose meaning is directional: a reply travels
- * from the egress port back to the ingress port, so ends[1] sends it with ingress and egress
- * swapped (seed 004: 00010002 one way, 00020001 back). An egress key ≥ 32768 is a multicast group,
- * which cannot be an ingress port; such an option is sent unchanged.
+ * What each end puts on the packets it sends and requires on those it receives
+ * (lib/model/tunnel-end.ts): an end's own `options`, else the tunnel's, which describe
+ * ends[0] → ends[1]; on the way back only the `ovn:` sugar's port keys swap (seed 004: 00010002
+ * one way, 00020001 back). Raw options go on the wire exactly as written in both directions.
  */
-export function endOptions(t: Tunnel, index: 0 | 1): { send: GeneveOption[]; accept: GeneveOption[] } {
-  const forward = t.options.map((o) => ({ class: o.class, type: o.type, data: o.data }));
-  const backward = forward.map(reverseOvnOption);
-  return index === 0 ? { send: forward, accept: backward } : { send: backward, accept: forward };
-}
-
-function reverseOvnOption(o: GeneveOption): GeneveOption {
-  if (o.class !== OVN_GENEVE_CLASS || o.type !== OVN_GENEVE_TYPE || o.data.length !== 8) return o;
-  const ingress = parseInt(o.data.slice(0, 4), 16) & 0x7fff;
-  const egress = parseInt(o.data.slice(4), 16);
-  if (egress > 0x7fff) return o;
-  return { ...o, data: egress.toString(16).padStart(4, '0') + ingress.toString(16).padStart(4, '0') };
-}
+export { endOptions };
 
 /**
  * GRE over IPsec (`ovs: { psk }`) is refused before anything is built, never built unencrypted.

@@ -13,6 +13,8 @@ import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
+import { endView, worstOptions } from '../model/tunnel-end.js';
+import { programCommands, tlvMapCommands } from './ovs-program.js';
 import {
   assertIpsecPlannable,
   bridgeCommands,
@@ -39,6 +41,8 @@ export interface PlanOptions {
 
 interface Ctx extends OvsPlanContext {
   lab: Lab;
+  /** OVS tunnel ports already planned, `host/port` (ports shared by several tunnels). */
+  madePorts: Set<string>;
 }
 
 type Draft = Omit<Step, 'id'>;
@@ -49,6 +53,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
     lab,
     runRoot: opts.runRoot ?? '/run/geneve-lab/run',
     datapathFor: (h) => (h.ovs?.datapath === 'system' || h.ovs?.datapath === 'netdev' ? h.ovs.datapath : (opts.autoDatapath ?? 'netdev')),
+    madePorts: new Set(),
   };
   const owned = new Set<string>([
     ...lab.networks.filter((n) => !isRealNetwork(lab, n)).map((n) => n.ns),
@@ -64,6 +69,8 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   for (const s of lab.switches) planSwitch(ctx, s, add);
   for (const g of lab.guests) planGuest(ctx, g, add);
   for (const t of lab.tunnels) planTunnel(ctx, t, add);
+  // OpenFlow programs last: their flows name the switches' ports, which now all exist.
+  for (const s of lab.switches) planProgram(ctx, s, add);
   planImpairments(lab, add);
 
   return {
@@ -185,19 +192,18 @@ function planSwitch(ctx: Ctx, s: Switch, add: Add) {
   const subject = `switch "${s.name}" on host "${h.name}"`;
   if (s.kind === 'ovs') {
     const datapath = switchDatapath(s, h, ctx);
-    add(
-      subject,
-      {
-        op: 'ovs.cmds',
-        ns: h.ns,
-        ...ovsTarget(ctx, lab, h),
-        cmds: [{ tool: 'vsctl', args: transaction(bridgeCommands({ name: s.ifname, datapath, lab: ovsTarget(ctx, lab, h).lab })) }],
-        awaitLinks: [s.ifname],
-      },
-      h.name,
-    );
+    const target = ovsTarget(ctx, lab, h);
+    const bridge = bridgeCommands({
+      name: s.ifname,
+      datapath,
+      lab: target.lab,
+      ...(s.program?.failMode ? { failMode: s.program.failMode } : {}),
+      ...(s.program?.protocols ? { protocols: s.program.protocols } : {}),
+      ...(s.mac ? { hwaddr: s.mac } : {}),
+    });
+    add(subject, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: [{ tool: 'vsctl', args: transaction(bridge) }, ...tlvMapCommands(s)], awaitLinks: [s.ifname] }, h.name);
   } else {
-    add(subject, { op: 'link.add', ns: h.ns, link: { kind: 'bridge', name: s.ifname, alias: lab.tag, ...(s.mtu ? { mtu: s.mtu } : {}) } }, h.name);
+    add(subject, { op: 'link.add', ns: h.ns, link: { kind: 'bridge', name: s.ifname, alias: lab.tag, ...(s.mtu ? { mtu: s.mtu } : {}), ...(s.mac ? { mac: s.mac } : {}) } }, h.name);
   }
   add(subject, { op: 'link.set', ns: h.ns, name: s.ifname, up: true, ...(s.kind === 'ovs' && s.mtu ? { mtu: s.mtu } : {}) }, h.name);
   addAddresses(add, subject, h.ns, s.ifname, s.addresses, h.name);
@@ -213,7 +219,7 @@ export function overlayMtu(lab: Lab, sw: string): number | undefined {
     if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === sw)) continue;
     const net = lab.networks.find((n) => n.name === t.network);
     if (!net) continue;
-    const mtu = net.mtu - encapOverhead(t.type, t.family, t.options);
+    const mtu = net.mtu - encapOverhead(t.type, t.family, worstOptions(t));
     best = best === undefined ? mtu : Math.min(best, mtu);
   }
   return best;
@@ -257,28 +263,30 @@ function planGuest(ctx: Ctx, g: Guest, add: Add) {
 }
 
 /** The kernel netdev for one end of a tunnel. */
-export function tunnelLink(lab: Lab, t: Tunnel, end: TunnelEnd): LinkSpec {
+export function tunnelLink(lab: Lab, tunnel: Tunnel, end: TunnelEnd): LinkSpec {
+  // This end's own values (ends: …) over the tunnel-wide ones.
+  const t = endView(tunnel, tunnel.ends.indexOf(end) === 1 ? 1 : 0);
   // No MTU unless the recipe sets one: the kernel's default (1500 for a VXLAN netdev without a
   // lower device) makes it answer oversize packets with "fragmentation needed", so PMTU
   // discovery works for a guest whose MTU is too large; a smaller tunnel MTU would make the
   // bridge drop them silently (a black hole). Guests get the overlay MTU by default instead.
-  const base = { name: end.ifname, alias: lab.tag, ...(t.mtu ? { mtu: t.mtu } : {}) };
+  const base = { name: end.ifname, alias: lab.tag, ...(t.mtu ? { mtu: t.mtu } : {}), ...(t.mac ? { mac: t.mac } : {}) };
   switch (t.type) {
     case 'geneve': {
       const p = t.geneve ?? {};
       // External: the key (VNI, remote, TTL…) is per packet, set by tc (externalTunnelOp).
-      return { ...base, kind: 'geneve', geneve: p.external ? externalLinkParams(p) : { ...p, remote: end.remote, vni: p.vni ?? 0 } };
+      return { ...base, kind: 'geneve', geneve: p.external ? externalLinkParams(p) : { ...p, remote: t.remote, vni: p.vni ?? 0 } };
     }
     case 'vxlan': {
       const p = t.vxlan ?? {};
       return {
         ...base,
         kind: 'vxlan',
-        vxlan: { ...(p.external ? externalLinkParams(p) : p), dstport: p.dstport ?? 4789, ...(p.external ? {} : { remote: end.remote, local: end.local, vni: p.vni ?? 0 }) },
+        vxlan: { ...(p.external ? externalLinkParams(p) : p), dstport: p.dstport ?? 4789, ...(p.external ? {} : { remote: t.remote, local: end.local, vni: p.vni ?? 0 }) },
       };
     }
     case 'gre':
-      return { ...base, kind: end.attach.kind === 'switch' ? 'gretap' : 'gre', gre: { ...(t.gre ?? {}), remote: end.remote, local: end.local } };
+      return { ...base, kind: end.attach.kind === 'switch' ? 'gretap' : 'gre', gre: { ...(t.gre ?? {}), remote: t.remote, local: end.local } };
   }
 }
 
@@ -292,16 +300,71 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
       if (!sw) throw new Error(`internal: OVS tunnel end of "${t.name}" without a switch`);
       assertIpsecPlannable(t, h, switchDatapath(sw, h, ctx));
       const target = ovsTarget(ctx, lab, h);
-      add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port: tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab) }, h.name);
+      const port = tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab);
+      // A flow-based port shared by several tunnels (ends: { X: { port } }) is made once.
+      const shared = `${h.name}/${port.name}`;
+      if (end.overrides?.port === undefined || !ctx.madePorts.has(shared)) add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port }, h.name);
+      ctx.madePorts.add(shared);
+      const route = markRoute(ctx, t, index as 0 | 1, h);
+      if (route) add(`${subject} egress_pkt_mark route`, route, h.name);
       const flows = optionFlowArgs(lab, t, end, sw.ifname);
       if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);
       continue;
     }
     add(subject, { op: 'link.add', ns: h.ns, link: tunnelLink(lab, t, end) }, h.name);
+    const sw2 = softwareChecksums(ctx, t, index as 0 | 1, h);
+    if (sw2) add(`${subject} checksums for the OVS userspace peer`, sw2, h.name);
     const tc = externalTunnelOp(t, index as 0 | 1, h.ns);
     if (tc) add(`${subject} tc tunnel key`, tc, h.name);
     if (sw) add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, master: sw.ifname }, h.name);
     add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, up: true }, h.name);
     if (end.address) addAddresses(add, subject, h.ns, end.ifname, [end.address], h.name);
   }
+}
+
+/** A switch's groups, meters and flows, after all its ports exist (lib/plan/ovs-program.ts). */
+function planProgram(ctx: Ctx, s: Switch, add: Add) {
+  if (s.kind !== 'ovs') return;
+  const cmds = programCommands(s);
+  if (!cmds.length) return;
+  const h = hostOf(ctx.lab, s.host);
+  add(`switch "${s.name}" OpenFlow program`, { op: 'ovs.cmds', ns: h.ns, ...ovsTarget(ctx, ctx.lab, h), cmds }, h.name);
+}
+
+/**
+ * `ovs.egress_pkt_mark` on the userspace datapath: vswitchd looks the tunnel's route up with the
+ * mark, and the routes it learns from the kernel carry none, so without a route of that mark it
+ * finds no route and drops every packet. A route to the peer with the mark, through the underlay
+ * bridge, makes the port work (on the kernel datapath the mark is an skb mark and needs nothing).
+ * SSH hosts run the machine's own OVS service, whose routes are its admin's: nothing is added.
+ */
+function markRoute(ctx: Ctx, t: Tunnel, index: 0 | 1, h: Host): Op | undefined {
+  const v = endView(t, index);
+  const mark = v.ovs?.egressPktMark;
+  if (mark === undefined || v.remote === 'flow' || h.placement.kind === 'ssh' || ctx.datapathFor(h) !== 'netdev') return undefined;
+  const iface = h.interfaces.find((i) => i.network === t.network);
+  if (!iface) return undefined;
+  const plen = v.remote.includes(':') ? 128 : 32;
+  const runDir = ovsRunDir(ctx.runRoot, ctx.lab.name, h.name);
+  return { op: 'ovs.cmds', ns: h.ns, runDir, lab: ctx.lab.name, cmds: [{ tool: 'appctl', args: ['ovs/route/add', `${v.remote}/${plen}`, underlayBridgeName(iface.ifname), `pkt_mark=${mark}`] }] };
+}
+
+/**
+ * A kernel tunnel end whose peer is an OVS port on the userspace datapath: the kernel leaves
+ * checksums it can offload (the outer UDP checksum, the inner TCP one) partial on the simulated
+ * underlay's veth, which hands the packet over as is, and vswitchd reads it from a packet socket
+ * and finds them wrong (outer: "tunnel pop error", every packet dropped; inner: TCP silently
+ * dies behind a working ping). With transmit checksum offload off on this host's underlay NIC the
+ * kernel computes them before sending. SSH hosts have real NICs that really checksum: untouched.
+ */
+function softwareChecksums(ctx: Ctx, t: Tunnel, index: 0 | 1, h: Host): Op | undefined {
+  if (h.placement.kind !== 'netns') return undefined;
+  const peer = t.ends[index === 0 ? 1 : 0];
+  if (peer.impl !== 'ovs') return undefined;
+  const peerHost = hostOf(ctx.lab, peer.host);
+  const peerSwitch = ctx.lab.switches.find((s) => peer.attach.kind === 'switch' && s.name === peer.attach.name);
+  if (!peerSwitch || switchDatapath(peerSwitch, peerHost, ctx) !== 'netdev') return undefined;
+  const iface = h.interfaces.find((i) => i.network === t.network);
+  if (!iface) return undefined;
+  return { op: 'offload.set', ns: h.ns, dev: iface.ifname, features: { tx: false } };
 }

@@ -57,6 +57,28 @@ export class Locator {
     return { line: pos.line, column: pos.col };
   }
 
+  /**
+   * Position of character `offset` inside the one-line string value at `path` (e.g. a word in a
+   * flow), when the source spells the value unchanged (plain, or quoted without escapes);
+   * otherwise the position of the value itself.
+   */
+  positionInString(path: Path, offset: number): { line: number; column: number } {
+    const start = this.position(path);
+    if (!this.doc || !this.lines || offset <= 0) return start;
+    const node = this.doc.getIn(path, true);
+    if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return start;
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+    if (!quoted && node.type !== 'PLAIN') return start;
+    if (node.range[1] - node.range[0] !== node.value.length + (quoted ? 2 : 0) || /\n/.test(node.value)) return start;
+    const pos = this.lines.linePos(node.range[0] + (quoted ? 1 : 0) + Math.min(offset, node.value.length));
+    return pos.line === start.line ? { line: pos.line, column: pos.col } : start;
+  }
+
+  /** A problem at character `offset` of the string value at `path` (see positionInString). */
+  problemInString(path: Path, offset: number, message: string, severity: 'error' | 'warning' = 'error'): Problem {
+    return { file: this.file, ...this.positionInString(path, offset), path: formatPath(path), message, severity };
+  }
+
   problem(path: Path, message: string, severity: 'error' | 'warning' = 'error', at: 'value' | 'key' = 'value'): Problem {
     return { file: this.file, ...this.position(path, at), path: formatPath(path), message, severity };
   }

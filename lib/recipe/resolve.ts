@@ -12,6 +12,7 @@ import type { Locator, Path } from './locate.js';
 import { parseRate, type RawCheck, type RawHost, type RawImpairment, type RawInnerCheck, type RawRecipe, type RawTunnel } from './schema.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Analysis, CheckPair } from './semantic.js';
+import { applyEndOverrides, resolveSwitchPrograms } from './resolve-ovs.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
@@ -107,6 +108,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
   });
 
   const tunnels: Tunnel[] = [];
+  const sharedPorts = new Set<string>();
   (r.tunnels ?? []).forEach((t, ti) => {
     const d = a.tunnels[ti];
     if (!d) return;
@@ -117,8 +119,11 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
       return addr.address;
     });
     const ends = d.hosts.map((host, i): TunnelEnd => {
-      const endIfname = onSsh(host) ? remoteIfname(t.name) : ifname;
-      claim(hostNs(lab, host), endIfname, `tunnel "${t.name}"`, ['tunnels', ti, 'name']);
+      // `ends: { X: { port: P } }`: the end uses OVS port P, which other tunnels' ends may share.
+      const port = t.ends?.[t.between[i]!]?.port;
+      const endIfname = port !== undefined ? (onSsh(host) ? remoteIfname(port) : port) : onSsh(host) ? remoteIfname(t.name) : ifname;
+      if (port === undefined || !sharedPorts.has(`${host}/${endIfname}`)) claim(hostNs(lab, host), endIfname, port !== undefined ? `OVS port "${port}"` : `tunnel "${t.name}"`, port !== undefined ? ['tunnels', ti, 'ends', t.between[i]!, 'port'] : ['tunnels', ti, 'name']);
+      if (port !== undefined) sharedPorts.add(`${host}/${endIfname}`);
       const end: TunnelEnd = {
         attach: { kind: d.routed ? 'host' : 'switch', name: t.between[i]! },
         host,
@@ -130,6 +135,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
       if (d.routed && t.addresses?.[i]) end.address = t.addresses[i];
       return end;
     }) as [TunnelEnd, TunnelEnd];
+    applyEndOverrides(t, ends);
     const type = t.type ?? 'geneve';
     const tunnel: Tunnel = { name: t.name, type, family: d.family, network: d.network, ends, options: options(t) };
     if (t.mtu !== undefined) tunnel.mtu = t.mtu;
@@ -139,6 +145,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     if (t.ovs) tunnel.ovs = ovsParams(t.ovs);
     tunnels.push(tunnel);
   });
+
+  resolveSwitchPrograms(r, { switches, guests, tunnels }, loc, problems);
 
   const buildCheck = (pr: CheckPair, c: RawCheck | RawInnerCheck): Check => {
     switch (pr.kind) {
@@ -247,7 +255,7 @@ function options(t: RawTunnel): GeneveOption[] {
   const out: GeneveOption[] = (t.options ?? []).map((o) => ({ class: o.class, type: o.type, data: (o.data ?? '').replace(/^0x/i, '').toLowerCase() }));
   if (t.ovn) {
     const v = ((t.ovn.ingress << 16) | t.ovn.egress) >>> 0;
-    out.push({ class: OVN_OPTION_CLASS, type: OVN_OPTION_TYPE, data: v.toString(16).padStart(8, '0') });
+    out.push({ class: OVN_OPTION_CLASS, type: OVN_OPTION_TYPE, data: v.toString(16).padStart(8, '0'), ovn: true });
   }
   return out;
 }

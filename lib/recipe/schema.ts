@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
 import { stepSchemaFor } from './schema-steps.js';
+import { dfSchema, ovsSwitchFields, tunnelEndsField } from './schema-ovs.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -75,7 +76,7 @@ function cidr(family?: 'ipv4' | 'ipv6') {
     });
 }
 
-const address = z
+export const address = z
   .string({ error: (iss) => `${show(iss.input)} is not an IP address; expected e.g. 203.0.113.254 or 2001:db8::1` })
   .superRefine((v, ctx) => {
     if (!familyOf(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not an IP address; expected e.g. 203.0.113.254 or 2001:db8::1` });
@@ -244,6 +245,7 @@ export const switchSchema = obj(
     addresses: z.array(cidr()).optional(),
     mtu: mtu.optional(),
     datapath: oneOf(['system', 'netdev'], 'OVS datapath').optional(),
+    ...ovsSwitchFields({ obj, intIn, bool, oneOf, show }),
   },
   'A Linux bridge or OVS bridge inside a host',
 );
@@ -282,10 +284,10 @@ function intOr<const K extends readonly [string, ...string[]]>(min: number, max:
   return z.union([z.preprocess(hexToInt, z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg })), z.enum(words, { error: msg })], { error: msg });
 }
 
-const ttl = intOr(0, 255, ['inherit', 'auto'], (iss) => `${show(iss.input)} is not a valid ttl; use 0..255, inherit or auto`)
+export const ttl = intOr(0, 255, ['inherit', 'auto'], (iss) => `${show(iss.input)} is not a valid ttl; use 0..255, inherit or auto`)
   .meta({ description: '0..255, inherit or auto (0)' });
 
-const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is not a valid tos; use 0..255 (e.g. 0x28) or inherit`)
+export const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is not a valid tos; use 0..255 (e.g. 0x28) or inherit`)
   .superRefine((v, ctx) => {
     if (typeof v === 'number' && (v & 3) !== 0)
       ctx.addIssue({
@@ -295,7 +297,7 @@ const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is not a val
   })
   .meta({ description: 'Outer TOS 0..255 with the ECN bits (0x03) clear, or inherit' });
 
-const optionSchema = obj({
+export const optionSchema = obj({
   class: intIn(0, 0xffff, 'option class', true),
   type: intIn(0, 0xff, 'option type', true),
   data: z
@@ -309,7 +311,7 @@ const optionSchema = obj({
     .optional(),
 });
 
-const keyOrFlow = intOr(0, 0xffffffff, ['flow'], (iss) => `${show(iss.input)} is not a valid key; use 0..4294967295 or flow`);
+export const keyOrFlow = intOr(0, 0xffffffff, ['flow'], (iss) => `${show(iss.input)} is not a valid key; use 0..4294967295 or flow`);
 
 const ovsTunnelSchema = obj({
   key: keyOrFlow.optional(),
@@ -339,7 +341,7 @@ export const tunnelSchema = obj(
     dstport: intIn(1, 65535, 'UDP port').optional(),
     ttl: ttl.optional(),
     tos: tos.optional(),
-    df: oneOf(['unset', 'set', 'inherit'], 'df mode').optional(),
+    df: dfSchema({ show, oneOf }).optional(),
     flowlabel: intIn(0, 0xfffff, 'IPv6 flow label (20 bits)', true).optional(),
     udpcsum: bool('udpcsum').optional(),
     udp6zerocsumtx: bool('udp6zerocsumtx').optional(),
@@ -352,6 +354,7 @@ export const tunnelSchema = obj(
     options: z.array(optionSchema).optional().meta({ description: 'Geneve options (TLVs)' }),
     ovn: obj({ ingress: intIn(1, 32767, 'OVN ingress port key'), egress: intIn(1, 65535, 'OVN egress port key') }).optional(),
     ovs: ovsTunnelSchema.optional(),
+    ends: tunnelEndsField({ obj, intIn, bool, oneOf, show, address, keyOrFlow, optionSchema, tos, ttl }),
   },
   'A tunnel between two switches (L2) or two hosts (routed)',
 );

@@ -4,7 +4,9 @@
  * namespace — that the kernel cannot tell apart.
  *
  * - VXLAN: one device per (VNI, UDP port, address family) — "A VXLAN device with the specified
- *   VNI already exists" (EEXIST); an external (collect-metadata) device counts as its own key.
+ *   VNI already exists" (EEXIST); an external (collect-metadata) device owns its UDP port: a second
+ *   external one fails at add (EEXIST), any other VXLAN device on that port when it comes up (EADDRINUSE).
+ * Per-end settings (`ends:`) are taken into account.
  * - Geneve: one device per (remote, VNI, UDP port) (EBUSY); and an external device shares its
  *   port with no other Geneve device ("There can be only one externally controlled device on a
  *   port" / "There already exists an externally controlled device on this port", EPERM).
@@ -27,6 +29,8 @@ interface KernelEnd {
   family: Family;
   external: boolean;
   remote?: string;
+  /** Where a per-end setting made this end clash (`ends.<name>.vni`), else the tunnel's own field. */
+  at?: Path;
 }
 
 const DEFAULT_PORT = { geneve: 6081, vxlan: 4789 } as const;
@@ -48,17 +52,23 @@ export function tunnelConflicts(r: RawRecipe, decisions: readonly (TunnelDecisio
     if (!d || (type !== 'geneve' && type !== 'vxlan')) return;
     d.hosts.forEach((host, i) => {
       if (d.impls[i] !== 'kernel') return;
-      const remote = addressOf(d.hosts[1 - i]!, d.network, d.family);
+      // Per-end settings (`ends:`) win over the tunnel's own.
+      const name = (t.between as string[])[i]!;
+      const e = t.ends?.[name];
+      const own = e?.remote !== undefined && e.remote !== 'flow' ? e.remote : undefined;
+      const remote = own ?? addressOf(d.hosts[1 - i]!, d.network, d.family);
+      const field = e?.external !== undefined ? 'external' : e?.vni !== undefined ? 'vni' : e?.dstport !== undefined ? 'dstport' : undefined;
       ends.push({
         tunnel: t.name,
         index: ti,
         host,
         type,
-        vni: t.vni ?? 0,
-        port: t.dstport ?? DEFAULT_PORT[type],
+        vni: e?.vni ?? t.vni ?? 0,
+        port: e?.dstport ?? t.dstport ?? DEFAULT_PORT[type],
         family: d.family,
-        external: t.external === true,
+        external: (e?.external ?? t.external) === true,
         ...(remote ? { remote } : {}),
+        ...(field ? { at: ['tunnels', ti, 'ends', name, field] as Path } : {}),
       });
     });
   });
@@ -66,6 +76,7 @@ export function tunnelConflicts(r: RawRecipe, decisions: readonly (TunnelDecisio
   const problems: Problem[] = [];
   const reported = new Set<number>();
   const where = (e: KernelEnd): Path => {
+    if (e.at) return e.at;
     const t = r.tunnels![e.index]!;
     return ['tunnels', e.index, t.external ? 'external' : t.vni !== undefined ? 'vni' : t.dstport !== undefined ? 'dstport' : 'between'];
   };
@@ -80,9 +91,13 @@ export function tunnelConflicts(r: RawRecipe, decisions: readonly (TunnelDecisio
       const b = ends[j]!;
       if (a.host !== b.host || a.type !== b.type || a.index === b.index) continue;
       if (a.type === 'vxlan') {
-        if (a.port !== b.port || a.family !== b.family || a.external !== b.external) continue;
-        if (a.external) clash(b, a, `would both be external (collect-metadata) VXLAN devices on UDP port ${b.port} over ${b.family}`, 'one external device serves every VNI of a port: keep one, or give the other another dstport');
-        else if (a.vni === b.vni) clash(b, a, `would both be VXLAN devices with VNI ${b.vni} on UDP port ${b.port} over ${b.family}`, 'give one of them another vni or dstport');
+        if (a.port !== b.port) continue;
+        // An external device holds the port's UDP socket for every VNI and family: any other VXLAN
+        // device on that port fails when it comes up (EADDRINUSE), both external ones already at add.
+        if (a.external || b.external) {
+          if (a.external && b.external && a.family === b.family) clash(b, a, `would both be external (collect-metadata) VXLAN devices on UDP port ${b.port} over ${b.family}`, 'one external device serves every VNI of a port: keep one, or give the other another dstport');
+          else clash(b, a, `would share UDP port ${b.port} with an external (collect-metadata) VXLAN device (EADDRINUSE when the second comes up)`, 'an external device must be the only VXLAN device on its port: give the other another dstport');
+        } else if (a.family === b.family && a.vni === b.vni) clash(b, a, `would both be VXLAN devices with VNI ${b.vni} on UDP port ${b.port} over ${b.family}`, 'give one of them another vni or dstport');
         continue;
       }
       // Geneve

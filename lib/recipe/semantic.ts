@@ -10,6 +10,7 @@ import { suggest, type Locator, type Path } from './locate.js';
 import { CHECK_KINDS, INNER_CHECK_KINDS, type RawImpairment, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
 import { validateCaptureExpect } from '../checks/capture-expect.js';
 import { tunnelConflicts } from './semantic-conflicts.js';
+import { ovsRules } from './semantic-ovs.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -303,7 +304,7 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     const optBytes = (t.options ?? []).reduce((n, o) => n + 4 + (o.data ?? '').replace(/^0x/i, '').length / 2, 0) + (t.ovn ? 8 : 0);
     if (optBytes > OPTIONS_MAX_BYTES) e('options', `Geneve options total ${optBytes} bytes (4-byte header per option plus data${t.ovn ? ', ovn adds 8' : ''}); at most ${OPTIONS_MAX_BYTES} bytes fit in the header`);
     // Options are set per packet: by OVS flows on OVS ports, or by tc on collect-metadata devices.
-    if ((t.options?.length || t.ovn) && type === 'geneve' && !impls.includes('ovs') && !t.external)
+    if ((t.options?.length || t.ovn) && type === 'geneve' && !impls.includes('ovs') && !t.external && !Object.values(t.ends ?? {}).some((x) => x.external))
       e(t.ovn ? 'ovn' : 'options', 'Geneve options are added per packet, by OVS (an end on an ovs switch) or by tc on an external (collect-metadata) device; attach an end to a switch with kind: ovs, or set external: true');
     // OVS-only settings need an OVS end.
     if (t.ovs !== undefined && !impls.includes('ovs')) e('ovs', `ovs options apply to ends that are OVS ports, and both ends of this tunnel are kernel netdevs; attach an end to a switch with kind: ovs or remove "ovs"`);
@@ -472,6 +473,7 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
   }
   // Tunnel ends on one host that the kernel could not tell apart (semantic-conflicts.ts).
   problems.push(...tunnelConflicts(r, tunnelDecisions, ifaceNetwork, loc));
+  problems.push(...ovsRules(r, loc, tunnelDecisions, ifaceNetwork));
   return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf };
 }
 

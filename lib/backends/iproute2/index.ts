@@ -79,8 +79,9 @@ export function createIproute2Backend(exec: Executor, opts: Iproute2Options = {}
 
   async function runSegment(seg: Entry[]): Promise<{ failedAt: number; result?: RunResult; argv?: string[] }> {
     if (seg.length === 1) {
-      const argv = commandArgv(seg[0]!.cmd);
-      const r = await exec.run(argv);
+      const cmd = seg[0]!.cmd;
+      const argv = commandArgv(cmd);
+      const r = await exec.run(argv, cmd.tool === 'exec' && cmd.input !== undefined ? { input: cmd.input } : undefined);
       return r.exitCode === 0 ? { failedAt: -1 } : { failedAt: 0, result: r, argv };
     }
     const first = seg[0]!.cmd as Extract<Command, { tool: 'ip' }>;
@@ -121,7 +122,7 @@ export function createIproute2Backend(exec: Executor, opts: Iproute2Options = {}
     async run(step: Step) {
       for (const cmd of renderOp(step.op)) {
         const argv = commandArgv(cmd);
-        const r = await exec.run(argv);
+        const r = await exec.run(argv, cmd.tool === 'exec' && cmd.input !== undefined ? { input: cmd.input } : undefined);
         if (r.exitCode !== 0) throw new OpError(failureFor(step, argv, r, cmd.ns));
       }
     },

@@ -10,7 +10,7 @@ import { netemArgv } from '../../checks/impair.js';
 import { tunnelTcArgs } from '../../tc/tunnel-key.js';
 
 /** An `ip` invocation (args after `ip [-n NS]`) or another program run inside a namespace. */
-export type Command = { tool: 'ip'; ns: string; args: string[] } | { tool: 'exec'; ns: string; argv: string[] };
+export type Command = { tool: 'ip'; ns: string; args: string[] } | { tool: 'exec'; ns: string; argv: string[]; /** fed on stdin */ input?: string };
 
 export class UnsupportedByIproute2 extends Error {}
 
@@ -152,7 +152,7 @@ export function renderOp(op: Op): Command[] {
     case 'ovs.cmds':
     case 'ovs.tunnel':
       // Shown in plans; executed by the OVS runner (readiness waits, Interface.error read-back).
-      return ovsOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns ?? '', argv: c.argv }));
+      return ovsOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns ?? '', argv: c.argv, ...(c.input !== undefined ? { input: c.input } : {}) }));
   }
 }
 
@@ -178,7 +178,14 @@ export function renderShell(ops: { subject: string; op: Op }[]): string {
   for (const { subject, op } of ops) {
     if (subject !== last) out.push('', `# ${subject}`);
     last = subject;
-    for (const c of renderOp(op)) out.push(shellQuote(commandArgv(c)));
+    for (const c of renderOp(op)) out.push(shellQuote(commandArgv(c)) + (c.tool === 'exec' && c.input !== undefined ? hereDoc(c.input) : ''));
   }
   return out.join('\n') + '\n';
+}
+
+/** ` <<'EOF'` + the text + the terminator, with a terminator the text does not contain. */
+function hereDoc(text: string): string {
+  let end = 'EOF';
+  for (let i = 2; text.split('\n').includes(end); i++) end = `EOF${i}`;
+  return ` <<'${end}'\n${text.endsWith('\n') ? text : text + '\n'}${end}`;
 }

@@ -72,8 +72,8 @@ test('each external kernel end gets its device (no key on it) and one tc.tunnel 
         src: '192.0.2.11', dst: '192.0.2.12', vni: 77, dstPort: 7000, ttl: 33, tos: 0x28, csum: false,
         options: [{ class: 0x0102, type: 0x80, data: '00010002' }, { class: 0xffff, type: 0x01, data: '0000000a' }],
       },
-      // From box-2: OVN's port keys come back swapped, other options unchanged.
-      ingress: { src: '192.0.2.12', dst: '192.0.2.11', vni: 77, dstPort: 7000, options: [{ class: 0x0102, type: 0x80, data: '00020001' }, { class: 0xffff, type: 0x01, data: '0000000a' }] },
+      // From box-2: raw options come back exactly as written (only the ovn: sugar swaps).
+      ingress: { src: '192.0.2.12', dst: '192.0.2.11', vni: 77, dstPort: 7000, options: [{ class: 0x0102, type: 0x80, data: '00010002' }, { class: 0xffff, type: 0x01, data: '0000000a' }] },
     },
     {
       op: 'tc.tunnel',
@@ -81,7 +81,7 @@ test('each external kernel end gets its device (no key on it) and one tc.tunnel 
       dev: 'tun0',
       egress: {
         src: '192.0.2.12', dst: '192.0.2.11', vni: 77, dstPort: 7000, ttl: 33, tos: 0x28, csum: false,
-        options: [{ class: 0x0102, type: 0x80, data: '00020001' }, { class: 0xffff, type: 0x01, data: '0000000a' }],
+        options: [{ class: 0x0102, type: 0x80, data: '00010002' }, { class: 0xffff, type: 0x01, data: '0000000a' }],
       },
       ingress: { src: '192.0.2.11', dst: '192.0.2.12', vni: 77, dstPort: 7000, options: [{ class: 0x0102, type: 0x80, data: '00010002' }, { class: 0xffff, type: 0x01, data: '0000000a' }] },
     },
@@ -115,8 +115,21 @@ test('plain tunnels get no tc op', (t) => {
   t.deepEqual(tcOps(baseRecipe({ tunnel: 'vni: 5' })), []);
 });
 
+test('raw options go on the wire exactly as written both ways, even OVN\'s class/type; only the ovn: sugar swaps its port keys (issue 14)', (t) => {
+  const raw = tcOps(baseRecipe({ tunnel: `external: true\nvni: 77\noptions: [${OVN}]` }));
+  t.deepEqual(raw.map((o) => [o.egress.options, o.ingress.options]), [
+    [[{ class: 0x0102, type: 0x80, data: '00010002' }], [{ class: 0x0102, type: 0x80, data: '00010002' }]],
+    [[{ class: 0x0102, type: 0x80, data: '00010002' }], [{ class: 0x0102, type: 0x80, data: '00010002' }]],
+  ]);
+  const sugar = tcOps(baseRecipe({ tunnel: 'external: true\nvni: 77\novn: { ingress: 1, egress: 2 }' }));
+  t.deepEqual(sugar.map((o) => [o.egress.options, o.ingress.options]), [
+    [[{ class: 0x0102, type: 0x80, data: '00010002' }], [{ class: 0x0102, type: 0x80, data: '00020001' }]],
+    [[{ class: 0x0102, type: 0x80, data: '00020001' }], [{ class: 0x0102, type: 0x80, data: '00010002' }]],
+  ]);
+});
+
 test('OVS end + external kernel end: tc only on the kernel end, and the OVS end now requires the options it gets back', (t) => {
-  const text = baseRecipe({ tunnel: `external: true\nvni: 77\noptions: [${OVN}]` }).replace('{ name: sw1, host: box-1 }', '{ name: sw1, host: box-1, kind: ovs }');
+  const text = baseRecipe({ tunnel: 'external: true\nvni: 77\novn: { ingress: 1, egress: 2 }' }).replace('{ name: sw1, host: box-1 }', '{ name: sw1, host: box-1, kind: ovs }');
   const ops = tcOps(text);
   t.deepEqual(ops.map((o) => o.ns), ['gl-t-box-2']);
   t.deepEqual(ops[0]!.egress.options, [{ class: 0x0102, type: 0x80, data: '00020001' }]);
@@ -138,7 +151,7 @@ test('tc argv: clsact, egress tunnel_key set, ingress flower accept + unset, dro
       'tunnel_key', 'set', 'src_ip', '192.0.2.11', 'dst_ip', '192.0.2.12', 'id', '77', 'dst_port', '7000', 'ttl', '33', 'tos', '0x28',
       'geneve_opts', '0102:80:00010002,ffff:01:0000000a', 'nocsum', 'pass'],
     ['ip', 'netns', 'exec', 'gl-t-box-1', 'tc', 'filter', 'add', 'dev', 'tun0', 'ingress', 'pref', '10', 'protocol', 'all', 'flower',
-      'enc_src_ip', '192.0.2.12', 'enc_dst_ip', '192.0.2.11', 'enc_key_id', '77', 'enc_dst_port', '7000', 'geneve_opts', '0102:80:00020001,ffff:01:0000000a',
+      'enc_src_ip', '192.0.2.12', 'enc_dst_ip', '192.0.2.11', 'enc_key_id', '77', 'enc_dst_port', '7000', 'geneve_opts', '0102:80:00010002,ffff:01:0000000a',
       'action', 'tunnel_key', 'unset', 'pass'],
     ['ip', 'netns', 'exec', 'gl-t-box-1', 'tc', 'filter', 'add', 'dev', 'tun0', 'ingress', 'pref', '20', 'protocol', 'all', 'matchall', 'action', 'drop'],
   ]);
@@ -154,7 +167,7 @@ test('tc argv without options or TOS, IPv6, checksum on; on an SSH host (ns "") 
 
 test('plan --format sh shows the tc commands', (t) => {
   const sh = renderShell(plan(kk).steps);
-  t.regex(sh, /^ip netns exec gl-t-box-2 tc filter add dev tun0 egress pref 10 protocol all matchall action tunnel_key set src_ip 192\.0\.2\.12 dst_ip 192\.0\.2\.11 id 77 dst_port 7000 ttl 33 tos 0x28 geneve_opts 0102:80:00020001,ffff:01:0000000a nocsum pass$/m);
+  t.regex(sh, /^ip netns exec gl-t-box-2 tc filter add dev tun0 egress pref 10 protocol all matchall action tunnel_key set src_ip 192\.0\.2\.12 dst_ip 192\.0\.2\.11 id 77 dst_port 7000 ttl 33 tos 0x28 geneve_opts 0102:80:00010002,ffff:01:0000000a nocsum pass$/m);
 });
 
 test('a tc failure caused by a missing kernel module names the module', (t) => {

@@ -24,9 +24,11 @@ test('VXLAN: another VNI, another port or another family is fine', (t) => {
   t.deepEqual(errs(two('type: vxlan\n    vni: 123', 'type: vxlan, vni: 123, family: ipv6')), []);
 });
 
-test('VXLAN: two external devices on one port conflict; an external and a keyed one do not', (t) => {
+test('VXLAN: an external device owns its port: a second external one and a keyed one both conflict', (t) => {
   t.regex(errs(two('type: vxlan\n    vni: 1\n    external: true', 'type: vxlan, vni: 2, external: true'))[0]?.message ?? '', /both be external \(collect-metadata\) VXLAN devices on UDP port 4789/);
-  t.deepEqual(errs(two('type: vxlan\n    vni: 1\n    external: true', 'type: vxlan, vni: 2')), []);
+  // The keyed device is created fine, then fails to come up (EADDRINUSE): seen on this kernel.
+  t.regex(errs(two('type: vxlan\n    vni: 1\n    external: true', 'type: vxlan, vni: 2'))[0]?.message ?? '', /share UDP port 4789 with an external \(collect-metadata\) VXLAN device \(EADDRINUSE/);
+  t.deepEqual(errs(two('type: vxlan\n    vni: 1\n    external: true', 'type: vxlan, vni: 2, dstport: 4790')), []);
 });
 
 test('Geneve: same remote and VNI and port is an error; another VNI is fine', (t) => {

@@ -39,6 +39,14 @@ test('stage 2 mounts proc/sys afresh, runs the command with the host shell and r
   t.true(s.includes(`echo "${MARKER.exit} $rc"`));
 });
 
+test('stage 2 gives the guest /dev/net/tun (the OVS userspace datapath needs taps), before the command runs', (t) => {
+  const s = stage2Script();
+  t.regex(s, /\/sbin\/modprobe tun/);
+  t.regex(s, /\$bb mknod -m 0666 \/dev\/net\/tun c 10 200/);
+  t.true(s.indexOf('mount -t devtmpfs') < s.indexOf('modprobe tun'), 'after /dev exists');
+  t.true(s.indexOf('mknod') < s.indexOf('command.sh'), 'before the command');
+});
+
 test('shQuote survives every byte through a real shell', (t) => {
   const nasty = ["it's", '$(touch /x)', '`id`', 'a b\tc', 'new\nline', '', '\\', '"', '*', '-n'];
   const out = execFileSync('sh', ['-c', `printf '%s\\0' ${nasty.map(shQuote).join(' ')}`]).toString();
