@@ -5,6 +5,7 @@
 import type { Executor } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
 import type { CheckResult } from './result.js';
+import type { SnapshotStore } from './snapshot.js';
 
 export interface Endpoint {
   name: string;
@@ -31,6 +32,10 @@ export interface CheckContext {
    * so progress (the TUI, `--verbose`) can say which inner check is running.
    */
   onInner?: (e: { parent: string; check: Check } | { parent: string; result: CheckResult }) => void;
+  /** Root of the lab's OVS run directories (the engine's `<state dir>/run`); default /run/geneve-lab/run. */
+  ovsRunRoot?: string;
+  /** Snapshots the scenario runner took when named steps finished (counter `since`, state `unchanged_since`): lib/checks/snapshot.ts. */
+  snapshots?: SnapshotStore;
 }
 
 export function familyOf(address: string): Family {

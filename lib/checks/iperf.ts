@@ -10,6 +10,7 @@ import type { CheckContext, Endpoint } from './context.js';
 import type { CheckResult } from './result.js';
 import { rawOf, toolStderr } from './ping.js';
 import { formatBitrate, formatPercent, parseBitrate } from './units.js';
+import { serverEndpoint } from './nodes.js';
 
 export interface IperfClientArgs {
   address: string;
@@ -121,7 +122,7 @@ export function iperfFigures(s: IperfSummary): Record<string, string | number | 
 }
 
 /** Ports already bound (TCP or UDP) inside the namespace. */
-async function usedPorts(ep: Endpoint): Promise<Set<number>> {
+export async function usedPorts(ep: Endpoint): Promise<Set<number>> {
   const r = await ep.exec.run(inNetns(ep.ns, ['ss', '-Htuan']), { timeoutMs: 5000 });
   const used = new Set<number>();
   // Columns: Netid State Recv-Q Send-Q Local:Port Peer:Port
@@ -219,8 +220,15 @@ export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { por
     return error(`bitrate: ${(e as Error).message}`);
   }
   const client = ctx.endpoint(check.from);
-  const serverEp = ctx.endpoint(check.to);
-  const address = ctx.address(check.to, check.family);
+  let serverEp: Endpoint;
+  let address: string;
+  try {
+    // A literal `to` address: the server runs on the lab node that has it.
+    serverEp = serverEndpoint(ctx, check.to);
+    address = ctx.address(check.to, check.family);
+  } catch (e) {
+    return error((e as Error).message);
+  }
 
   // UDP tests start with one datagram each way to set up the stream, never retransmitted by
   // iperf3: on a lossy path losing it aborts the run before anything is measured ("unable to read

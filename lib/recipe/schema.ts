@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
+import { lookSchemas } from './schema-checks.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -20,7 +21,7 @@ export function show(v: unknown): string {
 }
 
 /** A strict map: unknown keys are errors, reported with the list of allowed keys. */
-function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
+export function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
   const keys = Object.keys(shape);
   const s = z.strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? UNKNOWN_KEYS + keys.join(',') : undefined),
@@ -37,7 +38,7 @@ function hexToInt(v: unknown): unknown {
 const hex = (n: number) => '0x' + n.toString(16);
 
 /** An integer in [min, max]; `what` and the limits appear in the message. */
-function intIn(min: number, max: number, what: string, hexLimits = false) {
+export function intIn(min: number, max: number, what: string, hexLimits = false) {
   const lim = hexLimits ? `${min}..${hex(max)}` : `${min}..${max}`;
   const msg = (iss: { input?: unknown }) => `${show(iss.input)} is not a valid ${what}; allowed: an integer ${lim}`;
   return z.preprocess(hexToInt, z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg }));
@@ -48,9 +49,9 @@ function num(min: number, what: string, unit: string) {
   return z.number({ error: msg }).gt(min, { error: msg });
 }
 
-const bool = (what: string) => z.boolean({ error: (iss) => `${show(iss.input)} is not valid for ${what}; use true or false` });
+export const bool = (what: string) => z.boolean({ error: (iss) => `${show(iss.input)} is not valid for ${what}; use true or false` });
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
   return z.enum(values, {
     error: (iss) => `${show(iss.input)} is not a valid ${what}; use one of: ${values.join(', ')}`,
   });
@@ -111,7 +112,7 @@ export function parseRate(v: string | number): number | undefined {
   const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   return parseFloat(m[1]!) * mult;
 }
-const rate = z
+export const rate = z
   .union([z.number(), z.string()])
   .superRefine((v, ctx) => {
     if (parseRate(v) === undefined) ctx.addIssue({ code: 'custom', message: `${show(v)} is not a bit rate; use e.g. 500Mbit, 100M, 1G` });
@@ -179,6 +180,9 @@ const target = z.union([z.string(), z.array(z.string()).min(1)], {
   error: (iss) => `${show(iss.input)} is not valid; use a name, an address, or a list of them`,
 });
 
+/** The check kinds that look (state, counter, log, transfer) and the probe knobs: schema-checks.ts. */
+const look = lookSchemas({ obj, intIn, bool, oneOf, show, nameSchema, rate });
+
 // ---------------------------------------------------------------- objects
 
 export const networkSchema = obj(
@@ -229,6 +233,7 @@ export const hostSchema = obj(
         .regex(/^unix:\/[^\s]+$/, { error: (iss) => `${show(iss.input)} is not a database socket; use unix:/absolute/path/db.sock (the running OVS service's socket)` })
         .optional()
         .meta({ description: 'SSH hosts only: the running OVS service\'s database socket (default unix:/var/run/openvswitch/db.sock); ovs-ofctl/ovs-appctl use its directory as OVS_RUNDIR' }),
+      log: look.hostLogGate.optional(),
     }).optional(),
     ssh: sshSchema.optional(),
   },
@@ -366,6 +371,7 @@ export const pingSchema = obj({
   deadline: num(0, 'ping deadline', 'seconds').optional(),
   expect: oneOf(['reachable', 'unreachable'], 'expectation').optional(),
   max_loss: percent.optional(),
+  ...look.pingKnobs,
 });
 
 export const iperfSchema = obj({
@@ -379,6 +385,7 @@ export const iperfSchema = obj({
   bitrate: rate.optional(),
   min: rate.optional(),
   max_loss: percent.optional(),
+  ...look.iperfKnobs,
 });
 
 export const mtuCheckSchema = obj({
@@ -396,9 +403,10 @@ export const captureSchema = obj({
   // Mappings and lists are values of keys like geneve.ovn {ingress, egress} and geneve.option(s);
   // lib/checks/capture-expect.ts validates every key and value.
   expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
+  ...look.captureKnobs,
 });
 
-export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair'] as const;
+export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair', 'state', 'counter', 'log', 'transfer'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 /** Kinds allowed inside an impair step's `then`. */
 export const INNER_CHECK_KINDS = ['ping', 'iperf', 'mtu'] as const;
@@ -442,6 +450,10 @@ export const checkSchema = obj({
   mtu: mtuCheckSchema.optional(),
   capture: captureSchema.optional(),
   impair: impairCheckSchema.optional(),
+  state: look.state.optional(),
+  counter: look.counter.optional(),
+  log: look.log.optional(),
+  transfer: look.transfer.optional(),
   then: z.array(innerCheckSchema, { error: (iss) => `${show(iss.input)} is not valid; "then" is a list of checks` }).optional(),
 })
   .superRefine((c, ctx) => {
@@ -451,7 +463,7 @@ export const checkSchema = obj({
         code: 'custom',
         message:
           kinds.length === 0
-            ? 'a check needs exactly one kind: ping, iperf, mtu, capture or impair'
+            ? 'a check needs exactly one kind: ping, iperf, mtu, capture, impair, state, counter, log or transfer'
             : `a check has exactly one kind, found ${kinds.join(' and ')}; split it into separate checks`,
       });
     else if (c.impair !== undefined && !c.then?.length)
@@ -459,7 +471,7 @@ export const checkSchema = obj({
     else if (c.impair === undefined && c.then !== undefined)
       ctx.addIssue({ code: 'custom', path: ['then'], message: `"then" belongs to an impair step; this is a ${kinds[0]} check — remove "then" or make it an impair step` });
   })
-  .meta({ description: 'One check: exactly one of ping, iperf, mtu, capture, impair (plus optional name; impair has "then")' });
+  .meta({ description: 'One check: exactly one of ping, iperf, mtu, capture, impair, state, counter, log, transfer (plus optional name; impair has "then")' });
 
 const partial = <T extends z.ZodObject>(s: T) => s.partial();
 
@@ -473,6 +485,7 @@ export const defaultsSchema = obj({
   iperf: partial(iperfSchema).optional(),
   mtu: partial(mtuCheckSchema).optional(),
   capture: partial(captureSchema).optional(),
+  transfer: partial(look.transfer).optional(),
 }, 'Shallow-merged into every object of that kind (the object wins)');
 
 const list = <T extends z.ZodType>(item: T, what: string) =>

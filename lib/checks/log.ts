@@ -1,0 +1,167 @@
+/**
+ * The `log` check: ovs-vswitchd's log of a host must / must not contain lines matching patterns,
+ * and the gate the OVS system tests apply at the end of every test: no WARN/ERR/EMER line other
+ * than the allowed ones. Window: around a check (`during`), since a named step (`since`), or —
+ * on the lab's own daemons (simulated hosts) — the whole log, i.e. the lab's life.
+ *
+ * DEFAULT_ALLOWED lists what every fresh lab logs here and in the VM and is harmless (see
+ * docs/recipes.md, "The vswitchd log gate"); a recipe adds its own with `allow:`.
+ */
+import { inNetns, shellQuote } from '../exec/executor.js';
+import type { LogCheck } from '../model/look-checks.js';
+import type { Assertion, Verdict } from './expect.js';
+import { assertionVerdict, showObserved } from './expect.js';
+import type { CheckContext } from './context.js';
+import { ovsAccess } from './nodes.js';
+import { rawOf, toolStderr } from './ping.js';
+import type { CheckResult } from './result.js';
+
+/**
+ * WARN/ERR lines a healthy lab logs, as regexes on the message part (after `|LEVEL|`):
+ * - a guest's port is added to the userspace datapath a moment before the lab sets its link up
+ *   (the netdev receive thread sees ENETDOWN once): netdev_linux WARN + dpif_netdev ERR.
+ */
+export const DEFAULT_ALLOWED: readonly { re: string; why: string }[] = [
+  { re: String.raw`^netdev_linux\|WARN\|error receiving Ethernet packet on \S+: Network is down$`, why: 'a port added to the userspace datapath just before its link is set up' },
+  { re: String.raw`^dpif_netdev\|ERR\|error receiving data from \S+: Network is down$`, why: 'the same, reported by the datapath' },
+];
+
+export interface LogLine {
+  text: string;
+  /** `module|LEVEL|message` (without the timestamp and sequence number). */
+  body: string;
+  level?: string;
+}
+
+/** Split vswitchd log text into lines with their level (`2026-…Z|00057|netdev_linux|WARN|…`). */
+export function parseLogLines(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const m = /^[^|]*\|\d+\|([^|]*)\|([A-Z]+)\|(.*)$/.exec(l);
+      return m ? { text: l, body: `${m[1]}|${m[2]}|${m[3]}`, level: m[2] } : { text: l, body: l };
+    });
+}
+
+const GATED = new Set(['WARN', 'ERR', 'EMER']);
+
+/** The assertions of a log check on the lines of its window. */
+export function logAssertions(check: LogCheck, lines: LogLine[]): Assertion[] {
+  const out: Assertion[] = [];
+  const n = `${lines.length} line${lines.length === 1 ? '' : 's'}`;
+  for (const re of check.must) {
+    const r = new RegExp(re);
+    const hits = lines.filter((l) => r.test(l.text));
+    out.push({ field: `a line matching /${re}/`, expected: 'present', observed: hits.length ? `${hits.length} line${hits.length === 1 ? '' : 's'}, first: ${showObserved(hits[0]!.body)}` : `none in ${n}`, ok: hits.length > 0 });
+  }
+  for (const re of check.mustNot) {
+    const r = new RegExp(re);
+    const hits = lines.filter((l) => r.test(l.text));
+    out.push({ field: `a line matching /${re}/`, expected: 'absent', observed: hits.length ? `${hits.length} line${hits.length === 1 ? '' : 's'}, first: ${showObserved(hits[0]!.body)}` : `none in ${n}`, ok: hits.length === 0 });
+  }
+  if (check.gate) {
+    const allowed = [...DEFAULT_ALLOWED.map((a) => a.re), ...check.gate.allow].map((r) => new RegExp(r));
+    const bad = lines.filter((l) => l.level && GATED.has(l.level) && !allowed.some((r) => r.test(l.body) || r.test(l.text)));
+    const shown = bad.slice(0, 5).map((l) => showObserved(l.body));
+    out.push({
+      field: 'WARN/ERR/EMER lines not allowed',
+      expected: 'none',
+      observed: bad.length ? `${bad.length}: ${shown.join('; ')}${bad.length > 5 ? '; …' : ''}` : `none in ${n}`,
+      ok: bad.length === 0,
+    });
+  }
+  return out;
+}
+
+export function logWhat(check: LogCheck): string {
+  const parts: string[] = [];
+  if (check.must.length) parts.push(`must ${check.must.map((r) => `/${r}/`).join(', ')}`);
+  if (check.mustNot.length) parts.push(`must not ${check.mustNot.map((r) => `/${r}/`).join(', ')}`);
+  if (check.gate) parts.push(`no WARN/ERR beyond ${check.gate.allow.length ? `${check.gate.allow.length} allowed + ` : ''}the defaults`);
+  const window = check.during ? ` during "${check.during}"` : check.since ? ` since step "${check.since}"` : ' over the lab\'s life';
+  return `ovs-vswitchd log of ${check.host}${window}: ${parts.join('; ')}`;
+}
+
+/** Where the window starts: a byte offset into the log. */
+export interface LogMark {
+  subject: string;
+  offset: number;
+  at: number;
+  error?: string;
+}
+
+/** The log's current size (the start of a window). Never throws. */
+export async function logSnapshot(check: LogCheck, ctx: CheckContext): Promise<LogMark> {
+  const at = Date.now();
+  try {
+    const ovs = ovsAccess(ctx, check.host, check.file);
+    const subject = `${ovs.log} (ovs-vswitchd of host "${check.host}")`;
+    const r = await ovs.exec.run(['stat', '-c', '%s', ovs.log], { timeoutMs: 10_000 });
+    if (r.exitCode !== 0) return { subject, offset: 0, at, error: `cannot read ${subject}: ${toolStderr(r.stderr).trim() || `exit ${r.exitCode}`}` };
+    return { subject, offset: Number(r.stdout.trim()), at };
+  } catch (e) {
+    return { subject: `ovs-vswitchd log of host "${check.host}"`, offset: 0, at, error: (e as Error).message };
+  }
+}
+
+/** The log from `offset` to its end. */
+async function readFrom(check: LogCheck, ctx: CheckContext, offset: number): Promise<{ subject: string; text?: string; raw: string; error?: string }> {
+  const ovs = ovsAccess(ctx, check.host, check.file);
+  const subject = `${ovs.log} (ovs-vswitchd of host "${check.host}")`;
+  const argv = ['tail', '-c', `+${offset + 1}`, ovs.log];
+  const r = await ovs.exec.run(inNetns(undefined, argv), { timeoutMs: 15_000 });
+  if (r.exitCode !== 0) return { subject, raw: rawOf(r), error: `cannot read ${subject}: ${toolStderr(r.stderr).trim() || `exit ${r.exitCode}`} (${shellQuote(argv)})` };
+  return { subject, text: r.stdout, raw: `$ ${shellQuote(argv)}\n${r.stdout}` };
+}
+
+function result(check: LogCheck, started: number, v: Verdict, raw: string, lines?: number): CheckResult {
+  return {
+    name: check.name,
+    kind: check.kind,
+    what: logWhat(check),
+    status: v.status,
+    ...(v.message ? { message: v.message } : {}),
+    figures: lines !== undefined ? { lines } : {},
+    durationMs: Date.now() - started,
+    raw,
+    details: { assertions: v.assertions },
+  };
+}
+
+async function judge(check: LogCheck, ctx: CheckContext, started: number, from: LogMark): Promise<CheckResult> {
+  if (from.error) return result(check, started, { status: 'error', message: from.error, assertions: [] }, '');
+  try {
+    const r = await readFrom(check, ctx, from.offset);
+    if (r.error || r.text === undefined) return result(check, started, { status: 'error', message: r.error ?? 'no log text', assertions: [] }, r.raw);
+    const lines = parseLogLines(r.text);
+    return result(check, started, assertionVerdict(r.subject, logAssertions(check, lines)), r.raw, lines.length);
+  } catch (e) {
+    return result(check, started, { status: 'error', message: (e as Error).message, assertions: [] }, '');
+  }
+}
+
+/** No window given: the lab's own daemons' whole log (since the lab started them). */
+export async function runLog(check: LogCheck, ctx: CheckContext): Promise<CheckResult> {
+  const started = Date.now();
+  if (check.since) {
+    const snap = ctx.snapshots?.get(check.name, check.since);
+    if (!snap) return result(check, started, { status: 'error', message: `log "${check.name}": no snapshot of the log when step "${check.since}" finished (the step did not run, or the runner took none)`, assertions: [] }, '');
+    return judge(check, ctx, started, snap.value as LogMark);
+  }
+  try {
+    const ovs = ovsAccess(ctx, check.host, check.file);
+    if (!ovs.owned) return result(check, started, { status: 'error', message: `host "${check.host}" uses the machine's own OVS service, whose log is shared: give the log check a window (during: CHECK or since: STEP)`, assertions: [] }, '');
+  } catch (e) {
+    return result(check, started, { status: 'error', message: (e as Error).message, assertions: [] }, '');
+  }
+  return judge(check, ctx, started, { subject: '', offset: 0, at: started });
+}
+
+/** `during`: mark, run the check inside, read what was logged meanwhile. The inner check always runs. */
+export async function runLogAround(check: LogCheck, ctx: CheckContext, inner: () => Promise<unknown>): Promise<CheckResult> {
+  const started = Date.now();
+  const mark = await logSnapshot(check, ctx);
+  await inner();
+  return judge(check, ctx, started, mark);
+}
