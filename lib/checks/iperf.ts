@@ -11,6 +11,7 @@ import type { CheckResult } from './result.js';
 import { rawOf, toolStderr } from './ping.js';
 import { formatBitrate, formatPercent, parseBitrate } from './units.js';
 import { serverEndpoint } from './nodes.js';
+import { withUnderlayBaseline } from './iperf-baseline.js';
 
 export interface IperfClientArgs {
   address: string;
@@ -199,6 +200,12 @@ function serverError(stdout: string, stderr: string): string | undefined {
 }
 
 export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { port?: number } = {}): Promise<CheckResult> {
+  // min_ratio: judged against the bare underlay between the same hosts, measured in this run.
+  if (check.minRatio !== undefined) return withUnderlayBaseline(check, ctx, (c) => runIperfOnce(c, ctx, opts));
+  return runIperfOnce(check, ctx, opts);
+}
+
+async function runIperfOnce(check: IperfCheck, ctx: CheckContext, opts: { port?: number } = {}): Promise<CheckResult> {
   const started = Date.now();
   const dir = check.reverse ? '←' : '→';
   const what =

@@ -9,6 +9,7 @@ import type { Executor } from '../exec/executor.js';
 import type { Lab } from '../model/types.js';
 import { DEFAULT_OVS_DB, hostUsesOvs, ovsRunDir, underlayBridgeName } from '../plan/ovs.js';
 import { ovsEnv, ovsPaths } from '../ovs/paths.js';
+import { parseCidr, sameAddress } from '../recipe/addr.js';
 import type { CheckContext, Endpoint } from './context.js';
 
 export type NodeKind = 'host' | 'guest' | 'switch';
@@ -162,9 +163,7 @@ export function isLiteralAddress(s: string): boolean {
 
 /** The lab node that has `address` (a guest, host or switch), or undefined. */
 export function nodeWithAddress(lab: Lab, address: string): string | undefined {
-  const norm = (a: string) => a.split('/')[0]!.toLowerCase();
-  const want = norm(address);
-  const has = (list: readonly string[]) => list.some((a) => norm(a) === want || expandV6(norm(a)) === expandV6(want));
+  const has = (list: readonly string[]) => list.some((a) => sameAddress(a.split('/')[0]!, address));
   for (const g of lab.guests) if (has(g.addresses)) return g.name;
   for (const s of lab.switches) if (has(s.addresses)) return s.name;
   for (const h of lab.hosts) {
@@ -172,15 +171,6 @@ export function nodeWithAddress(lab: Lab, address: string): string | undefined {
     if (has(lab.tunnels.flatMap((t) => t.ends.filter((e) => e.host === h.name && e.address).map((e) => e.address!)))) return h.name;
   }
   return undefined;
-}
-
-function expandV6(a: string): string {
-  if (!a.includes(':')) return a;
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const hp = head ? head.split(':') : [];
-  const tp = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? hp : [...hp, ...Array(Math.max(0, 8 - hp.length - tp.length)).fill('0'), ...tp];
-  return groups.map((g) => parseInt(g || '0', 16).toString(16)).join(':');
 }
 
 /**
@@ -192,4 +182,21 @@ export function serverEndpoint(ctx: CheckContext, to: string): Endpoint {
   const owner = nodeWithAddress(ctx.lab, to);
   if (!owner) throw new Error(`no guest, host or switch of the lab has address ${to}; the server side must run on a lab node`);
   return ctx.endpoint(owner);
+}
+
+/** The underlay addresses of two hosts on a network they share (IPv4 preferred). */
+export function underlayPair(lab: Pick<Lab, 'hosts'>, a: string, b: string, family?: 'ipv4' | 'ipv6'): { from: string; to: string; family: 'ipv4' | 'ipv6' } | undefined {
+  const ha = lab.hosts.find((h) => h.name === a);
+  const hb = lab.hosts.find((h) => h.name === b);
+  if (!ha || !hb) return undefined;
+  for (const fam of family ? [family] : (['ipv4', 'ipv6'] as const)) {
+    for (const ia of ha.interfaces) {
+      const ib = hb.interfaces.find((i) => i.network === ia.network);
+      if (!ib) continue;
+      const x = ia.addresses.map((c) => parseCidr(c)!).find((c) => c.family === fam);
+      const y = ib.addresses.map((c) => parseCidr(c)!).find((c) => c.family === fam);
+      if (x && y) return { from: x.address, to: y.address, family: fam };
+    }
+  }
+  return undefined;
 }

@@ -187,8 +187,12 @@ function buildTasks(checks: Check[]): Task[] {
   for (const c of checks) {
     if (!isWrapper(c)) continue;
     const t = byName.get(c.during);
-    if (t) t.captures.push(c);
-    else {
+    if (t) {
+      t.captures.push(c);
+      // A counter's delta counts everything on its link or rule: the check it measures runs
+      // alone, so the delta is that check's (a concurrent ping would add its packets).
+      if (c.kind === 'counter') t.exclusive = true;
+    } else {
       const other = checks.find((x) => x.name === c.during);
       const message = other
         ? `${c.kind} "${c.name}": during must name a check that runs on its own, "${c.during}" is a ${other.kind} measured during another check`
@@ -216,7 +220,7 @@ export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext 
 export async function runChecks(checks: Check[], labCtx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
   // Final checks (a gate over everything the run did) start once all the others have ended.
   const final = checks.filter((c) => isFinal(c) && !isWrapper(c));
-  if (final.length) {
+  if (final.length && final.length < checks.length) {
     const first = await runChecks(checks.filter((c) => !final.includes(c)), labCtx, bus, opts);
     const last = await runChecks(final, labCtx, bus, opts);
     const by = new Map([...first, ...last].map((r) => [r.name, r]));

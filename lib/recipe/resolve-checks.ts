@@ -5,7 +5,7 @@
  */
 import type { Problem } from '../errors.js';
 import { nftChainName, nftRuleComment, nftTableName } from '../checks/counter.js';
-import { describeLinks, isLiteralAddress, nodeOf, ovsPortName, resolveLink } from '../checks/nodes.js';
+import { describeLinks, isLiteralAddress, nodeOf, ovsPortName, resolveLink, underlayPair } from '../checks/nodes.js';
 import type { CounterCheck, LogCheck, StateCheck, TransferCheck } from '../model/look-checks.js';
 import type { Check, Lab } from '../model/types.js';
 import { hostUsesOvs } from '../plan/ovs.js';
@@ -186,21 +186,4 @@ export function lookModelProblems(r: RawRecipe, lab: LabParts, loc: Locator): Pr
     (c.then ?? []).forEach((ic, ii) => iperfRatio(ic.iperf as Record<string, any> | undefined, [...p, 'then', ii, 'iperf']));
   });
   return problems;
-}
-
-/** The underlay addresses of two hosts on a network they share (IPv4 preferred). */
-export function underlayPair(lab: Pick<Lab, 'hosts'>, a: string, b: string, family?: 'ipv4' | 'ipv6'): { from: string; to: string; family: 'ipv4' | 'ipv6' } | undefined {
-  const ha = lab.hosts.find((h) => h.name === a);
-  const hb = lab.hosts.find((h) => h.name === b);
-  if (!ha || !hb) return undefined;
-  for (const fam of family ? [family] : (['ipv4', 'ipv6'] as const)) {
-    for (const ia of ha.interfaces) {
-      const ib = hb.interfaces.find((i) => i.network === ia.network);
-      if (!ib) continue;
-      const x = ia.addresses.map((c) => parseCidr(c)!).find((c) => c.family === fam);
-      const y = ib.addresses.map((c) => parseCidr(c)!).find((c) => c.family === fam);
-      if (x && y) return { from: x.address, to: y.address, family: fam };
-    }
-  }
-  return undefined;
 }
