@@ -67,7 +67,12 @@ function appctlReadOnly(cmd: string): boolean {
 
 /** Why `ovs-PROGRAM ARGS` is not an allowed read-only query, or undefined. */
 export function ovsQueryProblem(program: string, args: readonly string[]): string | undefined {
-  const words = args.filter((a) => !a.startsWith('-'));
+  // Options, and the value of those that take one as the next word (-O OpenFlow15, -t SECS).
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (['-O', '-t', '-T', '-P', '-F'].includes(args[i]!)) i++;
+    else if (!args[i]!.startsWith('-')) words.push(args[i]!);
+  }
   const cmd = words[0];
   if (cmd === undefined) return `ovs: [${program}] names no command; write e.g. [appctl, dpctl/dump-flows] or [ofctl, dump-flows, sw1]`;
   switch (program) {

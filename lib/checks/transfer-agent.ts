@@ -4,7 +4,7 @@
  * (any Node ≥ 16 there): no nc/socat, no file to copy. It uses only net, dgram and crypto.
  *
  *   recv --proto tcp|udp --host ADDR --port P --timeout MS [--idle MS]
- *        listens, takes one TCP connection (or UDP datagrams of ours), prints one JSON line:
+ *        listens (prints {"listening":P}), takes one TCP connection (or UDP datagrams of ours), prints:
  *        {"bytes":N,"sha256":"…","ms":T} (+ "datagrams","expected" for UDP), or {"error":…}
  *   send --proto tcp|udp --host ADDR --port P --bytes N --seed S [--chunk C --rate BPS]
  *        sends the seeded payload, prints {"bytes":N,"sha256":"…","ms":T} or {"error":…}
@@ -50,7 +50,7 @@ if (mode === 'recv' && o.proto === 'tcp') {
     s.on('error', (e) => die({ error: 'receiving: ' + e.message, bytes: n }, 2));
   });
   srv.on('error', (e) => die({ error: 'listening on ' + host + ' port ' + port + ': ' + e.message }, 2));
-  srv.listen({ port, host });
+  srv.listen({ port, host }, () => out({ listening: port }));
 } else if (mode === 'recv' && o.proto === 'udp') {
   const idle = Number(o.idle || 2000);
   const chunks = new Map(); let expected, bytes = 0, start, idleTimer;
@@ -72,7 +72,7 @@ if (mode === 'recv' && o.proto === 'tcp') {
     idleTimer = setTimeout(finish, idle);
   });
   sock.on('error', (e) => die({ error: 'listening on ' + host + ' port ' + port + ': ' + e.message }, 2));
-  sock.bind(port, host);
+  sock.bind(port, host, () => out({ listening: port }));
 } else if (mode === 'send' && o.proto === 'tcp') {
   const n = Number(o.bytes), seed = Number(o.seed || 0);
   const h = crypto.createHash('sha256'); let sent = 0;
@@ -146,7 +146,7 @@ export interface AgentReport {
 
 /** The agent's JSON line (the last one that parses), or undefined. */
 export function parseAgentReport(stdout: string): AgentReport | undefined {
-  const lines = stdout.split('\n').filter((l) => l.trim().startsWith('{'));
+  const lines = stdout.split('\n').filter((l) => l.trim().startsWith('{') && !l.includes('"listening"'));
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       return JSON.parse(lines[i]!) as AgentReport;
