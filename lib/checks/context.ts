@@ -36,6 +36,11 @@ export interface CheckContext {
   ovsRunRoot?: string;
   /** Snapshots the scenario runner took when named steps finished (counter `since`, state `unchanged_since`): lib/checks/snapshot.ts. */
   snapshots?: SnapshotStore;
+  /**
+   * When the run's first check started (ms): vswitchd lines logged before it were logged while the
+   * lab was built (the log gate judges them with its setup allow list). runChecks sets it when absent.
+   */
+  runStartedAt?: number;
 }
 
 export function familyOf(address: string): Family {

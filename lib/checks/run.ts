@@ -217,7 +217,8 @@ export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext 
  * of `checks`. Tasks start in order; an exclusive (iperf) task waits until nothing else runs,
  * and nothing else starts while it runs.
  */
-export async function runChecks(checks: Check[], labCtx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+export async function runChecks(checks: Check[], runCtx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+  const labCtx = runCtx.runStartedAt !== undefined ? runCtx : { ...runCtx, runStartedAt: Date.now() };
   // Final checks (a gate over everything the run did) start once all the others have ended.
   const final = checks.filter((c) => isFinal(c) && !isWrapper(c));
   if (final.length && final.length < checks.length) {
