@@ -431,7 +431,10 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   };
   const selected = sel.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
   const population = (encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated).filter((p) => sel.keys.every((k) => test(k, p)));
-  const popName = `${encapKind ? `${encapKind} packet` : 'encapsulated (geneve/vxlan) packet'}${selected ? ` with ${selected}` : ''}`;
+  const noun = encapKind ? `${encapKind} packet` : 'encapsulated (geneve/vxlan) packet';
+  const withSel = selected ? ` with ${selected}` : '';
+  /** "3 geneve packets with inner.ethertype 0x0806" */
+  const pop = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}${withSel}`;
   const figures: Record<string, string | number | boolean> = {
     captured: packets.length,
     encapsulated: encapsulated.length,
@@ -457,10 +460,10 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   if (ok) {
     const head =
       mode === 'any'
-        ? `${matching.length} of ${plural(population.length, popName)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)`
+        ? `${matching.length} of ${pop(population.length)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)`
         : mode === 'all'
-          ? `all ${plural(population.length, popName)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)`
-          : `the first ${popName} (frame ${judged[0]!.index}) matched ${wanted} (${packets.length} captured)`;
+          ? `all ${pop(population.length)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)`
+          : `the first ${noun}${withSel} (frame ${judged[0]!.index}) matched ${wanted} (${packets.length} captured)`;
     return { ok: true, message: `${head}${errText}`, matched: matching.length, figures };
   }
 
@@ -468,8 +471,8 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
     mode === 'any'
       ? `expected ${wanted} in ≥${atLeast} packets${selected ? ` with ${selected}` : ''}, ${matching.length} matched`
       : mode === 'all'
-        ? `expected every ${popName} (≥${atLeast}) to have ${wanted}, ${matching.length} of ${population.length} did`
-        : `expected the first ${popName} to have ${wanted}`;
+        ? `expected every ${noun}${withSel} (≥${atLeast}) to have ${wanted}, ${matching.length} of ${population.length} did`
+        : `expected the first ${noun}${withSel} to have ${wanted}`;
   if (population.length === 0 || (mode === 'all' && population.length < atLeast)) {
     const udp = packets.filter((p) => p.udp);
     const ports = udp.length ? `; UDP destination ports seen: ${tally(udp.map((p) => String(p.udp!.dstport)))}` : '';
@@ -477,7 +480,7 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
     const hint = selected ? ` — check the match keys, the interface and the traffic` : ` — check the interface, the capture filter and the tunnel's UDP port`;
     return {
       ok: false,
-      message: `${head}; saw ${population.length ? `only ${plural(population.length, popName)}` : `no ${popName}s`} among ${packets.length} captured${other}${ports}${errText}${hint}`,
+      message: `${head}; saw ${population.length ? `only ${pop(population.length)}` : `no ${noun}s${withSel}`} among ${packets.length} captured${other}${ports}${errText}${hint}`,
       matched: matching.length,
       figures,
     };
@@ -496,6 +499,6 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   const seenText = details.length
     ? details.join('; ')
     : `each key matches on its own, but only ${matching.length} packet(s) match all together`;
-  const what = mode === 'first' ? `frame ${judged[0]!.index}` : plural(judged.length, popName);
+  const what = mode === 'first' ? `frame ${judged[0]!.index}` : pop(judged.length);
   return { ok: false, message: `${head}; saw ${what} with ${seenText}${errText}`, matched: matching.length, figures };
 }
