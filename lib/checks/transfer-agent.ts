@@ -72,7 +72,11 @@ if (mode === 'recv' && o.proto === 'tcp') {
     idleTimer = setTimeout(finish, idle);
   });
   sock.on('error', (e) => die({ error: 'listening on ' + host + ' port ' + port + ': ' + e.message }, 2));
-  sock.bind(port, host, () => out({ listening: port }));
+  sock.bind(port, host, () => {
+    // A bigger receive buffer rides out event-loop pauses (capped by net.core.rmem_max).
+    try { sock.setRecvBufferSize(8 << 20); } catch {}
+    out({ listening: port, rcvbuf: sock.getRecvBufferSize() });
+  });
 } else if (mode === 'send' && o.proto === 'tcp') {
   const n = Number(o.bytes), seed = Number(o.seed || 0);
   const h = crypto.createHash('sha256'); let sent = 0;
