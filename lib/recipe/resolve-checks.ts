@@ -136,8 +136,9 @@ export function lookModelProblems(r: RawRecipe, lab: LabParts, loc: Locator): Pr
     const p: Path = ['checks', ci];
     if (c.capture) {
       const host = lab.hosts.find((h) => h.name === c.capture!.host);
-      // A network name (the host's NIC on it) or a link of the host; tcpdump's "any" too.
-      if (host && c.capture.interface !== 'any' && !resolveLink(full, host.name, c.capture.interface))
+      // A network name (the host's NIC on it) or a link of the host; tcpdump's "any" too. An SSH
+      // host is a real machine with interfaces of its own, which only it knows.
+      if (host && host.placement.kind === 'netns' && c.capture.interface !== 'any' && !resolveLink(full, host.name, c.capture.interface))
         err([...p, 'capture', 'interface'], linkProblem(host.name, c.capture.interface, 'interface'));
     }
     if (c.counter) {
