@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, ROOT } from '../../support/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI_ARGV, ROOT } from '../../support/cli.js';
 import { netnsList } from '../../support/oracle.js';
 import { randomLabName } from '../../support/priv.js';
 import { kernelTest } from '../faults/kernel.js';
@@ -34,7 +35,12 @@ function labOf(t: ExecutionContext, file: string, edit: (s: string) => string = 
   const text = edit(readFileSync(join(ROOT, file), 'utf8').replace(/^lab: .*$/m, `lab: ${lab}`));
   const path = join(dir, 'recipe.yaml');
   writeFileSync(path, text);
-  const gl = (args: string[]) => cli(['--state-dir', join(dir, 'state'), ...args]);
+  // Under TCG on a busy machine one CLI call with several checks can take minutes (every process
+  // start is slow): a longer limit than test/support/cli.ts's 180 s.
+  const gl = (args: string[]) => {
+    const r = spawnSync(process.execPath, [...CLI_ARGV, '--state-dir', join(dir, 'state'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 900_000 });
+    return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  };
   t.teardown(() => {
     gl(['down', lab]);
     rmSync(dir, { recursive: true, force: true });
