@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { inNetns, shellQuote } from '../exec/executor.js';
 import type { CounterCheck, CounterSource } from '../model/look-checks.js';
+import { NFT } from '../plan/nft.js';
 import { assertionVerdict, showMatcher, type Verdict } from './expect.js';
 import type { CheckContext } from './context.js';
 import { nodeAccess, ovsAccess } from './nodes.js';
@@ -151,6 +152,11 @@ export function counterWhat(check: CounterCheck): string {
   return `counter ${check.field} of ${src} on ${check.on}${window}: delta ${m}`;
 }
 
+/** The argv as people write it (without the env PATH=… prefix nft is run with). */
+function shown(argv: string[]): string[] {
+  return argv[0] === 'env' ? argv.slice(2) : argv;
+}
+
 function sourceArgv(s: CounterSource): string[] {
   switch (s.kind) {
     case 'link':
@@ -158,7 +164,7 @@ function sourceArgv(s: CounterSource): string[] {
     case 'tc':
       return ['tc', '-s', '-j', 'filter', 'show', 'dev', s.dev, s.direction];
     case 'nft':
-      return ['nft', '-j', 'list', 'chain', s.family, s.table, s.chain];
+      return [...NFT, '-j', 'list', 'chain', s.family, s.table, s.chain];
     case 'ovs_port':
       return ['ovs-ofctl', 'dump-ports', s.bridge, s.port];
   }
@@ -168,7 +174,7 @@ function sourceArgv(s: CounterSource): string[] {
 export async function counterSnapshot(check: CounterCheck, ctx: CheckContext): Promise<CounterReading> {
   const at = Date.now();
   const s = check.source;
-  let subject = `${shellQuote(sourceArgv(s))} on ${check.on}`;
+  let subject = `${shellQuote(shown(sourceArgv(s)))} on ${check.on}`;
   try {
     let r;
     if (s.kind === 'ovs_port') {
@@ -177,14 +183,24 @@ export async function counterSnapshot(check: CounterCheck, ctx: CheckContext): P
       r = await ovs.exec.run(inNetns(ovs.ns, ovs.ofctl(['dump-ports', s.bridge, s.port])), { timeoutMs: 10_000, env: ovs.env });
     } else {
       const node = nodeAccess(ctx, check.on);
-      subject = `${shellQuote(sourceArgv(s))}${node.ns ? ` in netns ${node.ns}` : ` on host "${node.host}"`}`;
-      r = await node.exec.run(inNetns(node.ns, sourceArgv(s)), { timeoutMs: 10_000 });
+      subject = `${shellQuote(shown(sourceArgv(s)))}${node.ns ? ` in netns ${node.ns}` : ` on host "${node.host}"`}`;
+      // A JSON dump that exits 0 with nothing on stdout was seen from nft on a heavily loaded
+      // machine (an interrupted netlink dump): read again rather than report a broken reading.
+      for (let attempt = 1; ; attempt++) {
+        r = await node.exec.run(inNetns(node.ns, sourceArgv(s)), { timeoutMs: 10_000 });
+        if (r.exitCode !== 0 || r.stdout.trim() !== '' || attempt === 3) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      if (r.exitCode === 0 && r.stdout.trim() === '') {
+        const raw = rawOf(r);
+        return { subject, at, values: {}, raw, error: `${subject}: printed nothing (3 tries)${toolStderr(r.stderr).trim() ? `; stderr: ${toolStderr(r.stderr).trim()}` : ''}` };
+      }
     }
     const raw = rawOf(r);
     const fail = (why: string): CounterReading => ({ subject, at, values: {}, raw, error: `${subject}: ${why}` });
     if (r.exitCode !== 0) {
       const err = toolStderr(r.stderr).trim() || `exit ${r.exitCode}`;
-      return fail(r.spawnError === 'ENOENT' || /command not found|No such file or directory.*exec/.test(err) ? `${sourceArgv(s)[0]} is not installed where this counter is read (${err})` : err);
+      return fail(r.spawnError === 'ENOENT' || /command not found|^env: .*: No such file or directory|exec of .* failed/m.test(err) ? `${shown(sourceArgv(s))[0]} is not installed where this counter is read (${err})` : err);
     }
     switch (s.kind) {
       case 'link': {

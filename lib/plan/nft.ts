@@ -58,20 +58,28 @@ export function planNftCounters(lab: Lab, add: (subject: string, op: Op, host?: 
   for (const [ns, e] of byNs) add(`nftables counters of lab "${lab.name}"${ns ? ` in netns ${ns}` : ` on host "${e.host}"`}`, { op: 'nft.counters', ns, table: e.table, tag: lab.tag, chains: [...e.chains.values()] }, e.host);
 }
 
+/**
+ * How nft is run: through `env PATH=<system dirs>`, because under npm/npx (and the test runner)
+ * node_modules/.bin comes first on PATH and a dev dependency installs a `nft` of its own there
+ * (@vercel/nft, "node file trace"), which exits 0 having done nothing. Pure argv, so it works the
+ * same locally, in a namespace (`ip netns exec` searches PATH) and on an SSH host.
+ */
+export const NFT = ['env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'nft'] as const;
+
 /** The nft commands of an nft op (argv words; nft joins them and parses one command per process). */
 export function nftArgv(op: Extract<Op, { op: 'nft.counters' | 'nft.delete' }>): string[][] {
   if (op.op === 'nft.delete') return [
     // `add` first: deleting a table that is already gone must not fail an undo.
-    ['nft', 'add', 'table', 'inet', op.table],
-    ['nft', 'delete', 'table', 'inet', op.table],
+    [...NFT, 'add', 'table', 'inet', op.table],
+    [...NFT, 'delete', 'table', 'inet', op.table],
   ];
   return [
-    ['nft', 'add', 'table', 'inet', op.table, `{ comment "${op.tag}" ; }`],
+    [...NFT, 'add', 'table', 'inet', op.table, `{ comment "${op.tag}" ; }`],
     // Idempotent: a second up (or a retried one) starts from empty chains, never duplicate rules.
-    ['nft', 'flush', 'table', 'inet', op.table],
+    [...NFT, 'flush', 'table', 'inet', op.table],
     ...op.chains.flatMap((c) => [
-      ['nft', 'add', 'chain', 'inet', op.table, c.name, `{ type filter hook ${c.hook} priority -300 ; policy accept ; }`],
-      ...c.rules.map((r) => ['nft', 'add', 'rule', 'inet', op.table, c.name, r.match, 'counter', 'comment', `"${r.comment}"`]),
+      [...NFT, 'add', 'chain', 'inet', op.table, c.name, `{ type filter hook ${c.hook} priority -300 ; policy accept ; }`],
+      ...c.rules.map((r) => [...NFT, 'add', 'rule', 'inet', op.table, c.name, r.match, 'counter', 'comment', `"${r.comment}"`]),
     ]),
   ];
 }

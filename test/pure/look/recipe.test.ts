@@ -103,13 +103,15 @@ test('nft counter rules: planned at up in the counter\'s namespace, idempotent, 
   t.is(steps[0]!.undo, null, 'the namespace goes with the lab');
   const op = steps[0]!.op as Extract<typeof steps[0]['op'], { op: 'nft.counters' }>;
   t.is(op.ns, 'gl-t-box-2');
+  // nft from the system's directories, never node_modules/.bin's (@vercel/nft under npx).
+  const nft = ['env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'nft'];
   t.deepEqual(nftArgv(op), [
-    ['nft', 'add', 'table', 'inet', 'geneve-lab-t', '{ comment "geneve-lab:t" ; }'],
-    ['nft', 'flush', 'table', 'inet', 'geneve-lab-t'],
-    ['nft', 'add', 'chain', 'inet', 'geneve-lab-t', 'count-input', '{ type filter hook input priority -300 ; policy accept ; }'],
-    ['nft', 'add', 'rule', 'inet', 'geneve-lab-t', 'count-input', 'udp dport 4789 meta length > 600', 'counter', 'comment', `"${(lab.checks[1] as CounterCheck).source.kind === 'nft' ? ((lab.checks[1] as CounterCheck).source as { comment: string }).comment : ''}"`],
+    [...nft, 'add', 'table', 'inet', 'geneve-lab-t', '{ comment "geneve-lab:t" ; }'],
+    [...nft, 'flush', 'table', 'inet', 'geneve-lab-t'],
+    [...nft, 'add', 'chain', 'inet', 'geneve-lab-t', 'count-input', '{ type filter hook input priority -300 ; policy accept ; }'],
+    [...nft, 'add', 'rule', 'inet', 'geneve-lab-t', 'count-input', 'udp dport 4789 meta length > 600', 'counter', 'comment', `"${(lab.checks[1] as CounterCheck).source.kind === 'nft' ? ((lab.checks[1] as CounterCheck).source as { comment: string }).comment : ''}"`],
   ]);
-  t.regex(renderShell(plan.steps), /ip netns exec gl-t-box-2 nft add rule inet geneve-lab-t count-input 'udp dport 4789 meta length > 600' counter comment/);
+  t.regex(renderShell(plan.steps), /ip netns exec gl-t-box-2 env PATH=\S+ nft add rule inet geneve-lab-t count-input 'udp dport 4789 meta length > 600' counter comment/);
 });
 
 test('nft counter rules on an SSH host get an explicit undo', (t) => {
@@ -120,5 +122,5 @@ test('nft counter rules on an SSH host get an explicit undo', (t) => {
   const step = planLab(lab).steps.find((s) => s.op.op === 'nft.counters')!;
   t.like(step.op, { ns: '', table: 'geneve-lab-t' });
   t.deepEqual(step.undo, { op: 'nft.delete', ns: '', table: 'geneve-lab-t' });
-  t.deepEqual(nftArgv(step.undo as never), [['nft', 'add', 'table', 'inet', 'geneve-lab-t'], ['nft', 'delete', 'table', 'inet', 'geneve-lab-t']]);
+  t.deepEqual(nftArgv(step.undo as never).map((a) => a.slice(2)), [['nft', 'add', 'table', 'inet', 'geneve-lab-t'], ['nft', 'delete', 'table', 'inet', 'geneve-lab-t']]);
 });
