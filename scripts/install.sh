@@ -13,7 +13,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   iproute2 iputils-ping ethtool procps kmod       # namespaces, links, offloads, probes
-  iperf3 tcpdump tshark                           # checks and captures
+  iperf3 tcpdump tshark nftables                  # checks, captures, nftables counter rules
   openvswitch-switch openvswitch-common           # OVS switches and tunnel ports
   qemu-system-x86 busybox-static cpio             # geneve-lab vm (kernel geneve anywhere)
   openssh-server openssh-client                   # remote hosts (tests run sshd in namespaces)

@@ -96,6 +96,7 @@ const oneOf = (names: string[]): Pick<KeyDef, 'describe' | 'parse' | 'equal' | '
 });
 
 const PROTO_NAMES: Record<string, number> = { ethernet: 0x6558, teb: 0x6558, ipv4: 0x0800, ipv6: 0x86dd };
+const INNER_TYPES: Record<string, number> = { arp: 0x0806, ipv4: 0x0800, ipv6: 0x86dd };
 
 function parseHexData(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
@@ -154,12 +155,15 @@ const KEYS: Record<string, KeyDef> = {
   'ip.ttl': { ...uint(255), get: (p) => p.ip?.ttl, lacks: 'no outer IPv4 header' },
   'ip.df': { ...bool, get: (p) => p.ip?.df, lacks: 'no outer IPv4 header' },
   'ip.proto': { ...uint(255), get: (p) => p.ip?.proto, lacks: 'no outer IPv4 header' },
+  'ip.len': { ...uint(65535), get: (p) => p.ip?.totalLength, lacks: 'no outer IPv4 header' },
   'ipv6.tclass': { ...uint(255, true), get: (p) => p.ipv6?.tclass, lacks: 'no outer IPv6 header' },
   'ipv6.hlim': { ...uint(255), get: (p) => p.ipv6?.hlim, lacks: 'no outer IPv6 header' },
   'ipv6.flowlabel': { ...zeroOr(0xfffff, true), get: (p) => p.ipv6?.flowlabel, lacks: 'no outer IPv6 header' },
+  'ipv6.plen': { ...uint(65535), get: (p) => p.ipv6?.payloadLength, lacks: 'no outer IPv6 header' },
   'udp.srcport': { ...uint(65535), get: (p) => p.udp?.srcport, lacks: 'no UDP header' },
   'udp.dstport': { ...uint(65535), get: (p) => p.udp?.dstport, lacks: 'no UDP header' },
   'udp.checksum': { ...zeroOr(0xffff, true), get: (p) => p.udp?.checksum, lacks: 'no UDP header' },
+  'udp.length': { ...uint(65535), get: (p) => p.udp?.length, lacks: 'no UDP header' },
   'geneve.version': { ...uint(3), get: (p) => p.geneve?.version, lacks: 'no geneve header' },
   'geneve.oam': { ...bool, get: (p) => p.geneve?.oam, lacks: 'no geneve header' },
   'geneve.critical': { ...bool, get: (p) => p.geneve?.critical, lacks: 'no geneve header' },
@@ -255,6 +259,37 @@ const KEYS: Record<string, KeyDef> = {
   'inner.smac': { ...mac, get: (p) => p.inner?.smac, lacks: 'no inner Ethernet header' },
   'inner.dmac': { ...mac, get: (p) => p.inner?.dmac, lacks: 'no inner Ethernet header' },
   'inner.proto': { ...uint(255), get: (p) => p.inner?.proto, lacks: 'no inner IP header' },
+  'inner.ethertype': {
+    describe: 'an EtherType (0x0806) or "arp", "ipv4", "ipv6"',
+    parse: (v) => {
+      if (typeof v === 'string' && INNER_TYPES[v.toLowerCase()] !== undefined) return { value: INNER_TYPES[v.toLowerCase()] };
+      const n = parseUint(v, 0xffff);
+      return n === undefined ? `must be an EtherType like 0x0806 or one of "arp", "ipv4", "ipv6", got ${JSON.stringify(v)}` : { value: n };
+    },
+    equal: (a, b) => a === b,
+    show: (v) => `0x${Number(v).toString(16).padStart(4, '0')}`,
+    get: (p) => p.inner?.ethertype,
+    lacks: 'no inner frame',
+  },
+  'inner.ttl': { ...uint(255), get: (p) => p.inner?.ttl, lacks: 'no inner IP header' },
+  'inner.icmp.type': { ...uint(255), get: (p) => p.inner?.icmp?.type, lacks: 'no inner ICMP/ICMPv6 header' },
+  'inner.icmp.code': { ...uint(255), get: (p) => p.inner?.icmp?.code, lacks: 'no inner ICMP/ICMPv6 header' },
+  'inner.arp.op': {
+    describe: '"request", "reply" or an ARP opcode 1–65535',
+    parse: (v) => {
+      if (v === 'request' || v === 'reply') return { value: v === 'request' ? 1 : 2 };
+      const n = parseUint(v, 0xffff);
+      return n === undefined || n === 0 ? `must be "request", "reply" or an opcode 1–65535, got ${JSON.stringify(v)}` : { value: n };
+    },
+    equal: (a, b) => a === b,
+    show: (v) => (v === 1 ? 'request' : v === 2 ? 'reply' : `op ${v}`),
+    get: (p) => p.inner?.arp?.op,
+    lacks: 'no inner ARP packet',
+  },
+  'inner.arp.sha': { ...mac, get: (p) => p.inner?.arp?.sha, lacks: 'no inner ARP packet' },
+  'inner.arp.spa': { ...ip(4), get: (p) => p.inner?.arp?.spa, lacks: 'no inner ARP packet' },
+  'inner.arp.tha': { ...mac, get: (p) => p.inner?.arp?.tha, lacks: 'no inner ARP packet' },
+  'inner.arp.tpa': { ...ip(4), get: (p) => p.inner?.arp?.tpa, lacks: 'no inner ARP packet' },
 };
 
 export const CAPTURE_KEYS: readonly string[] = Object.keys(KEYS);
@@ -263,15 +298,19 @@ export const CAPTURE_KEYS: readonly string[] = Object.keys(KEYS);
 export function describeCaptureKeys(): Record<string, string> {
   return Object.fromEntries(Object.entries(KEYS).map(([k, d]) => [k, d.describe]));
 }
-const PREFIXES = new Set(CAPTURE_KEYS.filter((k) => k.includes('.')).map((k) => k.split('.')[0]!));
+/** Every proper prefix of a dotted key: `inner`, `inner.arp` for `inner.arp.op`. */
+const PREFIXES = new Set(CAPTURE_KEYS.flatMap((k) => k.split('.').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
 
-/** Allow `geneve: {vni: 5}` as well as `geneve.vni: 5` (one level of nesting, under known prefixes). */
-function flatten(expect: Record<string, unknown>): [string, unknown][] {
+/**
+ * Allow `geneve: {vni: 5}` and `inner: {arp: {op: request}}` as well as the dotted keys (nesting
+ * under known prefixes; a known key's own mapping value, like geneve.ovn's, is left whole).
+ */
+function flatten(expect: Record<string, unknown>, prefix = ''): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (const [k, v] of Object.entries(expect)) {
-    if (PREFIXES.has(k) && v && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [sub, sv] of Object.entries(v as Record<string, unknown>)) out.push([`${k}.${sub}`, sv]);
-    } else out.push([k, v]);
+    const key = prefix + k;
+    if (!KEYS[key] && PREFIXES.has(key) && v && typeof v === 'object' && !Array.isArray(v)) out.push(...flatten(v as Record<string, unknown>, `${key}.`));
+    else out.push([key, v]);
   }
   return out;
 }
@@ -308,9 +347,9 @@ interface Parsed {
   value: any;
 }
 
-function parseExpect(expect: unknown): { problems: string[]; keys: Parsed[] } {
+function parseExpect(expect: unknown, label = 'expect'): { problems: string[]; keys: Parsed[] } {
   if (expect === undefined || expect === null) return { problems: [], keys: [] };
-  if (typeof expect !== 'object' || Array.isArray(expect)) return { problems: [`expect must be a mapping of keys like geneve.vni: 5, got ${JSON.stringify(expect)}`], keys: [] };
+  if (typeof expect !== 'object' || Array.isArray(expect)) return { problems: [`${label} must be a mapping of keys like geneve.vni: 5, got ${JSON.stringify(expect)}`], keys: [] };
   const problems: string[] = [];
   const keys: Parsed[] = [];
   const entries = flatten(expect as Record<string, unknown>);
@@ -318,33 +357,34 @@ function parseExpect(expect: unknown): { problems: string[]; keys: Parsed[] } {
     const def = KEYS[key];
     if (!def) {
       const near = closest(key);
-      problems.push(`expect.${key}: unknown key${near ? `; did you mean ${near}?` : ''} (known: ${CAPTURE_KEYS.join(', ')})`);
+      problems.push(`${label}.${key}: unknown key${near ? `; did you mean ${near}?` : ''} (known: ${CAPTURE_KEYS.join(', ')})`);
       continue;
     }
     const r = def.parse(v);
-    if (typeof r === 'string') problems.push(`expect.${key}: ${r}`);
+    if (typeof r === 'string') problems.push(`${label}.${key}: ${r}`);
     else keys.push({ key, def, value: r.value });
   }
   // Contradictions that no packet can satisfy.
   // (judged on the keys given, so a bad value elsewhere does not hide a contradiction)
   const has = (prefix: string) => entries.some(([k]) => KEYS[k] && k.startsWith(prefix));
-  if (has('geneve.') && has('vxlan.')) problems.push('expect: has both geneve.* and vxlan.* keys; a packet is one or the other');
-  if (has('ip.') && has('ipv6.')) problems.push('expect: has both ip.* (outer IPv4) and ipv6.* (outer IPv6) keys; the outer header is one or the other');
+  if (has('geneve.') && has('vxlan.')) problems.push(`${label}: has both geneve.* and vxlan.* keys; a packet is one or the other`);
+  if (has('ip.') && has('ipv6.')) problems.push(`${label}: has both ip.* (outer IPv4) and ipv6.* (outer IPv6) keys; the outer header is one or the other`);
+  if (has('inner.arp.') && (has('inner.src') || has('inner.dst') || has('inner.icmp.') || has('inner.proto'))) problems.push(`${label}: has both inner.arp.* and inner IP keys; an inner packet is ARP or IP`);
   const encap = keys.find((k) => k.key === 'encap')?.value;
-  if (encap && has(encap === 'geneve' ? 'vxlan.' : 'geneve.')) problems.push(`expect: encap is ${encap} but ${encap === 'geneve' ? 'vxlan' : 'geneve'}.* keys are given`);
+  if (encap && has(encap === 'geneve' ? 'vxlan.' : 'geneve.')) problems.push(`${label}: encap is ${encap} but ${encap === 'geneve' ? 'vxlan' : 'geneve'}.* keys are given`);
   const fam = keys.find((k) => k.key === 'outer.family')?.value;
   for (const k of keys.filter((x) => x.key === 'outer.src' || x.key === 'outer.dst')) {
     const f = String(k.value).includes(':') ? 'ipv6' : 'ipv4';
     if ((fam && fam !== f) || (f === 'ipv6' && has('ip.')) || (f === 'ipv4' && has('ipv6.'))) {
-      problems.push(`expect.${k.key}: ${k.value} is ${f}, which contradicts the other outer keys`);
+      problems.push(`${label}.${k.key}: ${k.value} is ${f}, which contradicts the other outer keys`);
     }
   }
   return { problems, keys };
 }
 
-/** Problems in a recipe's `capture.expect` (empty when valid), for the recipe validator. */
-export function validateCaptureExpect(expect: unknown): string[] {
-  return parseExpect(expect).problems;
+/** Problems in a recipe's `capture.expect` (or `capture.match`: label) (empty when valid), for the recipe validator. */
+export function validateCaptureExpect(expect: unknown, label = 'expect'): string[] {
+  return parseExpect(expect, label).problems;
 }
 
 export interface CaptureMatch {
@@ -363,31 +403,51 @@ function tally(values: string[]): string {
   return shown.join(', ');
 }
 
+export interface MatchOptions {
+  /** Keys selecting the packets judged (e.g. only inner ARP, only a given inner source). */
+  match?: unknown;
+  /** any: ≥ atLeast selected packets match; all: every selected one does; first: the first one does. */
+  packets?: 'any' | 'all' | 'first';
+}
+
 /**
- * Count packets matching every expected key; pass when at least `atLeast` encapsulated packets match.
+ * Judge the encapsulated packets against the expectation: pass when at least `atLeast` of the
+ * selected packets (those matching `opts.match`; all encapsulated ones by default) match every
+ * expected key — or, with `packets: all`, when every selected packet does (and there are at
+ * least `atLeast`), or with `packets: first`, when the first selected packet does.
  * Throws nothing: invalid expectations fail the check with the validator's problems.
  */
-export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast: number): CaptureMatch {
+export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast: number, opts: MatchOptions = {}): CaptureMatch {
   const { problems, keys } = parseExpect(expect);
+  const sel = parseExpect(opts.match, 'match');
+  const mode = opts.packets ?? 'any';
   const errors = packets.filter((p) => p.error);
   const encapsulated = packets.filter((p) => p.encap);
-  const encapKind = keys.some((k) => k.key.startsWith('geneve.')) ? 'geneve' : keys.some((k) => k.key.startsWith('vxlan.')) ? 'vxlan' : undefined;
-  const population = encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated;
-  const popName = encapKind ? `${encapKind} packet` : 'encapsulated (geneve/vxlan) packet';
-  const figures: Record<string, string | number | boolean> = {
-    captured: packets.length,
-    encapsulated: encapsulated.length,
-    matched: 0,
-    at_least: atLeast,
-    decode_errors: errors.length,
-  };
-  if (problems.length) return { ok: false, message: `invalid capture expectation: ${problems.join('; ')}`, matched: 0, figures };
-
+  const all = [...keys, ...sel.keys];
+  const encapKind = all.some((k) => k.key.startsWith('geneve.')) ? 'geneve' : all.some((k) => k.key.startsWith('vxlan.')) ? 'vxlan' : undefined;
   const test = (k: Parsed, p: DecodedPacket) => {
     const seen = k.def.get(p);
     return seen !== undefined && k.def.equal(k.value, seen);
   };
-  const matching = encapsulated.filter((p) => keys.every((k) => test(k, p)));
+  const selected = sel.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
+  const population = (encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated).filter((p) => sel.keys.every((k) => test(k, p)));
+  const noun = encapKind ? `${encapKind} packet` : 'encapsulated (geneve/vxlan) packet';
+  const withSel = selected ? ` with ${selected}` : '';
+  /** "3 geneve packets with inner.ethertype 0x0806" */
+  const pop = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}${withSel}`;
+  const figures: Record<string, string | number | boolean> = {
+    captured: packets.length,
+    encapsulated: encapsulated.length,
+    ...(selected ? { selected: population.length } : {}),
+    matched: 0,
+    at_least: atLeast,
+    decode_errors: errors.length,
+  };
+  if (mode !== 'any') figures.packets = mode;
+  if (problems.length || sel.problems.length) return { ok: false, message: `invalid capture expectation: ${[...sel.problems, ...problems].join('; ')}`, matched: 0, figures };
+
+  const judged = mode === 'first' ? population.slice(0, 1) : population;
+  const matching = judged.filter((p) => keys.every((k) => test(k, p)));
   figures.matched = matching.length;
   const wanted = keys.length ? keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ') : 'any encapsulated packet';
   const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
@@ -395,35 +455,50 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
     ? `; ${plural(errors.length, 'packet')} could not be fully decoded: ${errors.slice(0, 3).map((p) => describeDecodeError(p)).join('; ')}${errors.length > 3 ? '; …' : ''}`
     : '';
 
-  if (matching.length >= atLeast) {
-    return { ok: true, message: `${matching.length} of ${plural(population.length, popName)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)${errText}`, matched: matching.length, figures };
+  const ok =
+    mode === 'any' ? matching.length >= atLeast : mode === 'all' ? population.length >= atLeast && matching.length === population.length : judged.length === 1 && matching.length === 1;
+  if (ok) {
+    const head =
+      mode === 'any'
+        ? `${matching.length} of ${pop(population.length)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)`
+        : mode === 'all'
+          ? `all ${pop(population.length)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)`
+          : `the first ${noun}${withSel} (frame ${judged[0]!.index}) matched ${wanted} (${packets.length} captured)`;
+    return { ok: true, message: `${head}${errText}`, matched: matching.length, figures };
   }
 
-  const head = `expected ${wanted} in ≥${atLeast} packets, ${matching.length} matched`;
-  if (population.length === 0) {
+  const head =
+    mode === 'any'
+      ? `expected ${wanted} in ≥${atLeast} packets${selected ? ` with ${selected}` : ''}, ${matching.length} matched`
+      : mode === 'all'
+        ? `expected every ${noun}${withSel} (≥${atLeast}) to have ${wanted}, ${matching.length} of ${population.length} did`
+        : `expected the first ${noun}${withSel} to have ${wanted}`;
+  if (population.length === 0 || (mode === 'all' && population.length < atLeast)) {
     const udp = packets.filter((p) => p.udp);
     const ports = udp.length ? `; UDP destination ports seen: ${tally(udp.map((p) => String(p.udp!.dstport)))}` : '';
     const other = encapKind && encapsulated.length ? `; ${plural(encapsulated.length, 'packet')} of another encapsulation (${tally(encapsulated.map((p) => p.encap!))})` : '';
+    const hint = selected ? ` — check the match keys, the interface and the traffic` : ` — check the interface, the capture filter and the tunnel's UDP port`;
     return {
       ok: false,
-      message: `${head}; saw no ${popName}s among ${packets.length} captured${other}${ports}${errText} — check the interface, the capture filter and the tunnel's UDP port`,
+      message: `${head}; saw ${population.length ? `only ${pop(population.length)}` : `no ${noun}s${withSel}`} among ${packets.length} captured${other}${ports}${errText}${hint}`,
       matched: matching.length,
       figures,
     };
   }
-  // Per key: how many packets of the population match it alone, and what they carried instead.
+  // Per key: how many judged packets match it alone, and what they carried instead.
   const details: string[] = [];
   for (const k of keys) {
-    const bad = population.filter((p) => !test(k, p));
+    const bad = judged.filter((p) => !test(k, p));
     if (!bad.length) continue;
     const seen = bad.map((p) => {
       const v = k.def.get(p);
       return v === undefined ? k.def.lacks : k.def.show(v);
     });
-    details.push(`${k.key} ${tally(seen)}${bad.length < population.length ? ` (${population.length - bad.length} had ${k.def.show(k.value)})` : ''}`);
+    details.push(`${k.key} ${tally(seen)}${bad.length < judged.length ? ` (${judged.length - bad.length} had ${k.def.show(k.value)})` : ''}`);
   }
   const seenText = details.length
     ? details.join('; ')
     : `each key matches on its own, but only ${matching.length} packet(s) match all together`;
-  return { ok: false, message: `${head}; saw ${plural(population.length, popName)} with ${seenText}${errText}`, matched: matching.length, figures };
+  const what = mode === 'first' ? `frame ${judged[0]!.index}` : pop(judged.length);
+  return { ok: false, message: `${head}; saw ${what} with ${seenText}${errText}`, matched: matching.length, figures };
 }

@@ -182,11 +182,13 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
   if (local) await mkdir(dir, { recursive: true });
   else await ep.exec.run(['mkdir', '-p', dir]);
   const file = join(dir, `${check.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.pcap`);
-  const what = `capture on ${check.host}/${check.ifname} during "${check.during}", ≥${check.atLeast} matching`;
+  const mode = check.packets ?? 'any';
+  const sel = check.match && Object.keys(check.match).length ? ` of those with ${Object.entries(check.match).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}` : '';
+  const what = `capture on ${check.host}/${check.ifname} during "${check.during}", ${mode === 'any' ? `≥${check.atLeast}` : mode === 'all' ? 'all' : 'the first'} matching${sel}`;
   const base = { name: check.name, kind: check.kind, what };
   let outcome: CaptureOutcome;
   try {
-    const cap = await startCapture(ep, check.ifname, { file, filter: 'udp', decode: decodeOptionsFor(ctx, check.expect) });
+    const cap = await startCapture(ep, check.ifname, { file, filter: 'udp', decode: decodeOptionsFor(ctx, { ...(check.match ?? {}), ...check.expect }) });
     try {
       await during();
     } finally {
@@ -200,7 +202,7 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
       else await ep.exec.run(['rm', '-rf', '--', dir]);
     }
   }
-  const m: CaptureMatch = matchCapture(outcome.packets, check.expect, check.atLeast);
+  const m: CaptureMatch = matchCapture(outcome.packets, check.expect, check.atLeast, { ...(check.match ? { match: check.match } : {}), packets: mode });
   const warnings = [...outcome.warnings, ...(outcome.stats.dropped ? [`tcpdump: ${outcome.stats.dropped} packets dropped by the kernel`] : [])];
   return {
     ...base,

@@ -5,6 +5,7 @@
 import type { Executor } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
 import type { CheckResult } from './result.js';
+import type { SnapshotStore } from './snapshot.js';
 
 export interface Endpoint {
   name: string;
@@ -37,6 +38,15 @@ export interface CheckContext {
    * so progress (the TUI, `--verbose`) can say which inner check is running.
    */
   onInner?: (e: { parent: string; check: Check } | { parent: string; result: CheckResult }) => void;
+  /** Root of the lab's OVS run directories (the engine's `<state dir>/run`); default /run/geneve-lab/run. */
+  ovsRunRoot?: string;
+  /** Snapshots the scenario runner took when named steps finished (counter `since`, state `unchanged_since`): lib/checks/snapshot.ts. */
+  snapshots?: SnapshotStore;
+  /**
+   * When the run's first check started (ms): vswitchd lines logged before it were logged while the
+   * lab was built (the log gate judges them with its setup allow list). runChecks sets it when absent.
+   */
+  runStartedAt?: number;
 }
 
 export function familyOf(address: string): Family {

@@ -10,6 +10,8 @@ import type { CheckContext, Endpoint } from './context.js';
 import type { CheckResult } from './result.js';
 import { rawOf, toolStderr } from './ping.js';
 import { formatBitrate, formatPercent, parseBitrate } from './units.js';
+import { serverEndpoint } from './nodes.js';
+import { withUnderlayBaseline } from './iperf-baseline.js';
 
 export interface IperfClientArgs {
   address: string;
@@ -121,7 +123,7 @@ export function iperfFigures(s: IperfSummary): Record<string, string | number | 
 }
 
 /** Ports already bound (TCP or UDP) inside the namespace. */
-async function usedPorts(ep: Endpoint): Promise<Set<number>> {
+export async function usedPorts(ep: Endpoint): Promise<Set<number>> {
   const r = await ep.exec.run(inNetns(ep.ns, ['ss', '-Htuan']), { timeoutMs: 5000 });
   const used = new Set<number>();
   // Columns: Netid State Recv-Q Send-Q Local:Port Peer:Port
@@ -198,6 +200,12 @@ function serverError(stdout: string, stderr: string): string | undefined {
 }
 
 export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { port?: number } = {}): Promise<CheckResult> {
+  // min_ratio: judged against the bare underlay between the same hosts, measured in this run.
+  if (check.minRatio !== undefined) return withUnderlayBaseline(check, ctx, (c) => runIperfOnce(c, ctx, opts));
+  return runIperfOnce(check, ctx, opts);
+}
+
+async function runIperfOnce(check: IperfCheck, ctx: CheckContext, opts: { port?: number } = {}): Promise<CheckResult> {
   const started = Date.now();
   const dir = check.reverse ? '←' : '→';
   const what =
@@ -219,8 +227,15 @@ export async function runIperf(check: IperfCheck, ctx: CheckContext, opts: { por
     return error(`bitrate: ${(e as Error).message}`);
   }
   const client = ctx.endpoint(check.from);
-  const serverEp = ctx.endpoint(check.to);
-  const address = ctx.address(check.to, check.family);
+  let serverEp: Endpoint;
+  let address: string;
+  try {
+    // A literal `to` address: the server runs on the lab node that has it.
+    serverEp = serverEndpoint(ctx, check.to);
+    address = ctx.address(check.to, check.family);
+  } catch (e) {
+    return error((e as Error).message);
+  }
 
   // UDP tests start with one datagram each way to set up the stream, never retransmitted by
   // iperf3: on a lossy path losing it aborts the run before anything is measured ("unable to read

@@ -19,13 +19,35 @@ export interface PingArgs {
   df: boolean;
   /** Per-reply wait (-W), seconds. */
   waitS?: number;
+  /** -Q: IPv4 TOS byte / IPv6 traffic class. */
+  tos?: number;
+  /** -t: IPv4 TTL / IPv6 unicast hop limit. */
+  ttl?: number;
+  /** -M: path MTU discovery strategy (want, do = DF set and no local fragmentation, dont). Overrides df. */
+  pmtu?: 'want' | 'do' | 'dont';
+  /** -I: interface name or source address. */
+  source?: string;
 }
 
 export function pingArgv(a: PingArgs): string[] {
   const argv = ['ping', '-n', '-c', String(a.count), '-i', seconds(a.intervalMs), '-W', String(a.waitS ?? 1), '-w', String(a.deadlineS), '-s', String(a.size)];
-  if (a.df) argv.push('-M', 'do');
+  if (a.pmtu) argv.push('-M', a.pmtu);
+  else if (a.df) argv.push('-M', 'do');
+  if (a.tos !== undefined) argv.push('-Q', `0x${a.tos.toString(16)}`);
+  if (a.ttl !== undefined) argv.push('-t', String(a.ttl));
+  if (a.source !== undefined) argv.push('-I', a.source);
   argv.push(a.family === 'ipv6' ? '-6' : '-4', a.address);
   return argv;
+}
+
+/** The probe knobs of a ping check, as words for its one-line description ("tos 0x28, ttl 3"). */
+export function pingKnobs(c: Pick<PingArgs, 'tos' | 'ttl' | 'pmtu' | 'source'>): string {
+  const k: string[] = [];
+  if (c.pmtu) k.push(`pmtu ${c.pmtu}`);
+  if (c.tos !== undefined) k.push(`tos 0x${c.tos.toString(16)}`);
+  if (c.ttl !== undefined) k.push(`ttl ${c.ttl}`);
+  if (c.source !== undefined) k.push(`from ${c.source}`);
+  return k.join(', ');
 }
 
 /** 200 → "0.2", 1000 → "1": ping takes the interval in seconds. */
@@ -159,8 +181,15 @@ export async function runPing(check: PingCheck, ctx: CheckContext): Promise<Chec
   const started = Date.now();
   const ep = ctx.endpoint(check.from);
   const address = ctx.address(check.to, check.family);
-  const what = `ping ${check.from} → ${check.to}${address !== check.to ? ` (${address})` : ''}, ${check.count} × ${check.size} B${check.df ? ' DF' : ''}, expect ${check.expect}`;
-  const argv = pingArgv({ address, family: check.family, count: check.count, intervalMs: check.intervalMs, deadlineS: check.deadlineS, size: check.size, df: check.df });
+  const knobs = pingKnobs(check);
+  const what = `ping ${check.from} → ${check.to}${address !== check.to ? ` (${address})` : ''}, ${check.count} × ${check.size} B${check.df && !check.pmtu ? ' DF' : ''}${knobs ? `, ${knobs}` : ''}, expect ${check.expect}`;
+  const argv = pingArgv({
+    address, family: check.family, count: check.count, intervalMs: check.intervalMs, deadlineS: check.deadlineS, size: check.size, df: check.df,
+    ...(check.tos !== undefined ? { tos: check.tos } : {}),
+    ...(check.ttl !== undefined ? { ttl: check.ttl } : {}),
+    ...(check.pmtu ? { pmtu: check.pmtu } : {}),
+    ...(check.source !== undefined ? { source: check.source } : {}),
+  });
   const r = await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: (check.deadlineS + 5) * 1000 });
   const base = { name: check.name, kind: check.kind, what, raw: rawOf(r) };
   const p = parsePing(r.stdout, toolStderr(r.stderr));

@@ -5,11 +5,17 @@
  * measures the other checks, and its flood would make their pings lose packets. Impair steps
  * run alone too (they slow a link other checks cross) and run their inner checks in order.
  * A capture check is wrapped around the check named in its `during`: the capture starts
- * before that check and stops after it.
+ * before that check and stops after it; so are counter and log checks with a `during`
+ * (read before, run the check, read after). Final checks (the vswitchd log gate) run after
+ * every other check of the call.
  */
 import type { EventBus } from '../engine/events.js';
-import type { CaptureCheck, Check } from '../model/types.js';
+import type { CaptureCheck, Check, CounterCheck, LogCheck } from '../model/types.js';
 import { runCaptureCheck } from './capture.js';
+import { counterWhat, runCounterAround, runCounterSince } from './counter.js';
+import { logWhat, runLog, runLogAround } from './log.js';
+import { runState, stateWhat } from './state.js';
+import { runTransfer, transferWhat } from './transfer.js';
 import type { CheckContext } from './context.js';
 import { runIperf } from './iperf.js';
 import { runMtu } from './mtu.js';
@@ -29,6 +35,35 @@ function whatOf(check: Check): string {
       return `capture on ${check.host}/${check.ifname} during "${check.during}"`;
     case 'impair':
       return impairStepWhat(check);
+    case 'state':
+      return stateWhat(check);
+    case 'counter':
+      return counterWhat(check);
+    case 'log':
+      return logWhat(check);
+    case 'transfer':
+      return transferWhat(check);
+  }
+}
+
+/** A check that runs around another one (its `during`): captures, and counters and logs with a `during`. */
+export type Wrapper = CaptureCheck | (CounterCheck & { during: string }) | (LogCheck & { during: string });
+export function isWrapper(c: Check): c is Wrapper {
+  return c.kind === 'capture' || ((c.kind === 'counter' || c.kind === 'log') && c.during !== undefined);
+}
+/** Runs after every other check of a run (the default vswitchd log gate looks at the whole run). */
+export function isFinal(c: Check): boolean {
+  return c.kind === 'log' && c.final === true;
+}
+
+function wrapperRun(ctx: CheckContext, w: Wrapper, inner: () => Promise<unknown>): Promise<CheckResult> {
+  switch (w.kind) {
+    case 'capture':
+      return runCaptureCheck(ctx, w, inner);
+    case 'counter':
+      return runCounterAround(w, ctx, inner);
+    case 'log':
+      return runLogAround(w, ctx, inner);
   }
 }
 
@@ -36,8 +71,8 @@ function errorResult(check: Check, message: string, started = Date.now()): Check
   return { name: check.name, kind: check.kind, what: whatOf(check), status: 'error', message, figures: {}, durationMs: Date.now() - started };
 }
 
-/** Run one non-capture check; any exception becomes an 'error' result naming the check. */
-async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext): Promise<CheckResult> {
+/** Run one check that wraps nothing; any exception becomes an 'error' result naming the check. */
+async function runPlain(check: Check, ctx: CheckContext): Promise<CheckResult> {
   const started = Date.now();
   if (ctx.signal?.aborted) return errorResult(check, 'cancelled before it started');
   try {
@@ -48,11 +83,21 @@ async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext):
         return await runIperf(check, ctx);
       case 'mtu':
         return await runMtu(check, ctx);
+      case 'state':
+        return await runState(check, ctx);
+      case 'counter':
+        return await runCounterSince(check, ctx);
+      case 'log':
+        return await runLog(check, ctx);
+      case 'transfer':
+        return await runTransfer(check, ctx);
+      case 'capture':
+        return errorResult(check, `capture "${check.name}" runs around the check named in its during, not on its own`);
       case 'impair':
         return await runImpairStep(
           check,
           ctx,
-          async (c) => {
+          async (c: Check) => {
             ctx.onInner?.({ parent: check.name, check: c });
             const r = await runPlain(c, ctx);
             ctx.onInner?.({ parent: check.name, result: r });
@@ -67,12 +112,12 @@ async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext):
 }
 
 /**
- * Run `target` with every capture in `captures` running around it (outermost first).
- * Returns the target's result and the captures' results.
+ * Run `target` with every wrapper in `captures` (captures, counters, logs) running around it
+ * (outermost first). Returns the target's result and the wrappers' results.
  */
 async function runWithCaptures(
-  target: Exclude<Check, CaptureCheck>,
-  captures: CaptureCheck[],
+  target: Check,
+  captures: Wrapper[],
   ctx: CheckContext,
   onStart: (c: Check) => void,
 ): Promise<{ target: CheckResult; captures: CheckResult[] }> {
@@ -88,7 +133,7 @@ async function runWithCaptures(
     onStart(cap);
     const started = Date.now();
     try {
-      capResults[i] = await runCaptureCheck(ctx, cap, () => wrap(i + 1));
+      capResults[i] = await wrapperRun(ctx, cap, () => wrap(i + 1));
     } catch (e) {
       capResults[i] = errorResult(cap, `check "${cap.name}": ${e instanceof Error ? e.message : String(e)}`, started);
     }
@@ -109,22 +154,22 @@ async function runWithCaptures(
   return { target: targetResult, captures: capResults };
 }
 
-/** Run one check. A capture check runs the check named in `during` (from the lab) inside it. */
+/** Run one check. A wrapper (capture, counter/log with during) runs the check named in `during` (from the lab) inside it. */
 export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckResult> {
-  if (check.kind !== 'capture') return runPlain(check, ctx);
+  if (!isWrapper(check)) return runPlain(check, ctx);
   const target = ctx.lab.checks.find((c) => c.name === check.during);
-  if (!target) return errorResult(check, `capture "${check.name}": during names check "${check.during}", which does not exist`);
-  if (target.kind === 'capture') return errorResult(check, `capture "${check.name}": during must name a ping, iperf, mtu or impair check, "${check.during}" is a capture`);
+  if (!target) return errorResult(check, `${check.kind} "${check.name}": during names check "${check.during}", which does not exist`);
+  if (isWrapper(target)) return errorResult(check, `${check.kind} "${check.name}": during must name a check that runs on its own, "${check.during}" is a ${target.kind} measured during another check`);
   const r = await runWithCaptures(target, [check], ctx, () => {});
   return r.captures[0]!;
 }
 
-/** A task: one traffic check plus the captures wrapped around it. */
+/** A task: one check plus the wrappers (captures, counters, logs) around it. */
 interface Task {
-  target?: Exclude<Check, CaptureCheck>;
-  captures: CaptureCheck[];
-  /** Capture whose `during` is missing or invalid: reported as an error without running. */
-  orphan?: { check: CaptureCheck; message: string };
+  target?: Check;
+  captures: Wrapper[];
+  /** Wrapper whose `during` is missing or invalid: reported as an error without running. */
+  orphan?: { check: Wrapper; message: string };
   exclusive: boolean;
 }
 
@@ -132,21 +177,26 @@ function buildTasks(checks: Check[]): Task[] {
   const tasks: Task[] = [];
   const byName = new Map<string, Task>();
   for (const c of checks) {
-    if (c.kind === 'capture') continue;
-    // An impair step changes a link every other check may cross: it runs alone, like iperf.
+    if (isWrapper(c)) continue;
+    // An impair step changes a link every other check may cross: it runs alone, like iperf (and a
+    // transfer, whose UDP pacing and timing a concurrent flood would skew).
     const t: Task = { target: c, captures: [], exclusive: c.kind === 'iperf' || c.kind === 'impair' };
     tasks.push(t);
     byName.set(c.name, t);
   }
   for (const c of checks) {
-    if (c.kind !== 'capture') continue;
+    if (!isWrapper(c)) continue;
     const t = byName.get(c.during);
-    if (t) t.captures.push(c);
-    else {
+    if (t) {
+      t.captures.push(c);
+      // A counter's delta counts everything on its link or rule: the check it measures runs
+      // alone, so the delta is that check's (a concurrent ping would add its packets).
+      if (c.kind === 'counter') t.exclusive = true;
+    } else {
       const other = checks.find((x) => x.name === c.during);
       const message = other
-        ? `capture "${c.name}": during must name a ping, iperf or mtu check, "${c.during}" is a capture`
-        : `capture "${c.name}": during names check "${c.during}", which is not among the checks being run`;
+        ? `${c.kind} "${c.name}": during must name a check that runs on its own, "${c.during}" is a ${other.kind} measured during another check`
+        : `${c.kind} "${c.name}": during names check "${c.during}", which is not among the checks being run`;
       tasks.push({ captures: [], orphan: { check: c, message }, exclusive: false });
     }
   }
@@ -167,7 +217,16 @@ export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext 
  * of `checks`. Tasks start in order; an exclusive (iperf) task waits until nothing else runs,
  * and nothing else starts while it runs.
  */
-export async function runChecks(checks: Check[], labCtx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+export async function runChecks(checks: Check[], runCtx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+  const labCtx = runCtx.runStartedAt !== undefined ? runCtx : { ...runCtx, runStartedAt: Date.now() };
+  // Final checks (a gate over everything the run did) start once all the others have ended.
+  const final = checks.filter((c) => isFinal(c) && !isWrapper(c));
+  if (final.length && final.length < checks.length) {
+    const first = await runChecks(checks.filter((c) => !final.includes(c)), labCtx, bus, opts);
+    const last = await runChecks(final, labCtx, bus, opts);
+    const by = new Map([...first, ...last].map((r) => [r.name, r]));
+    return checks.map((c) => by.get(c.name)!);
+  }
   const ctx = withInnerEvents(labCtx, bus);
   const limit = Math.max(1, opts.concurrency ?? 4);
   const results = new Map<string, CheckResult>();

@@ -76,6 +76,8 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
       if (x.kind === 'iperf') tools.add('iperf3');
     }
     if (c.kind === 'capture') tools.add('tcpdump');
+    if (c.kind === 'counter' && c.source.kind === 'nft') tools.add('nft');
+    if (c.kind === 'counter' && c.source.kind === 'tc') tools.add('tc');
   }
   return { features: [...features], tools: [...tools] };
 }

@@ -9,6 +9,7 @@ export const TOOLS: Record<string, { pkg: string; why: string }> = {
   sysctl: { pkg: 'procps', why: 'namespace sysctls' },
   iperf3: { pkg: 'iperf3', why: 'iperf checks' },
   tcpdump: { pkg: 'tcpdump', why: 'capture checks' },
+  nft: { pkg: 'nftables', why: 'counter checks on nftables rules' },
   tshark: { pkg: 'tshark', why: 'optional cross-check of captures' },
   'ovs-vsctl': { pkg: 'openvswitch-switch', why: 'OVS switches and tunnel ports' },
   'ovs-vswitchd': { pkg: 'openvswitch-switch', why: 'OVS switches' },

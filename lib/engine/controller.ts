@@ -13,9 +13,8 @@ import type { Step } from '../plan/ops.js';
 import { contextFromLab, familyOf, type CheckContext, type Endpoint } from '../checks/context.js';
 import { runCheck as runOneCheck, runChecks as runAllChecks, withInnerEvents } from '../checks/run.js';
 import type { CheckResult } from '../checks/result.js';
-import { allChecks, runSteps } from '../scenario/run.js';
+import { runScenario } from '../scenario/run.js';
 import { scenarioContext, type RuntimeApplier } from '../scenario/context.js';
-import { prepareStepObservers } from '../scenario/hooks.js';
 import { decodeOptionsFor, startCapture as startTcpdump, type CaptureOptions as TcpdumpOptions, type RunningCapture } from '../checks/capture.js';
 import type { DecodedPacket } from '../wire/decode.js';
 import { ovsRunDir } from '../plan/ovs.js';
@@ -112,16 +111,11 @@ export class EngineController implements Controller {
       const run = this.deps.runChecks ?? runAllChecks;
       this.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: this.lab.name });
       try {
-        const ctx = this.checkContext();
-        const observers = prepareStepObservers(allChecks(this.lab), ctx);
-        if (this.lab.checks.length) await run(this.lab.checks, ctx, this.bus);
-        // Then the scenario's steps, in order (lib/scenario/run.ts).
-        if (this.lab.steps?.length) {
-          const engine = this.engine as EngineLike & Partial<RuntimeApplier>;
-          const runtime = engine.applyRuntime && engine.markMutated ? (engine as unknown as RuntimeApplier) : undefined;
-          const sctx = scenarioContext(ctx, { ...(runtime ? { runtime } : {}), execFor: () => this.engine.exec, runRoot: join(this.engine.store.dir, 'run') });
-          await runSteps(this.lab.steps, sctx, this.bus, observers);
-        }
+        const engine = this.engine as EngineLike & Partial<RuntimeApplier>;
+        const runtime = engine.applyRuntime && engine.markMutated ? (engine as unknown as RuntimeApplier) : undefined;
+        const sctx = scenarioContext(this.checkContext(), { ...(runtime ? { runtime } : {}), execFor: () => this.engine.exec, runRoot: join(this.engine.store.dir, 'run') });
+        // The checks, the scenario's steps in order, then the final checks (lib/scenario/run.ts).
+        await runScenario(this.lab, sctx, this.bus, { runChecks: run });
       } finally {
         this.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: this.lab.name });
       }
@@ -144,7 +138,7 @@ export class EngineController implements Controller {
   }
 
   private checkContext(): CheckContext {
-    return contextFromLab(this.lab, this.engine.exec);
+    return { ...contextFromLab(this.lab, this.engine.exec), ovsRunRoot: join(this.engine.store.dir, 'run') };
   }
 
   // ---- capture ---------------------------------------------------------------------------

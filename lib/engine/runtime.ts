@@ -43,7 +43,8 @@ export function markMutated(store: StateStore, lab: string, why: string): void {
 export async function applyRuntime(engine: EngineParts, labName: string, drafts: RuntimeDraft[], opts: RuntimeOptions = {}): Promise<Step[]> {
   const { store, bus } = engine;
   const state = store.read(labName);
-  if (!state || state.phase !== 'up') throw new LabError(`lab "${labName}" is not up${state ? ` (it is ${state.phase})` : ''}: a scenario step can only change a running lab`, ExitCode.applyFailed);
+  // `checking`: the built lab while its checks and steps run (engine.beginChecks).
+  if (!state || (state.phase !== 'up' && state.phase !== 'checking')) throw new LabError(`lab "${labName}" is not up${state ? ` (it is ${state.phase})` : ''}: a scenario step can only change a running lab`, ExitCode.applyFailed);
   if (!drafts.length) return [];
   const first = state.steps.reduce((m, s) => Math.max(m, s.id), 0) + 1;
   const steps: Step[] = drafts.map((d, i) => ({ ...d, id: first + i }));

@@ -6,6 +6,8 @@
 
 import type { EndOverrides } from './tunnel-end.js';
 import type { OvsProgram } from './ovs-program.js';
+import type { LookCheck } from './look-checks.js';
+export type { CounterCheck, LogCheck, LookCheck, StateCheck, TransferCheck } from './look-checks.js';
 
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
@@ -212,6 +214,12 @@ export interface PingCheck {
   deadlineS: number;
   expect: Expectation;
   maxLossPct: number;
+  /** Probe knobs (issue 14.5): ping -Q, -t, -M, -I. */
+  tos?: number;
+  ttl?: number;
+  pmtu?: 'want' | 'do' | 'dont';
+  /** Interface name or source address to send from. */
+  source?: string;
 }
 
 export interface IperfCheck {
@@ -227,6 +235,8 @@ export interface IperfCheck {
   bitrate?: string;
   minBps?: number;
   maxLossPct?: number;
+  /** Pass only at ≥ this fraction of a baseline measured on the bare underlay in the same run. */
+  minRatio?: number;
 }
 
 export interface MtuCheck {
@@ -247,6 +257,10 @@ export interface CaptureCheck {
   during: string;
   expect: Record<string, unknown>;
   atLeast: number;
+  /** Keys (capture language) selecting the packets `expect` is judged on, e.g. inner.arp.op. */
+  match?: Record<string, unknown>;
+  /** any: ≥ at_least selected packets match; all: every one does; first: the first one does. */
+  packets?: 'any' | 'all' | 'first';
 }
 
 /** One link an impairment check step changes: a device in a namespace, on a host. */
@@ -270,7 +284,7 @@ export interface ImpairCheck {
   then: (PingCheck | IperfCheck | MtuCheck)[];
 }
 
-export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck;
+export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck | LookCheck;
 
 import type { ScenarioStep } from './scenario.js';
 

@@ -7,6 +7,7 @@ import type { GeneveParams, VxlanParams, GreParams, LinkImpairment } from '../mo
 import type { OvsCommand } from '../ovs/commands.js';
 import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
 import type { TunnelKeyMatch, TunnelKeySet } from '../tc/tunnel-key.js';
+import type { NftChain } from './nft.js';
 
 interface LinkBase {
   name: string;
@@ -72,7 +73,10 @@ export type Op =
       db?: string;
     }
   /** Add a tunnel port, then read Interface.error back so OVS's refusal is not lost. */
-  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string };
+  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string }
+  /** nftables counter rules of counter checks, in a table of ours (lib/plan/nft.ts). */
+  | { op: 'nft.counters'; ns: string; table: string; tag: string; chains: NftChain[] }
+  | { op: 'nft.delete'; ns: string; table: string };
 
 /** What a geneve/vxlan netdev lets change while it exists (its changelink refuses VNI, port, external, checksums). */
 export interface TunnelInPlaceChange {

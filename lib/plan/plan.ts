@@ -12,6 +12,7 @@ import { encapOverhead } from '../model/types.js';
 import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
+import { planNftCounters } from './nft.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
 import { endView, worstOptions } from '../model/tunnel-end.js';
 import { programCommands, tlvMapCommands } from './ovs-program.js';
@@ -72,6 +73,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   // OpenFlow programs last: their flows name the switches' ports, which now all exist.
   for (const s of lab.switches) planProgram(ctx, s, add);
   planImpairments(lab, add);
+  planNftCounters(lab, add);
 
   return {
     lab: lab.name,
@@ -115,6 +117,8 @@ function undoFor(op: Op, owned: Set<string>): Op | null {
       return owned.has(op.ns) ? null : { op: 'addr.del', ns: op.ns, dev: op.dev, address: op.address };
     case 'route.add':
       return owned.has(op.ns) ? null : { op: 'route.del', ns: op.ns, to: op.to, via: op.via, dev: op.dev };
+    case 'nft.counters':
+      return owned.has(op.ns) ? null : { op: 'nft.delete', ns: op.ns, table: op.table };
     default:
       // link.set / sysctl / offload on objects the lab created vanish with them.
       return null;

@@ -9,7 +9,7 @@ const LIST_KIND: Record<string, string> = {
   guests: 'guest',
   tunnels: 'tunnel',
 };
-const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture'];
+const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'transfer'];
 
 const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 

@@ -53,7 +53,7 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
 
   const checksOf = (d: StepDecision): Check[] => {
     const c = d.checks!;
-    const { lab: sub } = resolveLab({ ...r, checks: c.raw }, c.analysis, loc, source);
+    const { lab: sub } = resolveLab({ ...r, checks: c.raw }, c.analysis, loc, source, { gates: false });
     const rename = (n: string) => {
       const direct = c.rename.get(n);
       if (direct !== undefined) return direct;

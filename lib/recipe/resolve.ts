@@ -7,17 +7,20 @@ import type { Problem } from '../errors.js';
 import { guestMtuWarnings } from '../ovs/mtu.js';
 import type { Check, Guest, Host, HostPlacement, ImpairCheck, ImpairTarget, Lab, LinkImpairment, Network, Switch, Tunnel, TunnelEnd, GeneveOption, OvsTunnelParams } from '../model/types.js';
 import { safeIfname, hostNs, networkNs, nsPrefix, labTag } from '../model/names.js';
+import { resolveLink } from '../checks/nodes.js';
 import { parseCidr } from './addr.js';
 import type { Locator, Path } from './locate.js';
 import { parseRate, type RawCheck, type RawHost, type RawImpairment, type RawInnerCheck, type RawRecipe, type RawTunnel } from './schema.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Analysis, CheckPair } from './semantic.js';
 import { applyEndOverrides, resolveSwitchPrograms } from './resolve-ovs.js';
+import { logGates, lookModelProblems, resolveCounter, resolveLog, resolveState, resolveTransfer, type LabParts } from './resolve-checks.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
 
-export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: string): { lab: Lab; problems: Problem[] } {
+/** `gates: false` when resolving a list of step checks (the log gates belong to the lab's own checks). */
+export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: string, opts: { gates?: boolean } = {}): { lab: Lab; problems: Problem[] } {
   const problems: Problem[] = [];
   const lab = r.lab;
   /** safeIfname plus a warning when the name had to change. */
@@ -148,8 +151,18 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
 
   resolveSwitchPrograms(r, { switches, guests, tunnels }, loc, problems);
 
+  // Everything but the checks: the checks that look resolve names against it (resolve-checks.ts).
+  const parts: LabParts = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels };
   const buildCheck = (pr: CheckPair, c: RawCheck | RawInnerCheck): Check => {
     switch (pr.kind) {
+      case 'state':
+        return resolveState(pr.name, (c as RawCheck).state!, parts);
+      case 'counter':
+        return resolveCounter(pr.name, (c as RawCheck).counter!, parts);
+      case 'log':
+        return resolveLog(pr.name, (c as RawCheck).log!, parts);
+      case 'transfer':
+        return resolveTransfer(pr, (c as RawCheck).transfer!);
       case 'ping': {
         const b = c.ping!;
         const count = b.count ?? 3;
@@ -160,6 +173,12 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
           intervalMs: Math.round(interval * 1000),
           deadlineS: b.deadline ?? Math.max(5, Math.ceil(count * interval + 3)),
           expect: b.expect ?? 'reachable', maxLossPct: b.max_loss ?? 0,
+          ...(b.tos !== undefined ? { tos: b.tos } : {}),
+          ...(b.ttl !== undefined ? { ttl: b.ttl } : {}),
+          ...(b.pmtu !== undefined ? { pmtu: b.pmtu } : {}),
+          // -I takes an interface name (resolved from recipe names in the from node) or an address.
+          ...(b.interface !== undefined ? { source: resolveLink({ ...parts, checks: [], warnings: [] }, pr.from, b.interface) ?? b.interface } : {}),
+          ...(b.source !== undefined ? { source: b.source } : {}),
         };
       }
       case 'iperf': {
@@ -171,6 +190,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         if (b.bitrate !== undefined) chk.bitrate = String(b.bitrate);
         if (b.min !== undefined) chk.minBps = parseRate(b.min)!;
         if (b.max_loss !== undefined) chk.maxLossPct = b.max_loss;
+        if (b.min_ratio !== undefined) chk.minRatio = b.min_ratio;
         return chk;
       }
       case 'mtu': {
@@ -191,7 +211,12 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         const host = hostByName.get(b.host);
         // "interface" names a network (the host's interface on it) or is a literal ifname.
         const onNet = host?.interfaces.find((f) => f.network === b.interface);
-        return { kind: 'capture', name: pr.name, host: b.host, ifname: onNet?.ifname ?? b.interface, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1 };
+        const ifname = onNet?.ifname ?? resolveLink({ ...parts, checks: [], warnings: [] }, b.host, b.interface) ?? b.interface;
+        return {
+          kind: 'capture', name: pr.name, host: b.host, ifname, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1,
+          ...(b.match !== undefined ? { match: b.match } : {}),
+          ...(b.packets !== undefined ? { packets: b.packets } : {}),
+        };
       }
     }
   };
@@ -210,6 +235,15 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     return [{ what: `host "${h.name}" interface "${f.ifname}"`, host: h.name, ns: h.ns, dev: f.ifname, ...(f.impair ? { restore: f.impair } : {}) }];
   };
   const checks: Check[] = a.checks.filter((pr) => pr.inner === undefined).map((pr) => buildCheck(pr, (r.checks ?? [])[pr.index]!));
+  // The vswitchd log gate of every host running the lab's own OVS, last (resolve-checks.ts).
+  const checkNames = new Set(checks.map((c) => c.name));
+  if (opts.gates !== false) checks.push(...logGates(r, parts, checks, (base) => {
+    let n = base;
+    for (let i = 2; checkNames.has(n); i++) n = `${base} #${i}`;
+    checkNames.add(n);
+    return n;
+  }));
+  problems.push(...lookModelProblems(r, parts, loc));
 
   // A guest MTU set in the recipe that its tunnel cannot carry (the message names both numbers).
   for (const w of guestMtuWarnings({ networks, hosts, guests, tunnels })) {
@@ -217,7 +251,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     problems.push(loc.problem(['guests', gi, 'mtu'], w.message, 'warning'));
   }
   const warnings = problems.filter((p) => p.severity === 'warning').map((p) => `${p.path}: ${p.message}`);
-  const out: Lab = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels, checks, warnings };
+  const out: Lab = { ...parts, checks, warnings };
   if (r.description !== undefined) out.description = r.description;
   return { lab: out, problems };
 }

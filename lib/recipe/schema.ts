@@ -8,6 +8,7 @@ import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
 import { stepSchemaFor } from './schema-steps.js';
 import { dfSchema, ovsSwitchFields, tunnelEndsField } from './schema-ovs.js';
+import { lookSchemas } from './schema-checks.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -113,7 +114,7 @@ export function parseRate(v: string | number): number | undefined {
   const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   return parseFloat(m[1]!) * mult;
 }
-const rate = z
+export const rate = z
   .union([z.number(), z.string()])
   .superRefine((v, ctx) => {
     if (parseRate(v) === undefined) ctx.addIssue({ code: 'custom', message: `${show(v)} is not a bit rate; use e.g. 500Mbit, 100M, 1G` });
@@ -181,6 +182,9 @@ const target = z.union([z.string(), z.array(z.string()).min(1)], {
   error: (iss) => `${show(iss.input)} is not valid; use a name, an address, or a list of them`,
 });
 
+/** The check kinds that look (state, counter, log, transfer) and the probe knobs: schema-checks.ts. */
+const look = lookSchemas({ obj, intIn, bool, oneOf, show, nameSchema, rate });
+
 // ---------------------------------------------------------------- objects
 
 export const networkSchema = obj(
@@ -231,6 +235,7 @@ export const hostSchema = obj(
         .regex(/^unix:\/[^\s]+$/, { error: (iss) => `${show(iss.input)} is not a database socket; use unix:/absolute/path/db.sock (the running OVS service's socket)` })
         .optional()
         .meta({ description: 'SSH hosts only: the running OVS service\'s database socket (default unix:/var/run/openvswitch/db.sock); ovs-ofctl/ovs-appctl use its directory as OVS_RUNDIR' }),
+      log: look.hostLogGate.optional(),
     }).optional(),
     ssh: sshSchema.optional(),
   },
@@ -370,6 +375,7 @@ export const pingSchema = obj({
   deadline: num(0, 'ping deadline', 'seconds').optional(),
   expect: oneOf(['reachable', 'unreachable'], 'expectation').optional(),
   max_loss: percent.optional(),
+  ...look.pingKnobs,
 });
 
 export const iperfSchema = obj({
@@ -383,6 +389,7 @@ export const iperfSchema = obj({
   bitrate: rate.optional(),
   min: rate.optional(),
   max_loss: percent.optional(),
+  ...look.iperfKnobs,
 });
 
 export const mtuCheckSchema = obj({
@@ -400,9 +407,10 @@ export const captureSchema = obj({
   // Mappings and lists are values of keys like geneve.ovn {ingress, egress} and geneve.option(s);
   // lib/checks/capture-expect.ts validates every key and value.
   expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
+  ...look.captureKnobs,
 });
 
-export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair'] as const;
+export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair', 'state', 'counter', 'log', 'transfer'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 /** Kinds allowed inside an impair step's `then`. */
 export const INNER_CHECK_KINDS = ['ping', 'iperf', 'mtu'] as const;
@@ -446,6 +454,10 @@ export const checkSchema = obj({
   mtu: mtuCheckSchema.optional(),
   capture: captureSchema.optional(),
   impair: impairCheckSchema.optional(),
+  state: look.state.optional(),
+  counter: look.counter.optional(),
+  log: look.log.optional(),
+  transfer: look.transfer.optional(),
   then: z.array(innerCheckSchema, { error: (iss) => `${show(iss.input)} is not valid; "then" is a list of checks` }).optional(),
 })
   .superRefine((c, ctx) => {
@@ -455,7 +467,7 @@ export const checkSchema = obj({
         code: 'custom',
         message:
           kinds.length === 0
-            ? 'a check needs exactly one kind: ping, iperf, mtu, capture or impair'
+            ? 'a check needs exactly one kind: ping, iperf, mtu, capture, impair, state, counter, log or transfer'
             : `a check has exactly one kind, found ${kinds.join(' and ')}; split it into separate checks`,
       });
     else if (c.impair !== undefined && !c.then?.length)
@@ -463,7 +475,7 @@ export const checkSchema = obj({
     else if (c.impair === undefined && c.then !== undefined)
       ctx.addIssue({ code: 'custom', path: ['then'], message: `"then" belongs to an impair step; this is a ${kinds[0]} check — remove "then" or make it an impair step` });
   })
-  .meta({ description: 'One check: exactly one of ping, iperf, mtu, capture, impair (plus optional name; impair has "then")' });
+  .meta({ description: 'One check: exactly one of ping, iperf, mtu, capture, impair, state, counter, log, transfer (plus optional name; impair has "then")' });
 
 const partial = <T extends z.ZodObject>(s: T) => s.partial();
 
@@ -477,6 +489,7 @@ export const defaultsSchema = obj({
   iperf: partial(iperfSchema).optional(),
   mtu: partial(mtuCheckSchema).optional(),
   capture: partial(captureSchema).optional(),
+  transfer: partial(look.transfer).optional(),
 }, 'Shallow-merged into every object of that kind (the object wins)');
 
 const list = <T extends z.ZodType>(item: T, what: string) =>

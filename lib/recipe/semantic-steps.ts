@@ -65,7 +65,7 @@ class MappedLocator extends Locator {
 /** Analyse checks written at `paths` as if they were a recipe's `checks:`; keep only their problems. */
 export function analyzeCheckList(r: RawRecipe, list: RawCheck[], paths: Path[], loc: Locator): { analysis: Analysis; problems: Problem[] } {
   const mapped = new MappedLocator(loc, (p) => (p[0] === 'checks' && typeof p[1] === 'number' && paths[p[1]] ? [...paths[p[1]]!, ...p.slice(2)] : undefined));
-  const analysis = analyze({ ...r, checks: list }, mapped);
+  const analysis = analyze({ ...r, checks: list }, mapped, { inSteps: true });
   return { analysis, problems: analysis.problems.filter((p) => mapped.mine.has(p)) };
 }
 

@@ -11,6 +11,7 @@ import { CHECK_KINDS, INNER_CHECK_KINDS, type RawImpairment, type RawRecipe, typ
 import { validateCaptureExpect } from '../checks/capture-expect.js';
 import { tunnelConflicts } from './semantic-conflicts.js';
 import { ovsRules } from './semantic-ovs.js';
+import { lookCheckRules, lookRecipeRules, type LookEnv } from './semantic-checks.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -46,7 +47,8 @@ export interface Analysis {
   kindOf: Map<string, 'host' | 'guest' | 'switch' | 'network'>;
 }
 
-export function analyze(r: RawRecipe, loc: Locator): Analysis {
+/** `inSteps`: the checks are steps' (they may compare with earlier steps: since, unchanged_since). */
+export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } = {}): Analysis {
   const problems: Problem[] = [];
   const err = (path: Path, msg: string) => problems.push(loc.problem(path, msg));
   /** netem's own rules, in the recipe's words. */
@@ -356,10 +358,20 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
   const pairs: CheckPair[] = [];
   const usedNames = new Set(checks.map((c) => c.name).filter((n): n is string => !!n));
   const captures: { index: number; during: string }[] = [];
+  const lookEnv: LookEnv = { err, kindOf, recipe: r, ...(opts.inSteps ? { inSteps: true } : {}) };
+  lookRecipeRules(r, lookEnv);
   checks.forEach((c, ci) => {
     const kind = CHECK_KINDS.find((k) => c[k] !== undefined);
     if (!kind) return;
     const p: Path = ['checks', ci, kind];
+    if (kind === 'state' || kind === 'counter' || kind === 'log') {
+      // Checks that look (semantic-checks.ts); counters and logs with a `during` wrap that check like a capture.
+      const look = lookCheckRules(kind, c[kind]!, p, lookEnv);
+      const name = c.name ?? uniqueName(look.name, usedNames);
+      if (look.during !== undefined) captures.push({ index: ci, during: look.during });
+      pairs.push({ index: ci, kind, from: look.node, to: look.node, family: 'ipv4', name });
+      return;
+    }
     if (kind === 'impair') {
       const imp = c.impair!;
       impairRules(imp, p);
@@ -422,7 +434,14 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
       const path: Path = Array.isArray(body[field]) ? [...p, field, i] : [...p, field];
       const k = kindOf.get(n);
       if (k === 'host' || k === 'guest' || k === 'switch') return true;
-      if (literalOk && familyOf(n)) return true;
+      if (literalOk && familyOf(n)) {
+        // iperf3's server and a transfer's receiver run on the node that has the address.
+        if ((kind === 'iperf' || kind === 'transfer') && !allAddrs.some((a) => sameAddress(a.cidr.address, n))) {
+          err(path, `${n} is not an address of any guest, host or switch of the lab; ${kind === 'iperf' ? "iperf3's server" : "the transfer's receiver"} runs on the node that has the address — name that node, or use one of its addresses`);
+          return false;
+        }
+        return true;
+      }
       const known = [...namesOf('guest'), ...namesOf('host'), ...namesOf('switch')];
       err(path, k ? `"${n}" is a ${k}; checks run between guests, hosts or switches${literalOk ? ' (or to a literal address)' : ''}` : `unknown guest, host or switch "${n}"${suggest(n, known)}; known: ${known.join(', ') || 'none'}${literalOk ? ', or a literal address' : ''}`);
       return false;
@@ -462,12 +481,14 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     );
   }
   const traffic = new Map<string, CheckPair>();
-  for (const pr of pairs) if (pr.kind !== 'capture' && pr.inner === undefined) traffic.set(pr.name, pr);
+  const wrappers = new Set(captures.map((c) => c.index));
+  for (const pr of pairs) if (!wrappers.has(pr.index) && pr.inner === undefined) traffic.set(pr.name, pr);
   for (const cap of captures) {
     const explicit = checks.findIndex((c) => c.name === cap.during);
     if (traffic.has(cap.during)) continue;
-    const path: Path = ['checks', cap.index, 'capture', 'during'];
-    if (explicit >= 0 && checks[explicit]!.capture) err(path, `"${cap.during}" is a capture; "during" names a ping, iperf or mtu check whose traffic is captured`);
+    const capKind = CHECK_KINDS.find((k) => checks[cap.index]![k] !== undefined)!;
+    const path: Path = ['checks', cap.index, capKind, 'during'];
+    if (explicit >= 0 && wrappers.has(explicit)) err(path, `"${cap.during}" is itself measured during another check; "during" names a check that runs on its own (ping, iperf, mtu, transfer, impair…)`);
     else if (explicit >= 0) err(path, `check "${cap.during}" expands into several checks (lists in from/to); name one of: ${pairs.filter((x) => x.index === explicit).map((x) => `"${x.name}"`).join(', ')}`);
     else err(path, `unknown check "${cap.during}"${suggest(cap.during, traffic.keys())}; checks: ${[...traffic.keys()].map((n) => `"${n}"`).join(', ') || 'none'}`);
   }

@@ -7,8 +7,10 @@
  * `check-done`. Steps that may change the lab mark it mutated *before* they run (a crash half-way
  * still counts). After every step, the step observers of the check kinds are told (hooks.ts).
  */
-import { runChecks, runCheck, withInnerEvents } from '../checks/run.js';
+import { isFinal, runChecks, runCheck, withInnerEvents } from '../checks/run.js';
+import { snapshotAfterStep, snapshotStore } from '../checks/snapshot.js';
 import type { CheckResult } from '../checks/result.js';
+import type { CheckContext } from '../checks/context.js';
 import type { EventBus } from '../engine/events.js';
 import type { Check, Lab } from '../model/types.js';
 import { checksOfStep, stepMutates, type ActionStep, type ScenarioStep } from '../model/scenario.js';
@@ -98,6 +100,8 @@ export function allChecks(lab: Lab): Check[] {
 export interface ScenarioOptions {
   /** Told which step is about to run (progress, tests). */
   onStep?: (s: ScenarioStep) => void;
+  /** How the lab's `checks:` and final checks run (default: lib/checks/run.ts runChecks; tests inject). */
+  runChecks?: (checks: Check[], ctx: CheckContext, bus: EventBus) => Promise<CheckResult[]>;
 }
 
 /**
@@ -141,13 +145,26 @@ export async function runSteps(steps: readonly ScenarioStep[], ctx: ScenarioCont
 }
 
 /**
- * A lab's whole run: its `checks:` (concurrently, as before), then its `steps:` in order. The
- * steps run whatever the checks' verdicts: a check failing is a result, not a stop.
+ * A lab's whole run: its `checks:` (concurrently, as before), then its `steps:` in order, then its
+ * final checks (the vswitchd log gates: a verdict over everything the run did). The steps run
+ * whatever the checks' verdicts: a check failing is a result, not a stop; the final checks run
+ * whatever the steps did.
+ *
+ * Checks that compare with the moment a step finished (`counter`/`log` `since:`, `state`
+ * `unchanged_since:`) find their snapshots in `ctx.snapshots`: taken here after every step.
  */
-export async function runScenario(lab: Lab, ctx: ScenarioContext, bus: EventBus, opts: ScenarioOptions = {}): Promise<CheckResult[]> {
-  const observers = prepareStepObservers(allChecks(lab), ctx);
-  const results = lab.checks.length ? await runChecks(lab.checks, ctx, bus) : [];
+export async function runScenario(lab: Lab, ctx0: ScenarioContext, bus: EventBus, opts: ScenarioOptions = {}): Promise<CheckResult[]> {
+  const store = ctx0.snapshots ?? snapshotStore();
+  const ctx: ScenarioContext = { ...ctx0, snapshots: store, runStartedAt: ctx0.runStartedAt ?? Date.now() };
+  const all = allChecks(lab);
+  const snapshots: StepObserver = { onStepDone: async (step) => void (await snapshotAfterStep(step, all, ctx, store)) };
+  const observers = [snapshots, ...prepareStepObservers(all, ctx)];
+  const final = lab.checks.filter(isFinal);
+  const first = lab.checks.filter((c) => !isFinal(c));
+  const run = opts.runChecks ?? runChecks;
+  const results = first.length ? await run(first, ctx, bus) : [];
   const steps = lab.steps ?? [];
   if (steps.length) results.push(...(await runSteps(steps, ctx, bus, observers, opts)));
+  if (final.length) results.push(...(await run(final, ctx, bus)));
   return results;
 }

@@ -55,6 +55,21 @@ export interface InnerFrame {
   src?: string;
   dst?: string;
   proto?: number;
+  /** Inner IPv4 TTL or IPv6 hop limit. */
+  ttl?: number;
+  /** ICMP / ICMPv6 type and code of the inner packet. */
+  icmp?: { type: number; code: number };
+  /** An inner ARP packet (Ethernet/IPv4 ARP only). */
+  arp?: ArpPacket;
+}
+
+export interface ArpPacket {
+  /** 1 = request, 2 = reply. */
+  op: number;
+  sha: string;
+  spa: string;
+  tha: string;
+  tpa: string;
 }
 
 export interface DecodedPacket {
@@ -84,6 +99,7 @@ export interface DecodeOptions {
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
 const ETH_TEB = 0x6558;
+const ETH_ARP = 0x0806;
 const VLAN_TPIDS = new Set([0x8100, 0x88a8, 0x9100]);
 
 /** Decode every packet of a pcap/pcapng file. Throws CaptureFileError only when the file itself is unreadable. */
@@ -310,11 +326,23 @@ function decodeInner(b: Buffer, off: number, proto: number, p: DecodedPacket): v
   }
   if (ethertype === ETH_IPV4) {
     const ip = decodeIpv4(b, off, 'inner');
-    Object.assign(inner, { family: 'ipv4', src: ip.header.src, dst: ip.header.dst, proto: ip.header.proto });
+    Object.assign(inner, { family: 'ipv4', src: ip.header.src, dst: ip.header.dst, proto: ip.header.proto, ttl: ip.header.ttl });
+    if (ip.header.proto === 1 && ip.header.fragOffset === 0 && b.length >= ip.payload + 2) inner.icmp = { type: b[ip.payload]!, code: b[ip.payload + 1]! };
   } else if (ethertype === ETH_IPV6) {
     const ip = decodeIpv6(b, off, 'inner');
-    Object.assign(inner, { family: 'ipv6', src: ip.header.src, dst: ip.header.dst, proto: ip.header.proto });
+    Object.assign(inner, { family: 'ipv6', src: ip.header.src, dst: ip.header.dst, proto: ip.header.proto, ttl: ip.header.hlim });
+    if (ip.header.proto === 58 && !ip.header.fragOffset && b.length >= ip.payload + 2) inner.icmp = { type: b[ip.payload]!, code: b[ip.payload + 1]! };
+  } else if (ethertype === ETH_ARP) {
+    inner.arp = decodeArp(b, off);
   }
+}
+
+/** Ethernet/IPv4 ARP (htype 1, ptype 0x0800, 6/4-byte addresses); other ARP is left undecoded. */
+function decodeArp(b: Buffer, off: number): ArpPacket | undefined {
+  need(b.length, off, 8, 'inner', 'the ARP header');
+  if (b.readUInt16BE(off) !== 1 || b.readUInt16BE(off + 2) !== ETH_IPV4 || b[off + 4] !== 6 || b[off + 5] !== 4) return undefined;
+  need(b.length, off, 28, 'inner', 'the Ethernet/IPv4 ARP body');
+  return { op: b.readUInt16BE(off + 6), sha: formatMac(b, off + 8), spa: formatIpv4(b, off + 14), tha: formatMac(b, off + 18), tpa: formatIpv4(b, off + 24) };
 }
 
 /** One line describing a decode error, e.g. "frame 7: geneve: option 1 … (offset 50)". */

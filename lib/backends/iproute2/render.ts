@@ -3,6 +3,7 @@
  * precisely what `up` runs.
  */
 import { linkChangeArgs, type LinkSpec, type Op } from '../../plan/ops.js';
+import { nftArgv } from '../../plan/nft.js';
 import type { GeneveParams, VxlanParams } from '../../model/types.js';
 import { shellQuote } from '../../exec/executor.js';
 import { ovsOpArgv } from '../../ovs/render.js';
@@ -147,6 +148,9 @@ export function renderOp(op: Op): Command[] {
     case 'tc.tunnel':
       // tc, not `ip`: its own processes (never part of an `ip -batch`).
       return tunnelTcArgs(op.dev, op.egress, op.ingress).map((args) => ({ tool: 'exec', ns: op.ns, argv: ['tc', ...args] }));
+    case 'nft.counters':
+    case 'nft.delete':
+      return nftArgv(op).map((argv) => ({ tool: 'exec', ns: op.ns, argv }));
     case 'ovs.start':
     case 'ovs.stop':
     case 'ovs.cmds':

@@ -4,6 +4,7 @@
  * not netlink) spawns `ethtool`, and `tc.tunnel` and `qdisc.netem` spawn `tc` (see there why).
  */
 import { writeFileSync } from 'node:fs';
+import { nftArgv } from '../../plan/nft.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Backend, ExecuteHooks } from '../backend.js';
 import { StepFailed } from '../backend.js';
@@ -225,6 +226,12 @@ export class NetlinkBackend implements Backend {
         // path, and iproute2's tc is what users read and copy (plan --format sh).
         for (const args of tunnelTcArgs(op.dev, op.egress, op.ingress))
           await this.runTool(step, op.ns, ['tc', ...args], (r) => describeTcFailure(r.stderr, r.exitCode));
+        return;
+      case 'nft.counters':
+      case 'nft.delete':
+        // nft's own netlink dialect (nf_tables batches) is not worth a second implementation for a
+        // few rules per lab; the nft argv is also what `plan --format sh` shows.
+        for (const argv of nftArgv(op)) await this.runTool(step, op.ns, argv);
         return;
     }
   }

@@ -32,6 +32,7 @@ export async function runOvs(s: OvsStep, ctx: ScenarioContext): Promise<CheckRes
     return r;
   };
   const recorded = s.writes && s.expectExit === 0 && ctx.runtime;
+  let notRun: string | undefined;
   if (recorded) {
     const op: Extract<Op, { op: 'ovs.cmds' }> = { op: 'ovs.cmds', ...ovs.op, cmds: [{ tool: s.tool, args: s.args }] };
     try {
@@ -41,12 +42,13 @@ export async function runOvs(s: OvsStep, ctx: ScenarioContext): Promise<CheckRes
           if (res.exitCode !== 0) throw new Error(`exit ${res.exitCode}`);
         },
       });
-    } catch {
-      // The verdict below reads the command's own result.
+    } catch (e) {
+      // The verdict below reads the command's own result; without one, the recording failed.
+      notRun = e instanceof Error ? e.message : String(e);
     }
   } else await run();
   const base = { name: s.name, kind: s.kind, what: ovsWhat(s), durationMs: Date.now() - started };
-  if (!r) return { ...base, status: 'error', message: `ovs-${s.tool} did not run`, figures: {} };
+  if (!r) return { ...base, status: 'error', message: `ovs-${s.tool} did not run${notRun ? `: ${notRun}` : ''}`, figures: {} };
   const res = r as RunResult;
   const full = { ...base, figures: { exit: res.exitCode }, raw: commandRaw(argv, res) };
   if (res.spawnError) return { ...full, status: 'error', message: `${argv[0]} could not be started on host "${s.host}": ${res.stderr.trim() || res.spawnError}` };

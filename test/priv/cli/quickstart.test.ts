@@ -54,7 +54,8 @@ privTest('up / status / check / up again / down through the CLI, with --json and
   t.regex(up.stderr, /^\[ *\d+\.\d s\]   ✓ \[1\] network "underlay": netns\.add \(\d+ ms\)$/m);
   t.regex(up.stderr, /^\[ *\d+\.\d s\]   ✓ check left-to-right-v4: passed \(\d+ ms\)$/m);
   t.true(upJson.up.changed);
-  t.deepEqual(upJson.checks.map((c: any) => c.status), ['passed', 'passed']);
+  // The recipe's two pings, then the default vswitchd log gate of each OVS host.
+  t.deepEqual(upJson.checks.map((c: any) => [c.name, c.status]), [['left-to-right-v4', 'passed'], ['left-to-right-v6', 'passed'], ['vswitchd-log box-1', 'passed'], ['vswitchd-log box-2', 'passed']]);
   const st = JSON.parse(g(['status', '--json', lab]).stdout);
   t.is(st[0].phase, 'up');
   t.is(st[0].namespaces.length, 5);
@@ -62,7 +63,7 @@ privTest('up / status / check / up again / down through the CLI, with --json and
   const check = g(['check', lab, '--junit', join(dir, 'junit.xml')]);
   t.is(check.code, 0, check.stderr);
   const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
-  t.regex(junit, /<testsuite name="[^"]+" tests="2" failures="0" errors="0"/);
+  t.regex(junit, /<testsuite name="[^"]+" tests="4" failures="0" errors="0"/);
   const again = JSON.parse(g(['up', '--json', '--no-checks', file]).stdout);
   t.false(again.up.changed, 'up on a running identical lab changes nothing');
   const down = g(['down', '--verbose', file]);

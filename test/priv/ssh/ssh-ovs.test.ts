@@ -75,7 +75,12 @@ privTest(
     t.log(JSON.stringify(remoteChecks.map((c) => [c.name, c.figures])));
     // The tunnels' packets leave through the NIC under the admin's bridge, so that is where the capture runs.
     t.regex(remoteChecks.find((c) => c.name === 'on-the-wire')!.what, /box-2\/eth1/);
-    const localChecks = checkSummary(local.stdout);
+    // The simulated lab also has the default vswitchd log gate of its own OVS daemons (SSH hosts,
+    // whose service log is shared, have none): green, and left out of the comparison.
+    const allLocal = checkSummary(local.stdout);
+    const gates = allLocal.filter((c) => c.name.startsWith('vswitchd-log '));
+    t.true(gates.length > 0 && gates.every((c) => c.status === 'passed'), JSON.stringify(gates));
+    const localChecks = allLocal.filter((c) => !gates.includes(c));
     t.deepEqual(localChecks.map((c) => c.status), ['passed', 'passed', 'passed', 'passed'], JSON.stringify(JSON.parse(local.stdout).checks));
     t.deepEqual(checkSummary(remote.stdout), localChecks, JSON.stringify(JSON.parse(remote.stdout).checks));
 

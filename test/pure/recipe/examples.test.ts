@@ -59,7 +59,8 @@ test('quickstart resolves to the agreed model', async (t) => {
     ['box-1', 'ovs', '192.0.2.11', '192.0.2.12', 'sw1'],
     ['box-2', 'ovs', '192.0.2.12', '192.0.2.11', 'sw2'],
   ]);
-  t.deepEqual(lab.checks.map((c) => [c.kind, 'family' in c ? c.family : undefined]), [['ping', 'ipv4'], ['ping', 'ipv6']]);
+  // The recipe's two pings, then the default vswitchd log gate of each host running the lab's OVS.
+  t.deepEqual(lab.checks.map((c) => [c.kind, 'family' in c ? c.family : c.name]), [['ping', 'ipv4'], ['ping', 'ipv6'], ['log', 'vswitchd-log box-1'], ['log', 'vswitchd-log box-2']]);
   t.is(lab.guests[0]!.peerIfname, 'left');
   t.is(lab.guests[0]!.ifname, 'eth0');
 });

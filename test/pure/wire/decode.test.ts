@@ -60,7 +60,7 @@ test('several options, O and C flags, inner-proto IPv4 (no inner Ethernet)', (t)
   t.is(p.geneve!.ovn, undefined);
   const bare = decodeFrame(buildFrame({ vni: 2, proto: 0x0800, innerSrc: '10.9.9.1', innerDst: '10.9.9.2' }), LinkType.ethernet);
   t.is(bare.error, undefined);
-  t.deepEqual(bare.inner, { ethertype: 0x0800, family: 'ipv4', src: '10.9.9.1', dst: '10.9.9.2', proto: 1 });
+  t.deepEqual(bare.inner, { ethertype: 0x0800, family: 'ipv4', src: '10.9.9.1', dst: '10.9.9.2', proto: 1, ttl: 64, icmp: { type: 8, code: 0 } });
 });
 
 test('malformed: option length beyond the options area is a typed error, header still decoded', (t) => {

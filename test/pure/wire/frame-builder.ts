@@ -44,6 +44,8 @@ export interface FrameSpec {
   innerDst?: string;
   /** Inner IPv6 instead of IPv4. */
   innerV6?: boolean;
+  /** An inner Ethernet/IPv4 ARP packet instead of IP. */
+  innerArp?: { op: number; sha: string; spa: string; tha: string; tpa: string };
   payloadLen?: number;
   /** Cut the finished frame to this many bytes. */
   truncateTo?: number;
@@ -95,6 +97,11 @@ function ipv6Header(src: string, dst: string, next: number, payloadLen: number, 
 }
 
 function innerFrame(s: FrameSpec): Buffer {
+  if (s.innerArp) {
+    const a = s.innerArp;
+    const arp = Buffer.concat([Buffer.from([0, 1, 8, 0, 6, 4, 0, a.op]), mac(a.sha), v4(a.spa), mac(a.tha), v4(a.tpa)]);
+    return Buffer.concat([mac(s.innerDmac ?? 'ff:ff:ff:ff:ff:ff'), mac(s.innerSmac ?? '02:00:00:00:00:01'), Buffer.from([0x08, 0x06]), arp]);
+  }
   const icmp = Buffer.alloc(8 + (s.payloadLen ?? 16));
   icmp[0] = s.innerV6 ? 128 : 8;
   icmp.writeUInt16BE(0x4d2, 4);

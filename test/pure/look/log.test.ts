@@ -1,0 +1,52 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_ALLOWED, logAssertions, parseLogLines } from '../../../lib/checks/log.js';
+import { assertionVerdict } from '../../../lib/checks/expect.js';
+import type { LogCheck } from '../../../lib/model/look-checks.js';
+import { FIXTURES } from '../checks/fixtures.js';
+
+const log = readFileSync(join(FIXTURES, 'look', 'vswitchd.log'), 'utf8');
+const gate = (allow: string[] = []): LogCheck => ({ kind: 'log', name: 'g', host: 'box-1', must: [], mustNot: [], gate: { allow } });
+
+test('log lines: level and body without timestamp and sequence number', (t) => {
+  const lines = parseLogLines(log);
+  t.is(lines.length, 11);
+  t.deepEqual(lines[7], { text: '2026-12-06T04:00:56.515Z|00051|netdev_linux|WARN|error receiving Ethernet packet on left: Network is down', at: Date.parse('2026-12-06T04:00:56.515Z'), body: 'netdev_linux|WARN|error receiving Ethernet packet on left: Network is down', level: 'WARN' });
+});
+
+test('setup races are allowed only in lines logged before the run\'s first check', (t) => {
+  // Seen on recipes/ovn-metadata.yaml: worker1's guest sends with options before worker2 has its TLV map.
+  const race = '2026-12-06T04:39:22.900Z|00053|ofproto_dpif_xlate|WARN|Invalid Geneve tunnel metadata on bridge br-int2 while processing icmp6,in_port=2,vlan_tci=0x0000,dl_src=40:44:00:00:00:01,dl_dst=33:33:ff:00:00:01,ipv6_src=::,ipv6_dst=ff02::1\n';
+  const lines = parseLogLines(log + race);
+  t.true(logAssertions(gate(), lines, Date.parse('2026-12-06T04:40:00Z'))[0]!.ok, 'logged while the lab was built');
+  t.false(logAssertions(gate(), lines, Date.parse('2026-12-06T04:39:00Z'))[0]!.ok, 'logged during the run: a real problem');
+  t.false(logAssertions(gate(), lines)[0]!.ok, 'no run start known: judged strictly');
+});
+
+test('the gate passes on what every lab logs here (the default allow list)', (t) => {
+  const a = logAssertions(gate(), parseLogLines(log));
+  t.deepEqual(a, [{ field: 'WARN/ERR/EMER lines not allowed', expected: 'none', observed: 'none in 11 lines', ok: true }]);
+  t.true(DEFAULT_ALLOWED.length >= 4);
+  // What every lab logs in the TCG VM (kernel datapath), from a VM-tier run:
+  const vm = ['2026-12-06T05:31:02.118Z|00061|timeval|WARN|Unreasonably long 3408ms poll interval (181ms user, 111ms system)', '2026-12-06T05:31:02.118Z|00062|timeval|WARN|faults: 26 minor, 0 major', '2026-12-06T05:31:02.118Z|00063|timeval|WARN|context switches: 1 voluntary, 10 involuntary'];
+  t.true(logAssertions(gate(), parseLogLines(vm.join('\n')))[0]!.ok);
+});
+
+test('the gate catches a real warning, names it, and a recipe can allow it', (t) => {
+  const real = log + '2026-12-06T04:06:00.000Z|00070|tunnel|WARN|receive tunnel port not found (udp,tun_id=0x5,tun_src=192.0.2.12)\n2026-12-06T04:06:01.000Z|00071|netdev_vport|ERR|tun0: unknown geneve argument \'bogus\'\n';
+  const v = assertionVerdict('ovs-vswitchd.log', logAssertions(gate(), parseLogLines(real)));
+  t.is(v.status, 'failed');
+  t.is(v.message, 'ovs-vswitchd.log:\n  WARN/ERR/EMER lines not allowed: expected none, observed 2: "tunnel|WARN|receive tunnel port not found (udp,tun_id=0x5,tun_src=192.0.2.12)"; "netdev_vport|ERR|tun0: unknown geneve argument \'bogus\'"');
+  t.true(logAssertions(gate(['receive tunnel port not found', "unknown geneve argument 'bogus'"]), parseLogLines(real))[0]!.ok);
+  // An allowed pattern does not hide a different line of the same module.
+  t.false(logAssertions(gate(['receive tunnel port not found']), parseLogLines(real))[0]!.ok);
+});
+
+test('must / must_not: present and absent patterns, with what was seen', (t) => {
+  const c: LogCheck = { kind: 'log', name: 'm', host: 'box-1', must: ['added interface geneve1', 'no such line'], mustNot: ['ERR\\|', 'EMER'] };
+  const a = logAssertions(c, parseLogLines(log));
+  t.deepEqual(a.map((x) => x.ok), [true, false, false, true]);
+  t.is(a[1]!.observed, 'none in 11 lines');
+  t.is(a[2]!.observed, '1 line, first: "dpif_netdev|ERR|error receiving data from left: Network is down"');
+});
