@@ -4,6 +4,8 @@
  * One tagged union per object kind keeps `switch` statements exhaustive.
  */
 
+import type { LinkTuning, Router, UnderlayKind } from './topology.js';
+
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
 export type TunnelImpl = 'kernel' | 'ovs';
@@ -48,6 +50,7 @@ export interface HostInterface {
   mtu: number;
   /** Applied at `up` to this underlay NIC (egress from the host). */
   impair?: LinkImpairment;
+  tuning?: LinkTuning;
 }
 
 export interface OvsHostSettings {
@@ -62,6 +65,8 @@ export interface Host {
   placement: HostPlacement;
   interfaces: HostInterface[];
   ovs?: OvsHostSettings;
+  /** Static routes (e.g. a default route via a router on a routed underlay). */
+  routes?: Route[];
 }
 
 export interface Switch {
@@ -74,6 +79,7 @@ export interface Switch {
   mtu?: number;
   /** OVS only: datapath type for the bridge. */
   datapath?: 'system' | 'netdev';
+  tuning?: LinkTuning;
 }
 
 export interface Route {
@@ -98,6 +104,7 @@ export interface Guest {
   mac?: string;
   /** Applied at `up` to the guest's NIC (egress from the guest). */
   impair?: LinkImpairment;
+  tuning?: LinkTuning;
 }
 
 /** Geneve tunables, one field per kernel attribute (geneve-surface.md §1.1/§3). */
@@ -170,6 +177,8 @@ export interface TunnelEnd {
   remote: string; // underlay address of the other end
   /** Routed tunnels only: address on the tunnel netdev. */
   address?: string;
+  /** Routed underlay only: the network this end's underlay address is on (else Tunnel.network). */
+  network?: string;
 }
 
 export interface Tunnel {
@@ -184,6 +193,10 @@ export interface Tunnel {
   gre?: GreParams;
   options: GeneveOption[];
   ovs?: OvsTunnelParams;
+  /** Absent: both hosts on `network`. routed: hosts on different networks joined by routers. overlay: `network` is another tunnel (lib/model/topology.ts). */
+  underlay?: UnderlayKind;
+  /** Applied to the kernel tunnel devices (not to OVS ports). */
+  tuning?: LinkTuning;
 }
 
 export type Expectation = 'reachable' | 'unreachable';
@@ -271,6 +284,8 @@ export interface Lab {
   description?: string;
   networks: Network[];
   hosts: Host[];
+  /** Namespaces forwarding between networks (lib/model/topology.ts); absent = none. */
+  routers?: Router[];
   switches: Switch[];
   guests: Guest[];
   tunnels: Tunnel[];

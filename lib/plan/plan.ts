@@ -12,6 +12,8 @@ import { encapOverhead } from '../model/types.js';
 import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
+import { planHostRoutes, planLinkTuning, planRouter } from './routers.js';
+import { tunnelUnderlayMtu, tunnelsOuterFirst } from '../model/topology.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
 import {
   assertIpsecPlannable,
@@ -53,6 +55,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   const owned = new Set<string>([
     ...lab.networks.filter((n) => !isRealNetwork(lab, n)).map((n) => n.ns),
     ...lab.hosts.filter((h) => h.placement.kind === 'netns').map((h) => h.ns),
+    ...(lab.routers ?? []).map((r) => r.ns),
     ...lab.guests.map((g) => g.ns),
   ]);
   const drafts: Draft[] = [];
@@ -61,9 +64,13 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
 
   for (const n of lab.networks) if (!isRealNetwork(lab, n)) planNetwork(lab, n, add);
   for (const h of lab.hosts) planHost(ctx, h, add);
+  for (const r of lab.routers ?? []) planRouter(lab, r, add);
+  for (const h of lab.hosts) planHostRoutes(h, hostUsesOvs(lab, h.name) && ctx.datapathFor(h) === 'netdev', add);
   for (const s of lab.switches) planSwitch(ctx, s, add);
   for (const g of lab.guests) planGuest(ctx, g, add);
-  for (const t of lab.tunnels) planTunnel(ctx, t, add);
+  // A tunnel inside another is created after it (its underlay is the outer tunnel's addresses).
+  for (const t of tunnelsOuterFirst(lab.tunnels)) planTunnel(ctx, t, add);
+  planLinkTuning(lab, add);
   planImpairments(lab, add);
 
   return {
@@ -211,9 +218,9 @@ export function overlayMtu(lab: Lab, sw: string): number | undefined {
   let best: number | undefined;
   for (const t of lab.tunnels) {
     if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === sw)) continue;
-    const net = lab.networks.find((n) => n.name === t.network);
-    if (!net) continue;
-    const mtu = net.mtu - encapOverhead(t.type, t.family, t.options);
+    const under = tunnelUnderlayMtu(lab, t);
+    if (under === undefined) continue;
+    const mtu = under - encapOverhead(t.type, t.family, t.options);
     best = best === undefined ? mtu : Math.min(best, mtu);
   }
   return best;

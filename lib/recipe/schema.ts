@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
+import { topologySchemas } from './schema-routers.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -181,6 +182,18 @@ const target = z.union([z.string(), z.array(z.string()).min(1)], {
 
 // ---------------------------------------------------------------- objects
 
+const routeSchema = obj({
+  to: z.string({ error: (iss) => `${show(iss.input)} is not valid; use "default" or a CIDR` }).superRefine((v, ctx) => {
+    if (v !== 'default' && !parseCidr(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not valid; use "default" or a CIDR such as 198.51.100.0/24` });
+  }),
+  via: address.optional(),
+  dev: ifname.optional(),
+});
+
+// Routers, host routes and link tuning (offloads, GSO/GRO sizes): lib/recipe/schema-routers.ts.
+const topo = topologySchemas({ obj, nameSchema, cidr, ifname, mtu, intIn, show, routeSchema });
+export const routerSchema = topo.routerSchema;
+
 export const networkSchema = obj(
   { name: nameSchema, mtu: mtu.optional(), impair: impairSchema.optional() },
   'Underlay network joining hosts (a bridge in its own namespace)',
@@ -193,6 +206,7 @@ export const hostInterfaceSchema = obj({
   mtu: mtu.optional(),
   ifname: ifname.optional().meta({ description: 'Interface name in the host; default: the network name' }),
   impair: impairSchema.optional(),
+  ...topo.linkTuningFields,
 });
 
 const SSH_TARGET_RE = /^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?[A-Za-z0-9:_][A-Za-z0-9.:_-]*$/;
@@ -231,6 +245,7 @@ export const hostSchema = obj(
         .meta({ description: 'SSH hosts only: the running OVS service\'s database socket (default unix:/var/run/openvswitch/db.sock); ovs-ofctl/ovs-appctl use its directory as OVS_RUNDIR' }),
     }).optional(),
     ssh: sshSchema.optional(),
+    routes: z.array(routeSchema).optional().meta({ description: 'Static routes, e.g. { to: default, via: 192.0.2.1 } (a router on a routed underlay)' }),
   },
   'Simulated hypervisor: one network namespace',
 );
@@ -243,17 +258,10 @@ export const switchSchema = obj(
     addresses: z.array(cidr()).optional(),
     mtu: mtu.optional(),
     datapath: oneOf(['system', 'netdev'], 'OVS datapath').optional(),
+    ...topo.linkTuningFields,
   },
   'A Linux bridge or OVS bridge inside a host',
 );
-
-const routeSchema = obj({
-  to: z.string({ error: (iss) => `${show(iss.input)} is not valid; use "default" or a CIDR` }).superRefine((v, ctx) => {
-    if (v !== 'default' && !parseCidr(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not valid; use "default" or a CIDR such as 198.51.100.0/24` });
-  }),
-  via: address.optional(),
-  dev: ifname.optional(),
-});
 
 export const guestSchema = obj(
   {
@@ -272,6 +280,7 @@ export const guestSchema = obj(
     offload: obj({ tx: bool('offload.tx').optional(), tso: bool('offload.tso').optional(), gso: bool('offload.gso').optional(), gro: bool('offload.gro').optional() }).optional(),
     routes: z.array(routeSchema).optional(),
     impair: impairSchema.optional(),
+    ...topo.linkTuningFields,
   },
   'A namespace standing for a VM/container, attached to a switch by a veth pair',
 );
@@ -351,6 +360,7 @@ export const tunnelSchema = obj(
     options: z.array(optionSchema).optional().meta({ description: 'Geneve options (TLVs)' }),
     ovn: obj({ ingress: intIn(1, 32767, 'OVN ingress port key'), egress: intIn(1, 65535, 'OVN egress port key') }).optional(),
     ovs: ovsTunnelSchema.optional(),
+    ...topo.linkTuningFields,
   },
   'A tunnel between two switches (L2) or two hosts (routed)',
 );
@@ -466,6 +476,7 @@ const partial = <T extends z.ZodObject>(s: T) => s.partial();
 export const defaultsSchema = obj({
   network: partial(networkSchema).optional(),
   host: partial(hostSchema).optional(),
+  router: partial(routerSchema).optional(),
   switch: partial(switchSchema).optional(),
   guest: partial(guestSchema).optional(),
   tunnel: partial(tunnelSchema).optional(),
@@ -496,6 +507,7 @@ export const recipeSchema = obj(
     defaults: defaultsSchema.optional(),
     networks: list(networkSchema, 'networks'),
     hosts: list(hostSchema, 'hosts'),
+    routers: list(routerSchema, 'routers'),
     switches: list(switchSchema, 'switches'),
     guests: list(guestSchema, 'guests'),
     tunnels: list(tunnelSchema, 'tunnels'),
@@ -507,6 +519,7 @@ export const recipeSchema = obj(
 export type RawRecipe = z.output<typeof recipeSchema>;
 export type RawTunnel = z.output<typeof tunnelSchema>;
 export type RawHost = z.output<typeof hostSchema>;
+export type RawRouter = z.output<typeof routerSchema>;
 export type RawCheck = z.output<typeof checkSchema>;
 export type RawImpairment = z.output<typeof impairSchema>;
 export type RawInnerCheck = z.output<typeof innerCheckSchema>;
