@@ -269,7 +269,12 @@ export function tunnelLink(lab: Lab, t: Tunnel, end: TunnelEnd): LinkSpec {
   // lower device) makes it answer oversize packets with "fragmentation needed", so PMTU
   // discovery works for a guest whose MTU is too large; a smaller tunnel MTU would make the
   // bridge drop them silently (a black hole). Guests get the overlay MTU by default instead.
-  const base = { name: end.ifname, alias: lab.tag, ...(t.mtu ? { mtu: t.mtu } : {}) };
+  // On a jumbo underlay that overlay MTU is above 1500: the device then gets it too, or the
+  // bridge would drop the guests' full-size frames silently at a 1500-byte tunnel port.
+  const under = tunnelUnderlayMtu(lab, t);
+  const overlay = under === undefined ? undefined : under - encapOverhead(t.type, t.family, t.options);
+  const mtu = t.mtu ?? (overlay !== undefined && overlay > 1500 ? overlay : undefined);
+  const base = { name: end.ifname, alias: lab.tag, ...(mtu ? { mtu } : {}) };
   switch (t.type) {
     case 'geneve': {
       const p = t.geneve ?? {};

@@ -21,6 +21,12 @@ export const ROUTER_SYSCTLS: readonly [string, string][] = [
   ['net.ipv6.conf.all.forwarding', '1'],
   ['net.ipv4.icmp_ratelimit', '0'],
   ['net.ipv6.icmp.ratelimit', '0'],
+  // No duplicate address detection on the router's interfaces (set before they exist): while a
+  // link-local address is tentative, neighbour solicitations for forwarded packets wait for it,
+  // which stalls the first packets across a fresh lab by a second or two. The lab's own
+  // addresses are added without DAD anyway.
+  ['net.ipv6.conf.default.accept_dad', '0'],
+  ['net.ipv6.conf.all.accept_dad', '0'],
 ];
 
 /** nftables table a router's `icmp_too_big: drop` lives in (inside the router's namespace only). */
