@@ -16,6 +16,7 @@ import { formatJunit } from '../../lib/report/junit.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
 import { join } from 'node:path';
 import { formatStatus } from '../../lib/ovs/status.js';
+import { formatOffloads } from '../../lib/engine/offload-status.js';
 
 const formatResults = (results: CheckResult[]) =>
   formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
@@ -195,7 +196,7 @@ export function registerLabCommands(
             process.stdout.write(`lab ${l.lab}: ${l.phase}${l.crashed ? ' (CRASHED: run `geneve-lab gc`)' : ''}${l.source ? ` — ${l.source}` : ''}\n`);
             for (const ns of l.namespaces) {
               process.stdout.write(`  netns ${ns.name}${ns.present ? '' : ' (MISSING)'}\n`);
-              for (const k of ns.links) process.stdout.write(`    ${k.ifname.padEnd(16)} ${(k.kind ?? '').padEnd(8)} ${k.state ?? ''}\n`);
+              for (const k of ns.links) process.stdout.write(`    ${k.ifname.padEnd(16)} ${(k.kind ?? '').padEnd(8)} ${(k.state ?? '').padEnd(8)}${k.offloads ? ` ${formatOffloads(k.offloads)}` : ''}\n`.replace(/ +\n$/, '\n'));
             }
             for (const o of l.ovs ?? []) {
               process.stdout.write(`  OVS on host ${o.host} (netns ${o.ns})${o.error ? `: not answering: ${o.error}` : ''}\n`);
