@@ -77,6 +77,8 @@ export function routingRules(s: RoutingScope) {
   function analyzeRouters(): string[][] {
     return routers.map((rt, ri) => {
       const nets: string[] = [];
+      // A router whose name another object took was reported; its addresses would only echo that.
+      if (s.kindOf.get(rt.name) !== 'router') return rt.interfaces.map(() => '');
       rt.interfaces.forEach((f, fi) => {
         const p: Path = ['routers', ri, 'interfaces', fi];
         let net = f.network;
