@@ -1,3 +1,6 @@
+import { accessSync, constants } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+
 /**
  * The two tools both backends run as processes for link tuning and router firewalls, with their
  * argv and how to read their answers: `ethtool -K` (offloads) and `nft` (a router's rules).
@@ -30,11 +33,37 @@ export function ethtoolKRefusal(stdout: string, stderr: string, exitCode: number
   return err.join('; ') || `ethtool exited with ${exitCode}`;
 }
 
+/**
+ * The system's program `name` as an absolute path, found on PATH outside node_modules/.bin; the
+ * bare name when there is none (the run then fails with "not found", as it should). Needed for
+ * `nft`: under npx or an npm script PATH starts with node_modules/.bin, and ava's dependency
+ * @vercel/nft installs a `nft` there (a Node file tracer), which `ip netns exec NS nft` would run.
+ */
+export function systemProgram(name: string, path = process.env.PATH ?? ''): string {
+  const hit = cache.get(`${path}\0${name}`);
+  if (hit) return hit;
+  let found = name;
+  for (const dir of path.split(':')) {
+    if (!dir || !isAbsolute(dir) || /(^|\/)node_modules\/\.bin\/?$/.test(dir)) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      found = join(dir, name);
+      break;
+    } catch {
+      // not here
+    }
+  }
+  cache.set(`${path}\0${name}`, found);
+  return found;
+}
+const cache = new Map<string, string>();
+
 /** `nft` commands for an nft.rules op: the table, the chain with its hook, one rule per list. */
 export function nftRulesArgv(op: { table: string; chain: { name: string; hook: string; priority: number }; rules: string[][] }): string[][] {
+  const nft = systemProgram('nft');
   return [
-    ['nft', 'add', 'table', 'inet', op.table],
-    ['nft', 'add', 'chain', 'inet', op.table, op.chain.name, `{ type filter hook ${op.chain.hook} priority ${op.chain.priority} ; }`],
-    ...op.rules.map((r) => ['nft', 'add', 'rule', 'inet', op.table, op.chain.name, ...r]),
+    [nft, 'add', 'table', 'inet', op.table],
+    [nft, 'add', 'chain', 'inet', op.table, op.chain.name, `{ type filter hook ${op.chain.hook} priority ${op.chain.priority} ; }`],
+    ...op.rules.map((r) => [nft, 'add', 'rule', 'inet', op.table, op.chain.name, ...r]),
   ];
 }

@@ -4,13 +4,15 @@
  * ethtool's answers read from real output).
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadRecipeFile, loadRecipeText } from '../../../lib/recipe/load.js';
 import { planLab } from '../../../lib/plan/plan.js';
 import type { Op, Step } from '../../../lib/plan/ops.js';
 import { commandArgv, renderOp, renderShell } from '../../../lib/backends/iproute2/render.js';
 import { linkSetMessage } from '../../../lib/backends/netlink/encode.js';
-import { ethtoolKRefusal, nftRulesArgv } from '../../../lib/backends/tools.js';
+import { ethtoolKRefusal, nftRulesArgv, systemProgram } from '../../../lib/backends/tools.js';
 import { parseEthtoolFeatures } from '../../../lib/engine/offload-status.js';
 import { tunnelsOuterFirst } from '../../../lib/model/topology.js';
 
@@ -49,13 +51,26 @@ test('icmp_too_big: drop is one nft.rules step inside the router namespace, neve
   const { lab } = await loadRecipeFile(recipe('pmtu-blackhole.yaml'));
   const nft = ops(planLab(lab).steps, 'nft.rules');
   t.deepEqual(nft.map((s) => (s.op as { ns: string }).ns), ['gl-pmtu-blackhole-r1', 'gl-pmtu-blackhole-r2']);
+  const nftBin = systemProgram('nft');
   t.deepEqual(renderOp(nft[0]!.op).map(commandArgv), [
-    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', 'nft', 'add', 'table', 'inet', 'geneve_lab'],
-    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', 'nft', 'add', 'chain', 'inet', 'geneve_lab', 'icmp_too_big', '{ type filter hook output priority 0 ; }'],
-    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', 'nft', 'add', 'rule', 'inet', 'geneve_lab', 'icmp_too_big', 'icmp', 'type', 'destination-unreachable', 'icmp', 'code', 'frag-needed', 'counter', 'drop'],
-    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', 'nft', 'add', 'rule', 'inet', 'geneve_lab', 'icmp_too_big', 'icmpv6', 'type', 'packet-too-big', 'counter', 'drop'],
+    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', nftBin, 'add', 'table', 'inet', 'geneve_lab'],
+    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', nftBin, 'add', 'chain', 'inet', 'geneve_lab', 'icmp_too_big', '{ type filter hook output priority 0 ; }'],
+    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', nftBin, 'add', 'rule', 'inet', 'geneve_lab', 'icmp_too_big', 'icmp', 'type', 'destination-unreachable', 'icmp', 'code', 'frag-needed', 'counter', 'drop'],
+    ['ip', 'netns', 'exec', 'gl-pmtu-blackhole-r1', nftBin, 'add', 'rule', 'inet', 'geneve_lab', 'icmp_too_big', 'icmpv6', 'type', 'packet-too-big', 'counter', 'drop'],
   ]);
-  t.deepEqual(nftRulesArgv(nft[1]!.op as Extract<Op, { op: 'nft.rules' }>)[0], ['nft', 'add', 'table', 'inet', 'geneve_lab']);
+  t.deepEqual(nftRulesArgv(nft[1]!.op as Extract<Op, { op: 'nft.rules' }>)[0], [nftBin, 'add', 'table', 'inet', 'geneve_lab']);
+});
+
+test('nft is the system\'s, never a node_modules/.bin one (ava brings @vercel/nft\'s `nft` onto an npx PATH)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-nft-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const shadow = join(dir, 'node_modules', '.bin');
+  const sys = join(dir, 'sbin');
+  mkdirSync(shadow, { recursive: true });
+  mkdirSync(sys);
+  for (const d of [shadow, sys]) writeFileSync(join(d, 'nft'), '#!/bin/sh\n', { mode: 0o755 });
+  t.is(systemProgram('nft', `${shadow}:${sys}`), join(sys, 'nft'));
+  t.is(systemProgram('nft', `relative:${shadow}`), 'nft', 'none outside node_modules/.bin: the bare name (fails as "not found" when run)');
 });
 
 test('host routes come after the host\'s addresses; guests and jumbo tunnels get the first hop\'s overlay MTU', async (t) => {
