@@ -243,18 +243,20 @@ export async function onLinkSenderMtu(ep: Endpoint, address: string, family: Fam
  * A path MTU can match its expectation while the sender's own MTU is larger. That is correct when
  * PMTU discovery works — the path told the sender (an ICMP "frag needed"/"packet too big", from a
  * router or from a tunnel device on its way) and the sender's kernel learned a PMTU exception for
- * the destination (`ip route get` shows `mtu N`, N ≤ the path MTU): its next packets fit. It is a
- * fault when nothing was learned: full-size packets then rely on fragmentation and vanish wherever
- * that is not possible. (The real black hole — big packets lost with no ICMP at all — already
- * failed the search, see mtuVerdict.)
+ * the destination (`ip route get` shows `mtu N`, N = the path MTU): its next packets fit. It is a
+ * fault when nothing was learned — full-size packets then rely on fragmentation and vanish
+ * wherever that is not possible — and when what was learned is not the path MTU (a sender that
+ * ignores the ICMP's MTU falls back to the kernel's minimum, 552 for IPv4: seen with
+ * net.ipv4.ip_no_pmtu_disc=1). (The real black hole — big packets lost with no ICMP at all —
+ * already failed the search, see mtuVerdict.)
  */
 export function senderMtuVerdict(from: string, pathMtu: number, sender: SenderView | Omit<SenderView, 'subject'> | undefined): Verdict {
   if (!sender || sender.mtu <= pathMtu) return { ok: true };
-  if (sender.pmtuException !== undefined && sender.pmtuException <= pathMtu) return { ok: true };
+  if (sender.pmtuException === pathMtu) return { ok: true };
   const seen =
     sender.pmtuException === undefined
       ? 'it has learned no PMTU exception for it (no mtu in `ip route get`)'
-      : `its PMTU exception for it is ${sender.pmtuException}, above the path MTU`;
+      : `the PMTU exception it learned for it is ${sender.pmtuException}, not the path MTU (the ICMP's MTU was ${sender.pmtuException < pathMtu ? 'ignored or wrong' : 'not applied'})`;
   return {
     ok: false,
     message:
@@ -274,7 +276,7 @@ export function mtuAssertions(expected: { mtu: number; source: string }, s: MtuS
     out.push({ ...a, expected: 'an ICMP too-big or the sender\'s own "message too long"' });
   }
   if (sender && sender.mtu > s.pathMtu) {
-    const a = assertion(`PMTU exception of the sender (${sender.subject}; its MTU on ${sender.ifname} is ${sender.mtu})`, { max: s.pathMtu }, sender.pmtuException);
+    const a = assertion(`PMTU exception of the sender (${sender.subject}; its MTU on ${sender.ifname} is ${sender.mtu})`, s.pathMtu, sender.pmtuException);
     out.push(a);
   }
   return out;

@@ -33,7 +33,11 @@ test('a sender above the path MTU that learned nothing is still a fault, and the
     );
   const above = senderMtuVerdict('left', 1450, { ifname: 'eth0', mtu: 1500, pmtuException: 1480 });
   t.false(above.ok);
-  if (!above.ok) t.regex(above.message, /its PMTU exception for it is 1480, above the path MTU/);
+  if (!above.ok) t.regex(above.message, /the PMTU exception it learned for it is 1480, not the path MTU \(the ICMP's MTU was not applied\)/);
+  // A sender that ignores the ICMP's MTU falls back to the kernel's minimum (552): no loss, but not the path.
+  const below = senderMtuVerdict('left', 1450, { ifname: 'eth0', mtu: 1500, pmtuException: 552 });
+  t.false(below.ok);
+  if (!below.ok) t.regex(below.message, /the PMTU exception it learned for it is 552, not the path MTU \(the ICMP's MTU was ignored or wrong\)/);
   t.deepEqual(senderMtuVerdict('left', 1450, { ifname: 'eth0', mtu: 1450 }), { ok: true });
   t.deepEqual(senderMtuVerdict('left', 1450, undefined), { ok: true });
 });
@@ -50,7 +54,7 @@ test('assertions name what was looked at, expected next to observed — for the 
   t.deepEqual(a.map((x) => [x.field, x.expected, x.observed, x.ok]), [
     ['path MTU (DF ping search, expected from expect_mtu)', '3950', '3950', true],
     ['how DF packets of 3951 B are refused', 'an ICMP too-big or the sender\'s own "message too long"', '"icmp-too-big"', true],
-    ['PMTU exception of the sender (ip -j route get 203.0.113.2 in netns gl-x-left; its MTU on eth0 is 8950)', '<= 3950', '3950', true],
+    ['PMTU exception of the sender (ip -j route get 203.0.113.2 in netns gl-x-left; its MTU on eth0 is 8950)', '3950', '3950', true],
   ]);
 
   const hole = await searchPathMtu(behindRouter(3950, false), { family: 'ipv4', expectedMtu: 3950 });
@@ -60,5 +64,5 @@ test('assertions name what was looked at, expected next to observed — for the 
   t.deepEqual(ha.filter((x) => !x.ok).map((x) => [x.field, x.observed]), [['how DF packets of 3951 B are refused', '"vanished"']]);
 
   const unlearned = mtuAssertions({ mtu: 3950, source: 'expect_mtu' }, ok, { ...learned, pmtuException: undefined } as never);
-  t.deepEqual(unlearned.filter((x) => !x.ok).map((x) => [x.expected, x.observed]), [['<= 3950', '(absent)']]);
+  t.deepEqual(unlearned.filter((x) => !x.ok).map((x) => [x.expected, x.observed]), [['3950', '(absent)']]);
 });
