@@ -203,3 +203,14 @@ test('status reads the tunnel-offload features from ethtool -k (real output of a
   const vx = parseEthtoolFeatures(fixture('ethtool-k-vxlan.stdout'));
   t.is(vx['tx-udp_tnl-segmentation'], 'off [fixed]');
 });
+
+test('doctor: the tools routers and link tuning need (sysctl, nft for icmp_too_big: drop, ethtool for offloads)', async (t) => {
+  const { requirements } = await import('../../../lib/doctor/doctor.js');
+  const router = requirements((await loadRecipeFile(recipe('pmtu-router.yaml'))).lab).tools;
+  t.true(router.includes('sysctl'));
+  t.false(router.includes('nft'), 'routers that answer ICMP need no nft');
+  t.true(requirements((await loadRecipeFile(recipe('pmtu-blackhole.yaml'))).lab).tools.includes('nft'));
+  const tools = requirements(loadRecipeText(tuned, 'tuned.yaml').lab).tools;
+  t.true(tools.includes('ethtool'));
+  t.false(requirements((await loadRecipeFile(recipe('tunnel-in-tunnel.yaml'))).lab).tools.includes('ethtool'));
+});
