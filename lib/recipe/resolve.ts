@@ -218,7 +218,11 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     }
     if (on.network !== undefined) {
       const n = networks.find((x) => x.name === on.network)!;
-      return hosts.flatMap((h) => h.interfaces.filter((f) => f.network === n.name).map((f) => ({ what: `network "${n.name}" port of host "${h.name}"`, host: h.name, ns: n.ns, dev: f.peerIfname, ...(n.impair ? { restore: n.impair } : {}) })));
+      return [
+        ...hosts.flatMap((h) => h.interfaces.filter((f) => f.network === n.name).map((f) => ({ what: `network "${n.name}" port of host "${h.name}"`, host: h.name, ns: n.ns, dev: f.peerIfname, ...(n.impair ? { restore: n.impair } : {}) }))),
+        // Routers' ports too: a packet a router sends onto the network crosses only its own port.
+        ...routers.flatMap((rt) => rt.interfaces.filter((f) => f.network === n.name).map((f) => ({ what: `network "${n.name}" port of router "${rt.name}"`, ns: n.ns, dev: f.peerIfname, ...(n.impair ? { restore: n.impair } : {}) }))),
+      ];
     }
     const h = hostByName.get(on.host!)!;
     const f = on.interface === undefined ? h.interfaces[0]! : (h.interfaces.find((x) => x.network === on.interface) ?? h.interfaces.find((x) => x.ifname === on.interface)!);

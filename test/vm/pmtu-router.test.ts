@@ -28,7 +28,7 @@ kernelTest('pmtu-router-geneve: kernel Geneve over a routed underlay — guests 
 kernelTest('pmtu-router-geneve, black-hole twin: routers drop their ICMP too-big errors — the mtu checks FAIL as a black hole', async (t) => {
   const c = recipeCopy(t, 'pmtu-router-geneve.yaml', (s) => {
     const out = s.replace(/( {2}- name: r[12]\n)/g, '$1    icmp_too_big: drop\n');
-    if ((out.match(/icmp_too_big: drop/g) ?? []).length !== 2) throw new Error('could not make the routers drop ICMP');
+    if ((out.match(/^ {4}icmp_too_big: drop$/gm) ?? []).length !== 2) throw new Error('could not make the routers drop ICMP');
     return out;
   });
   const r = runJson(c);

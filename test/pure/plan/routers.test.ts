@@ -214,3 +214,15 @@ test('doctor: the tools routers and link tuning need (sysctl, nft for icmp_too_b
   t.true(tools.includes('ethtool'));
   t.false(requirements((await loadRecipeFile(recipe('tunnel-in-tunnel.yaml'))).lab).tools.includes('ethtool'));
 });
+
+test('a network impairment covers the routers\' ports of that network too (each crossing packet once), at up and in impair steps', async (t) => {
+  const text = readFileSync(recipe('pmtu-router.yaml'), 'utf8')
+    .replace('  - { name: middle, mtu: 4000 }', '  - { name: middle, mtu: 4000, impair: { delay: 5ms } }')
+    .replace(/checks:[\s\S]*$/, 'checks:\n  - name: slow\n    impair: { on: { network: middle }, delay: 20ms }\n    then: [{ ping: { from: left, to: right } }]\n');
+  const { lab } = loadRecipeText(text, 'imp.yaml');
+  const netem = planLab(lab).steps.filter((s) => s.op.op === 'qdisc.netem').map((s) => (s.op as { ns: string; dev: string }).dev);
+  t.deepEqual(netem, ['r1', 'r2'], 'the middle network has only router ports');
+  const step = lab.checks[0]!;
+  t.is(step.kind, 'impair');
+  if (step.kind === 'impair') t.deepEqual(step.on.map((x) => [x.what, x.dev]), [['network "middle" port of router "r1"', 'r1'], ['network "middle" port of router "r2"', 'r2']]);
+});
