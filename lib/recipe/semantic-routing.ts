@@ -238,12 +238,15 @@ export function routingRules(s: RoutingScope) {
   }
 
   /**
-   * Two kernel VXLAN devices in one namespace with the same VNI, UDP port and family are refused by
-   * the kernel ("A VXLAN device with the specified VNI already exists"); say so at validation, with
-   * the way out (a tunnel inside another one needs its own port or VNI).
+   * A VXLAN tunnel inside a VXLAN tunnel with the same VNI, UDP port, family and receive flags:
+   * the kernel refuses the second device of the host ("A VXLAN device with the specified VNI
+   * already exists", vxlan_vni_in_use); said at validation with the way out (its own port or VNI).
+   * Only for tunnels inside tunnels, where sharing the outer tunnel's defaults is the easy mistake;
+   * other clashes are left to the kernel's own error at `up`.
    */
-  function vxlanClashes(decisions: ({ hosts: [string, string]; impls: ('kernel' | 'ovs')[]; family: Family } | undefined)[]) {
+  function vxlanClashes(decisions: ({ hosts: [string, string]; impls: ('kernel' | 'ovs')[]; family: Family; underlay?: { kind: UnderlayKind } } | undefined)[]) {
     const seen = new Map<string, number>();
+    const nestedPair = (a: number, b: number) => [a, b].some((i) => decisions[i]?.underlay?.kind === 'overlay' && tunnels[i]!.network === tunnels[a + b - i]!.name);
     tunnels.forEach((t, ti) => {
       const d = decisions[ti];
       if (!d || (t.type ?? 'geneve') !== 'vxlan' || t.external) return;
@@ -251,9 +254,9 @@ export function routingRules(s: RoutingScope) {
       const port = t.dstport ?? 4789;
       for (const [i, h] of d.hosts.entries()) {
         if (d.impls[i] !== 'kernel') continue;
-        const key = `${h}/${vni}/${port}/${d.family}`;
+        const key = `${h}/${vni}/${port}/${d.family}/${t.udp6zerocsumrx ? 'zero6rx' : ''}`;
         const prev = seen.get(key);
-        if (prev !== undefined && prev !== ti) {
+        if (prev !== undefined && prev !== ti && nestedPair(prev, ti)) {
           err(['tunnels', ti, t.dstport !== undefined ? 'dstport' : t.vni !== undefined ? 'vni' : 'name'], `tunnels "${tunnels[prev]!.name}" and "${t.name}" are both kernel VXLAN devices on host "${h}" with VNI ${vni} and UDP port ${port} over ${d.family}; the kernel allows only one such device per host — give one of them another dstport (e.g. ${port === 4790 ? 4791 : 4790}) or vni`);
           return;
         }
