@@ -20,6 +20,7 @@ import { formatStatus } from '../../lib/ovs/status.js';
 import type { CheckVerb } from '../../lib/engine/state.js';
 import { requireRoot } from '../guards.js';
 import { Interrupts } from '../interrupt.js';
+import { formatOffloads } from '../../lib/engine/offload-status.js';
 
 const formatResults = (results: CheckResult[]) =>
   formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
@@ -294,7 +295,7 @@ export function registerLabCommands(
             process.stdout.write(`lab ${l.lab}: ${l.phase}${l.crashed ? ' (CRASHED: run `geneve-lab gc`)' : ''}${l.source ? ` — ${l.source}` : ''}\n`);
             for (const ns of l.namespaces) {
               process.stdout.write(`  netns ${ns.name}${ns.present ? '' : ' (MISSING)'}\n`);
-              for (const k of ns.links) process.stdout.write(`    ${k.ifname.padEnd(16)} ${(k.kind ?? '').padEnd(8)} ${k.state ?? ''}\n`);
+              for (const k of ns.links) process.stdout.write(`    ${k.ifname.padEnd(16)} ${(k.kind ?? '').padEnd(8)} ${(k.state ?? '').padEnd(8)}${k.offloads ? ` ${formatOffloads(k.offloads)}` : ''}\n`.replace(/ +\n$/, '\n'));
             }
             for (const o of l.ovs ?? []) {
               process.stdout.write(`  OVS on host ${o.host} (netns ${o.ns})${o.error ? `: not answering: ${o.error}` : ''}\n`);

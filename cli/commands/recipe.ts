@@ -35,7 +35,7 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
         else {
           for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
           process.stdout.write(
-            `${file}: ok — lab "${lab.name}": ${lab.hosts.length} hosts, ${lab.switches.length} switches, ${lab.guests.length} guests, ${lab.tunnels.length} tunnels, ${lab.checks.length} checks${lab.steps?.length ? `, ${lab.steps.length} steps` : ''}\n`,
+            `${file}: ok — lab "${lab.name}": ${lab.hosts.length} hosts, ${lab.routers?.length ? `${lab.routers.length} routers, ` : ''}${lab.switches.length} switches, ${lab.guests.length} guests, ${lab.tunnels.length} tunnels, ${lab.checks.length} checks${lab.steps?.length ? `, ${lab.steps.length} steps` : ''}\n`,
           );
         }
         return 0;

@@ -28,7 +28,7 @@ interface KeyDef {
   /** Seen value of this key in a packet, or undefined when the packet lacks the header. */
   get(p: DecodedPacket): unknown;
   /** Why a packet lacks the value, e.g. "no geneve header". */
-  lacks: string;
+  lacks: string | ((p: DecodedPacket) => string);
   equal(expected: any, seen: any): boolean;
   show(v: any): string;
 }
@@ -294,22 +294,47 @@ const KEYS: Record<string, KeyDef> = {
 
 export const CAPTURE_KEYS: readonly string[] = Object.keys(KEYS);
 
+/** Prefix of keys about a tunnel inside the tunnel: `nested.vxlan.vni`, `nested.inner.src`, `nested.nested.…`. */
+export const NESTED_PREFIX = 'nested.';
+
 /** Key → what its value means, for docs, `--help` and the JSON Schema export. */
 export function describeCaptureKeys(): Record<string, string> {
-  return Object.fromEntries(Object.entries(KEYS).map(([k, d]) => [k, d.describe]));
+  return {
+    ...Object.fromEntries(Object.entries(KEYS).map(([k, d]) => [k, d.describe])),
+    'nested.<key>': 'any key above, about the tunnel packet inside the tunnel (its outer header is the first tunnel\'s inner packet)',
+  };
 }
+
+/** The definition of a key; `nested.K` is K looked at in the packet inside the tunnel. */
+function keyDef(key: string): KeyDef | undefined {
+  if (KEYS[key]) return KEYS[key];
+  if (!key.startsWith(NESTED_PREFIX)) return undefined;
+  const d = keyDef(key.slice(NESTED_PREFIX.length));
+  if (!d) return undefined;
+  return {
+    ...d,
+    get: (p) => (p.nested ? d.get(p.nested) : undefined),
+    lacks: (p) => (p.nested ? `${lacksOf(d, p.nested)} inside the tunnel` : 'no tunnel packet inside the tunnel'),
+  };
+}
+
+const lacksOf = (d: KeyDef, p: DecodedPacket) => (typeof d.lacks === 'string' ? d.lacks : d.lacks(p));
 /** Every proper prefix of a dotted key: `inner`, `inner.arp` for `inner.arp.op`. */
 const PREFIXES = new Set(CAPTURE_KEYS.flatMap((k) => k.split('.').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
 
 /**
  * Allow `geneve: {vni: 5}` and `inner: {arp: {op: request}}` as well as the dotted keys (nesting
- * under known prefixes; a known key's own mapping value, like geneve.ovn's, is left whole).
+ * under known prefixes; a known key's own mapping value, like geneve.ovn's, is left whole); under
+ * `nested:` the same again (`nested: { vxlan: { vni: 5 } }`).
  */
 function flatten(expect: Record<string, unknown>, prefix = ''): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (const [k, v] of Object.entries(expect)) {
+    const isMap = v && typeof v === 'object' && !Array.isArray(v);
     const key = prefix + k;
-    if (!KEYS[key] && PREFIXES.has(key) && v && typeof v === 'object' && !Array.isArray(v)) out.push(...flatten(v as Record<string, unknown>, `${key}.`));
+    const bare = key.replace(/^(nested\.)+/, '');
+    if (k === 'nested' && isMap) out.push(...flatten(v as Record<string, unknown>, `${key}.`));
+    else if (!KEYS[bare] && PREFIXES.has(bare) && isMap) out.push(...flatten(v as Record<string, unknown>, `${key}.`));
     else out.push([key, v]);
   }
   return out;
@@ -354,10 +379,12 @@ function parseExpect(expect: unknown, label = 'expect'): { problems: string[]; k
   const keys: Parsed[] = [];
   const entries = flatten(expect as Record<string, unknown>);
   for (const [key, v] of entries) {
-    const def = KEYS[key];
+    const def = keyDef(key);
     if (!def) {
-      const near = closest(key);
-      problems.push(`${label}.${key}: unknown key${near ? `; did you mean ${near}?` : ''} (known: ${CAPTURE_KEYS.join(', ')})`);
+      const rest = key.replace(/^(nested\.)+/, '');
+      const nearRest = closest(rest);
+      const near = nearRest === undefined ? undefined : key.slice(0, key.length - rest.length) + nearRest;
+      problems.push(`${label}.${key}: unknown key${near ? `; did you mean ${near}?` : ''} (known: ${CAPTURE_KEYS.join(', ')}; each also as nested.<key> for a tunnel inside the tunnel)`);
       continue;
     }
     const r = def.parse(v);
@@ -366,7 +393,7 @@ function parseExpect(expect: unknown, label = 'expect'): { problems: string[]; k
   }
   // Contradictions that no packet can satisfy.
   // (judged on the keys given, so a bad value elsewhere does not hide a contradiction)
-  const has = (prefix: string) => entries.some(([k]) => KEYS[k] && k.startsWith(prefix));
+  const has = (prefix: string) => entries.some(([k]) => keyDef(k) && k.startsWith(prefix));
   if (has('geneve.') && has('vxlan.')) problems.push(`${label}: has both geneve.* and vxlan.* keys; a packet is one or the other`);
   if (has('ip.') && has('ipv6.')) problems.push(`${label}: has both ip.* (outer IPv4) and ipv6.* (outer IPv6) keys; the outer header is one or the other`);
   if (has('inner.arp.') && (has('inner.src') || has('inner.dst') || has('inner.icmp.') || has('inner.proto'))) problems.push(`${label}: has both inner.arp.* and inner IP keys; an inner packet is ARP or IP`);
@@ -492,7 +519,7 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
     if (!bad.length) continue;
     const seen = bad.map((p) => {
       const v = k.def.get(p);
-      return v === undefined ? k.def.lacks : k.def.show(v);
+      return v === undefined ? lacksOf(k.def, p) : k.def.show(v);
     });
     details.push(`${k.key} ${tally(seen)}${bad.length < judged.length ? ` (${judged.length - bad.length} had ${k.def.show(k.value)})` : ''}`);
   }

@@ -79,6 +79,9 @@ export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: st
         host: h.name,
       };
     }
+    // A router is a namespace of this machine (routers are always simulated).
+    const r = lab.routers?.find((x) => x.name === name);
+    if (r) return { name, ns: r.ns, exec, addresses: r.interfaces.flatMap((i) => i.addresses).map(stripPrefix), ifname: r.interfaces[0]?.ifname };
     const s = lab.switches.find((x) => x.name === name);
     if (s) {
       const host = lab.hosts.find((x) => x.name === s.host)!;

@@ -9,6 +9,8 @@
  */
 import { inNetns } from '../exec/executor.js';
 import { encapOverhead, type Family, type Lab, type MtuCheck } from '../model/types.js';
+import { tunnelUnderlayMtu } from '../model/topology.js';
+import { assert as assertion, type Assertion } from './expect.js';
 import type { CheckContext, Endpoint } from './context.js';
 import type { CheckResult } from './result.js';
 import { parsePing, pingArgv, rawOf, toolStderr } from './ping.js';
@@ -174,12 +176,10 @@ export function expectedMtuFor(lab: Lab, check: Pick<MtuCheck, 'from' | 'expectM
       mtu = t.mtu;
       source = `mtu of tunnel "${t.name}"`;
     } else {
-      const net = lab.networks.find((n) => n.name === t.network);
-      if (!net) continue;
-      const hostIfMtus = lab.hosts
-        .filter((h) => t.ends.some((e) => e.host === h.name))
-        .flatMap((h) => h.interfaces.filter((i) => i.network === net.name).map((i) => i.mtu));
-      const underlay = Math.min(net.mtu, ...hostIfMtus);
+      // Host NICs and networks at the ends (or the outer tunnel, for a tunnel inside a tunnel);
+      // a routed underlay's narrower middle is for `expect:` to state.
+      const underlay = tunnelUnderlayMtu(lab, t);
+      if (underlay === undefined) continue;
       const oh = encapOverhead(t.type, t.family, t.options);
       mtu = underlay - oh;
       source = `underlay ${underlay} − ${oh} B ${t.type}/${t.family === 'ipv6' ? 'IPv6' : 'IPv4'} overhead of tunnel "${t.name}"`;
@@ -189,38 +189,97 @@ export function expectedMtuFor(lab: Lab, check: Pick<MtuCheck, 'from' | 'expectM
   return best;
 }
 
+/** What the sender's kernel says about the way to a destination (`ip -j route get DST`). */
+export interface RouteView {
+  dev?: string;
+  gateway?: string;
+  /** A learned PMTU exception (the route cache's mtu metric), when there is one. */
+  pmtuException?: number;
+}
+
+/** Parse `ip -j route get DST` (IPv4 and IPv6 print the exception as metrics: [{ mtu: N }]). */
+export function parseRouteGet(stdout: string): RouteView | undefined {
+  try {
+    const r = (JSON.parse(stdout) as { dev?: string; gateway?: string; metrics?: { mtu?: number }[] }[])[0];
+    if (!r) return undefined;
+    const mtu = r.metrics?.find((m) => typeof m.mtu === 'number')?.mtu;
+    return { ...(r.dev ? { dev: r.dev } : {}), ...(r.gateway ? { gateway: r.gateway } : {}), ...(mtu !== undefined ? { pmtuException: mtu } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SenderView {
+  ifname: string;
+  mtu: number;
+  /** The PMTU exception the sender has learned for the destination (route cache), if any. */
+  pmtuException?: number;
+  /** What was asked, for messages: "ip -j route get 203.0.113.2 in netns gl-x-left". */
+  subject: string;
+}
+
 /**
  * The sender's egress interface and its MTU when `address` is on-link (no gateway): then sender
- * and destination share one L2 segment — through the overlay, for guests — and every station on
- * it must fit the path. Undefined when routed or when it cannot be read (the probe stands alone).
+ * and destination share one L2 segment — through the overlay, for guests — and the sender's MTU
+ * is what it will try to send there. Read after the search, so a PMTU exception the probes taught
+ * it is visible. Undefined when routed or when it cannot be read (the probe stands alone).
  */
-export async function onLinkSenderMtu(ep: Endpoint, address: string, family: Family): Promise<{ ifname: string; mtu: number } | undefined> {
+export async function onLinkSenderMtu(ep: Endpoint, address: string, family: Family): Promise<SenderView | undefined> {
   const fam = family === 'ipv6' ? '-6' : '-4';
   const route = await ep.exec.run(inNetns(ep.ns, ['ip', '-j', fam, 'route', 'get', address]), { timeoutMs: 5000 });
+  const r = parseRouteGet(route.stdout);
+  if (!r?.dev || r.gateway) return undefined;
+  const link = await ep.exec.run(inNetns(ep.ns, ['ip', '-j', 'link', 'show', 'dev', r.dev]), { timeoutMs: 5000 });
   try {
-    const r = (JSON.parse(route.stdout) as { dev?: string; gateway?: string }[])[0];
-    if (!r?.dev || r.gateway) return undefined;
-    const link = await ep.exec.run(inNetns(ep.ns, ['ip', '-j', 'link', 'show', 'dev', r.dev]), { timeoutMs: 5000 });
     const mtu = (JSON.parse(link.stdout) as { mtu?: number }[])[0]?.mtu;
-    return typeof mtu === 'number' ? { ifname: r.dev, mtu } : undefined;
+    if (typeof mtu !== 'number') return undefined;
+    return { ifname: r.dev, mtu, ...(r.pmtuException !== undefined ? { pmtuException: r.pmtuException } : {}), subject: `ip -j route get ${address}${ep.ns ? ` in netns ${ep.ns}` : ''}` };
   } catch {
     return undefined;
   }
 }
 
 /**
- * A path MTU can match its expectation while the sender's own MTU is larger (a guest left at
- * 1500 over a 1450 overlay): its full-size packets then rely on fragmentation or on an ICMP
- * "frag needed" from the tunnel, and vanish wherever that is missing. A fault, not a pass.
+ * A path MTU can match its expectation while the sender's own MTU is larger. That is correct when
+ * PMTU discovery works — the path told the sender (an ICMP "frag needed"/"packet too big", from a
+ * router or from a tunnel device on its way) and the sender's kernel learned a PMTU exception for
+ * the destination (`ip route get` shows `mtu N`, N = the path MTU): its next packets fit. It is a
+ * fault when nothing was learned — full-size packets then rely on fragmentation and vanish
+ * wherever that is not possible — and when what was learned is not the path MTU (a sender that
+ * ignores the ICMP's MTU falls back to the kernel's minimum, 552 for IPv4: seen with
+ * net.ipv4.ip_no_pmtu_disc=1). (The real black hole — big packets lost with no ICMP at all —
+ * already failed the search, see mtuVerdict.)
  */
-export function senderMtuVerdict(from: string, pathMtu: number, sender: { ifname: string; mtu: number } | undefined): Verdict {
+export function senderMtuVerdict(from: string, pathMtu: number, sender: SenderView | Omit<SenderView, 'subject'> | undefined): Verdict {
   if (!sender || sender.mtu <= pathMtu) return { ok: true };
+  if (sender.pmtuException === pathMtu) return { ok: true };
+  const seen =
+    sender.pmtuException === undefined
+      ? 'it has learned no PMTU exception for it (no mtu in `ip route get`)'
+      : `the PMTU exception it learned for it is ${sender.pmtuException}, not the path MTU (the ICMP's MTU was ${sender.pmtuException < pathMtu ? 'ignored or wrong' : 'not applied'})`;
   return {
     ok: false,
     message:
-      `path MTU is ${pathMtu}, but "${from}" has MTU ${sender.mtu} on ${sender.ifname} towards this on-link destination: ` +
+      `path MTU is ${pathMtu}, but "${from}" has MTU ${sender.mtu} on ${sender.ifname} towards this on-link destination and ${seen}: ` +
       `its packets of ${pathMtu + 1}–${sender.mtu} B are larger than the path allows (fragmented or refused, lost where no ICMP "frag needed" comes back); set its mtu to ${pathMtu}`,
   };
+}
+
+/**
+ * The check's assertions, each with what was looked at and observed next to expected (the same
+ * shape every check kind reports, lib/checks/expect.ts).
+ */
+export function mtuAssertions(expected: { mtu: number; source: string }, s: MtuSearch, sender: SenderView | undefined): Assertion[] {
+  const out: Assertion[] = [assertion(`path MTU (DF ping search, expected from ${expected.source})`, expected.mtu, s.pathMtu)];
+  if (s.refused) {
+    const a = assertion(`how DF packets of ${s.refused.mtu} B are refused`, { one_of: ['local-mtu', 'icmp-too-big'] }, s.refused.outcome.signal);
+    out.push({ ...a, expected: 'an ICMP too-big or the sender\'s own "message too long"' });
+  }
+  if (sender && sender.mtu > s.pathMtu) {
+    const a = assertion(`PMTU exception of the sender (${sender.subject}; its MTU on ${sender.ifname} is ${sender.mtu})`, s.pathMtu, sender.pmtuException);
+    out.push(a);
+  }
+  return out;
 }
 
 /** Classify one ping run for the search. */
@@ -264,9 +323,11 @@ export async function runMtu(check: MtuCheck, ctx: CheckContext): Promise<CheckR
   }
   let v = mtuVerdict(expected, s);
   const figures: Record<string, string | number | boolean> = { path_mtu: s.pathMtu, expected_mtu: expected.mtu, probes: s.probes.length };
+  let sender: SenderView | undefined;
   if (v.ok) {
-    const sender = await onLinkSenderMtu(ep, address, check.family);
+    sender = await onLinkSenderMtu(ep, address, check.family);
     if (sender) figures.sender_mtu = sender.mtu;
+    if (sender?.pmtuException !== undefined) figures.pmtu_exception = sender.pmtuException;
     v = senderMtuVerdict(check.from, s.pathMtu, sender);
   }
   if (s.refused) figures.refused = `${s.refused.mtu} B: ${s.refused.outcome.signal}`;
@@ -278,6 +339,6 @@ export async function runMtu(check: MtuCheck, ctx: CheckContext): Promise<CheckR
     figures,
     durationMs: Date.now() - started,
     raw: rawLog.join('\n'),
-    details: { expected, search: s },
+    details: { expected, search: s, assertions: mtuAssertions(expected, s, sender) },
   };
 }

@@ -12,7 +12,7 @@ import { ovsEnv, ovsPaths } from '../ovs/paths.js';
 import { parseCidr, sameAddress } from '../recipe/addr.js';
 import type { CheckContext, Endpoint } from './context.js';
 
-export type NodeKind = 'host' | 'guest' | 'switch';
+export type NodeKind = 'host' | 'guest' | 'switch' | 'router';
 
 /** The kind of a node name and the host it lives on; undefined when the lab has no such node. */
 export function nodeOf(lab: Lab, name: string): { kind: NodeKind; host: string } | undefined {
@@ -21,6 +21,8 @@ export function nodeOf(lab: Lab, name: string): { kind: NodeKind; host: string }
   if (g) return { kind: 'guest', host: g.host };
   const s = lab.switches.find((x) => x.name === name);
   if (s) return { kind: 'switch', host: s.host };
+  // A router is a namespace of this machine of its own (routers are always simulated).
+  if (lab.routers?.some((x) => x.name === name)) return { kind: 'router', host: name };
   return undefined;
 }
 
@@ -43,6 +45,10 @@ export function labLinks(lab: Lab, node: string): LabLink[] {
   if (n.kind === 'guest') {
     const g = lab.guests.find((x) => x.name === node)!;
     out.push({ ifname: g.ifname, what: `NIC of guest "${g.name}"`, alias: g.name });
+    return out;
+  }
+  if (n.kind === 'router') {
+    for (const i of lab.routers!.find((x) => x.name === node)!.interfaces) out.push({ ifname: i.ifname, what: `router interface on network "${i.network}"`, alias: i.network });
     return out;
   }
   const h = lab.hosts.find((x) => x.name === n.host)!;
@@ -71,7 +77,7 @@ export function resolveLink(lab: Lab, node: string, name: string): string | unde
   if (byAlias) return byAlias.ifname;
   if (links.some((l) => l.ifname === name)) return name;
   const n = nodeOf(lab, node);
-  if (n && n.kind !== 'guest' && hostUsesOvs(lab, n.host) && OVS_DEVICE_RE.test(name)) return name;
+  if (n && n.kind !== 'guest' && n.kind !== 'router' && hostUsesOvs(lab, n.host) && OVS_DEVICE_RE.test(name)) return name;
   return undefined;
 }
 
@@ -104,7 +110,7 @@ export interface NodeAccess {
 
 export function nodeAccess(ctx: CheckContext, name: string): NodeAccess {
   const n = nodeOf(ctx.lab, name);
-  if (!n) throw new Error(`unknown node "${name}": not a host, guest or switch of lab "${ctx.lab.name}"`);
+  if (!n) throw new Error(`unknown node "${name}": not a host, guest, switch or router of lab "${ctx.lab.name}"`);
   const ep = ctx.endpoint(name);
   return { name, kind: n.kind, host: n.host, ...(ep.ns ? { ns: ep.ns } : {}), exec: ep.exec };
 }

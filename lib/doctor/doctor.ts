@@ -5,6 +5,7 @@
  */
 import type { Executor } from '../exec/executor.js';
 import type { Lab } from '../model/types.js';
+import type { LinkTuning } from '../model/topology.js';
 import { PrerequisiteError } from '../errors.js';
 import type { DoctorItem } from './types.js';
 import { FEATURE_FIX, probeKernel, type FeatureProbe, type KernelFeature } from './probes.js';
@@ -54,6 +55,17 @@ export async function doctor(exec: Executor, extra: (() => Promise<DoctorItem[]>
   return items;
 }
 
+/** Every link tuning of the lab (host NICs, routers, switches, guests, tunnels). */
+function linkTunings(lab: Lab): LinkTuning[] {
+  return [
+    ...lab.hosts.flatMap((h) => h.interfaces.map((i) => i.tuning)),
+    ...(lab.routers ?? []).flatMap((r) => r.interfaces.map((i) => i.tuning)),
+    ...lab.switches.map((s) => s.tuning),
+    ...lab.guests.map((g) => g.tuning),
+    ...lab.tunnels.map((t) => t.tuning),
+  ].filter((t): t is LinkTuning => t !== undefined);
+}
+
 /** Kernel features and tools a lab needs on the machine that runs it. */
 export function requirements(lab: Lab): { features: KernelFeature[]; tools: string[] } {
   const features = new Set<KernelFeature>(['netns', 'veth']);
@@ -66,6 +78,10 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
   }
   if (lab.switches.some((s) => s.kind === 'ovs')) ['ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl'].forEach((x) => tools.add(x));
   if (lab.guests.some((g) => Object.keys(g.offload).length)) tools.add('ethtool');
+  // Routers and link tuning (lib/plan/routers.ts): sysctls, ethtool -K, a router's nft rules.
+  if (linkTunings(lab).some((t) => t.offloads && Object.keys(t.offloads).length)) tools.add('ethtool');
+  if (lab.routers?.length) tools.add('sysctl');
+  if (lab.routers?.some((r) => r.icmpTooBig === 'drop')) tools.add('nft');
   // Impairments set at `up` need netem; impair check steps only tc (they report a kernel
   // without netem as a failed check, so the rest of the lab can still be checked here).
   if (labHasLinkImpairments(lab)) features.add('netem');

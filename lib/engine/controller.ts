@@ -9,6 +9,7 @@ import { LabError, ExitCode, UsageError, describeFailure, type OpFailure, type R
 import type { Executor } from '../exec/executor.js';
 import { inNetns } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
+import { endNetwork } from '../model/topology.js';
 import type { Step } from '../plan/ops.js';
 import { contextFromLab, familyOf, type CheckContext, type Endpoint } from '../checks/context.js';
 import { runCheck as runOneCheck, runChecks as runAllChecks, withInnerEvents } from '../checks/run.js';
@@ -323,7 +324,7 @@ export function captureInterface(lab: Lab, host: string, ifname: string): { ifna
   for (const t of lab.tunnels) {
     const end = t.ends.find((e) => e.host === host && e.ifname === ifname);
     if (!end || end.impl !== 'ovs') continue;
-    const under = h.interfaces.find((i) => i.network === t.network) ?? h.interfaces[0];
+    const under = h.interfaces.find((i) => i.network === endNetwork(t, t.ends.indexOf(end) as 0 | 1)) ?? h.interfaces[0];
     if (!under) throw new UsageError(`host "${host}" has no underlay interface to capture tunnel "${t.name}" on`);
     return {
       ifname: under.ifname,

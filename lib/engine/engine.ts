@@ -35,6 +35,7 @@ import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
 import { routeByHost } from '../backends/router.js';
 import { sshOvsStatus, sweepSshOvs } from '../remote/ovs-service.js';
 import { applyRuntime, markMutated, type RuntimeDraft, type RuntimeOptions } from './runtime.js';
+import { tunnelOffloads } from './offload-status.js';
 
 export interface EngineDeps {
   exec: Executor;
@@ -59,7 +60,8 @@ export interface LabSummary {
   source?: string;
   backend?: string;
   crashed: boolean;
-  namespaces: { name: string; present: boolean; links: { ifname: string; kind?: string; state?: string }[] }[];
+  /** offloads: the link's tunnel-offload features (tx-udp_tnl-*) as `ethtool -k` prints them (lib/engine/offload-status.ts). */
+  namespaces: { name: string; present: boolean; links: { ifname: string; kind?: string; state?: string; offloads?: Record<string, string> }[] }[];
   /** Per simulated host with OVS: bridges/ports/interfaces (options, errors) and tunnel listeners, or why they could not be read. */
   ovs?: { host: string; ns: string; status?: OvsStatus; error?: string }[];
 }
@@ -589,13 +591,17 @@ export class Engine {
       for (const ns of nss) {
         const ex = this.execForNs(st, ns);
         const here = ex === this.exec ? present.has(ns) : reachable && (await listNetns(ex)).includes(ns);
-        const ls = here ? await links(ex, ns) : [];
+        const ls = (here ? await links(ex, ns) : []).filter((l) => l.ifname !== 'lo');
+        const offloads = await Promise.all(ls.map((l) => tunnelOffloads(ex, ns, l.ifname)));
         namespaces.push({
           name: ns,
           present: here,
-          links: ls
-            .filter((l) => l.ifname !== 'lo')
-            .map((l) => ({ ifname: l.ifname, ...(l.linkinfo?.info_kind ? { kind: l.linkinfo.info_kind } : {}), ...(l.operstate ? { state: l.operstate } : {}) })),
+          links: ls.map((l, i) => ({
+            ifname: l.ifname,
+            ...(l.linkinfo?.info_kind ? { kind: l.linkinfo.info_kind } : {}),
+            ...(l.operstate ? { state: l.operstate } : {}),
+            ...(offloads[i] ? { offloads: offloads[i] } : {}),
+          })),
         });
       }
       const ovs = await this.ovsStatus(st);

@@ -8,6 +8,7 @@ import type { EndOverrides } from './tunnel-end.js';
 import type { OvsProgram } from './ovs-program.js';
 import type { LookCheck } from './look-checks.js';
 export type { CounterCheck, LogCheck, LookCheck, StateCheck, TransferCheck } from './look-checks.js';
+import type { LinkTuning, Router, UnderlayKind } from './topology.js';
 
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
@@ -53,6 +54,7 @@ export interface HostInterface {
   mtu: number;
   /** Applied at `up` to this underlay NIC (egress from the host). */
   impair?: LinkImpairment;
+  tuning?: LinkTuning;
 }
 
 export interface OvsHostSettings {
@@ -67,6 +69,8 @@ export interface Host {
   placement: HostPlacement;
   interfaces: HostInterface[];
   ovs?: OvsHostSettings;
+  /** Static routes (e.g. a default route via a router on a routed underlay). */
+  routes?: Route[];
 }
 
 export interface Switch {
@@ -83,6 +87,7 @@ export interface Switch {
   mac?: string;
   /** OVS only: the switch's OpenFlow program (lib/model/ovs-program.ts). */
   program?: OvsProgram;
+  tuning?: LinkTuning;
 }
 
 export interface Route {
@@ -107,6 +112,7 @@ export interface Guest {
   mac?: string;
   /** Applied at `up` to the guest's NIC (egress from the guest). */
   impair?: LinkImpairment;
+  tuning?: LinkTuning;
 }
 
 /** Geneve tunables, one field per kernel attribute (geneve-surface.md §1.1/§3). */
@@ -183,6 +189,8 @@ export interface TunnelEnd {
   address?: string;
   /** Per-end values from the recipe's `ends:` (lib/model/tunnel-end.ts; read through endView). */
   overrides?: EndOverrides;
+  /** Routed underlay only: the network this end's underlay address is on (else Tunnel.network). */
+  network?: string;
 }
 
 export interface Tunnel {
@@ -197,6 +205,10 @@ export interface Tunnel {
   gre?: GreParams;
   options: GeneveOption[];
   ovs?: OvsTunnelParams;
+  /** Absent: both hosts on `network`. routed: hosts on different networks joined by routers. overlay: `network` is another tunnel (lib/model/topology.ts). */
+  underlay?: UnderlayKind;
+  /** Applied to the kernel tunnel devices (not to OVS ports). */
+  tuning?: LinkTuning;
 }
 
 export type Expectation = 'reachable' | 'unreachable';
@@ -298,6 +310,8 @@ export interface Lab {
   description?: string;
   networks: Network[];
   hosts: Host[];
+  /** Namespaces forwarding between networks (lib/model/topology.ts); absent = none. */
+  routers?: Router[];
   switches: Switch[];
   guests: Guest[];
   tunnels: Tunnel[];

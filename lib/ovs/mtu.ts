@@ -3,6 +3,7 @@
  * IPv6, plus 4 + body per option). Guests above it lose every full-size TCP segment.
  */
 import { encapOverhead, type Family, type GeneveOption, type Lab, type Tunnel, type TunnelType } from '../model/types.js';
+import { tunnelUnderlayMtu } from '../model/topology.js';
 
 export interface EncapShape {
   type: TunnelType;
@@ -37,9 +38,7 @@ export function guestMtuWarnings(lab: Pick<Lab, 'networks' | 'hosts' | 'guests' 
     let worst: { underlay: number; t: Tunnel; max: number } | undefined;
     for (const t of lab.tunnels) {
       if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === g.switch)) continue;
-      const net = lab.networks.find((n) => n.name === t.network);
-      const ifMtus = t.ends.flatMap((e) => lab.hosts.find((h) => h.name === e.host)?.interfaces.filter((i) => i.network === t.network).map((i) => i.mtu) ?? []);
-      const underlay = Math.min(net?.mtu ?? 1500, ...ifMtus);
+      const underlay = tunnelUnderlayMtu(lab, t) ?? 1500;
       const max = overlayMtu(underlay, t);
       if (!worst || max < worst.max) worst = { underlay, t, max };
     }

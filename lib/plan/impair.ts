@@ -11,10 +11,13 @@ import type { Op } from './ops.js';
 export function planImpairments(lab: Lab, add: (subject: string, op: Op, host?: string) => void): void {
   for (const n of lab.networks) {
     if (!n.impair) continue;
-    // Every host-side port of the network's bridge: each packet crossing the network leaves
-    // through exactly one of them, so it gets the impairment once.
+    // Every host-side (and router-side) port of the network's bridge: each packet crossing the
+    // network leaves through exactly one of them, so it gets the impairment once.
     for (const h of lab.hosts)
       for (const i of h.interfaces)
+        if (i.network === n.name) add(`network "${n.name}" impairment`, { op: 'qdisc.netem', ns: n.ns, dev: i.peerIfname, impairment: n.impair });
+    for (const r of lab.routers ?? [])
+      for (const i of r.interfaces)
         if (i.network === n.name) add(`network "${n.name}" impairment`, { op: 'qdisc.netem', ns: n.ns, dev: i.peerIfname, impairment: n.impair });
   }
   for (const h of lab.hosts)

@@ -34,7 +34,10 @@ export function nftCounterChecks(lab: Lab): CounterCheck[] {
 }
 
 /** The namespace a node's commands run in, as the planner sees it ("" on an SSH host). */
-function nodeNs(lab: Lab, node: string): { ns: string; host: string } | undefined {
+function nodeNs(lab: Lab, node: string): { ns: string; host?: string } | undefined {
+  // A router: a namespace of this machine, on no host.
+  const r = lab.routers?.find((x) => x.name === node);
+  if (r) return { ns: r.ns };
   const g = lab.guests.find((x) => x.name === node);
   if (g) return { ns: g.ns, host: g.host };
   const s = lab.switches.find((x) => x.name === node);
@@ -43,7 +46,7 @@ function nodeNs(lab: Lab, node: string): { ns: string; host: string } | undefine
 }
 
 export function planNftCounters(lab: Lab, add: (subject: string, op: Op, host?: string) => void): void {
-  const byNs = new Map<string, { host: string; table: string; chains: Map<string, NftChain> }>();
+  const byNs = new Map<string, { host?: string; table: string; chains: Map<string, NftChain> }>();
   for (const c of nftCounterChecks(lab)) {
     const src = c.source;
     if (src.kind !== 'nft') continue;
@@ -55,7 +58,7 @@ export function planNftCounters(lab: Lab, add: (subject: string, op: Op, host?: 
     entry.chains.set(src.chain, chain);
     if (!chain.rules.some((r) => r.comment === src.comment)) chain.rules.push({ match: src.match, comment: src.comment });
   }
-  for (const [ns, e] of byNs) add(`nftables counters of lab "${lab.name}"${ns ? ` in netns ${ns}` : ` on host "${e.host}"`}`, { op: 'nft.counters', ns, table: e.table, tag: lab.tag, chains: [...e.chains.values()] }, e.host);
+  for (const [ns, e] of byNs) add(`nftables counters of lab "${lab.name}"${ns ? ` in netns ${ns}` : ` on host "${e.host ?? ""}"`}`, { op: 'nft.counters', ns, table: e.table, tag: lab.tag, chains: [...e.chains.values()] }, e.host);
 }
 
 /**

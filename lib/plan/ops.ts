@@ -30,7 +30,7 @@ export type Op =
   | { op: 'netns.del'; ns: string }
   | { op: 'link.add'; ns: string; link: LinkSpec }
   | { op: 'link.del'; ns: string; name: string }
-  | { op: 'link.set'; ns: string; name: string; up?: boolean; mtu?: number; master?: string | null; alias?: string }
+  | { op: 'link.set'; ns: string; name: string; up?: boolean; mtu?: number; master?: string | null; alias?: string; gsoMaxSize?: number; groMaxSize?: number }
   /** Change a tunnel netdev's settings in place (the kernel's changelink: geneve/vxlan ttl, tos, df); scenario `set` steps. */
   | {
       op: 'link.change';
@@ -50,6 +50,11 @@ export type Op =
   | { op: 'qdisc.netem'; ns: string; dev: string; impairment: LinkImpairment }
   /** ethtool -K: offload features on/off (e.g. tx checksumming for the OVS userspace datapath). */
   | { op: 'offload.set'; ns: string; dev: string; features: Record<string, boolean> }
+  /**
+   * nftables rules in one chain of an inet table the lab creates in `ns` (never the root namespace),
+   * e.g. a router that drops its ICMP too-big errors (lib/plan/routers.ts). Gone with the namespace.
+   */
+  | { op: 'nft.rules'; ns: string; table: string; chain: { name: string; hook: 'input' | 'output' | 'forward'; priority: number }; rules: string[][] }
   /**
    * Make an external (collect-metadata) tunnel device a point-to-point tunnel with tc: clsact,
    * egress `tunnel_key set` (lib/tc/tunnel-key.ts), ingress accept on the metadata, drop the rest.

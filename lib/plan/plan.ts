@@ -13,6 +13,8 @@ import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
 import { planNftCounters } from './nft.js';
+import { planHostRoutes, planLinkTuning, planRouter } from './routers.js';
+import { tunnelUnderlayMtu, tunnelsOuterFirst } from '../model/topology.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
 import { endView, worstOptions } from '../model/tunnel-end.js';
 import { programCommands, tlvMapCommands } from './ovs-program.js';
@@ -59,6 +61,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   const owned = new Set<string>([
     ...lab.networks.filter((n) => !isRealNetwork(lab, n)).map((n) => n.ns),
     ...lab.hosts.filter((h) => h.placement.kind === 'netns').map((h) => h.ns),
+    ...(lab.routers ?? []).map((r) => r.ns),
     ...lab.guests.map((g) => g.ns),
   ]);
   const drafts: Draft[] = [];
@@ -67,9 +70,13 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
 
   for (const n of lab.networks) if (!isRealNetwork(lab, n)) planNetwork(lab, n, add);
   for (const h of lab.hosts) planHost(ctx, h, add);
+  for (const r of lab.routers ?? []) planRouter(lab, r, add);
+  for (const h of lab.hosts) planHostRoutes(h, hostUsesOvs(lab, h.name) && ctx.datapathFor(h) === 'netdev', add);
   for (const s of lab.switches) planSwitch(ctx, s, add);
   for (const g of lab.guests) planGuest(ctx, g, add);
-  for (const t of lab.tunnels) planTunnel(ctx, t, add);
+  // A tunnel inside another is created after it (its underlay is the outer tunnel's addresses).
+  for (const t of tunnelsOuterFirst(lab.tunnels)) planTunnel(ctx, t, add);
+  planLinkTuning(lab, add);
   // OpenFlow programs last: their flows name the switches' ports, which now all exist.
   for (const s of lab.switches) planProgram(ctx, s, add);
   planImpairments(lab, add);
@@ -221,9 +228,9 @@ export function overlayMtu(lab: Lab, sw: string): number | undefined {
   let best: number | undefined;
   for (const t of lab.tunnels) {
     if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === sw)) continue;
-    const net = lab.networks.find((n) => n.name === t.network);
-    if (!net) continue;
-    const mtu = net.mtu - encapOverhead(t.type, t.family, worstOptions(t));
+    const under = tunnelUnderlayMtu(lab, t);
+    if (under === undefined) continue;
+    const mtu = under - encapOverhead(t.type, t.family, worstOptions(t));
     best = best === undefined ? mtu : Math.min(best, mtu);
   }
   return best;
@@ -274,7 +281,12 @@ export function tunnelLink(lab: Lab, tunnel: Tunnel, end: TunnelEnd): LinkSpec {
   // lower device) makes it answer oversize packets with "fragmentation needed", so PMTU
   // discovery works for a guest whose MTU is too large; a smaller tunnel MTU would make the
   // bridge drop them silently (a black hole). Guests get the overlay MTU by default instead.
-  const base = { name: end.ifname, alias: lab.tag, ...(t.mtu ? { mtu: t.mtu } : {}), ...(t.mac ? { mac: t.mac } : {}) };
+  // On a jumbo underlay that overlay MTU is above 1500: the device then gets it too, or the
+  // bridge would drop the guests' full-size frames silently at a 1500-byte tunnel port.
+  const under = tunnelUnderlayMtu(lab, t);
+  const overlay = under === undefined ? undefined : under - encapOverhead(t.type, t.family, t.options);
+  const mtu = t.mtu ?? (overlay !== undefined && overlay > 1500 ? overlay : undefined);
+  const base = { name: end.ifname, alias: lab.tag, ...(mtu ? { mtu } : {}), ...(t.mac ? { mac: t.mac } : {}) };
   switch (t.type) {
     case 'geneve': {
       const p = t.geneve ?? {};

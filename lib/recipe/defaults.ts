@@ -5,6 +5,7 @@
 const LIST_KIND: Record<string, string> = {
   networks: 'network',
   hosts: 'host',
+  routers: 'router',
   switches: 'switch',
   guests: 'guest',
   tunnels: 'tunnel',

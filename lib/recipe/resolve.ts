@@ -15,6 +15,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { Analysis, CheckPair } from './semantic.js';
 import { applyEndOverrides, resolveSwitchPrograms } from './resolve-ovs.js';
 import { logGates, lookModelProblems, resolveCounter, resolveLog, resolveState, resolveTransfer, type LabParts } from './resolve-checks.js';
+import { hostRoutes, resolveRouters, tuningOf } from './resolve-routers.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
@@ -58,13 +59,15 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
       const peerIfname = ifn(h.name, ['hosts', hi, 'name'], 'host');
       claim(networkNs(lab, network), peerIfname, `the port of host "${h.name}"`, ['hosts', hi, 'name']);
       const addresses = [f.ipv4, f.ipv6].filter((x): x is string => !!x);
-      return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network), ...(f.impair ? { impair: impairment(f.impair) } : {}) };
+      const tuning = tuningOf(f);
+      return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network), ...(f.impair ? { impair: impairment(f.impair) } : {}), ...(tuning ? { tuning } : {}) };
     });
     const host: Host = { name: h.name, ns, placement: placement(h.ssh, source), interfaces };
     if (h.ovs) host.ovs = { datapath: h.ovs.datapath ?? 'auto', ...(h.ovs.db !== undefined ? { db: h.ovs.db } : {}) };
     return host;
   });
   const hostByName = new Map(hosts.map((h) => [h.name, h]));
+  const routers = resolveRouters(r, a, netMtu, claim, ifn);
   // On an SSH host the lab's links live in the machine's own namespace, next to the owner's:
   // they get the lab name as a prefix (still at most 15 bytes) so they never clash with the
   // machine's links or another lab's, and are recognisable as the lab's.
@@ -76,6 +79,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     claim(hostNs(lab, s.host), ifname, `switch "${s.name}"`, ['switches', si, 'name']);
     const sw: Switch = { name: s.name, host: s.host, kind: s.kind ?? 'bridge', ifname, addresses: s.addresses ?? [] };
     if (s.mtu !== undefined) sw.mtu = s.mtu;
+    const swTuning = tuningOf(s);
+    if (swTuning) sw.tuning = swTuning;
     if (sw.kind === 'ovs') {
       const hostDp = (r.hosts ?? []).find((h) => h.name === s.host)?.ovs?.datapath;
       const dp = s.datapath ?? (hostDp === 'system' || hostDp === 'netdev' ? hostDp : undefined);
@@ -107,6 +112,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     if (g.mtu !== undefined) guest.mtu = g.mtu;
     if (g.mac !== undefined) guest.mac = g.mac.toLowerCase();
     if (g.impair !== undefined) guest.impair = impairment(g.impair);
+    const gTuning = tuningOf(g);
+    if (gTuning) guest.tuning = gTuning;
     return guest;
   });
 
@@ -116,7 +123,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     const d = a.tunnels[ti];
     if (!d) return;
     const ifname = ifn(t.name, ['tunnels', ti, 'name'], 'tunnel');
-    const underlay = d.hosts.map((h) => {
+    // A routed or overlay underlay was decided per end (semantic-routing.ts); else both are on d.network.
+    const underlay = d.underlay?.addresses ?? d.hosts.map((h) => {
       const iface = hostByName.get(h)!.interfaces.find((f) => f.network === d.network)!;
       const addr = iface.addresses.map((x) => parseCidr(x)!).find((c) => c.family === d.family)!;
       return addr.address;
@@ -136,6 +144,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         remote: underlay[1 - i]!,
       };
       if (d.routed && t.addresses?.[i]) end.address = t.addresses[i];
+      if (d.underlay?.kind === 'routed') end.network = d.underlay.networks[i]!;
       return end;
     }) as [TunnelEnd, TunnelEnd];
     applyEndOverrides(t, ends);
@@ -146,13 +155,27 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     else if (type === 'vxlan') tunnel.vxlan = pick(t, ['vni', 'dstport', 'ttl', 'tos', 'df', 'flowlabel', 'udpcsum', 'udp6zerocsumtx', 'udp6zerocsumrx', 'external', 'learning', 'srcport']);
     else tunnel.gre = pick(t, ['key', 'ttl', 'tos']);
     if (t.ovs) tunnel.ovs = ovsParams(t.ovs);
+    if (d.underlay) tunnel.underlay = d.underlay.kind;
+    const tTuning = tuningOf(t);
+    if (tTuning) tunnel.tuning = tTuning;
     tunnels.push(tunnel);
   });
 
   resolveSwitchPrograms(r, { switches, guests, tunnels }, loc, problems);
 
+  // Host routes last: a route's dev may name a switch or a tunnel of the host.
+  (r.hosts ?? []).forEach((h, hi) => {
+    if (!h.routes?.length) return;
+    const host = hosts[hi]!;
+    host.routes = hostRoutes(h.routes, {
+      interfaces: host.interfaces,
+      switches: switches.filter((s) => s.host === host.name),
+      tunnels: tunnels.flatMap((t) => t.ends.filter((e) => e.host === host.name).map((e) => ({ name: t.name, ifname: e.ifname }))),
+    });
+  });
+
   // Everything but the checks: the checks that look resolve names against it (resolve-checks.ts).
-  const parts: LabParts = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels };
+  const parts: LabParts = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels, ...(routers.length ? { routers } : {}) };
   const buildCheck = (pr: CheckPair, c: RawCheck | RawInnerCheck): Check => {
     switch (pr.kind) {
       case 'state':
@@ -210,7 +233,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         const b = (c as RawCheck).capture!;
         const host = hostByName.get(b.host);
         // "interface" names a network (the host's interface on it) or is a literal ifname.
-        const onNet = host?.interfaces.find((f) => f.network === b.interface);
+        const onNet = (host?.interfaces ?? routers.find((x) => x.name === b.host)?.interfaces)?.find((f) => f.network === b.interface);
         const ifname = onNet?.ifname ?? resolveLink({ ...parts, checks: [], warnings: [] }, b.host, b.interface) ?? b.interface;
         return {
           kind: 'capture', name: pr.name, host: b.host, ifname, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1,
@@ -228,7 +251,11 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     }
     if (on.network !== undefined) {
       const n = networks.find((x) => x.name === on.network)!;
-      return hosts.flatMap((h) => h.interfaces.filter((f) => f.network === n.name).map((f) => ({ what: `network "${n.name}" port of host "${h.name}"`, host: h.name, ns: n.ns, dev: f.peerIfname, ...(n.impair ? { restore: n.impair } : {}) })));
+      return [
+        ...hosts.flatMap((h) => h.interfaces.filter((f) => f.network === n.name).map((f) => ({ what: `network "${n.name}" port of host "${h.name}"`, host: h.name, ns: n.ns, dev: f.peerIfname, ...(n.impair ? { restore: n.impair } : {}) }))),
+        // Routers' ports too: a packet a router sends onto the network crosses only its own port.
+        ...routers.flatMap((rt) => rt.interfaces.filter((f) => f.network === n.name).map((f) => ({ what: `network "${n.name}" port of router "${rt.name}"`, ns: n.ns, dev: f.peerIfname, ...(n.impair ? { restore: n.impair } : {}) }))),
+      ];
     }
     const h = hostByName.get(on.host!)!;
     const f = on.interface === undefined ? h.interfaces[0]! : (h.interfaces.find((x) => x.network === on.interface) ?? h.interfaces.find((x) => x.ifname === on.interface)!);

@@ -9,6 +9,7 @@ import { parseCidr, familyOf } from './addr.js';
 import { stepSchemaFor } from './schema-steps.js';
 import { dfSchema, ovsSwitchFields, tunnelEndsField } from './schema-ovs.js';
 import { lookSchemas } from './schema-checks.js';
+import { topologySchemas } from './schema-routers.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -187,6 +188,18 @@ const look = lookSchemas({ obj, intIn, bool, oneOf, show, nameSchema, rate });
 
 // ---------------------------------------------------------------- objects
 
+const routeSchema = obj({
+  to: z.string({ error: (iss) => `${show(iss.input)} is not valid; use "default" or a CIDR` }).superRefine((v, ctx) => {
+    if (v !== 'default' && !parseCidr(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not valid; use "default" or a CIDR such as 198.51.100.0/24` });
+  }),
+  via: address.optional(),
+  dev: ifname.optional(),
+});
+
+// Routers, host routes and link tuning (offloads, GSO/GRO sizes): lib/recipe/schema-routers.ts.
+const topo = topologySchemas({ obj, nameSchema, cidr, ifname, mtu, intIn, show, routeSchema });
+export const routerSchema = topo.routerSchema;
+
 export const networkSchema = obj(
   { name: nameSchema, mtu: mtu.optional(), impair: impairSchema.optional() },
   'Underlay network joining hosts (a bridge in its own namespace)',
@@ -199,6 +212,7 @@ export const hostInterfaceSchema = obj({
   mtu: mtu.optional(),
   ifname: ifname.optional().meta({ description: 'Interface name in the host; default: the network name' }),
   impair: impairSchema.optional(),
+  ...topo.linkTuningFields,
 });
 
 const SSH_TARGET_RE = /^(?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?[A-Za-z0-9:_][A-Za-z0-9.:_-]*$/;
@@ -238,6 +252,7 @@ export const hostSchema = obj(
       log: look.hostLogGate.optional(),
     }).optional(),
     ssh: sshSchema.optional(),
+    routes: z.array(routeSchema).optional().meta({ description: 'Static routes, e.g. { to: default, via: 192.0.2.1 } (a router on a routed underlay)' }),
   },
   'Simulated hypervisor: one network namespace',
 );
@@ -251,17 +266,10 @@ export const switchSchema = obj(
     mtu: mtu.optional(),
     datapath: oneOf(['system', 'netdev'], 'OVS datapath').optional(),
     ...ovsSwitchFields({ obj, intIn, bool, oneOf, show }),
+    ...topo.linkTuningFields,
   },
   'A Linux bridge or OVS bridge inside a host',
 );
-
-const routeSchema = obj({
-  to: z.string({ error: (iss) => `${show(iss.input)} is not valid; use "default" or a CIDR` }).superRefine((v, ctx) => {
-    if (v !== 'default' && !parseCidr(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not valid; use "default" or a CIDR such as 198.51.100.0/24` });
-  }),
-  via: address.optional(),
-  dev: ifname.optional(),
-});
 
 export const guestSchema = obj(
   {
@@ -280,6 +288,7 @@ export const guestSchema = obj(
     offload: obj({ tx: bool('offload.tx').optional(), tso: bool('offload.tso').optional(), gso: bool('offload.gso').optional(), gro: bool('offload.gro').optional() }).optional(),
     routes: z.array(routeSchema).optional(),
     impair: impairSchema.optional(),
+    ...topo.linkTuningFields,
   },
   'A namespace standing for a VM/container, attached to a switch by a veth pair',
 );
@@ -360,6 +369,7 @@ export const tunnelSchema = obj(
     ovn: obj({ ingress: intIn(1, 32767, 'OVN ingress port key'), egress: intIn(1, 65535, 'OVN egress port key') }).optional(),
     ovs: ovsTunnelSchema.optional(),
     ends: tunnelEndsField({ obj, intIn, bool, oneOf, show, address, keyOrFlow, optionSchema, tos, ttl }),
+    ...topo.linkTuningFields,
   },
   'A tunnel between two switches (L2) or two hosts (routed)',
 );
@@ -482,6 +492,7 @@ const partial = <T extends z.ZodObject>(s: T) => s.partial();
 export const defaultsSchema = obj({
   network: partial(networkSchema).optional(),
   host: partial(hostSchema).optional(),
+  router: partial(routerSchema).optional(),
   switch: partial(switchSchema).optional(),
   guest: partial(guestSchema).optional(),
   tunnel: partial(tunnelSchema).optional(),
@@ -513,6 +524,7 @@ export const recipeSchema = obj(
     defaults: defaultsSchema.optional(),
     networks: list(networkSchema, 'networks'),
     hosts: list(hostSchema, 'hosts'),
+    routers: list(routerSchema, 'routers'),
     switches: list(switchSchema, 'switches'),
     guests: list(guestSchema, 'guests'),
     tunnels: list(tunnelSchema, 'tunnels'),
@@ -525,6 +537,7 @@ export const recipeSchema = obj(
 export type RawRecipe = z.output<typeof recipeSchema>;
 export type RawTunnel = z.output<typeof tunnelSchema>;
 export type RawHost = z.output<typeof hostSchema>;
+export type RawRouter = z.output<typeof routerSchema>;
 export type RawCheck = z.output<typeof checkSchema>;
 export type RawImpairment = z.output<typeof impairSchema>;
 export type RawInnerCheck = z.output<typeof innerCheckSchema>;

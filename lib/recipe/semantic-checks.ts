@@ -13,10 +13,11 @@ import type { Path } from './locate.js';
 import { suggest } from './locate.js';
 import type { RawRecipe } from './schema.js';
 import type { RawCounter, RawLog, RawState } from './schema-checks.js';
+import type { NodeKind } from './semantic-routing.js';
 
 export interface LookEnv {
   err(path: Path, msg: string): void;
-  kindOf: Map<string, 'host' | 'guest' | 'switch' | 'network'>;
+  kindOf: Map<string, NodeKind>;
   recipe: RawRecipe;
   /** Checks inside `steps:` may compare with earlier steps (`since`, `unchanged_since`). */
   inSteps?: boolean;
@@ -50,7 +51,7 @@ export function hostHasOvs(r: RawRecipe, host: string): boolean {
   return (r.switches ?? []).some((s) => s.host === host && s.kind === 'ovs');
 }
 
-function nodeProblem(env: LookEnv, name: string, allowed: ('host' | 'guest' | 'switch')[]): string | undefined {
+function nodeProblem(env: LookEnv, name: string, allowed: ('host' | 'guest' | 'switch' | 'router')[]): string | undefined {
   const k = env.kindOf.get(name);
   if (k && (allowed as string[]).includes(k)) return undefined;
   const known = [...env.kindOf].filter(([, kk]) => (allowed as string[]).includes(kk)).map(([n]) => n);
@@ -73,7 +74,8 @@ export function lookCheckRules(kind: 'state' | 'counter' | 'log', body: RawState
 }
 
 function stateRules(b: RawState, p: Path, env: LookEnv): { name: string; node: string } {
-  const np = nodeProblem(env, b.on, ['host', 'guest', 'switch']);
+  // A router is a namespace like the others, but runs no OVS.
+  const np = nodeProblem(env, b.on, b.ovs === undefined ? ['host', 'guest', 'switch', 'router'] : ['host', 'guest', 'switch']);
   if (np) env.err([...p, 'on'], np);
   const text = b.contains !== undefined || b.not_contains !== undefined || b.matches !== undefined;
   if ((b.ip === undefined) === (b.ovs === undefined)) {
@@ -130,7 +132,7 @@ function stateRules(b: RawState, p: Path, env: LookEnv): { name: string; node: s
 }
 
 function counterRules(b: RawCounter, p: Path, env: LookEnv): { name: string; node: string; during?: string } {
-  const np = nodeProblem(env, b.on, ['host', 'guest', 'switch']);
+  const np = nodeProblem(env, b.on, b.ovs_port === undefined ? ['host', 'guest', 'switch', 'router'] : ['host', 'guest', 'switch']);
   if (np) env.err([...p, 'on'], np);
   const sources = (['link', 'ovs_port', 'tc', 'nft'] as const).filter((k) => b[k] !== undefined);
   let src = 'counter';

@@ -29,6 +29,8 @@ interface KernelEnd {
   family: Family;
   external: boolean;
   remote?: string;
+  /** VXLAN over IPv6 with udp6zerocsumrx: the kernel keeps such a device apart (its receive flags differ). */
+  zeroCsumRx?: boolean;
   /** Where a per-end setting made this end clash (`ends.<name>.vni`), else the tunnel's own field. */
   at?: Path;
 }
@@ -67,6 +69,7 @@ export function tunnelConflicts(r: RawRecipe, decisions: readonly (TunnelDecisio
         port: e?.dstport ?? t.dstport ?? DEFAULT_PORT[type],
         family: d.family,
         external: (e?.external ?? t.external) === true,
+        ...((e?.udp6zerocsumrx ?? t.udp6zerocsumrx) ? { zeroCsumRx: true } : {}),
         ...(remote ? { remote } : {}),
         ...(field ? { at: ['tunnels', ti, 'ends', name, field] as Path } : {}),
       });
@@ -97,7 +100,7 @@ export function tunnelConflicts(r: RawRecipe, decisions: readonly (TunnelDecisio
         if (a.external || b.external) {
           if (a.external && b.external && a.family === b.family) clash(b, a, `would both be external (collect-metadata) VXLAN devices on UDP port ${b.port} over ${b.family}`, 'one external device serves every VNI of a port: keep one, or give the other another dstport');
           else clash(b, a, `would share UDP port ${b.port} with an external (collect-metadata) VXLAN device (EADDRINUSE when the second comes up)`, 'an external device must be the only VXLAN device on its port: give the other another dstport');
-        } else if (a.family === b.family && a.vni === b.vni) clash(b, a, `would both be VXLAN devices with VNI ${b.vni} on UDP port ${b.port} over ${b.family}`, 'give one of them another vni or dstport');
+        } else if (a.family === b.family && a.vni === b.vni && Boolean(a.zeroCsumRx) === Boolean(b.zeroCsumRx)) clash(b, a, `would both be VXLAN devices with VNI ${b.vni} on UDP port ${b.port} over ${b.family}`, 'give one of them another vni or dstport');
         continue;
       }
       // Geneve

@@ -12,6 +12,9 @@ import { validateCaptureExpect } from '../checks/capture-expect.js';
 import { tunnelConflicts } from './semantic-conflicts.js';
 import { ovsRules } from './semantic-ovs.js';
 import { lookCheckRules, lookRecipeRules, type LookEnv } from './semantic-checks.js';
+import { routingRules, type NodeKind } from './semantic-routing.js';
+import { checkLinkTuning } from './semantic-tuning.js';
+import type { UnderlayKind } from '../model/topology.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -23,6 +26,8 @@ export interface TunnelDecision {
   /** Host of each end, in `between` order. */
   hosts: [string, string];
   impls: [TunnelImpl, TunnelImpl];
+  /** Set when the hosts share no network (routed) or `network` names a tunnel (overlay): each end's network and underlay address (semantic-routing.ts). */
+  underlay?: { kind: UnderlayKind; networks: [string, string]; addresses: [string, string] };
 }
 
 export interface CheckPair {
@@ -44,7 +49,9 @@ export interface Analysis {
   tunnels: (TunnelDecision | undefined)[];
   checks: CheckPair[];
   /** Names by kind of object, for references. */
-  kindOf: Map<string, 'host' | 'guest' | 'switch' | 'network'>;
+  kindOf: Map<string, NodeKind>;
+  /** Network of each router interface, by router index then interface index. */
+  routerIfaceNetwork: string[][];
 }
 
 /** `inSteps`: the checks are steps' (they may compare with earlier steps: since, unchanged_since). */
@@ -71,11 +78,11 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
   const networks = r.networks ? r.networks.map((n) => ({ name: n.name, mtu: n.mtu ?? 1500 })) : [{ name: IMPLICIT_NETWORK, mtu: 1500 }];
 
   // ---- names: unique across hosts/guests/switches/networks
-  const kindOf = new Map<string, 'host' | 'guest' | 'switch' | 'network'>();
+  const kindOf = new Map<string, NodeKind>();
   const firstAt = new Map<string, string>();
-  const declare = (name: string, kind: 'host' | 'guest' | 'switch' | 'network', path: Path) => {
+  const declare = (name: string, kind: NodeKind, path: Path) => {
     const prev = kindOf.get(name);
-    if (prev) err([...path, 'name'], `"${name}" is already used by ${prev} at ${firstAt.get(name)}; names must be unique across networks, hosts, switches and guests`);
+    if (prev) err([...path, 'name'], `"${name}" is already used by ${prev} at ${firstAt.get(name)}; names must be unique across networks, hosts, routers, switches and guests`);
     else {
       kindOf.set(name, kind);
       firstAt.set(name, path.length === 0 ? 'an implicit network' : `${String(path[0])}[${String(path[1])}]`);
@@ -84,10 +91,11 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
   if (r.networks) r.networks.forEach((n, i) => declare(n.name, 'network', ['networks', i]));
   else kindOf.set(IMPLICIT_NETWORK, 'network'), firstAt.set(IMPLICIT_NETWORK, 'the implicit network');
   hosts.forEach((h, i) => declare(h.name, 'host', ['hosts', i]));
+  (r.routers ?? []).forEach((x, i) => declare(x.name, 'router', ['routers', i]));
   switches.forEach((s, i) => declare(s.name, 'switch', ['switches', i]));
   guests.forEach((g, i) => declare(g.name, 'guest', ['guests', i]));
   const namesOf = (kind: string) => [...kindOf].filter(([, k]) => k === kind).map(([n]) => n);
-  const refProblem = (name: string, kind: 'host' | 'switch' | 'network' | 'guest') => {
+  const refProblem = (name: string, kind: 'host' | 'switch' | 'network' | 'guest' | 'router') => {
     const other = kindOf.get(name);
     const known = namesOf(kind);
     const plural = kind === 'switch' ? 'switches' : `${kind}s`;
@@ -139,6 +147,9 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
     });
     ifaceNetwork.push(nets);
   });
+  // Routers, routes and routed/overlay underlays: semantic-routing.ts.
+  const routing = routingRules({ r, loc, problems, kindOf, refProblem, networks, underlay, allAddrs });
+  const routerIfaceNetwork = routing.analyzeRouters();
   // A network is either simulated (a bridge in a namespace) or real (between SSH hosts), not both.
   networks.forEach((n) => {
     const on = hosts.map((h, hi) => ({ h, hi })).filter(({ hi }) => ifaceNetwork[hi]!.includes(n.name));
@@ -203,9 +214,32 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
   });
 
   // ---- tunnels
-  const hostAddr = (host: string, network: string, fam: Family) =>
-    underlay.find((u) => u.host === host && u.network === network && u.cidr.family === fam);
-  const tunnelDecisions = tunnels.map((t, ti) => checkTunnel(t, ti));
+  // Decided on demand: a tunnel inside another needs the outer one's decision first.
+  const decided = new Map<number, TunnelDecision | undefined>();
+  const deciding = new Set<number>();
+  const decideTunnel = (ti: number): TunnelDecision | undefined | 'cycle' => {
+    if (decided.has(ti)) return decided.get(ti);
+    if (deciding.has(ti)) return 'cycle';
+    deciding.add(ti);
+    const d = checkTunnel(tunnels[ti]!, ti);
+    deciding.delete(ti);
+    decided.set(ti, d);
+    return d;
+  };
+  const outerDecision = (name: string) => decideTunnel(tunnels.findIndex((x) => x.name === name));
+  const tunnelDecisions = tunnels.map((_, ti) => {
+    const d = decideTunnel(ti);
+    return d === 'cycle' ? undefined : d;
+  });
+  // (VXLAN devices clashing on a host, tunnels inside tunnels included: semantic-conflicts.ts.)
+  routing.checkAllRoutes(routerIfaceNetwork, ifaceNetwork, (host) =>
+    tunnels.flatMap((t, ti) => {
+      const d = tunnelDecisions[ti];
+      const i = d ? d.hosts.indexOf(host) : -1;
+      return d && i >= 0 ? [{ ifname: t.name, ...(d.routed && t.addresses?.[i] ? { address: t.addresses[i] } : {}) }] : [];
+    }),
+  );
+  checkLinkTuning(r, err, tunnelDecisions.map((d) => d?.impls));
   function checkTunnel(t: RawTunnel, ti: number): TunnelDecision | undefined {
     const p: Path = ['tunnels', ti];
     const e = (k: string | Path, msg: string) => err([...p, ...(Array.isArray(k) ? k : [k])], msg);
@@ -240,40 +274,14 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
       const bad = [a, b].filter((_, i) => impls[i] !== t.impl);
       e('impl', `impl: ${t.impl} contradicts end${bad.length > 1 ? 's' : ''} ${bad.map((x) => `"${x}" (${impls[[a, b].indexOf(x)]})`).join(', ')}; an end is an OVS port exactly when it is attached to an ovs switch — change the switch kind or remove impl`);
     }
-    // Network: the one both hosts share.
+    // Network: the one both hosts share, a routed underlay, or another tunnel (semantic-routing.ts).
     const hostIdx = (n: string) => hosts.findIndex((h) => h.name === n);
     const netsA = ifaceNetwork[hostIdx(ha)] ?? [];
     const netsB = ifaceNetwork[hostIdx(hb)] ?? [];
     const shared = netsA.filter((n) => n && netsB.includes(n));
-    let network = t.network;
-    if (network !== undefined) {
-      if (kindOf.get(network) !== 'network') {
-        e('network', refProblem(network, 'network'));
-        return undefined;
-      }
-      if (!shared.includes(network)) {
-        e('network', `hosts "${ha}" and "${hb}" are not both attached to network "${network}"; ${shared.length ? `shared: ${shared.join(', ')}` : 'they share no network'}`);
-        return undefined;
-      }
-    } else if (shared.length === 1) network = shared[0]!;
-    else {
-      e('between', shared.length === 0 ? `hosts "${ha}" and "${hb}" share no network; attach both to one network (hosts[].interfaces)` : `hosts "${ha}" and "${hb}" share several networks (${shared.join(', ')}); choose one with "network"`);
-      return undefined;
-    }
-    const famOk = (f: Family) => !!hostAddr(ha, network, f) && !!hostAddr(hb, network, f);
-    let fam: Family;
-    if (t.family) {
-      fam = t.family;
-      if (!famOk(fam)) {
-        const missing = [ha, hb].filter((h) => !hostAddr(h, network, fam));
-        e('family', `${fam} is not available on both ends: host${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ha${missing.length > 1 ? 've' : 's'} no ${fam} address on network "${network}"; ${famOk(fam === 'ipv4' ? 'ipv6' : 'ipv4') ? `use ${fam === 'ipv4' ? 'ipv6' : 'ipv4'} or add addresses` : 'add addresses'}`);
-      }
-    } else if (famOk('ipv4')) fam = 'ipv4';
-    else if (famOk('ipv6')) fam = 'ipv6';
-    else {
-      e('between', `hosts "${ha}" and "${hb}" have no address family in common on network "${network}"; give both an ipv4 or both an ipv6 address`);
-      fam = 'ipv4';
-    }
+    const choice = routing.decideUnderlay({ t, path: p, hosts: [ha, hb], shared, kernelOnly: impls.every((x) => x === 'kernel'), outer: outerDecision });
+    if (!choice) return undefined;
+    const { network, family: fam } = choice;
     // Family-specific settings.
     if (fam === 'ipv4') {
       for (const k of ['flowlabel', 'udp6zerocsumtx', 'udp6zerocsumrx'] as const)
@@ -321,7 +329,7 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
         });
       }
     } else if (t.addresses) e('addresses', 'addresses are for routed tunnels between two hosts; an L2 tunnel between switches carries guest traffic — put addresses on guests or switches');
-    return { routed, network, family: fam, hosts: [ha, hb], impls };
+    return { routed, network, family: fam, hosts: [ha, hb], impls, ...(choice.underlay ? { underlay: choice.underlay } : {}) };
   }
 
   // ---- duplicate addresses anywhere in the lab
@@ -343,7 +351,8 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
       if (c) fams.add(c.family);
     };
     const k = kindOf.get(name);
-    if (k === 'guest') guests.find((g) => g.name === name)?.addresses?.forEach(add);
+    if (k === 'router') (r.routers ?? []).find((x) => x.name === name)?.interfaces.forEach((f) => (add(f.ipv4), add(f.ipv6)));
+    else if (k === 'guest') guests.find((g) => g.name === name)?.addresses?.forEach(add);
     else if (k === 'switch') switches.find((s) => s.name === name)?.addresses?.forEach(add);
     else if (k === 'host') {
       const h = hosts.find((x) => x.name === name);
@@ -386,7 +395,7 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
     }
     if (kind === 'capture') {
       const cap = c.capture!;
-      if (kindOf.get(cap.host) !== 'host') err([...p, 'host'], refProblem(cap.host, 'host'));
+      if (kindOf.get(cap.host) !== 'host' && kindOf.get(cap.host) !== 'router') err([...p, 'host'], refProblem(cap.host, 'host') + (namesOf('router').length ? `; or a router: ${namesOf('router').join(', ')}` : ''));
       // The expectation language belongs to the capture check; a typo must fail at validate time.
       const expect = (cap as { expect?: unknown }).expect;
       if (expect !== undefined) for (const problem of validateCaptureExpect(expect)) err([...p, 'expect'], problem);
@@ -433,7 +442,7 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
     const endpointOk = (n: string, field: 'from' | 'to', i: number, literalOk: boolean) => {
       const path: Path = Array.isArray(body[field]) ? [...p, field, i] : [...p, field];
       const k = kindOf.get(n);
-      if (k === 'host' || k === 'guest' || k === 'switch') return true;
+      if (k === 'host' || k === 'guest' || k === 'switch' || k === 'router') return true;
       if (literalOk && familyOf(n)) {
         // iperf3's server and a transfer's receiver run on the node that has the address.
         if ((kind === 'iperf' || kind === 'transfer') && !allAddrs.some((a) => sameAddress(a.cidr.address, n))) {
@@ -442,8 +451,10 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
         }
         return true;
       }
-      const known = [...namesOf('guest'), ...namesOf('host'), ...namesOf('switch')];
-      err(path, k ? `"${n}" is a ${k}; checks run between guests, hosts or switches${literalOk ? ' (or to a literal address)' : ''}` : `unknown guest, host or switch "${n}"${suggest(n, known)}; known: ${known.join(', ') || 'none'}${literalOk ? ', or a literal address' : ''}`);
+      const known = [...namesOf('guest'), ...namesOf('host'), ...namesOf('switch'), ...namesOf('router')];
+      const routers = namesOf('router').length > 0;
+      const kinds = routers ? 'guest, host, router or switch' : 'guest, host or switch';
+      err(path, k ? `"${n}" is a ${k}; checks run between ${routers ? 'guests, hosts, routers or switches' : 'guests, hosts or switches'}${literalOk ? ' (or to a literal address)' : ''}` : `unknown ${kinds} "${n}"${suggest(n, known)}; known: ${known.join(', ') || 'none'}${literalOk ? ', or a literal address' : ''}`);
       return false;
     };
     const fOk = froms.map((f, i) => endpointOk(f, 'from', i, false));
@@ -495,7 +506,7 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
   // Tunnel ends on one host that the kernel could not tell apart (semantic-conflicts.ts).
   problems.push(...tunnelConflicts(r, tunnelDecisions, ifaceNetwork, loc));
   problems.push(...ovsRules(r, loc, tunnelDecisions, ifaceNetwork));
-  return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf };
+  return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf, routerIfaceNetwork };
 }
 
 function uniqueName(base: string, used: Set<string>): string {

@@ -1,6 +1,8 @@
 /**
  * Frame decoder: link layer (Ethernet + VLAN, Linux cooked SLL/SLL2, raw IP) → outer IPv4/IPv6 →
- * UDP → Geneve or VXLAN (chosen by UDP port) → inner Ethernet and inner IP addresses.
+ * UDP → Geneve or VXLAN (chosen by UDP port) → inner Ethernet and inner IP addresses. When the
+ * inner packet is itself a tunnel packet (a tunnel running inside another one), it is decoded the
+ * same way into `nested` (up to NESTING_MAX levels).
  * A malformed packet yields a DecodedPacket with `error` set and every field decoded before the
  * fault still present; decoding never throws.
  */
@@ -86,8 +88,13 @@ export interface DecodedPacket {
   geneve?: GeneveHeader;
   vxlan?: VxlanHeader;
   inner?: InnerFrame;
+  /** The inner packet decoded as a packet of its own, when it is a Geneve/VXLAN packet too (tunnel in a tunnel). */
+  nested?: DecodedPacket;
   error?: DecodeError;
 }
+
+/** How many tunnels inside tunnels are decoded (nested.nested… ). */
+export const NESTING_MAX = 3;
 
 export interface DecodeOptions {
   /** UDP ports carrying Geneve (default [6081]). */
@@ -123,6 +130,7 @@ export function decodeFrame(
   linkType: number,
   opts: DecodeOptions = {},
   meta: { index?: number; timestamp?: number; origLength?: number } = {},
+  depth = 0,
 ): DecodedPacket {
   const p: DecodedPacket = {
     index: meta.index ?? 1,
@@ -133,7 +141,7 @@ export function decodeFrame(
   };
   try {
     const { ethertype, off } = decodeLink(data, linkType, p);
-    decodeOuter(data, off, ethertype, p, opts);
+    decodeOuter(data, off, ethertype, p, opts, depth);
   } catch (e) {
     if (!(e instanceof WireDecodeError)) throw e; // a bug in this module, not bad input
     p.error = e.detail;
@@ -196,7 +204,7 @@ function skipVlans(b: Buffer, off: number, vlans: number[], layer: 'link' | 'inn
   return { ethertype: t, off };
 }
 
-function decodeOuter(b: Buffer, off: number, ethertype: number, p: DecodedPacket, opts: DecodeOptions): void {
+function decodeOuter(b: Buffer, off: number, ethertype: number, p: DecodedPacket, opts: DecodeOptions, depth: number): void {
   let l4: { proto: number; off: number; end: number; fragment: boolean } | undefined;
   if (ethertype === ETH_IPV4) {
     const ip = decodeIpv4(b, off, 'ipv4');
@@ -244,6 +252,13 @@ function decodeOuter(b: Buffer, off: number, ethertype: number, p: DecodedPacket
     return;
   }
   decodeInner(b, innerOff, innerProto, p);
+  // A tunnel inside the tunnel: the inner frame is decoded as a frame of its own (its errors stay its own).
+  if (p.inner?.proto === 17 && depth < NESTING_MAX) {
+    const end = Math.min(declaredEnd, b.length);
+    const linkType = innerProto === ETH_TEB ? LinkType.ethernet : LinkType.raw;
+    const n = decodeFrame(b.subarray(innerOff, end), linkType, opts, { index: p.index, timestamp: p.timestamp }, depth + 1);
+    if (n.encap) p.nested = n;
+  }
 }
 
 function decodeIpv4(b: Buffer, off: number, layer: 'ipv4' | 'inner') {

@@ -10,13 +10,14 @@
  */
 export const LONGEST_FIRST = [
   'scenario/recipes', // ~540 s alone on a loaded host (inject-malformed-geneve twice, scenario-flow-delete: each a full CLI run)
-  'scenario/actions', // ~270 s alone on a loaded host (restart on the kernel datapath; set on geneve ends, both backends)
-  'faults/df', // ~190 s (three labs of three tunnels; 196 s for the whole VM run of this file alone, host load ~1.5)
-  'ovs/userspace', // ~150 s estimate (two OVS-userspace ↔ kernel geneve labs with iperf; ~13 min at host load 20)
   'look/look-recipes', // ~400 s on a busy machine (four labs: critical option ±, kernel↔OVS with the log gate ±)
+  'scenario/actions', // ~270 s alone on a loaded host (restart on the kernel datapath; set on geneve ends, both backends)
+  'pmtu-router', // ~200 s estimate (Geneve PMTU through routers, its black-hole twin, Geneve inside Geneve)
+  'faults/df', // ~190 s (three labs of three tunnels; 196 s for the whole VM run of this file alone, host load ~1.5)
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
   'faults/external-tc', // ~175 s
   'ovs/interop', // ~170 s
+  'ovs/userspace', // ~150 s estimate (two OVS-userspace ↔ kernel geneve labs with iperf; ~13 min at host load 20)
   'kernel-tier', // ~150 s
   'faults/geneve-mismatch', // ~130 s
   'faults/critical-option', // ~115 s

@@ -16,6 +16,7 @@ const EXTACK_ERRNO: [RegExp, string][] = [
   [/There can be only one externally controlled device|There already exists an externally controlled device/, 'EPERM'],
   [/A VXLAN device with the specified VNI already exists|already exists/, 'EEXIST'],
   [/VNI must be|VXLAN ID/, 'ERANGE'],
+  [/too big (gso|gro)_max_size/, 'EINVAL'],
 ];
 
 export interface ParsedFailure {

@@ -14,6 +14,7 @@ import { batchLine, commandArgv, renderOp, UnsupportedByIproute2, type Command }
 import { parseIpFailure } from './errors.js';
 import { isNetemUnsupported, NETEM_UNSUPPORTED } from '../../checks/impair.js';
 import { describeTcFailure } from '../../tc/tunnel-key.js';
+import { ethtoolKRefusal } from '../tools.js';
 
 interface Entry {
   step: Step;
@@ -32,6 +33,7 @@ function failureFor(step: Step, argv: string[], r: RunResult, ns: string): OpFai
   // The same words as the netlink backend for what it also leaves to tc (netem, external ends).
   if (step.op.op === 'qdisc.netem' && isNetemUnsupported(r.stderr)) parsed.kernelMessage = NETEM_UNSUPPORTED;
   if (step.op.op === 'tc.tunnel') parsed.kernelMessage = describeTcFailure(r.stderr, r.exitCode);
+  if (step.op.op === 'offload.set') parsed.kernelMessage = ethtoolKRefusal(r.stdout, r.stderr, r.exitCode) ?? parsed.kernelMessage;
   return {
     subject: step.subject,
     ...(step.host ? { host: step.host } : {}),
@@ -41,6 +43,11 @@ function failureFor(step: Step, argv: string[], r: RunResult, ns: string): OpFai
     stderr: r.stderr.trim(),
     exitCode: r.exitCode,
   };
+}
+
+/** Exit code 0 and, for commands that need it (ethtool -K), nothing refused in what the tool printed. */
+function succeeded(cmd: Command, r: RunResult): boolean {
+  return r.exitCode === 0 && !(cmd.tool === 'exec' && cmd.verify?.(r));
 }
 
 export function createIproute2Backend(exec: Executor, opts: Iproute2Options = {}): Backend {
@@ -82,7 +89,7 @@ export function createIproute2Backend(exec: Executor, opts: Iproute2Options = {}
       const cmd = seg[0]!.cmd;
       const argv = commandArgv(cmd);
       const r = await exec.run(argv, cmd.tool === 'exec' && cmd.input !== undefined ? { input: cmd.input } : undefined);
-      return r.exitCode === 0 ? { failedAt: -1 } : { failedAt: 0, result: r, argv };
+      return succeeded(cmd, r) ? { failedAt: -1 } : { failedAt: 0, result: r, argv };
     }
     const first = seg[0]!.cmd as Extract<Command, { tool: 'ip' }>;
     const argv = first.ns ? ['ip', '-n', first.ns, '-batch', '-'] : ['ip', '-batch', '-'];
@@ -123,7 +130,7 @@ export function createIproute2Backend(exec: Executor, opts: Iproute2Options = {}
       for (const cmd of renderOp(step.op)) {
         const argv = commandArgv(cmd);
         const r = await exec.run(argv, cmd.tool === 'exec' && cmd.input !== undefined ? { input: cmd.input } : undefined);
-        if (r.exitCode !== 0) throw new OpError(failureFor(step, argv, r, cmd.ns));
+        if (!succeeded(cmd, r)) throw new OpError(failureFor(step, argv, r, cmd.ns));
       }
     },
     async close() {},

@@ -9,9 +9,17 @@ import { shellQuote } from '../../exec/executor.js';
 import { ovsOpArgv } from '../../ovs/render.js';
 import { netemArgv } from '../../checks/impair.js';
 import { tunnelTcArgs } from '../../tc/tunnel-key.js';
+import { ethtoolKArgv, ethtoolKRefusal, nftRulesArgv } from '../tools.js';
+import type { RunResult } from '../../exec/executor.js';
 
 /** An `ip` invocation (args after `ip [-n NS]`) or another program run inside a namespace. */
-export type Command = { tool: 'ip'; ns: string; args: string[] } | { tool: 'exec'; ns: string; argv: string[]; /** fed on stdin */ input?: string };
+export type Command =
+  | { tool: 'ip'; ns: string; args: string[] }
+  /**
+   * `input`: fed on stdin. `verify`: a program whose exit code is not the whole answer (ethtool -K)
+   * says what went wrong, or undefined.
+   */
+  | { tool: 'exec'; ns: string; argv: string[]; input?: string; verify?: (r: RunResult) => string | undefined };
 
 export class UnsupportedByIproute2 extends Error {}
 
@@ -114,6 +122,8 @@ export function renderOp(op: Op): Command[] {
     case 'link.set': {
       const a = ['link', 'set', 'dev', op.name];
       if (op.mtu) a.push('mtu', String(op.mtu));
+      if (op.gsoMaxSize !== undefined) a.push('gso_max_size', String(op.gsoMaxSize));
+      if (op.groMaxSize !== undefined) a.push('gro_max_size', String(op.groMaxSize));
       if (op.master === null) a.push('nomaster');
       else if (op.master) a.push('master', op.master);
       if (op.alias) a.push('alias', op.alias);
@@ -142,9 +152,9 @@ export function renderOp(op: Op): Command[] {
       // `tc qdisc replace`: idempotent, and the same argv the check step uses.
       return [{ tool: 'exec', ns: op.ns, argv: netemArgv(op.dev, op.impairment) }];
     case 'offload.set':
-      return [
-        { tool: 'exec', ns: op.ns, argv: ['ethtool', '-K', op.dev, ...Object.entries(op.features).flatMap(([k, v]) => [k, v ? 'on' : 'off'])] },
-      ];
+      return [{ tool: 'exec', ns: op.ns, argv: ethtoolKArgv(op.dev, op.features), verify: (r) => ethtoolKRefusal(r.stdout, r.stderr, r.exitCode) }];
+    case 'nft.rules':
+      return nftRulesArgv(op).map((argv) => ({ tool: 'exec', ns: op.ns, argv }));
     case 'tc.tunnel':
       // tc, not `ip`: its own processes (never part of an `ip -batch`).
       return tunnelTcArgs(op.dev, op.egress, op.ingress).map((args) => ({ tool: 'exec', ns: op.ns, argv: ['tc', ...args] }));

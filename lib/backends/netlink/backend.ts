@@ -19,6 +19,7 @@ import { linkAddMessage, linkSetMessage, linkDelMessage, linkGetMessage, addrMes
 import { type DecodedLink, type NlMessage, decodeLink, geneveKernelView } from './decode.js';
 import { NLM_F_ECHO, RTM_NEWLINK } from './constants.js';
 import { describeTcFailure, tunnelTcArgs } from '../../tc/tunnel-key.js';
+import { ethtoolKArgv, ethtoolKRefusal, nftRulesArgv } from '../tools.js';
 
 export interface NetlinkBackendOptions {
   /** Runs `ethtool` for offload.set (default: local processes). */
@@ -178,6 +179,8 @@ export class NetlinkBackend implements Backend {
         if (op.up !== undefined) change.up = op.up;
         if (op.mtu !== undefined) change.mtu = op.mtu;
         if (op.alias !== undefined) change.alias = op.alias;
+        if (op.gsoMaxSize !== undefined) change.gsoMaxSize = op.gsoMaxSize;
+        if (op.groMaxSize !== undefined) change.groMaxSize = op.groMaxSize;
         if (op.master !== undefined) change.masterIndex = op.master === null ? 0 : this.ifindex(op.ns, op.master);
         this.ack(op.ns, (seq) => linkSetMessage(op.name, change, seq));
         return;
@@ -214,11 +217,14 @@ export class NetlinkBackend implements Backend {
         await this.runTool(step, op.ns, netemArgv(op.dev, op.impairment), (r) => (isNetemUnsupported(r.stderr) ? NETEM_UNSUPPORTED : undefined));
         return;
       }
-      case 'offload.set': {
-        const features = Object.entries(op.features).flatMap(([k, on]) => [k, on ? 'on' : 'off']);
-        await this.runTool(step, op.ns, ['ethtool', '-K', op.dev, ...features]);
+      case 'offload.set':
+        // ethtool's exit code is not the whole answer: a feature the device kept is printed, not failed.
+        await this.runTool(step, op.ns, ethtoolKArgv(op.dev, op.features), (r) => ethtoolKRefusal(r.stdout, r.stderr, r.exitCode), true);
         return;
-      }
+      case 'nft.rules':
+        // nftables has its own netlink family (NFNL) and bytecode; nft is what users read and copy.
+        for (const argv of nftRulesArgv(op)) await this.runTool(step, op.ns, argv);
+        return;
       case 'tc.tunnel':
         // tc runs as processes here too: encoding flower keys, tunnel_key and gact actions
         // (nested TCA_OPTIONS/TCA_ACT_* with Geneve option nests) would be a second tc
@@ -241,10 +247,11 @@ export class NetlinkBackend implements Backend {
    * namespace and turn a failure into the same OpError as a netlink failure; `explain` may give
    * the kernel-side reason in words.
    */
-  private async runTool(step: Step, ns: string, tool: string[], explain?: (r: RunResult) => string | undefined): Promise<void> {
+  private async runTool(step: Step, ns: string, tool: string[], explain?: (r: RunResult) => string | undefined, explainSuccess = false): Promise<void> {
     const argv = inNetns(ns || undefined, tool);
     const r = await this.exec.run(argv, { timeoutMs: 10_000 });
-    if (r.exitCode === 0) return;
+    // explainSuccess: an exit code 0 may still carry a refusal (ethtool -K), which explain() finds.
+    if (r.exitCode === 0 && !(explainSuccess && explain?.(r))) return;
     const kernelMessage = explain?.(r);
     throw new OpError({
       subject: step.subject,

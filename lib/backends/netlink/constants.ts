@@ -51,6 +51,8 @@ export const IFLA = {
   IFALIAS: 20,
   NET_NS_FD: 28,
   EXT_MASK: 29,
+  GSO_MAX_SIZE: 41,
+  GRO_MAX_SIZE: 58,
 } as const;
 
 /** IFLA_EXT_MASK bit: leave the statistics out of link replies (smaller, and less kernel work). */

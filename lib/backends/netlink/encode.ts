@@ -172,6 +172,9 @@ export interface LinkChange {
   /** ifindex of the new master, 0 to release from its master. */
   masterIndex?: number;
   alias?: string;
+  /** IFLA_GSO_MAX_SIZE / IFLA_GRO_MAX_SIZE (ip link set … gso_max_size/gro_max_size). */
+  gsoMaxSize?: number;
+  groMaxSize?: number;
 }
 
 /** RTM_NEWLINK without CREATE = change an existing link, found by name. */
@@ -181,6 +184,8 @@ export function linkSetMessage(name: string, c: LinkChange, seq: number): Buffer
   if (c.mtu !== undefined) attrs.push(u32(C.IFLA.MTU, c.mtu));
   if (c.masterIndex !== undefined) attrs.push(u32(C.IFLA.MASTER, c.masterIndex));
   if (c.alias !== undefined) attrs.push(cstr(C.IFLA.IFALIAS, c.alias));
+  if (c.gsoMaxSize !== undefined) attrs.push(u32(C.IFLA.GSO_MAX_SIZE, c.gsoMaxSize));
+  if (c.groMaxSize !== undefined) attrs.push(u32(C.IFLA.GRO_MAX_SIZE, c.groMaxSize));
   return nlmsg({ type: C.RTM_NEWLINK, flags: ACK_FLAGS, seq }, Buffer.concat([info, encodeAttrs(attrs)]));
 }
 

@@ -51,7 +51,7 @@ test('located errors: what is wrong and what would be right', (t) => {
     ['  - state: { on: box-1, ip: [link, set, dev, tun0, down], expect: { mtu: 1 } }', /checks\[0\]\.state\.ip: ip link set dev tun0 down: "link set" is not read-only/],
     ['  - state: { on: box-1, ip: [link], ovs: [appctl, version], expect: { mtu: 1 } }', /a state check runs one query: ip or ovs, not both/],
     ['  - state: { on: box-1, ip: [link, show] }', /needs something to assert/],
-    ['  - state: { on: nobody, ip: [link, show], count: 1 }', /checks\[0\]\.state\.on: unknown host, guest or switch "nobody"/],
+    ['  - state: { on: nobody, ip: [link, show], count: 1 }', /checks\[0\]\.state\.on: unknown host, guest, switch or router "nobody"/],
     ['  - state: { on: box-1, ip: [link, show], expect: { mtu: { between: 1 } } }', /checks\[0\]\.state\.expect\.mtu: unknown matcher "between"/],
     ['  - state: { on: box-1, ip: [link, show], expect: { ifindex: { unchanged_since: up } } }', /move this check into steps/],
     ['  - state: { on: box-1, ovs: [appctl, dpctl/dump-flows], contains: x }', /"box-1" runs no OVS in this lab/],

@@ -49,6 +49,8 @@ export interface FrameSpec {
   payloadLen?: number;
   /** Cut the finished frame to this many bytes. */
   truncateTo?: number;
+  /** A complete inner frame (e.g. another tunnel packet, for a tunnel inside a tunnel) instead of the ICMP echo. */
+  innerRaw?: Buffer;
 }
 
 const mac = (s: string) => Buffer.from(s.replace(/:/g, ''), 'hex');
@@ -144,7 +146,7 @@ export function buildFrame(s: FrameSpec = {}): Buffer {
           return h;
         })()
       : geneveHeader(s);
-  const udpPayload = Buffer.concat([encapHdr, innerFrame(s)]);
+  const udpPayload = Buffer.concat([encapHdr, s.innerRaw ?? innerFrame(s)]);
   const udp = Buffer.alloc(8);
   udp.writeUInt16BE(s.sport ?? 40000, 0);
   udp.writeUInt16BE(s.dport ?? (s.encap === 'vxlan' ? 4789 : 6081), 2);
