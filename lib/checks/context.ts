@@ -25,6 +25,8 @@ export interface CheckContext {
   address(name: string, family: Family): string;
   /** Directory for artifacts (pcaps, raw output); created on demand. */
   artifactsDir?: string;
+  /** Where the lab's daemons keep their files (`<state dir>/run`): OVN checks find the databases' sockets there. */
+  runRoot?: string;
   signal?: AbortSignal;
   /**
    * Told when a check that runs checks of its own (an impair step) starts and ends each of them,

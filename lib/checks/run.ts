@@ -16,6 +16,7 @@ import { runMtu } from './mtu.js';
 import { runPing } from './ping.js';
 import { impairStepWhat, runImpairStep } from './impair-step.js';
 import type { CheckResult } from './result.js';
+import { ovnCheckWhat, runOvnCheck } from './ovn.js';
 
 function whatOf(check: Check): string {
   switch (check.kind) {
@@ -29,6 +30,8 @@ function whatOf(check: Check): string {
       return `capture on ${check.host}/${check.ifname} during "${check.during}"`;
     case 'impair':
       return impairStepWhat(check);
+    case 'ovn':
+      return ovnCheckWhat(check);
   }
 }
 
@@ -48,6 +51,8 @@ async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext):
         return await runIperf(check, ctx);
       case 'mtu':
         return await runMtu(check, ctx);
+      case 'ovn':
+        return await runOvnCheck(check, ctx);
       case 'impair':
         return await runImpairStep(
           check,

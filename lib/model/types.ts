@@ -4,6 +4,8 @@
  * One tagged union per object kind keeps `switch` statements exhaustive.
  */
 
+import type { Ovn, OvnCheck } from './ovn.js';
+
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
 export type TunnelImpl = 'kernel' | 'ovs';
@@ -259,7 +261,7 @@ export interface ImpairCheck {
   then: (PingCheck | IperfCheck | MtuCheck)[];
 }
 
-export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck;
+export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck | OvnCheck;
 
 export interface Lab {
   name: string;
@@ -276,6 +278,8 @@ export interface Lab {
   tunnels: Tunnel[];
   checks: Check[];
   warnings: string[];
+  /** OVN as the Geneve control plane (lib/model/ovn.ts). */
+  ovn?: Ovn;
 }
 
 /** Encapsulation overhead in bytes over the underlay MTU (outer IP + UDP + header + inner Ethernet). */

@@ -7,6 +7,7 @@ import type { GeneveParams, VxlanParams, GreParams, LinkImpairment } from '../mo
 import type { OvsCommand } from '../ovs/commands.js';
 import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
 import type { TunnelKeyMatch, TunnelKeySet } from '../tc/tunnel-key.js';
+import type { OvnOp } from '../ovn/ops.js';
 
 interface LinkBase {
   name: string;
@@ -62,7 +63,9 @@ export type Op =
       db?: string;
     }
   /** Add a tunnel port, then read Interface.error back so OVS's refusal is not lost. */
-  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string };
+  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string }
+  /** OVN daemons, NB transactions and readiness (lib/ovn/ops.ts), run by the OVS runner too. */
+  | OvnOp;
 
 export type OpName = Op['op'];
 
@@ -88,7 +91,8 @@ export interface Plan {
   steps: Step[];
 }
 
-export const isOvsOp = (op: Op): op is Extract<Op, { op: `ovs.${string}` }> => op.op.startsWith('ovs.');
+/** Operations the OVS runner executes: OVS's own and OVN's (daemons and tools, no kernel backend). */
+export const isOvsOp = (op: Op): op is Extract<Op, { op: `ovs.${string}` | `ovn.${string}` }> => op.op.startsWith('ovs.') || op.op.startsWith('ovn.');
 
 /** The namespace an operation acts in ("" = the caller's/root namespace). */
 export function opNamespace(op: Op): string {

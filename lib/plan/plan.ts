@@ -13,6 +13,7 @@ import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
+import { ovnNamespaces, ovnUndo, planOvn } from './ovn.js';
 import {
   assertIpsecPlannable,
   bridgeCommands,
@@ -54,6 +55,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
     ...lab.networks.filter((n) => !isRealNetwork(lab, n)).map((n) => n.ns),
     ...lab.hosts.filter((h) => h.placement.kind === 'netns').map((h) => h.ns),
     ...lab.guests.map((g) => g.ns),
+    ...ovnNamespaces(lab),
   ]);
   const drafts: Draft[] = [];
   const add = (subject: string, op: Op, host?: string) =>
@@ -65,6 +67,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   for (const g of lab.guests) planGuest(ctx, g, add);
   for (const t of lab.tunnels) planTunnel(ctx, t, add);
   planImpairments(lab, add);
+  planOvn(lab, ctx, add);
 
   return {
     lab: lab.name,
@@ -97,6 +100,9 @@ function undoFor(op: Op, owned: Set<string>): Op | null {
       return { op: 'netns.del', ns: op.ns };
     case 'ovs.start':
       return { op: 'ovs.stop', ns: op.ns, runDir: op.runDir, lab: op.lab };
+    case 'ovn.central.start':
+    case 'ovn.controller.start':
+      return ovnUndo(op);
     case 'ovs.cmds':
     case 'ovs.tunnel':
       // Simulated hosts: ovs.stop ends the whole instance. SSH hosts: the machine's own OVS

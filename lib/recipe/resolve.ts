@@ -12,6 +12,7 @@ import type { Locator, Path } from './locate.js';
 import { parseRate, type RawCheck, type RawHost, type RawImpairment, type RawInnerCheck, type RawRecipe, type RawTunnel } from './schema.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Analysis, CheckPair } from './semantic.js';
+import { resolveOvn, resolveOvnCheck } from './resolve-ovn.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
@@ -185,6 +186,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         const onNet = host?.interfaces.find((f) => f.network === b.interface);
         return { kind: 'capture', name: pr.name, host: b.host, ifname: onNet?.ifname ?? b.interface, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1 };
       }
+      case 'ovn':
+        return resolveOvnCheck(pr.name, c as RawCheck);
     }
   };
   /** The links an impair step changes (semantic.ts checked the references). */
@@ -209,7 +212,9 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     problems.push(loc.problem(['guests', gi, 'mtu'], w.message, 'warning'));
   }
   const warnings = problems.filter((p) => p.severity === 'warning').map((p) => `${p.path}: ${p.message}`);
-  const out: Lab = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests, tunnels, checks, warnings };
+  // OVN: the control plane, and the MACs/MTUs its bound guests need when the recipe leaves them out.
+  const ovn = a.ovn ? resolveOvn(r, a.ovn, { name: lab, networks, hosts, switches, guests }) : undefined;
+  const out: Lab = { name: lab, nsPrefix: nsPrefix(lab), tag: labTag(lab), source, networks, hosts, switches, guests: ovn?.guests ?? guests, tunnels, checks, warnings, ...(ovn ? { ovn: ovn.ovn } : {}) };
   if (r.description !== undefined) out.description = r.description;
   return { lab: out, problems };
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
+import { ovnCheckSchema, ovnSchema } from './schema-ovn.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -20,7 +21,7 @@ export function show(v: unknown): string {
 }
 
 /** A strict map: unknown keys are errors, reported with the list of allowed keys. */
-function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
+export function obj<T extends z.core.$ZodLooseShape>(shape: T, description?: string) {
   const keys = Object.keys(shape);
   const s = z.strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? UNKNOWN_KEYS + keys.join(',') : undefined),
@@ -37,7 +38,7 @@ function hexToInt(v: unknown): unknown {
 const hex = (n: number) => '0x' + n.toString(16);
 
 /** An integer in [min, max]; `what` and the limits appear in the message. */
-function intIn(min: number, max: number, what: string, hexLimits = false) {
+export function intIn(min: number, max: number, what: string, hexLimits = false) {
   const lim = hexLimits ? `${min}..${hex(max)}` : `${min}..${max}`;
   const msg = (iss: { input?: unknown }) => `${show(iss.input)} is not a valid ${what}; allowed: an integer ${lim}`;
   return z.preprocess(hexToInt, z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg }));
@@ -64,7 +65,7 @@ export const nameSchema = z
   })
   .meta({ description: 'Object name: ^[a-z][a-z0-9-]*$ without "--"' });
 
-function cidr(family?: 'ipv4' | 'ipv6') {
+export function cidr(family?: 'ipv4' | 'ipv6') {
   const want = family ? `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address with prefix, e.g. ${family === 'ipv4' ? '192.0.2.11/24' : '2001:db8::11/64'}` : 'an address with prefix, e.g. 192.0.2.1/24 or 2001:db8::1/64';
   return z
     .string({ error: (iss) => `${show(iss.input)} is not valid; expected ${want}` })
@@ -398,7 +399,7 @@ export const captureSchema = obj({
   expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
 });
 
-export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair'] as const;
+export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair', 'ovn'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 /** Kinds allowed inside an impair step's `then`. */
 export const INNER_CHECK_KINDS = ['ping', 'iperf', 'mtu'] as const;
@@ -442,6 +443,7 @@ export const checkSchema = obj({
   mtu: mtuCheckSchema.optional(),
   capture: captureSchema.optional(),
   impair: impairCheckSchema.optional(),
+  ovn: ovnCheckSchema.optional().meta({ description: 'A read-only look at the lab\'s OVN (nbctl, sbctl, trace with expect; or tunnels: mesh)' }),
   then: z.array(innerCheckSchema, { error: (iss) => `${show(iss.input)} is not valid; "then" is a list of checks` }).optional(),
 })
   .superRefine((c, ctx) => {
@@ -451,7 +453,7 @@ export const checkSchema = obj({
         code: 'custom',
         message:
           kinds.length === 0
-            ? 'a check needs exactly one kind: ping, iperf, mtu, capture or impair'
+            ? 'a check needs exactly one kind: ping, iperf, mtu, capture, impair or ovn'
             : `a check has exactly one kind, found ${kinds.join(' and ')}; split it into separate checks`,
       });
     else if (c.impair !== undefined && !c.then?.length)
@@ -500,6 +502,7 @@ export const recipeSchema = obj(
     guests: list(guestSchema, 'guests'),
     tunnels: list(tunnelSchema, 'tunnels'),
     checks: list(checkSchema, 'checks'),
+    ovn: ovnSchema.optional().meta({ description: 'OVN as the Geneve control plane (central, chassis, logical switches/routers/ACLs)' }),
   },
   'geneve-lab recipe (v1)',
 );

@@ -9,6 +9,8 @@ import { parseCidr, subnetsOverlap, sameAddress, familyOf, type Cidr } from './a
 import { suggest, type Locator, type Path } from './locate.js';
 import { CHECK_KINDS, INNER_CHECK_KINDS, type RawImpairment, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
 import { validateCaptureExpect } from '../checks/capture-expect.js';
+import { withoutOvn } from '../checks/capture-ovn.js';
+import { analyzeOvn, ovnCheckName, type OvnDecision } from './semantic-ovn.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -42,6 +44,8 @@ export interface Analysis {
   checks: CheckPair[];
   /** Names by kind of object, for references. */
   kindOf: Map<string, 'host' | 'guest' | 'switch' | 'network'>;
+  /** The `ovn:` section's decisions (semantic-ovn.ts). */
+  ovn?: OvnDecision;
 }
 
 export function analyze(r: RawRecipe, loc: Locator): Analysis {
@@ -375,10 +379,15 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
       if (kindOf.get(cap.host) !== 'host') err([...p, 'host'], refProblem(cap.host, 'host'));
       // The expectation language belongs to the capture check; a typo must fail at validate time.
       const expect = (cap as { expect?: unknown }).expect;
-      if (expect !== undefined) for (const problem of validateCaptureExpect(expect)) err([...p, 'expect'], problem);
+      // `ovn: {datapath, ingress, egress}` names OVN objects: semantic-ovn.ts checks it.
+      if (expect !== undefined) for (const problem of validateCaptureExpect(withoutOvn(expect))) err([...p, 'expect'], problem);
       captures.push({ index: ci, during: cap.during });
       const name = c.name ?? uniqueName(`capture ${cap.host}`, usedNames);
       pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });
+      return;
+    }
+    if (kind === 'ovn') {
+      pairs.push({ index: ci, kind, from: '', to: '', family: 'ipv4', name: c.name ?? uniqueName(ovnCheckName(c.ovn!), usedNames) });
       return;
     }
     trafficPairs(c, kind, p, ci);
@@ -469,7 +478,8 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
     else if (explicit >= 0) err(path, `check "${cap.during}" expands into several checks (lists in from/to); name one of: ${pairs.filter((x) => x.index === explicit).map((x) => `"${x.name}"`).join(', ')}`);
     else err(path, `unknown check "${cap.during}"${suggest(cap.during, traffic.keys())}; checks: ${[...traffic.keys()].map((n) => `"${n}"`).join(', ') || 'none'}`);
   }
-  return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf };
+  const ovn = analyzeOvn(r, { err, kindOf, networks, ifaceNetwork, tunnelSwitches: tunnels.map((t, ti) => (tunnelDecisions[ti] && !tunnelDecisions[ti]!.routed ? [...t.between] : undefined)) });
+  return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf, ...(ovn ? { ovn } : {}) };
 }
 
 function uniqueName(base: string, used: Set<string>): string {
