@@ -127,8 +127,15 @@ export interface StartCentralOptions {
 }
 
 /** NB, SB and ovn-northd in `ns`; returns once both databases answer and northd is active. */
+/** Unix socket paths are at most 107 bytes: refuse a run directory that cannot hold ours. */
+function assertShortEnough(label: string, runDir: string, longest: string): void {
+  if (`${runDir}/${longest}`.length > 107)
+    throw new OpError({ subject: `${label}: run directory`, request: runDir, kernelMessage: `unix socket path ${runDir}/${longest} would be longer than 107 bytes; use a shorter --state-dir` });
+}
+
 export async function startCentral(o: StartCentralOptions): Promise<void> {
   const p = ovnCentralPaths(o.runDir);
+  assertShortEnough(o.label, o.runDir, 'ovsdb-nb.ctl');
   const env = ovnEnv(o.runDir);
   const existing = await daemonStates(o.exec, 'central', o.runDir);
   if (existing.some((d) => d.running))
@@ -188,6 +195,7 @@ export interface StartControllerOptions {
 /** ovn-controller in the chassis' namespace; returns once it answers on its unixctl socket. */
 export async function startController(o: StartControllerOptions): Promise<void> {
   const p = ovnControllerPaths(o.runDir);
+  assertShortEnough(o.label, o.runDir, 'ovn-controller.4194304.ctl');
   const env = ovnEnv(o.runDir, o.ovsRunDir);
   const existing = await daemonStates(o.exec, 'controller', o.runDir);
   if (existing.some((d) => d.running))
