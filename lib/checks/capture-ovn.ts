@@ -61,26 +61,27 @@ export async function resolveOvnExpect(target: OvnDbTarget, expect: Record<strin
 }
 
 /**
- * The keys seen on the wire, named by the SB: "on the wire: VNI 1 = network1; ingress 1 = vm1,
- * egress 2 = vm2". Port keys are per datapath, so they are named within the packet's datapath.
+ * The keys seen on the wire, named by the SB: "on the wire, by the SB: VNI 1 = network1;
+ * ingress 1 egress 2 = vm1 → vm2 ×3, ingress 2 egress 1 = vm2 → vm1 ×3". Port keys are per
+ * datapath, so they are named within the packet's datapath.
  */
 export function wireLegend(packets: DecodedPacket[], keys: TunnelKeys): string {
   const dpName = new Map([...keys.datapaths].map(([n, k]) => [k, n]));
-  const portName = (dp: string | undefined, key: number) => [...keys.ports].find(([, p]) => p.key === key && (dp === undefined || p.datapath === dp))?.[0];
+  const portName = (dp: string | undefined, key: number) =>
+    [...keys.ports].find(([, p]) => p.key === key && (dp === undefined || p.datapath === dp))?.[0] ?? (key >= 0x8000 ? `multicast group ${key}` : `no port with key ${key}`);
   const vnis = new Set<number>();
-  const seen = new Map<string, string>();
+  const pairs = new Map<string, number>();
   for (const p of packets) {
     if (!p.geneve) continue;
     vnis.add(p.geneve.vni);
     const o = p.geneve.ovn;
     if (!o) continue;
     const dp = dpName.get(p.geneve.vni);
-    for (const [role, key] of [['ingress', o.ingress], ['egress', o.egress]] as const) {
-      const id = `${role} ${key}`;
-      if (!seen.has(id)) seen.set(id, `${id} = ${portName(dp, key) ?? (role === 'egress' && key >= 0x8000 ? 'a multicast group' : 'no port of that datapath')}`);
-    }
+    const id = `ingress ${o.ingress} egress ${o.egress} = ${portName(dp, o.ingress)} → ${portName(dp, o.egress)}`;
+    pairs.set(id, (pairs.get(id) ?? 0) + 1);
   }
   if (!vnis.size) return '';
   const v = [...vnis].sort((a, b) => a - b).map((k) => `VNI ${k} = ${dpName.get(k) ?? 'no datapath'}`);
-  return `on the wire, by the SB: ${v.join(', ')}${seen.size ? `; ${[...seen.values()].join(', ')}` : ''}`;
+  const ps = [...pairs].sort((a, b) => b[1] - a[1]).map(([id, n]) => `${id} ×${n}`);
+  return `on the wire, by the SB: ${v.join(', ')}${ps.length ? `; ${ps.join(', ')}` : ''}`;
 }

@@ -59,6 +59,8 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
   }
   if (lab.switches.some((s) => s.kind === 'ovs')) ['ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl'].forEach((x) => tools.add(x));
   if (lab.guests.some((g) => Object.keys(g.offload).length)) tools.add('ethtool');
+  if (lab.ovn) ['ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-vswitchd', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'ovn-sbctl', 'ovn-appctl'].forEach((x) => tools.add(x));
+  if (lab.checks.some((c) => c.kind === 'ovn' && c.query.tool === 'trace')) tools.add('ovn-trace');
   // Impairments set at `up` need netem; impair check steps only tc (they report a kernel
   // without netem as a failed check, so the rest of the lab can still be checked here).
   if (labHasLinkImpairments(lab)) features.add('netem');

@@ -74,7 +74,7 @@ test('a wrong expectation (egress vm1) fails with both sides: the key from the S
   const m = matchCapture(packets, r.expect, 3);
   t.false(m.ok);
   t.regex(m.message, /expected geneve\.vni 1, geneve\.ovn ingress 2 egress 2 in ≥3 packets, 0 matched; saw 3 geneve packets with geneve\.ovn ingress 2 egress 1 ×3/);
-  t.is(wireLegend(packets, r.keys), 'on the wire, by the SB: VNI 1 = network1; ingress 2 = vm1, egress 1 = vm2');
+  t.is(wireLegend([...packets, ovnPacket(1, 1, 2), ovnPacket(1, 2, 0x8000)], r.keys), 'on the wire, by the SB: VNI 1 = network1; ingress 2 egress 1 = vm1 → vm2 ×3, ingress 1 egress 2 = vm2 → vm1 ×1, ingress 2 egress 32768 = vm1 → multicast group 32768 ×1');
   // The right expectation passes on the same packets.
   const ok = await resolveOvnExpect({ exec, runDir: '/r' }, { ovn: { datapath: 'network1', ingress: 'vm1', egress: 'vm2' } });
   t.true(matchCapture(packets, ok.expect, 3).ok);
