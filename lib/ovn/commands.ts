@@ -101,8 +101,17 @@ export function ovnOpArgv(op: OvnOp): { ns: string; argv: string[] }[] {
       return [
         ...op.chassis.map((c) => ({ ns: '', argv: sbctlArgv(op.runDir, ['wait-until', 'Chassis', c], Math.ceil(op.timeoutMs / 1000)) })),
         ...op.ports.map((port) => ({ ns: '', argv: sbctlArgv(op.runDir, ['wait-until', 'Port_Binding', port, 'up=true'], Math.ceil(op.timeoutMs / 1000)) })),
+        // (polled until each lists a port with an ofport for every other chassis' address)
+        ...op.mesh.map((m) => ({ ns: '', argv: ['ovs-vsctl', `--db=unix:${m.ovsRunDir}/db.sock`, '--columns=ofport,options', 'find', 'Interface', 'type=geneve'] })),
         { ns: '', argv: nbctlArgv(op.runDir, [['sync']], { wait: 'hv', timeoutS: Math.ceil(op.timeoutMs / 1000) }) },
-        ...op.warm.map((w) => ({ ns: w.ns, argv: ['ping', '-c', '1', '-W', '2', w.to] })),
+        // (repeated until vswitchd's tunnel/neighbour cache lists every other chassis)
+        ...op.neighbours.flatMap((n) =>
+          n.addresses.flatMap((a) => [
+            { ns: n.ns, argv: ['ip', 'neigh', 'flush', 'to', a] },
+            { ns: n.ns, argv: ['ping', '-c', '1', '-W', '1', a] },
+          ]),
+        ),
+        ...op.neighbours.map((n) => ({ ns: '', argv: ['ovs-appctl', '-t', `${n.ovsRunDir}/ovs-vswitchd.ctl`, 'tnl/neigh/show'] })),
       ];
   }
 }

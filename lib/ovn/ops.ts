@@ -24,10 +24,12 @@ export type OvnOp =
   /** One ovn-nbctl transaction (commands joined with `--`) against the central's NB database. */
   | { op: 'ovn.nbctl'; ns: string; runDir: string; lab: string; cmds: string[][] }
   /**
-   * Readiness: every chassis registered in the SB, every listed logical port `up`, then
-   * `ovn-nbctl --wait=hv sync` (every chassis has applied the NB contents). `warm` lists
-   * underlay pings (from a chassis' namespace to another chassis' encap address) that make the
-   * userspace datapath resolve its tunnel neighbours before any check's first packet.
+   * Readiness: every chassis registered in the SB, every listed logical port `up`, every
+   * chassis' Geneve tunnel to each other chassis present in its OVS with an OpenFlow port
+   * number (`mesh`), then `ovn-nbctl --wait=hv sync` (every chassis has applied the NB contents,
+   * computed with those tunnels). `neighbours`: on the userspace datapath, each listed chassis'
+   * vswitchd must know the MAC of every other chassis' encap address (its tunnel neighbour
+   * cache) before any check's first packet, which it would otherwise drop while resolving it.
    */
   | {
       op: 'ovn.ready';
@@ -37,7 +39,8 @@ export type OvnOp =
       chassis: string[];
       ports: string[];
       timeoutMs: number;
-      warm: { ns: string; to: string }[];
+      mesh: { chassis: string; ovsRunDir: string; remotes: string[] }[];
+      neighbours: { chassis: string; ns: string; ovsRunDir: string; addresses: string[] }[];
     };
 
 export type OvnOpName = OvnOp['op'];

@@ -13,12 +13,15 @@ import { startCentral, startController, stopCentral, stopController } from './da
 import type { OvnOp } from './ops.js';
 import { ovnEnv } from './paths.js';
 import { controlPlaneState, type ControlPlaneState } from './query.js';
+import { asMap, asOptional, parseOvsdbTable } from '../ovs/ovsdb-json.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Convergence {
   /** From the central's start to readiness (everything the control plane did). */
   sinceCentralMs?: number;
+  /** From the first ovn-controller's start to readiness: chassis registering, binding, building tunnels. */
+  sinceFirstChassisMs?: number;
   /** The readiness wait itself: from the last configuration change to converged. */
   waitMs: number;
   chassis: number;
@@ -28,6 +31,8 @@ export interface Convergence {
 export class OvnRunner {
   /** When each central (by runDir) was started by this process. */
   private readonly started = new Map<string, number>();
+  /** When this process started the first ovn-controller since the last central start. */
+  private firstChassisAt: number | undefined;
   /** The last convergence measured (the bench reads it through the notice). */
   last?: Convergence;
 
@@ -42,12 +47,14 @@ export class OvnRunner {
     switch (op.op) {
       case 'ovn.central.start':
         this.started.set(op.runDir, Date.now());
+        this.firstChassisAt = undefined;
         await startCentral({ exec: this.exec, ns: op.ns, runDir: op.runDir, ...(op.listen ? { listen: op.listen } : {}), label: `OVN central (${label})` });
         return;
       case 'ovn.central.stop':
         await stopCentral(this.exec, op.runDir);
         return;
       case 'ovn.controller.start':
+        this.firstChassisAt ??= Date.now();
         await startController({ exec: this.exec, ns: op.ns, runDir: op.runDir, ovsRunDir: op.ovsRunDir, label: `ovn-controller of chassis "${op.chassis}"` });
         return;
       case 'ovn.controller.stop':
@@ -62,9 +69,10 @@ export class OvnRunner {
       case 'ovn.ready': {
         const c = await this.ready(op as Extract<OvnOp, { op: 'ovn.ready' }>, step);
         this.last = c;
-        const total = c.sinceCentralMs !== undefined ? ` (${(c.sinceCentralMs / 1000).toFixed(1)} s since the central started)` : '';
+        const s = (ms: number | undefined) => (ms === undefined ? '?' : (ms / 1000).toFixed(1));
         this.notice(
-          `OVN control plane converged in ${(c.waitMs / 1000).toFixed(1)} s${total}: ${c.chassis} chassis registered, ${c.ports} logical port${c.ports === 1 ? '' : 's'} up, every chassis synced (ovn-nbctl --wait=hv sync)`,
+          `OVN control plane converged: ${c.chassis} chassis registered, ${c.ports} logical port${c.ports === 1 ? '' : 's'} up, every chassis synced (ovn-nbctl --wait=hv sync) — ` +
+            `${s(c.sinceFirstChassisMs)} s after the first ovn-controller started (${s(c.sinceCentralMs)} s after the central; final wait ${s(c.waitMs)} s)`,
         );
         return;
       }
@@ -104,19 +112,87 @@ export class OvnRunner {
       }
       await sleep(100);
     }
+    // Each chassis builds its tunnels when it sees the others' records, and computes the flows
+    // that use them once vswitchd gave them OpenFlow port numbers: wait for those ports first, so
+    // that the sync below covers flows computed with every tunnel.
+    await this.waitMesh(op, step, deadline);
     // Every chassis has caught up with the NB contents (nb_cfg), so its flows and tunnels exist.
     const left = Math.max(5, Math.ceil((deadline - Date.now()) / 1000));
     const sync = await this.exec.run(nbctlArgv(op.runDir, [['sync']], { wait: 'hv', timeoutS: left }), { env: ovnEnv(op.runDir), timeoutMs: (left + 5) * 1000 });
     if (sync.exitCode !== 0) throw commandFailed(`${step.subject}: waiting for every chassis to apply the NB (ovn-nbctl --wait=hv sync)`, sync, undefined);
     const waitMs = Date.now() - t0;
-    // Userspace datapath: resolve each chassis' tunnel neighbours (see lib/plan/ovn.ts).
+    // Userspace datapath: every chassis' vswitchd knows every other chassis' MAC.
+    await this.waitNeighbours(op, step, deadline);
+    const since = this.started.get(op.runDir);
+    const end = t0 + waitMs;
+    return {
+      waitMs,
+      ...(since !== undefined ? { sinceCentralMs: end - since } : {}),
+      ...(this.firstChassisAt !== undefined ? { sinceFirstChassisMs: end - this.firstChassisAt } : {}),
+      chassis: op.chassis.length,
+      ports: op.ports.length,
+    };
+  }
+
+  /** Poll each chassis' OVS until it has a Geneve port with an ofport to every other chassis. */
+  private async waitMesh(op: Extract<OvnOp, { op: 'ovn.ready' }>, step: Step, deadline: number): Promise<void> {
+    let pending = op.mesh;
+    let last = new Map<string, string[]>();
+    for (;;) {
+      const still: typeof pending = [];
+      for (const m of pending) {
+        const r = await this.exec.run(['ovs-vsctl', `--db=unix:${m.ovsRunDir}/db.sock`, '--timeout=5', '--format=json', '--data=json', '--columns=ofport,options', 'find', 'Interface', 'type=geneve'], { timeoutMs: 10_000 });
+        const have = r.exitCode === 0 ? parseOvsdbTable(r.stdout).filter((x) => Number(asOptional<number>(x.ofport) ?? -1) > 0).map((x) => asMap(x.options).remote_ip ?? '') : [];
+        const missing = m.remotes.filter((ip) => !have.includes(ip));
+        if (missing.length) {
+          still.push(m);
+          last.set(m.chassis, missing);
+        }
+      }
+      if (!still.length) return;
+      if (Date.now() > deadline)
+        throw new OpError({
+          subject: step.subject,
+          ns: op.ns,
+          request: 'wait for every chassis\' Geneve tunnels (ovs-vsctl find Interface type=geneve)',
+          kernelMessage: `not converged within ${op.timeoutMs / 1000} s: ${still.map((m) => `chassis ${m.chassis} has no tunnel (with an OpenFlow port) to ${last.get(m.chassis)!.join(', ')}`).join('; ')}`,
+        });
+      pending = still;
+      last = new Map([...last].filter(([c]) => still.some((m) => m.chassis === c)));
+      await sleep(100);
+    }
+  }
+
+  /**
+   * vswitchd learns a tunnel neighbour from an ARP reply that reaches the underlay bridge, so
+   * make the chassis' own kernel ask: forget its neighbour entry for the address (else it sends
+   * no ARP at all), ping it, then read vswitchd's cache; repeat for what is still missing (an
+   * ARP request from the other side can refill the kernel's entry in between).
+   */
+  private async waitNeighbours(op: Extract<OvnOp, { op: 'ovn.ready' }>, step: Step, deadline: number): Promise<void> {
+    const cache = async (ovsRunDir: string) => {
+      const r = await this.exec.run(['ovs-appctl', '--timeout=5', '-t', `${ovsRunDir}/ovs-vswitchd.ctl`, 'tnl/neigh/show'], { timeoutMs: 10_000 });
+      return r.exitCode === 0 ? new Set(r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '')) : new Set<string>();
+    };
     await Promise.all(
-      op.warm.map(async (w) => {
-        const r = await this.exec.run(inNetns(w.ns, ['ping', '-c', '1', '-W', '2', w.to]), { timeoutMs: 10_000 });
-        if (r.exitCode !== 0) this.notice(`${step.subject}: ${w.ns} could not ping chassis address ${w.to} on the underlay (${(r.stdout + r.stderr).trim().split('\n').pop()}); its first tunnel packet may be lost`);
+      op.neighbours.map(async (n) => {
+        for (;;) {
+          const known = await cache(n.ovsRunDir);
+          const missing = n.addresses.filter((a) => !known.has(a));
+          if (!missing.length) return;
+          if (Date.now() > deadline)
+            throw new OpError({
+              subject: step.subject,
+              ns: n.ns,
+              request: `ovs-appctl -t ${n.ovsRunDir}/ovs-vswitchd.ctl tnl/neigh/show`,
+              kernelMessage: `chassis ${n.chassis}: vswitchd never learned the MAC of ${missing.join(', ')} on the underlay (no ARP reply reached its bridge); tunnels to ${missing.length > 1 ? 'them' : 'it'} would lose packets`,
+            });
+          for (const a of missing) {
+            await this.exec.run(inNetns(n.ns, ['ip', 'neigh', 'flush', 'to', a]), { timeoutMs: 5000 });
+            await this.exec.run(inNetns(n.ns, ['ping', '-c', '1', '-W', '1', a]), { timeoutMs: 5000 });
+          }
+        }
       }),
     );
-    const since = [...this.started.entries()].find(([dir]) => dir === op.runDir)?.[1];
-    return { waitMs, ...(since !== undefined ? { sinceCentralMs: Date.now() - since } : {}), chassis: op.chassis.length, ports: op.ports.length };
   }
 }

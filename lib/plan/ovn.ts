@@ -124,14 +124,12 @@ export function planOvn(lab: Lab, ctx: OvsPlanContext, add: Add): void {
   }
 
   // On the userspace datapath vswitchd drops a tunnel's first packet while it resolves the remote
-  // chassis' MAC (native tunnelling learns it from ARP seen on the underlay bridge). One ping per
-  // pair of chassis over the underlay teaches both ends, so no check loses its first packet.
-  const warm: { ns: string; to: string }[] = [];
-  ovn.chassis.forEach((a, i) =>
-    ovn.chassis.slice(i + 1).forEach((b) => {
-      if (dp.get(a.name) === 'netdev' || dp.get(b.name) === 'netdev') warm.push({ ns: a.ns, to: b.encapIp });
-    }),
-  );
+  // chassis' MAC (native tunnelling: it learns it from ARP replies the underlay bridge delivers).
+  // Readiness makes each such chassis learn every other one first (lib/ovn/runner.ts).
+  const neighbours = ovn.chassis
+    .filter((c) => dp.get(c.name) === 'netdev')
+    .map((c) => ({ chassis: c.name, ns: c.ns, ovsRunDir: ovsRunDir(ctx.runRoot, lab.name, c.host), addresses: ovn.chassis.filter((o) => o !== c).map((o) => o.encapIp) }))
+    .filter((n) => n.addresses.length);
   add(
     'OVN control plane',
     {
@@ -142,7 +140,8 @@ export function planOvn(lab: Lab, ctx: OvsPlanContext, add: Add): void {
       chassis: ovn.chassis.map((c) => c.name),
       ports: ovn.chassis.flatMap((c) => c.bindings.map((b) => b.port)),
       timeoutMs: ovn.readyTimeoutMs,
-      warm,
+      mesh: ovn.chassis.map((c) => ({ chassis: c.name, ovsRunDir: ovsRunDir(ctx.runRoot, lab.name, c.host), remotes: ovn.chassis.filter((o) => o !== c).map((o) => o.encapIp) })),
+      neighbours,
     },
     central.host,
   );

@@ -176,6 +176,11 @@ function planHost(ctx: Ctx, h: Host, add: Add) {
     add(s, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: [{ tool: 'vsctl', args: cmds }], awaitLinks: [br] }, h.name);
     add(s, { op: 'link.set', ns: h.ns, name: br, mtu: i.mtu, up: true }, h.name);
     addAddresses(add, s, h.ns, br, i.addresses, h.name);
+    // The NIC is now an OVS port, but the host's kernel still sees its frames and, by default,
+    // answers ARP for the bridge's address on it with the NIC's own MAC: every peer gets two
+    // replies, and vswitchd's tunnel-neighbour snooping can keep the wrong one (tunnel packets
+    // then miss the bridge and are lost). Only the bridge answers.
+    add(s, { op: 'sysctl.set', ns: h.ns, key: `net/ipv4/conf/${i.ifname}/arp_ignore`, value: '1' }, h.name);
   }
 }
 

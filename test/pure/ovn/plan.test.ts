@@ -62,7 +62,12 @@ test('seed 004: central, NB, chassis (OVS external_ids, then ovn-controller), re
   });
   t.deepEqual(byOp('ovn.controller.start')[1], { op: 'ovn.controller.start', ns: 'gl-ovn-seed004-worker2', runDir: '/r/ovn-seed004/ovn-worker2', lab: 'ovn-seed004', ovsRunDir: '/r/ovn-seed004/ovs-worker2', chassis: 'worker2' });
   t.deepEqual(byOp('ovn.ready'), [
-    { op: 'ovn.ready', ns: 'gl-ovn-seed004-central', runDir: '/r/ovn-seed004/ovn-central', lab: 'ovn-seed004', chassis: ['worker1', 'worker2'], ports: ['vm1', 'vm2'], timeoutMs: 120_000, warm: [{ ns: 'gl-ovn-seed004-worker1', to: '192.0.2.101' }] },
+    { op: 'ovn.ready', ns: 'gl-ovn-seed004-central', runDir: '/r/ovn-seed004/ovn-central', lab: 'ovn-seed004', chassis: ['worker1', 'worker2'], ports: ['vm1', 'vm2'], timeoutMs: 120_000,
+      mesh: [{ chassis: 'worker1', ovsRunDir: '/r/ovn-seed004/ovs-worker1', remotes: ['192.0.2.101'] }, { chassis: 'worker2', ovsRunDir: '/r/ovn-seed004/ovs-worker2', remotes: ['192.0.2.100'] }],
+      neighbours: [
+        { chassis: 'worker1', ns: 'gl-ovn-seed004-worker1', ovsRunDir: '/r/ovn-seed004/ovs-worker1', addresses: ['192.0.2.101'] },
+        { chassis: 'worker2', ns: 'gl-ovn-seed004-worker2', ovsRunDir: '/r/ovn-seed004/ovs-worker2', addresses: ['192.0.2.100'] },
+      ] },
   ]);
 });
 
@@ -72,7 +77,7 @@ test('the kernel datapath: ovn-bridge-datapath-type=system, no checksum workarou
   t.false(plan.steps.some((s) => s.op.op === 'offload.set' && s.subject.startsWith('OVN')));
   const ids = plan.steps.filter((s) => s.subject === 'OVN chassis "worker1"' && s.op.op === 'ovs.cmds').flatMap((s) => (s.op as { cmds: { args: string[] }[] }).cmds[0]!.args);
   t.true(ids.includes('external_ids:ovn-bridge-datapath-type=system'));
-  t.like(plan.steps.find((s) => s.op.op === 'ovn.ready')!.op, { warm: [] });
+  t.like(plan.steps.find((s) => s.op.op === 'ovn.ready')!.op, { neighbours: [] });
 });
 
 test('a central of its own: a namespace of the lab (removed with it), unix sockets for the chassis', (t) => {
@@ -115,7 +120,7 @@ test('plan --format sh prints the OVN commands as argv (the match stays one quot
   t.regex(sh, /ip netns exec gl-ovn-seed004-worker1 ovn-controller unix:\/r\/ovn-seed004\/ovs-worker1\/db\.sock --pidfile=\/r\/ovn-seed004\/ovn-worker1\/ovn-controller\.pid/);
   t.regex(sh, /ovn-sbctl --db=unix:\/r\/ovn-seed004\/ovn-central\/sb\.sock --timeout=120 wait-until Port_Binding vm2 up=true/);
   t.regex(sh, /ovn-nbctl --db=unix:\/r\/ovn-seed004\/ovn-central\/nb\.sock --timeout=120 --wait=hv sync/);
-  t.regex(sh, /ip netns exec gl-ovn-seed004-worker1 ping -c 1 -W 2 192\.0\.2\.101/);
+  t.regex(sh, /ip netns exec gl-ovn-seed004-worker1 ip neigh flush to 192\.0\.2\.101\nip netns exec gl-ovn-seed004-worker1 ping -c 1 -W 1 192\.0\.2\.101/);
 });
 
 test('long run roots keep every unix socket path within 107 bytes', async (t) => {

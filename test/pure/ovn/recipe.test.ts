@@ -149,3 +149,13 @@ test('the JSON Schema describes the ovn section and the ovn check kind', (t) => 
   t.truthy(s.properties.checks.items.properties.ovn);
   t.is(s.properties.ovn.additionalProperties, false);
 });
+
+test('recipes/ovn-chassis10.yaml is the scale generator\'s output for N = 10 (no tunnel, 10 chassis)', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { ovnScaleRecipe } = await import('../../../bench/ovn-scale-recipe.js');
+  t.is(readFileSync(join(recipes, 'ovn-chassis10.yaml'), 'utf8'), ovnScaleRecipe('ovn-chassis10', 10, { header: true }));
+  const { lab } = await loadRecipeFile(join(recipes, 'ovn-chassis10.yaml'));
+  t.deepEqual(lab.tunnels, []);
+  t.is(lab.ovn!.chassis.length, 10);
+  t.is(lab.checks.filter((c) => c.kind === 'ping').length, 90);
+});
