@@ -15,14 +15,17 @@ PACKAGES=(
   iproute2 iputils-ping ethtool procps kmod       # namespaces, links, offloads, probes
   iperf3 tcpdump tshark nftables                  # checks, captures, nftables counter rules
   openvswitch-switch openvswitch-common           # OVS switches and tunnel ports
+  ovn-central ovn-host ovn-common                 # OVN as the Geneve control plane (recipes' ovn:)
   qemu-system-x86 busybox-static cpio             # geneve-lab vm (kernel geneve anywhere)
   openssh-server openssh-client                   # remote hosts (tests run sshd in namespaces)
   tmux                                            # the TUI end-to-end test
   vagrant                                         # validating the two-box Vagrantfile
 )
 
-# Installing openvswitch-switch must not start the machine's own OVS service: the lab starts
-# its own daemons per simulated host. A temporary policy-rc.d says "don't start services".
+# Installing openvswitch-switch (or ovn-central / ovn-host) must not start the machine's own OVS
+# or OVN services: the lab starts its own daemons per simulated host, inside the host's
+# namespace. A temporary policy-rc.d says "don't start services"; afterwards we check that no
+# OVS/OVN daemon appeared.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then
@@ -33,10 +36,20 @@ fi
 cleanup() { if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 
+DAEMONS=(ovsdb-server ovs-vswitchd ovn-northd ovn-controller)
+daemon_pids() { for d in "${DAEMONS[@]}"; do pgrep -x "$d" || true; done | sort -n; }
+before=$(daemon_pids)
+
 echo "== apt-get update" >&2
 apt-get update -q >/dev/null
 echo "== apt-get install ${PACKAGES[*]}" >&2
 apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+new=$(comm -13 <(echo "$before") <(daemon_pids) | tr '\n' ' ')
+if [ -n "${new// /}" ]; then
+  echo "install.sh: WARNING: installing the packages started daemons (pids $new): $(ps -o comm= -p ${new// /,} | tr '\n' ' ')" >&2
+  echo "  geneve-lab does not need them; stop and disable them: systemctl disable --now openvswitch-switch ovn-central ovn-host" >&2
+fi
 
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 22 ]; then

@@ -77,7 +77,7 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: Ch
     const sctx = scenarioContext(
       {
         ...ctx,
-        ovsRunRoot: join(engine.store.dir, 'run'),
+        runRoot: join(engine.store.dir, 'run'),
         ...(o.artifacts ? { artifactsDir: o.artifacts } : {}),
         ...(signal ? { signal } : {}),
         tempDir: (ep, prefix) => registry.tempDir(ep.exec, prefix, ep.host),

@@ -9,13 +9,19 @@ import { startOvs, OwnedOvs } from '../ovs/daemons.js';
 import { OvsInstance } from '../ovs/instance.js';
 import { ovsPaths } from '../ovs/paths.js';
 import { OpError } from '../errors.js';
+import { isOvnOp } from '../ovn/ops.js';
+import { OvnRunner } from '../ovn/runner.js';
 
 export class OvsRunner {
   private readonly instances = new Map<string, OvsInstance>();
+  /** OVN's operations (lib/ovn/ops.ts): its daemons live next to OVS's and are driven the same way. */
+  readonly ovn: OvnRunner;
   constructor(
     private readonly exec: Executor,
     private readonly notice: (msg: string) => void = () => {},
-  ) {}
+  ) {
+    this.ovn = new OvnRunner(exec, notice);
+  }
 
   /** The instance for a run directory: the one started in this process, or one found on disk. */
   private instance(runDir: string, ns: string, lab: string, host?: string, db?: string): OvsInstance {
@@ -48,6 +54,7 @@ export class OvsRunner {
 
   async run(step: Step): Promise<void> {
     const op = step.op;
+    if (isOvnOp(op)) return this.ovn.run(step);
     switch (op.op) {
       case 'ovs.start': {
         const inst = await startOvs({ exec: this.exec, ns: op.ns, runDir: op.runDir, tag: op.lab, label: step.host ? `OVS on host "${step.host}"` : `OVS in netns ${op.ns}` });

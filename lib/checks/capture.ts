@@ -13,6 +13,9 @@ import { decodeCapture, type DecodedPacket, type DecodeOptions } from '../wire/d
 import type { CheckContext } from './context.js';
 import { matchCapture, type CaptureMatch } from './capture-expect.js';
 import type { CheckResult } from './result.js';
+import { ovnNamesOf, resolveOvnExpect, wireLegend, type ResolvedOvnExpect } from './capture-ovn.js';
+import { ovnExec } from './ovn.js';
+import { DEFAULT_RUN_ROOT, ovnTarget } from '../ovn/query.js';
 
 export { matchCapture, validateCaptureExpect, CAPTURE_KEYS } from './capture-expect.js';
 
@@ -186,9 +189,19 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
   const sel = check.match && Object.keys(check.match).length ? ` of those with ${Object.entries(check.match).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')}` : '';
   const what = `capture on ${check.host}/${check.ifname} during "${check.during}", ${mode === 'any' ? `≥${check.atLeast}` : mode === 'all' ? 'all' : 'the first'} matching${sel}`;
   const base = { name: check.name, kind: check.kind, what };
+  // `ovn: {datapath, ingress, egress}` names logical objects: their tunnel keys come from the SB now.
+  let ovn: ResolvedOvnExpect | undefined;
+  if (ovnNamesOf(check.expect)) {
+    try {
+      ovn = await resolveOvnExpect(ovnTarget(ctx.lab, ovnExec(ctx), ctx.runRoot ?? DEFAULT_RUN_ROOT), check.expect);
+    } catch (e) {
+      return { ...base, status: 'error', message: `ovn: ${e instanceof Error ? e.message : String(e)}`, figures: {}, durationMs: Date.now() - started };
+    }
+  }
+  const expect = ovn?.expect ?? check.expect;
   let outcome: CaptureOutcome;
   try {
-    const cap = await startCapture(ep, check.ifname, { file, filter: 'udp', decode: decodeOptionsFor(ctx, { ...(check.match ?? {}), ...check.expect }) });
+    const cap = await startCapture(ep, check.ifname, { file, filter: 'udp', decode: decodeOptionsFor(ctx, { ...(check.match ?? {}), ...expect }) });
     try {
       await during();
     } finally {
@@ -202,15 +215,17 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
       else await ep.exec.run(['rm', '-rf', '--', dir]);
     }
   }
-  const m: CaptureMatch = matchCapture(outcome.packets, check.expect, check.atLeast, { ...(check.match ? { match: check.match } : {}), packets: mode });
+  const m: CaptureMatch = matchCapture(outcome.packets, expect, check.atLeast, { ...(check.match ? { match: check.match } : {}), packets: mode });
   const warnings = [...outcome.warnings, ...(outcome.stats.dropped ? [`tcpdump: ${outcome.stats.dropped} packets dropped by the kernel`] : [])];
+  // Both sides in names and keys: what the SB said the names are, what the wire's keys name.
+  const ovnText = ovn ? ` — expected: ${ovn.resolved}; ${wireLegend(outcome.packets, ovn.keys) || 'no geneve packet on the wire'}` : '';
   return {
     ...base,
     status: m.ok ? 'passed' : 'failed',
-    ...(m.ok ? {} : { message: m.message + (warnings.length ? ` (${warnings.join('; ')})` : '') }),
+    ...(m.ok ? {} : { message: m.message + ovnText + (warnings.length ? ` (${warnings.join('; ')})` : '') }),
     figures: { ...m.figures, ...(keep ? { pcap: file } : {}) },
     durationMs: Date.now() - started,
     raw: outcome.stderr,
-    details: { file, summary: m.message, packets: outcome.packets },
+    details: { file, summary: m.message + ovnText, packets: outcome.packets, ...(ovn ? { ovn: ovn.resolved } : {}) },
   };
 }

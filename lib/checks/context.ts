@@ -26,6 +26,8 @@ export interface CheckContext {
   address(name: string, family: Family): string;
   /** Directory for artifacts (pcaps, raw output); created on demand. */
   artifactsDir?: string;
+  /** Where the lab's daemons keep their files (the engine's `<state dir>/run`; default /run/geneve-lab/run): OVS and OVN sockets and logs. */
+  runRoot?: string;
   signal?: AbortSignal;
   /**
    * A fresh directory for a check's temporary files on the endpoint's machine (a capture's
@@ -38,8 +40,6 @@ export interface CheckContext {
    * so progress (the TUI, `--verbose`) can say which inner check is running.
    */
   onInner?: (e: { parent: string; check: Check } | { parent: string; result: CheckResult }) => void;
-  /** Root of the lab's OVS run directories (the engine's `<state dir>/run`); default /run/geneve-lab/run. */
-  ovsRunRoot?: string;
   /** Snapshots the scenario runner took when named steps finished (counter `since`, state `unchanged_since`): lib/checks/snapshot.ts. */
   snapshots?: SnapshotStore;
   /**

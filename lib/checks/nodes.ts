@@ -151,7 +151,7 @@ export function ovsLocation(lab: Lab, host: string, runRoot = DEFAULT_RUN_ROOT, 
 }
 
 export function ovsAccess(ctx: CheckContext, host: string, logFile?: string): OvsAccess {
-  const loc = ovsLocation(ctx.lab, host, ctx.ovsRunRoot, logFile);
+  const loc = ovsLocation(ctx.lab, host, ctx.runRoot, logFile);
   const exec = ctx.endpoint(host).exec;
   return {
     ...loc,

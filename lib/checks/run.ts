@@ -22,6 +22,7 @@ import { runMtu } from './mtu.js';
 import { runPing } from './ping.js';
 import { impairStepWhat, runImpairStep } from './impair-step.js';
 import type { CheckResult } from './result.js';
+import { ovnCheckWhat, runOvnCheck } from './ovn.js';
 
 function whatOf(check: Check): string {
   switch (check.kind) {
@@ -43,6 +44,8 @@ function whatOf(check: Check): string {
       return logWhat(check);
     case 'transfer':
       return transferWhat(check);
+    case 'ovn':
+      return ovnCheckWhat(check);
   }
 }
 
@@ -93,6 +96,8 @@ async function runPlain(check: Check, ctx: CheckContext): Promise<CheckResult> {
         return await runTransfer(check, ctx);
       case 'capture':
         return errorResult(check, `capture "${check.name}" runs around the check named in its during, not on its own`);
+      case 'ovn':
+        return await runOvnCheck(check, ctx);
       case 'impair':
         return await runImpairStep(
           check,

@@ -82,6 +82,8 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
   if (linkTunings(lab).some((t) => t.offloads && Object.keys(t.offloads).length)) tools.add('ethtool');
   if (lab.routers?.length) tools.add('sysctl');
   if (lab.routers?.some((r) => r.icmpTooBig === 'drop')) tools.add('nft');
+  if (lab.ovn) ['ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-vswitchd', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'ovn-sbctl', 'ovn-appctl'].forEach((x) => tools.add(x));
+  if (lab.checks.some((c) => c.kind === 'ovn' && c.query.tool === 'trace')) tools.add('ovn-trace');
   // Impairments set at `up` need netem; impair check steps only tc (they report a kernel
   // without netem as a failed check, so the rest of the lab can still be checked here).
   if (labHasLinkImpairments(lab)) features.add('netem');

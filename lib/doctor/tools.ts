@@ -15,6 +15,13 @@ export const TOOLS: Record<string, { pkg: string; why: string }> = {
   'ovs-vswitchd': { pkg: 'openvswitch-switch', why: 'OVS switches' },
   'ovsdb-server': { pkg: 'openvswitch-switch', why: 'OVS switches' },
   'ovs-ofctl': { pkg: 'openvswitch-common', why: 'Geneve option (TLV) flows' },
+  'ovn-northd': { pkg: 'ovn-central', why: 'OVN control plane (recipes with ovn:)' },
+  'ovn-controller': { pkg: 'ovn-host', why: 'OVN chassis (recipes with ovn:)' },
+  'ovn-nbctl': { pkg: 'ovn-common', why: 'OVN logical topology and checks' },
+  'ovn-sbctl': { pkg: 'ovn-common', why: 'OVN readiness and checks' },
+  'ovn-trace': { pkg: 'ovn-common', why: 'ovn checks with trace:' },
+  'ovn-appctl': { pkg: 'ovn-common', why: 'stopping the lab\'s OVN daemons' },
+  'ovsdb-tool': { pkg: 'openvswitch-common', why: 'creating OVS/OVN databases' },
   'qemu-system-x86_64': { pkg: 'qemu-system-x86', why: '`geneve-lab vm`' },
   ssh: { pkg: 'openssh-client', why: 'remote hosts' },
 };

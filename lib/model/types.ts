@@ -9,6 +9,7 @@ import type { OvsProgram } from './ovs-program.js';
 import type { LookCheck } from './look-checks.js';
 export type { CounterCheck, LogCheck, LookCheck, StateCheck, TransferCheck } from './look-checks.js';
 import type { LinkTuning, Router, UnderlayKind } from './topology.js';
+import type { Ovn, OvnCheck } from './ovn.js';
 
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
@@ -296,7 +297,7 @@ export interface ImpairCheck {
   then: (PingCheck | IperfCheck | MtuCheck)[];
 }
 
-export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck | LookCheck;
+export type Check = PingCheck | IperfCheck | MtuCheck | CaptureCheck | ImpairCheck | LookCheck | OvnCheck;
 
 import type { ScenarioStep } from './scenario.js';
 
@@ -319,6 +320,8 @@ export interface Lab {
   /** Ordered steps, run after the checks (lib/model/scenario.ts); absent in labs recorded before steps existed. */
   steps?: ScenarioStep[];
   warnings: string[];
+  /** OVN as the Geneve control plane (lib/model/ovn.ts). */
+  ovn?: Ovn;
 }
 
 /** Encapsulation overhead in bytes over the underlay MTU (outer IP + UDP + header + inner Ethernet). */

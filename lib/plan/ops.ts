@@ -8,6 +8,7 @@ import type { OvsCommand } from '../ovs/commands.js';
 import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
 import type { TunnelKeyMatch, TunnelKeySet } from '../tc/tunnel-key.js';
 import type { NftChain } from './nft.js';
+import type { OvnOp } from '../ovn/ops.js';
 
 interface LinkBase {
   name: string;
@@ -81,7 +82,9 @@ export type Op =
   | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string }
   /** nftables counter rules of counter checks, in a table of ours (lib/plan/nft.ts). */
   | { op: 'nft.counters'; ns: string; table: string; tag: string; chains: NftChain[] }
-  | { op: 'nft.delete'; ns: string; table: string };
+  | { op: 'nft.delete'; ns: string; table: string }
+  /** OVN daemons, NB transactions and readiness (lib/ovn/ops.ts), run by the OVS runner too. */
+  | OvnOp;
 
 /** What a geneve/vxlan netdev lets change while it exists (its changelink refuses VNI, port, external, checksums). */
 export interface TunnelInPlaceChange {
@@ -121,7 +124,8 @@ export interface Plan {
   steps: Step[];
 }
 
-export const isOvsOp = (op: Op): op is Extract<Op, { op: `ovs.${string}` }> => op.op.startsWith('ovs.');
+/** Operations the OVS runner executes: OVS's own and OVN's (daemons and tools, no kernel backend). */
+export const isOvsOp = (op: Op): op is Extract<Op, { op: `ovs.${string}` | `ovn.${string}` }> => op.op.startsWith('ovs.') || op.op.startsWith('ovn.');
 
 /** The namespace an operation acts in ("" = the caller's/root namespace). */
 export function opNamespace(op: Op): string {

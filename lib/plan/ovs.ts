@@ -26,7 +26,11 @@ export interface OvsPlanContext {
 }
 
 export function hostUsesOvs(lab: Lab, host: string): boolean {
-  return lab.switches.some((s) => s.host === host && s.kind === 'ovs') || lab.tunnels.some((t) => t.ends.some((e) => e.host === host && e.impl === 'ovs'));
+  return (
+    lab.switches.some((s) => s.host === host && s.kind === 'ovs') ||
+    lab.tunnels.some((t) => t.ends.some((e) => e.host === host && e.impl === 'ovs')) ||
+    lab.ovn?.chassis.some((c) => c.host === host) === true // an OVN chassis runs ovn-controller next to its own OVS
+  );
 }
 
 /** A run directory short enough for unix socket paths (108 bytes including the NUL). */

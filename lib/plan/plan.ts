@@ -18,6 +18,7 @@ import { tunnelUnderlayMtu, tunnelsOuterFirst } from '../model/topology.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
 import { endView, worstOptions } from '../model/tunnel-end.js';
 import { programCommands, tlvMapCommands } from './ovs-program.js';
+import { ovnNamespaces, ovnUndo, planOvn } from './ovn.js';
 import {
   assertIpsecPlannable,
   bridgeCommands,
@@ -63,6 +64,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
     ...lab.hosts.filter((h) => h.placement.kind === 'netns').map((h) => h.ns),
     ...(lab.routers ?? []).map((r) => r.ns),
     ...lab.guests.map((g) => g.ns),
+    ...ovnNamespaces(lab),
   ]);
   const drafts: Draft[] = [];
   const add = (subject: string, op: Op, host?: string) =>
@@ -81,6 +83,7 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   for (const s of lab.switches) planProgram(ctx, s, add);
   planImpairments(lab, add);
   planNftCounters(lab, add);
+  planOvn(lab, ctx, add);
 
   return {
     lab: lab.name,
@@ -113,6 +116,9 @@ function undoFor(op: Op, owned: Set<string>): Op | null {
       return { op: 'netns.del', ns: op.ns };
     case 'ovs.start':
       return { op: 'ovs.stop', ns: op.ns, runDir: op.runDir, lab: op.lab };
+    case 'ovn.central.start':
+    case 'ovn.controller.start':
+      return ovnUndo(op);
     case 'ovs.cmds':
     case 'ovs.tunnel':
       // Simulated hosts: ovs.stop ends the whole instance. SSH hosts: the machine's own OVS
@@ -188,6 +194,11 @@ function planHost(ctx: Ctx, h: Host, add: Add) {
     add(s, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: [{ tool: 'vsctl', args: cmds }], awaitLinks: [br] }, h.name);
     add(s, { op: 'link.set', ns: h.ns, name: br, mtu: i.mtu, up: true }, h.name);
     addAddresses(add, s, h.ns, br, i.addresses, h.name);
+    // The NIC is now an OVS port, but the host's kernel still sees its frames and, by default,
+    // answers ARP for the bridge's address on it with the NIC's own MAC: every peer gets two
+    // replies, and vswitchd's tunnel-neighbour snooping can keep the wrong one (tunnel packets
+    // then miss the bridge and are lost). Only the bridge answers.
+    add(s, { op: 'sysctl.set', ns: h.ns, key: `net/ipv4/conf/${i.ifname}/arp_ignore`, value: '1' }, h.name);
   }
 }
 

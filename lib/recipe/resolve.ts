@@ -16,6 +16,7 @@ import type { Analysis, CheckPair } from './semantic.js';
 import { applyEndOverrides, resolveSwitchPrograms } from './resolve-ovs.js';
 import { logGates, lookModelProblems, resolveCounter, resolveLog, resolveState, resolveTransfer, type LabParts } from './resolve-checks.js';
 import { hostRoutes, resolveRouters, tuningOf } from './resolve-routers.js';
+import { resolveOvn, resolveOvnCheck } from './resolve-ovn.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
@@ -241,6 +242,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
           ...(b.packets !== undefined ? { packets: b.packets } : {}),
         };
       }
+      case 'ovn':
+        return resolveOvnCheck(pr.name, c as RawCheck);
     }
   };
   /** The links an impair step changes (semantic.ts checked the references). */
@@ -278,7 +281,9 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     problems.push(loc.problem(['guests', gi, 'mtu'], w.message, 'warning'));
   }
   const warnings = problems.filter((p) => p.severity === 'warning').map((p) => `${p.path}: ${p.message}`);
-  const out: Lab = { ...parts, checks, warnings };
+  // OVN: the control plane, and the MACs/MTUs its bound guests need when the recipe leaves them out.
+  const ovn = a.ovn ? resolveOvn(r, a.ovn, { name: lab, networks, hosts, switches, guests }) : undefined;
+  const out: Lab = { ...parts, ...(ovn ? { guests: ovn.guests, ovn: ovn.ovn } : {}), checks, warnings };
   if (r.description !== undefined) out.description = r.description;
   return { lab: out, problems };
 }

@@ -10,6 +10,7 @@ import { stepSchemaFor } from './schema-steps.js';
 import { dfSchema, ovsSwitchFields, tunnelEndsField } from './schema-ovs.js';
 import { lookSchemas } from './schema-checks.js';
 import { topologySchemas } from './schema-routers.js';
+import { ovnCheckSchema, ovnSchema } from './schema-ovn.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -68,7 +69,7 @@ export const nameSchema = z
   })
   .meta({ description: 'Object name: ^[a-z][a-z0-9-]*$ without "--"' });
 
-function cidr(family?: 'ipv4' | 'ipv6') {
+export function cidr(family?: 'ipv4' | 'ipv6') {
   const want = family ? `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address with prefix, e.g. ${family === 'ipv4' ? '192.0.2.11/24' : '2001:db8::11/64'}` : 'an address with prefix, e.g. 192.0.2.1/24 or 2001:db8::1/64';
   return z
     .string({ error: (iss) => `${show(iss.input)} is not valid; expected ${want}` })
@@ -420,7 +421,7 @@ export const captureSchema = obj({
   ...look.captureKnobs,
 });
 
-export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair', 'state', 'counter', 'log', 'transfer'] as const;
+export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair', 'state', 'counter', 'log', 'transfer', 'ovn'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 /** Kinds allowed inside an impair step's `then`. */
 export const INNER_CHECK_KINDS = ['ping', 'iperf', 'mtu'] as const;
@@ -468,6 +469,7 @@ export const checkSchema = obj({
   counter: look.counter.optional(),
   log: look.log.optional(),
   transfer: look.transfer.optional(),
+  ovn: ovnCheckSchema.optional().meta({ description: 'A read-only look at the lab\'s OVN (nbctl, sbctl, trace with expect; or tunnels: mesh)' }),
   then: z.array(innerCheckSchema, { error: (iss) => `${show(iss.input)} is not valid; "then" is a list of checks` }).optional(),
 })
   .superRefine((c, ctx) => {
@@ -477,7 +479,7 @@ export const checkSchema = obj({
         code: 'custom',
         message:
           kinds.length === 0
-            ? 'a check needs exactly one kind: ping, iperf, mtu, capture, impair, state, counter, log or transfer'
+            ? 'a check needs exactly one kind: ping, iperf, mtu, capture, impair, state, counter, log, transfer or ovn'
             : `a check has exactly one kind, found ${kinds.join(' and ')}; split it into separate checks`,
       });
     else if (c.impair !== undefined && !c.then?.length)
@@ -530,6 +532,7 @@ export const recipeSchema = obj(
     tunnels: list(tunnelSchema, 'tunnels'),
     checks: list(checkSchema, 'checks'),
     steps: list(stepSchemaFor(checkSchema), 'steps').meta({ description: 'Ordered scenario: checks and actions run one after another after the checks; the first failure stops it' }),
+    ovn: ovnSchema.optional().meta({ description: 'OVN as the Geneve control plane (central, chassis, logical switches/routers/ACLs)' }),
   },
   'geneve-lab recipe (v1)',
 );

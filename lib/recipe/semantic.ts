@@ -15,6 +15,8 @@ import { lookCheckRules, lookRecipeRules, type LookEnv } from './semantic-checks
 import { routingRules, type NodeKind } from './semantic-routing.js';
 import { checkLinkTuning } from './semantic-tuning.js';
 import type { UnderlayKind } from '../model/topology.js';
+import { withoutOvn } from '../checks/capture-ovn.js';
+import { analyzeOvn, ovnCheckName, type OvnDecision } from './semantic-ovn.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -52,6 +54,8 @@ export interface Analysis {
   kindOf: Map<string, NodeKind>;
   /** Network of each router interface, by router index then interface index. */
   routerIfaceNetwork: string[][];
+  /** The `ovn:` section's decisions (semantic-ovn.ts). */
+  ovn?: OvnDecision;
 }
 
 /** `inSteps`: the checks are steps' (they may compare with earlier steps: since, unchanged_since). */
@@ -398,10 +402,15 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
       if (kindOf.get(cap.host) !== 'host' && kindOf.get(cap.host) !== 'router') err([...p, 'host'], refProblem(cap.host, 'host') + (namesOf('router').length ? `; or a router: ${namesOf('router').join(', ')}` : ''));
       // The expectation language belongs to the capture check; a typo must fail at validate time.
       const expect = (cap as { expect?: unknown }).expect;
-      if (expect !== undefined) for (const problem of validateCaptureExpect(expect)) err([...p, 'expect'], problem);
+      // `ovn: {datapath, ingress, egress}` names OVN objects: semantic-ovn.ts checks it.
+      if (expect !== undefined) for (const problem of validateCaptureExpect(withoutOvn(expect))) err([...p, 'expect'], problem);
       captures.push({ index: ci, during: cap.during });
       const name = c.name ?? uniqueName(`capture ${cap.host}`, usedNames);
       pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });
+      return;
+    }
+    if (kind === 'ovn') {
+      pairs.push({ index: ci, kind, from: '', to: '', family: 'ipv4', name: c.name ?? uniqueName(ovnCheckName(c.ovn!), usedNames) });
       return;
     }
     trafficPairs(c, kind, p, ci);
@@ -506,7 +515,8 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
   // Tunnel ends on one host that the kernel could not tell apart (semantic-conflicts.ts).
   problems.push(...tunnelConflicts(r, tunnelDecisions, ifaceNetwork, loc));
   problems.push(...ovsRules(r, loc, tunnelDecisions, ifaceNetwork));
-  return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf, routerIfaceNetwork };
+  const ovn = analyzeOvn(r, { err, kindOf, networks, ifaceNetwork, tunnelSwitches: tunnels.map((t, ti) => (tunnelDecisions[ti] && !tunnelDecisions[ti]!.routed ? [...t.between] : undefined)) });
+  return { problems, networks, ifaceNetwork, tunnels: tunnelDecisions, checks: pairs, kindOf, routerIfaceNetwork, ...(ovn ? { ovn } : {}) };
 }
 
 function uniqueName(base: string, used: Set<string>): string {

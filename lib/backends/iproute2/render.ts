@@ -7,6 +7,7 @@ import { nftArgv } from '../../plan/nft.js';
 import type { GeneveParams, VxlanParams } from '../../model/types.js';
 import { shellQuote } from '../../exec/executor.js';
 import { ovsOpArgv } from '../../ovs/render.js';
+import { ovnOpArgv } from '../../ovn/commands.js';
 import { netemArgv } from '../../checks/impair.js';
 import { tunnelTcArgs } from '../../tc/tunnel-key.js';
 import { ethtoolKArgv, ethtoolKRefusal, nftRulesArgv } from '../tools.js';
@@ -167,6 +168,14 @@ export function renderOp(op: Op): Command[] {
     case 'ovs.tunnel':
       // Shown in plans; executed by the OVS runner (readiness waits, Interface.error read-back).
       return ovsOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns ?? '', argv: c.argv, ...(c.input !== undefined ? { input: c.input } : {}) }));
+    case 'ovn.central.start':
+    case 'ovn.central.stop':
+    case 'ovn.controller.start':
+    case 'ovn.controller.stop':
+    case 'ovn.nbctl':
+    case 'ovn.ready':
+      // Shown in plans; executed by the OVN runner (readiness polls the SB, lib/ovn/runner.ts).
+      return ovnOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns, argv: c.argv }));
   }
 }
 

@@ -68,7 +68,7 @@ function labOf(t: ExecutionContext, text: string) {
     return { code: r.code, by: Object.fromEntries(checks.map((c) => [c.name, c])), checks, stderr: r.stderr };
   };
   const model = (): Lab => loadRecipeText(body, path).lab;
-  const ctx = (): CheckContext => ({ ...contextFromLab(model(), exec), ovsRunRoot: join(state, 'run') });
+  const ctx = (): CheckContext => ({ ...contextFromLab(model(), exec), runRoot: join(state, 'run') });
   const variant = (name: string, edit: (s: string) => string) => {
     const f = join(dir, name);
     writeFileSync(f, edit(body));
