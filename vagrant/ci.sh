@@ -16,8 +16,9 @@
 #
 # Usage: vagrant/ci.sh                 the whole run
 #        vagrant/ci.sh --run-only WHERE DIR   only step 3 for one place (used inside box-1)
-# Environment: GL_BOX (box name; geneve-lab/… means the offline box), GL_BOX_FILE (a .box file to
-#              use instead of building), GL_PROVIDER (libvirt|virtualbox), GL_RESULTS_DIR,
+# Environment: GL_BOX (box name; geneve-lab/… means the offline box), GL_BOX_DIR (an unpacked
+#              offline box to use instead of building: build.ts --print-dir), GL_BOX_FILE (a .box
+#              file to add instead), GL_PROVIDER (libvirt|virtualbox), GL_RESULTS_DIR,
 #              GL_RECIPES (space separated), GL_CLI (default "node bin/geneve-lab.js"),
 #              GL_KEEP_BOXES=1 (skip destroy, debugging only), GL_RECIPE_TIMEOUT (seconds per
 #              command, default 900), GL_BOOT_TIMEOUT (seconds for vagrant up, default 600),
@@ -44,10 +45,10 @@ run_recipes() {
     log "$where: up $recipe"
     rc=0
     t0=$(date +%s)
-    run_bg timeout "$STEP_TIMEOUT" "${IN_LAB[@]}" "${GL[@]}" --state-dir "$out/state" up "$recipe" --json \
-      --junit "$base.junit.xml" --artifacts "$base.artifacts" >"$base.up.json" 2>"$base.up.log" || rc=$?
+    run_bg timeout "$STEP_TIMEOUT" "${IN_LAB[@]}" "${GL[@]}" --state-dir "$out/state" up "$recipe" \
+      --junit "$base.junit.xml" --artifacts "$base.artifacts" >"$base.up.log" 2>&1 || rc=$?
     echo "$where $name up exit=$rc seconds=$(($(date +%s) - t0))" >>"$out/summary.txt"
-    [ "$rc" = 0 ] || { failed=1; tail -n 20 "$base.up.log" >&2 || true; }
+    [ "$rc" = 0 ] || { failed=1; tail -n 30 "$base.up.log" >&2 || true; }
     # down runs even after a failed up: it removes whatever the lab still owns on both boxes.
     rc=0
     run_bg timeout "$STEP_TIMEOUT" "${IN_LAB[@]}" "${GL[@]}" --state-dir "$out/state" down "$recipe" --json \
@@ -122,17 +123,22 @@ trap 'exit 143' TERM
 if [ "$OFFLINE" = 1 ]; then
   GL_PROVIDER=libvirt
   export GL_BOX="$BOX" GL_LIBVIRT_DRIVER="${GL_LIBVIRT_DRIVER:-qemu}" GL_BOOT_TIMEOUT="$BOOT_TIMEOUT"
-  box_file=${GL_BOX_FILE:-}
-  if [ -z "$box_file" ]; then
-    log "offline box (vagrant/box/build.ts)"
-    t0=$(date +%s)
-    run_bg node --import tsx vagrant/box/build.ts >"$RESULTS/box.out"
-    box_file=$(tail -n 1 "$RESULTS/box.out")
-    echo "box: $(($(date +%s) - t0)) s" >>"$RESULTS/summary.txt"
+  if [ -n "${GL_BOX_FILE:-}" ]; then
+    box_arg=(--box "$GL_BOX_FILE")
+  else
+    box_dir=${GL_BOX_DIR:-}
+    if [ -z "$box_dir" ]; then
+      log "offline box (vagrant/box/build.ts)"
+      t0=$(date +%s)
+      run_bg node --import tsx vagrant/box/build.ts --print-dir >"$RESULTS/box.out"
+      box_dir=$(tail -n 1 "$RESULTS/box.out")
+      echo "box: $(($(date +%s) - t0)) s" >>"$RESULTS/summary.txt"
+    fi
+    box_arg=(--box-dir "$box_dir")
   fi
   log "lab namespace with its own libvirtd (vagrant/lab/driver.ts)"
   t0=$(date +%s)
-  run_bg "${DRIVER[@]}" up --owner $$ --box "$box_file" >"$RESULTS/lab.env"
+  run_bg "${DRIVER[@]}" up --owner $$ "${box_arg[@]}" >"$RESULTS/lab.env"
   while IFS='=' read -r key value; do
     case "$key" in
       LAB_ID | LAB_NS | LAB_WORKDIR | LIBVIRTD_PID | VAGRANT_HOME | VAGRANT_DOTFILE_PATH | GL_CONSOLE_DIR) printf -v "$key" '%s' "$value" ;;
@@ -188,8 +194,9 @@ for box in "${BOXES[@]}"; do
 done
 [ "$(wc -l <"$LAB/known_hosts")" -eq "${#BOXES[@]}" ] || { echo "ci.sh: could not read the boxes' host keys" >&2; exit 1; }
 
+# The CLI as built (npm run build); built here only when it never was.
 [ -d node_modules ] || npm ci --no-audit --no-fund
-npm run build --if-present >/dev/null
+[ -f dist/cli/main.js ] || npm run build --if-present >/dev/null
 
 failed=0
 run_recipes from-host "$RESULTS" || failed=1

@@ -10,7 +10,7 @@
  * done; otherwise mmdebstrap (minbase + vagrant/box/spec.ts's packages, customize.sh), an
  * uncompressed kernel and a ~2 MB initramfs for direct kernel boot, `mkfs.ext4 -d` of the tree
  * into a qcow2 disk, and a .box tar with the box's own Vagrantfile. The last line on stdout is
- * the .box path (or, with --json, a JSON object describing it).
+ * the .box path (with --print-dir the unpacked box next to it; with --json a JSON description).
  *
  * Without a reachable mirror the newest cached box built from the same files is used (said
  * loudly). Environment: GL_BOX_CACHE (cache dir, default /var/cache/geneve-lab/vagrant-box),
@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -59,12 +59,18 @@ const BUILD_FILES = [
 ];
 /** The initramfs loads these (and their dependencies, in order) to mount /dev/vda. */
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'ext4', 'crc32c_generic'];
+/** The files of a libvirt box, as `vagrant box add` unpacks them. */
+export const BOX_MEMBERS = ['metadata.json', 'Vagrantfile', 'box.img', 'vmlinux', 'initrd.img'];
+/** The unpacked box next to the .box file in a cache entry. */
+export const BOX_DIR = 'box';
 /** Virtual size of the box disk in GiB (sparse: only what is written takes space). */
 const DISK_GIB = 4;
 
 export interface BoxInfo {
   key: string;
   box: string;
+  /** The unpacked box (BOX_MEMBERS), for linking into a lab instead of `vagrant box add`. */
+  boxDir: string;
   dir: string;
   name: string;
   built: boolean;
@@ -143,7 +149,7 @@ interface Manifest {
 async function readManifest(dir: string): Promise<Manifest | undefined> {
   try {
     const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    return existsSync(join(dir, BOX_FILE)) ? m : undefined;
+    return existsSync(join(dir, BOX_FILE)) && BOX_MEMBERS.every((f) => existsSync(join(dir, BOX_DIR, f))) ? m : undefined;
   } catch {
     return undefined;
   }
@@ -153,6 +159,7 @@ function infoOf(dir: string, m: Manifest, built: boolean, fallback?: string): Bo
   return {
     key: m.key,
     box: join(dir, BOX_FILE),
+    boxDir: join(dir, BOX_DIR),
     dir,
     name: BOX_NAME,
     built,
@@ -200,7 +207,7 @@ async function build(cacheDir: string, key: string, versions: Map<string, string
   const t0 = Date.now();
   const work = join(cacheDir, `.build-${key}-${randomBytes(3).toString('hex')}`);
   const tree = join(work, 'tree');
-  const out = join(work, 'box');
+  const out = join(work, BOX_DIR);
   await mkdir(out, { recursive: true });
   try {
     const pubkey = await vagrantInsecureKey();
@@ -216,7 +223,7 @@ async function build(cacheDir: string, key: string, versions: Map<string, string
     const releases = (await readdir(join(tree, 'lib/modules'))).filter((r) => existsSync(join(tree, 'boot', `vmlinuz-${r}`)));
     if (releases.length !== 1) throw new Error(`expected one kernel in the box, found: ${releases.join(', ') || 'none'}`);
     const release = releases[0]!;
-    const elf = await bootableKernel(join(tree, 'boot', `vmlinuz-${release}`), release, work);
+    const elf = await bootableKernel(join(tree, 'boot', `vmlinuz-${release}`), release, join(work, 'kernel'));
     await copyFile(elf, join(out, 'vmlinux'));
     await writeFile(join(out, 'initrd.img'), await makeInitramfs(tree, release));
 
@@ -226,15 +233,17 @@ async function build(cacheDir: string, key: string, versions: Map<string, string
     await $`truncate -s ${DISK_GIB}G ${raw}`;
     await $`mkfs.ext4 -q -F -L gl-root -m 0 -E root_owner=0:0 -d ${tree} ${raw}`;
     await $`qemu-img convert -O qcow2 ${raw} ${join(out, 'box.img')}`;
-    await rm(raw, { force: true });
-    await rm(tree, { recursive: true, force: true });
+    for (const d of [raw, tree, join(work, 'kernel')]) await rm(d, { recursive: true, force: true });
 
     await writeFile(join(out, 'metadata.json'), JSON.stringify({ provider: 'libvirt', format: 'qcow2', virtual_size: DISK_GIB }) + '\n');
     const vf = (await readFile(join(HERE, 'Vagrantfile.box'), 'utf8')).replace('@BASE_CMDLINE@', BASE_CMDLINE);
     await writeFile(join(out, 'Vagrantfile'), vf);
-    // Uncompressed: gzip would cost more time (packing and `vagrant box add`) than it saves here.
-    await $({ cwd: out })`tar -cf ${join(work, BOX_FILE)} metadata.json Vagrantfile box.img vmlinux initrd.img`;
-    await rm(out, { recursive: true, force: true });
+    // The .box (for `vagrant box add`) is uncompressed: gzip would cost more time (packing and
+    // adding) than it saves here. The unpacked copy next to it (box/) is what the lab driver
+    // links into a lab's private VAGRANT_HOME and libvirt pool, so no run copies 500 MB.
+    await $({ cwd: out })`tar -cf ${join(work, BOX_FILE)} ${BOX_MEMBERS}`;
+    // Labs hard-link these files; read-only so nothing can change the cached box through a link.
+    for (const f of BOX_MEMBERS) await chmod(join(out, f), 0o444);
 
     const boxBytes = (await stat(join(work, BOX_FILE))).size;
     const manifest: Manifest = {
@@ -311,7 +320,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     return i >= 0 ? args[i + 1] : undefined;
   };
   if (args.includes('--help')) {
-    process.stdout.write('usage: node --import tsx vagrant/box/build.ts [--cache-dir DIR] [--force] [--json]\n');
+    process.stdout.write('usage: node --import tsx vagrant/box/build.ts [--cache-dir DIR] [--force] [--json | --print-dir]\n');
     process.exit(0);
   }
   if (process.getuid?.() !== 0) {
@@ -321,7 +330,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const cacheDir = opt('--cache-dir');
     const info = await ensureBox({ ...(cacheDir ? { cacheDir } : {}), force: args.includes('--force') });
-    process.stdout.write((args.includes('--json') ? JSON.stringify(info) : info.box) + '\n');
+    process.stdout.write((args.includes('--json') ? JSON.stringify(info) : args.includes('--print-dir') ? info.boxDir : info.box) + '\n');
   } catch (e) {
     process.stderr.write(`box: ${(e as Error).message}\n`);
     process.exit(1);
