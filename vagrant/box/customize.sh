@@ -40,19 +40,30 @@ in_root systemctl enable systemd-networkd.service systemd-network-generator.serv
 # --- The root file system is /dev/vda itself (no partition table), mounted rw by the kernel.
 printf '/dev/vda / ext4 defaults,noatime 0 0\n' >"$R/etc/fstab"
 
-# --- Boot time: units that do nothing useful in a throw-away lab box under TCG (no VGA
-# consoles, no binfmt, no rfkill, no periodic maintenance).
+# --- Boot time. Under TCG every unit started costs a fork/exec on a slow CPU, so units that do
+# nothing useful in a throw-away lab box are masked (no VGA consoles, binfmt, rfkill, fuse, loop,
+# device-mapper, debug/trace/config file systems, periodic maintenance).
 in_root systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
   e2scrub_reap.service fstrim.timer systemd-networkd-wait-online.service getty-static.service \
-  getty@tty1.service systemd-rfkill.socket systemd-binfmt.service proc-sys-fs-binfmt_misc.automount >/dev/null
-# Open vSwitch orders itself before network.target, and sshd starts after network.target: the
-# OVS database and vswitchd (a minute under TCG) would delay SSH. Nothing on the box needs OVS
-# for its own network, so the units are copied without that ordering. The lab waits for OVS
-# itself before using it (vagrant/ci.sh).
+  getty@tty1.service systemd-rfkill.socket systemd-binfmt.service proc-sys-fs-binfmt_misc.automount \
+  modprobe@configfs.service modprobe@dm_mod.service modprobe@efi_pstore.service modprobe@fuse.service \
+  modprobe@loop.service sys-kernel-config.mount sys-fs-fuse-connections.mount sys-kernel-debug.mount \
+  sys-kernel-tracing.mount dev-hugepages.mount systemd-journal-flush.service >/dev/null
+# What "SSH-ready" waits for is sshd, and sshd needs neither the network to be configured (it
+# listens on the wildcard address) nor Open vSwitch. Debian orders sshd after network.target and
+# OVS before it, which puts networkd's and OVS's start-up (a minute under a loaded TCG) in front of
+# sshd. Both are copied into /etc without those orderings (drop-ins cannot remove ordering);
+# OVS starts after sshd instead, so it does not compete for the one vCPU while the box comes up.
+# The lab waits for OVS itself before using it (vagrant/ci.sh). sshd's config test before every
+# start (ExecStartPre) is dropped too: the config is fixed in this image.
+sed -E -e '/^After=/s/[[:space:]]*network\.target//' -e '/^ExecStartPre=\/usr\/sbin\/sshd -t$/d' \
+  -e '/^\[Unit\]$/a After=geneve-lab-identity.service' "$R/lib/systemd/system/ssh.service" >"$R/etc/systemd/system/ssh.service"
 for u in ovsdb-server.service ovs-vswitchd.service openvswitch-switch.service; do
   sed -E -e '/^Before=/{s/(^|[ =])network\.target( |$)/\1\2/;s/networking\.service//;s/=[[:space:]]+$/=/}' \
-    -e '/^PartOf=network\.target$/d' "$R/lib/systemd/system/$u" >"$R/etc/systemd/system/$u"
-  if grep -q 'network\.target' "$R/etc/systemd/system/$u"; then
+    -e '/^PartOf=network\.target$/d' -e '/^\[Unit\]$/a After=ssh.service' "$R/lib/systemd/system/$u" >"$R/etc/systemd/system/$u"
+done
+for u in ssh.service ovsdb-server.service ovs-vswitchd.service openvswitch-switch.service; do
+  if grep -E '^(Before|After|PartOf)=.*network\.target' "$R/etc/systemd/system/$u"; then
     echo "customize.sh: $u still orders itself against network.target" >&2
     exit 1
   fi
