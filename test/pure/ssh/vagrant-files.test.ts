@@ -14,7 +14,7 @@ import { specProblems } from '../../../lib/remote/ssh-args.js';
 import { hasTool } from '../../support/priv.js';
 
 const root = resolve(import.meta.dirname, '../../..');
-const scripts = ['vagrant/provision.sh', 'vagrant/ci.sh', 'vagrant/box/customize.sh', 'vagrant/lab/libvirt-in-ns.sh'];
+const scripts = ['vagrant/provision.sh', 'vagrant/ci.sh', 'vagrant/box/customize.sh', 'vagrant/lab/libvirt-in-ns.sh', 'vagrant/bench-boot.sh'];
 const shScripts = ['vagrant/box/init', 'vagrant/box/geneve-lab-identity'];
 const recipes = [
   'recipes/vagrant-kernel-geneve.yaml',
