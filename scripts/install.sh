@@ -19,13 +19,20 @@ PACKAGES=(
   qemu-system-x86 busybox-static cpio             # geneve-lab vm (kernel geneve anywhere)
   openssh-server openssh-client                   # remote hosts (tests run sshd in namespaces)
   tmux                                            # the TUI end-to-end test
+  shellcheck sudo                                 # lint of the shell scripts; SSH hosts reached as a sudo user
   vagrant                                         # validating the two-box Vagrantfile
+  # The Vagrant tier (npm run test:vagrant): two real boxes under libvirt, confined to a lab
+  # network namespace, and the offline box built from Debian's mirror (vagrant/README.md).
+  vagrant-libvirt libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients
+  libvirt-daemon-driver-qemu qemu-utils mmdebstrap dnsmasq-base iptables
 )
 
 # Installing openvswitch-switch (or ovn-central / ovn-host) must not start the machine's own OVS
 # or OVN services: the lab starts its own daemons per simulated host, inside the host's
-# namespace. A temporary policy-rc.d says "don't start services"; afterwards we check that no
-# OVS/OVN daemon appeared.
+# namespace. Likewise libvirt's packages must not start libvirtd (whose "default" network would
+# put virbr0, dnsmasq and NAT rules into the root namespace): the Vagrant tier starts its own
+# libvirtd inside a lab namespace. A temporary policy-rc.d says "don't start services";
+# afterwards we check that no OVS/OVN daemon appeared.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then

@@ -70,13 +70,17 @@ function linkTunings(lab: Lab): LinkTuning[] {
 export function requirements(lab: Lab): { features: KernelFeature[]; tools: string[] } {
   const features = new Set<KernelFeature>(['netns', 'veth']);
   const tools = new Set<string>(['ip']);
+  // Tunnel ends and switches on an SSH host are built by that machine's kernel and OVS, not
+  // this one's: they need nothing here (the remote backend names a missing link type there).
+  const here = (host: string) => lab.hosts.find((h) => h.name === host)?.placement.kind !== 'ssh';
   if (lab.networks.length || lab.switches.some((s) => s.kind === 'bridge')) features.add('bridge');
   for (const t of lab.tunnels) {
-    if (t.ends.some((e) => e.impl === 'kernel')) features.add(t.type === 'gre' ? 'gretap' : t.type);
-    if (t.ends.some((e) => e.impl === 'ovs')) ['ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl'].forEach((x) => tools.add(x));
-    if (t.family === 'ipv6') features.add('ipv6');
+    const ends = t.ends.filter((e) => here(e.host));
+    if (ends.some((e) => e.impl === 'kernel')) features.add(t.type === 'gre' ? 'gretap' : t.type);
+    if (ends.some((e) => e.impl === 'ovs')) ['ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl'].forEach((x) => tools.add(x));
+    if (t.family === 'ipv6' && ends.length) features.add('ipv6');
   }
-  if (lab.switches.some((s) => s.kind === 'ovs')) ['ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl'].forEach((x) => tools.add(x));
+  if (lab.switches.some((s) => s.kind === 'ovs' && here(s.host))) ['ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server', 'ovs-ofctl'].forEach((x) => tools.add(x));
   if (lab.guests.some((g) => Object.keys(g.offload).length)) tools.add('ethtool');
   // Routers and link tuning (lib/plan/routers.ts): sysctls, ethtool -K, a router's nft rules.
   if (linkTunings(lab).some((t) => t.offloads && Object.keys(t.offloads).length)) tools.add('ethtool');

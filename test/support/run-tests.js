@@ -3,10 +3,11 @@
 //   1. type check + build (tsc) — counted as one test;
 //   2. the host tiers (test/pure, test/priv) with ava;
 //   3. the kernel tier (test/vm) inside ONE disposable VM boot (`geneve-lab vm --exec`),
-//      because this machine's kernel may lack geneve, gre, netem, openvswitch.
+//      because this machine's kernel may lack geneve, gre, netem, openvswitch;
+//   4. the Vagrant tier (test/vagrant/tier.ts): two real boxes, the seed scenarios across them.
 // Every ava run uses the TAP reporter; results are echoed and counted, and the output ends
 // with the line CI reads: "N passed, N failed[, N skipped]". Exit code 1 when anything
-// failed or nothing ran. Options: --tier pure|priv|vm (repeatable), -- extra ava args.
+// failed or nothing ran. Options: --tier pure|priv|vm|vagrant (repeatable), -- extra ava args.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync, globSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -139,6 +140,14 @@ if (inner) {
       process.stdout.write(`# kernel tier (VM, boot included): ${Math.round((Date.now() - vmStart) / 1000)} s\n`);
     }
   }
+}
+
+// The Vagrant tier: two real boxes under libvirt confined to a lab namespace (test/vagrant/tier.ts).
+// It prints its own TAP lines (one SKIP line, loudly, where the machine cannot run it).
+if (!inner && want('vagrant')) {
+  const vagrantStart = Date.now();
+  await runTap(process.execPath, ['--import', 'tsx', 'test/vagrant/tier.ts'], 'vagrant tier');
+  process.stdout.write(`# vagrant tier (box, two boxes up, scenarios, faults, destroy): ${Math.round((Date.now() - vagrantStart) / 1000)} s\n`);
 }
 
 const skipped = count.skipped ? `, ${count.skipped} skipped` : '';

@@ -31,3 +31,17 @@ test('a missing kernel feature is a PrerequisiteError naming it and the fix (exi
 test('everything present: no error', async (t) => {
   await t.notThrowsAsync(assertRequirements(geneveLab, new LocalExecutor(), all(true)));
 });
+
+test('kernel tunnels and OVS switches on SSH hosts need nothing of this machine (the boxes build them)', async (t) => {
+  const text = twoHostRecipe('r2', 'type: geneve\n    vni: 5')
+    .replace('  - name: box-1\n', '  - name: box-1\n    ssh: vagrant@192.0.2.11\n')
+    .replace('  - name: box-2\n', '  - name: box-2\n    ssh: vagrant@192.0.2.12\n');
+  const remote = loadRecipeText(text, 'r2.yaml').lab;
+  t.true(remote.hosts.every((h) => h.placement.kind === 'ssh'), 'the recipe really has SSH hosts');
+  const r = requirements(remote);
+  t.false(r.features.includes('geneve'));
+  // This machine without geneve can still drive two boxes that have it.
+  await t.notThrowsAsync(assertRequirements(remote, new LocalExecutor(), all(true, ['geneve'])));
+  // The same lab on simulated hosts still needs it here.
+  await t.throwsAsync(assertRequirements(geneveLab, new LocalExecutor(), all(true, ['geneve'])), { instanceOf: PrerequisiteError });
+});

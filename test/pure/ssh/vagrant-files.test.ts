@@ -14,8 +14,14 @@ import { specProblems } from '../../../lib/remote/ssh-args.js';
 import { hasTool } from '../../support/priv.js';
 
 const root = resolve(import.meta.dirname, '../../..');
-const scripts = ['vagrant/provision.sh', 'vagrant/ci.sh'];
-const recipes = ['recipes/vagrant-kernel-geneve.yaml', 'recipes/vagrant-ovs-geneve.yaml'];
+const scripts = ['vagrant/provision.sh', 'vagrant/ci.sh', 'vagrant/box/customize.sh', 'vagrant/lab/libvirt-in-ns.sh', 'vagrant/bench-boot.sh'];
+const shScripts = ['vagrant/box/init', 'vagrant/box/geneve-lab-identity'];
+const recipes = [
+  'recipes/vagrant-kernel-geneve.yaml',
+  'recipes/vagrant-ovs-geneve.yaml',
+  'recipes/vagrant-ovs-geneve-vni.yaml',
+  'recipes/vagrant-encapsulations.yaml',
+];
 
 const hasVagrant = hasTool('vagrant');
 if (!hasVagrant) process.stderr.write('\n!!! VAGRANT NOT INSTALLED: `vagrant validate` tests NOT RUN (Debian: apt-get install vagrant vagrant-libvirt)\n');
@@ -49,10 +55,16 @@ if (!hasShellcheck) process.stderr.write('\n!!! shellcheck NOT INSTALLED: shell 
 (hasShellcheck ? test : (title: string, _fn: unknown) => test.skip(`${title} [NOT RUN: shellcheck not installed]`, () => {}))(
   'shellcheck -S warning of the Vagrant scripts',
   async (t: ExecutionContext) => {
-    const r = await execa('shellcheck', ['-S', 'warning', ...scripts.map((s) => join(root, s))], { reject: false });
+    const r = await execa('shellcheck', ['-S', 'warning', ...[...scripts, ...shScripts].map((s) => join(root, s))], { reject: false });
     t.is(r.exitCode, 0, String(r.stdout));
   },
 );
+
+for (const s of shScripts)
+  test(`sh -n ${s} (POSIX sh: it runs under busybox or dash on the box)`, async (t) => {
+    const r = await execa('sh', ['-n', join(root, s)], { reject: false });
+    t.is(r.exitCode, 0, String(r.stderr));
+  });
 
 test('bash -n does catch a broken script (the check above can fail)', async (t) => {
   const d = await tempDir(t, 'gl-bashn-');
@@ -121,17 +133,21 @@ for (const f of recipes)
     const simulated = { ...doc, hosts: doc.hosts.map(({ ssh: _ssh, ...h }: any) => h) };
     const { lab, warnings } = loadRecipeText(JSON.stringify(simulated), join(root, f));
     t.deepEqual(warnings, []);
-    t.is(lab.tunnels.length, 1);
+    t.true(lab.tunnels.length >= 1);
     t.true(lab.checks.length >= 4);
   });
 
-/** A fake `vagrant` that records its arguments and fails `up` (a box that cannot start). */
-async function fakeVagrant(dir: string, upExit: number): Promise<string> {
+/**
+ * A fake `vagrant` that records its arguments; `up` exits with `upExit` (a box that cannot
+ * start), or with upExit "hang" sleeps like a `vagrant up` waiting for a box that never answers.
+ */
+async function fakeVagrant(dir: string, upExit: number | 'hang'): Promise<string> {
   const bin = join(dir, 'bin');
   await mkdir(bin);
+  const up = upExit === 'hang' ? 'echo up-started >>"$0.log"; exec sleep 120' : `exit ${upExit}`;
   await writeFile(
     join(bin, 'vagrant'),
-    `#!/bin/sh\necho "$*" >>"${join(dir, 'calls')}"\ncase "$1" in up) exit ${upExit};; esac\nexit 0\n`,
+    `#!/bin/sh\necho "$*" >>"${join(dir, 'calls')}"\ncase "$1" in up) ${up};; esac\nexit 0\n`,
   );
   await chmod(join(bin, 'vagrant'), 0o755);
   return bin;
@@ -163,16 +179,51 @@ test('ci.sh --run-only: every recipe gets up and down, reports are collected, a 
   const out = join(d, 'out');
   const r = await execa('bash', [join(root, 'vagrant/ci.sh'), '--run-only', 'here', out], {
     reject: false,
-    env: { GL_CLI: `sh ${cli}`, GL_RECIPES: recipes.join(' ') },
+    env: { GL_CLI: `sh ${cli}`, GL_RECIPES: recipes.slice(0, 2).join(' ') },
   });
   t.is(r.exitCode, 1, String(r.stderr));
   const calls = (await readFile(join(d, 'calls'), 'utf8')).trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
   t.deepEqual(calls, [`up ${recipes[0]}`, `down ${recipes[0]}`, `up ${recipes[1]}`, `down ${recipes[1]}`]);
+  // up asks for JUnit and for the artifacts of failed checks.
+  t.regex((await readFile(join(d, 'calls'), 'utf8')).split('\n')[0]!, /--junit \S+here-vagrant-kernel-geneve\.junit\.xml --artifacts \S+here-vagrant-kernel-geneve\.artifacts/);
   const files = (await readdir(out)).sort();
   for (const n of ['vagrant-kernel-geneve', 'vagrant-ovs-geneve'])
-    for (const ext of ['up.json', 'junit.xml', 'down.json']) t.true(files.includes(`here-${n}.${ext}`), `${n}.${ext} in ${files.join(', ')}`);
+    for (const ext of ['up.log', 'junit.xml', 'down.json']) t.true(files.includes(`here-${n}.${ext}`), `${n}.${ext} in ${files.join(', ')}`);
   const summary = await readFile(join(out, 'summary.txt'), 'utf8');
   t.regex(summary, /here vagrant-kernel-geneve up exit=0/);
   t.regex(summary, /here vagrant-ovs-geneve up exit=1/);
   t.regex(summary, /here vagrant-ovs-geneve down exit=0/);
 });
+
+test('ci.sh: a vagrant up that outlasts GL_BOOT_TIMEOUT is stopped, reported, destroyed; exit 4', async (t) => {
+  const d = await tempDir(t, 'gl-ci-');
+  const bin = await fakeVagrant(d, 'hang');
+  const t0 = Date.now();
+  const r = await execa('bash', [join(root, 'vagrant/ci.sh')], {
+    reject: false,
+    env: { PATH: `${bin}:${process.env.PATH}`, GL_RESULTS_DIR: join(d, 'results'), GL_LAB_DIR: join(d, 'lab'), GL_BOOT_TIMEOUT: '2' },
+  });
+  t.is(r.exitCode, 4, String(r.stdout) + String(r.stderr));
+  t.true(Date.now() - t0 < 30_000, 'stopped at the timeout, not when the fake vagrant finished');
+  t.regex(String(r.stderr), /did not become reachable over SSH within GL_BOOT_TIMEOUT=2 s/);
+  t.deepEqual((await readFile(join(d, 'calls'), 'utf8')).trim().split('\n'), ['up', 'destroy -f']);
+});
+
+for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const)
+  test(`ci.sh: ${sig} while vagrant up runs triggers the trap at once (destroy runs, exit ${code})`, async (t) => {
+    const d = await tempDir(t, 'gl-ci-');
+    const bin = await fakeVagrant(d, 'hang');
+    const child = execa('bash', [join(root, 'vagrant/ci.sh')], {
+      reject: false,
+      env: { PATH: `${bin}:${process.env.PATH}`, GL_RESULTS_DIR: join(d, 'results'), GL_LAB_DIR: join(d, 'lab') },
+    });
+    // Wait until the fake `vagrant up` is running, then signal ci.sh alone (not its children).
+    for (let i = 0; i < 100 && !(await readFile(join(bin, 'vagrant.log'), 'utf8').catch(() => '')).includes('up-started'); i++)
+      await new Promise((res) => setTimeout(res, 100));
+    const t0 = Date.now();
+    process.kill(child.pid!, sig);
+    const r = await child;
+    t.is(r.exitCode, code, String(r.stdout) + String(r.stderr));
+    t.true(Date.now() - t0 < 20_000, `the trap ran at once (${Date.now() - t0} ms), not after the 120 s vagrant up`);
+    t.deepEqual((await readFile(join(d, 'calls'), 'utf8')).trim().split('\n'), ['up', 'destroy -f']);
+  });
