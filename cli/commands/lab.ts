@@ -57,7 +57,7 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions): Promise
   engine.bus.emit({ type: 'phase', phase: 'checks', state: 'start', lab: lab.name });
   // SSH hosts: checks run over the same connections (connect is a no-op when already open) and
   // see the hosts' real underlay interface names.
-  const ctx = contextFromLab(await engine.connect(lab), engine.exec, (h) => engine.execFor(h));
+  const ctx = contextFromLab(await engine.connect(lab), engine.exec, (h) => engine.execFor(h), { runRoot: join(engine.store.dir, 'run') });
   const results = await runChecks(ctx.lab.checks, { ...ctx, ...(o.artifacts ? { artifactsDir: o.artifacts } : {}) }, engine.bus);
   engine.bus.emit({ type: 'phase', phase: 'checks', state: 'done', lab: lab.name });
   if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));

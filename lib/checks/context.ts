@@ -5,6 +5,10 @@
 import type { Executor } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
 import type { CheckResult } from './result.js';
+import { diagnoseIpsec } from '../ipsec/diagnose.js';
+
+/** Where the lab's daemons keep their files unless the engine says otherwise (the default state dir's run/). */
+const DEFAULT_RUN_ROOT = '/run/geneve-lab/run';
 
 export interface Endpoint {
   name: string;
@@ -31,6 +35,11 @@ export interface CheckContext {
    * so progress (the TUI, `--verbose`) can say which inner check is running.
    */
   onInner?: (e: { parent: string; check: Check } | { parent: string; result: CheckResult }) => void;
+  /**
+   * Why traffic may not cross the lab, beyond what a failed check saw (e.g. an IPsec SA that never
+   * came up); appended to the message of a failed reachability check. Undefined: nothing to add.
+   */
+  explain?: () => Promise<string | undefined>;
 }
 
 export function familyOf(address: string): Family {
@@ -42,7 +51,7 @@ export function stripPrefix(cidr: string): string {
 }
 
 /** Build the context for a lab whose hosts are all reached through `exec` (local namespaces). */
-export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: string) => Executor): CheckContext {
+export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: string) => Executor, opts: { runRoot?: string } = {}): CheckContext {
   const exFor = (host?: string) => (host && execForHost ? execForHost(host) : exec);
   const endpoint = (name: string): Endpoint => {
     const g = lab.guests.find((x) => x.name === name);
@@ -77,9 +86,11 @@ export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: st
     }
     throw new Error(`unknown endpoint "${name}"`);
   };
+  const ipsec = lab.tunnels.some((t) => t.ipsec);
   return {
     lab,
     endpoint,
+    ...(ipsec ? { explain: () => diagnoseIpsec(lab, { execFor: (h) => exFor(h), runRoot: opts.runRoot ?? DEFAULT_RUN_ROOT }) } : {}),
     address(name, family) {
       if (/^[0-9a-fA-F:.]+$/.test(name) && (name.includes('.') || name.includes(':'))) return name;
       const ep = endpoint(name);

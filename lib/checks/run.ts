@@ -36,8 +36,20 @@ function errorResult(check: Check, message: string, started = Date.now()): Check
   return { name: check.name, kind: check.kind, what: whatOf(check), status: 'error', message, figures: {}, durationMs: Date.now() - started };
 }
 
+/** A failed reachability check says what else is known to be wrong (ctx.explain, e.g. an IPsec SA that never came up). */
+async function withExplanation(check: Exclude<Check, CaptureCheck>, r: CheckResult, ctx: CheckContext): Promise<CheckResult> {
+  const reach = check.kind === 'iperf' || check.kind === 'mtu' || (check.kind === 'ping' && check.expect === 'reachable');
+  if (r.status !== 'failed' || !reach || !ctx.explain) return r;
+  const why = await ctx.explain().catch(() => undefined);
+  return why ? { ...r, message: `${r.message ?? 'failed'}; ${why}` } : r;
+}
+
 /** Run one non-capture check; any exception becomes an 'error' result naming the check. */
 async function runPlain(check: Exclude<Check, CaptureCheck>, ctx: CheckContext): Promise<CheckResult> {
+  return withExplanation(check, await runPlainUnexplained(check, ctx), ctx);
+}
+
+async function runPlainUnexplained(check: Exclude<Check, CaptureCheck>, ctx: CheckContext): Promise<CheckResult> {
   const started = Date.now();
   if (ctx.signal?.aborted) return errorResult(check, 'cancelled before it started');
   try {

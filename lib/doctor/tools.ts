@@ -14,6 +14,7 @@ export const TOOLS: Record<string, { pkg: string; why: string }> = {
   'ovs-vswitchd': { pkg: 'openvswitch-switch', why: 'OVS switches' },
   'ovsdb-server': { pkg: 'openvswitch-switch', why: 'OVS switches' },
   'ovs-ofctl': { pkg: 'openvswitch-common', why: 'Geneve option (TLV) flows' },
+  ipsec: { pkg: 'strongswan openvswitch-ipsec libstrongswan-standard-plugins', why: 'IPsec tunnels with a pre-shared key (IKE)' },
   'qemu-system-x86_64': { pkg: 'qemu-system-x86', why: '`geneve-lab vm`' },
   ssh: { pkg: 'openssh-client', why: 'remote hosts' },
 };

@@ -133,7 +133,7 @@ export class EngineController implements Controller {
   }
 
   private checkContext(): CheckContext {
-    return contextFromLab(this.lab, this.engine.exec);
+    return contextFromLab(this.lab, this.engine.exec, undefined, { runRoot: join(this.engine.store.dir, 'run') });
   }
 
   // ---- capture ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import type { OvsStatus } from '../ovs/status.js';
 import { join } from 'node:path';
 import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
+import { jsonWithSecretDigests } from '../ipsec/secret.js';
 import { links, listNetns, netnsTag } from './inspect.js';
 import { namespaceNames, removeNamespaces, taggedNamespaces } from './namespaces.js';
 import { StateStore, pidAlive, type LabState, type Journal } from './state.js';
@@ -54,7 +55,8 @@ export interface LabSummary {
 export const labTag = (lab: string) => `geneve-lab:${lab}`;
 
 export function planHash(plan: Plan): string {
-  return createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
+  // Secrets (a PSK) print as <redacted>: hash them through a digest, so changing one changes the plan.
+  return createHash('sha256').update(jsonWithSecretDigests(plan, plan.tag)).digest('hex').slice(0, 16);
 }
 
 /** Errors that mean "already gone" when undoing: a missing object is the goal of an undo. */

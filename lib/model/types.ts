@@ -4,6 +4,8 @@
  * One tagged union per object kind keeps `switch` statements exhaustive.
  */
 
+import type { TunnelIpsec } from './ipsec.js';
+
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
 export type TunnelImpl = 'kernel' | 'ovs';
@@ -155,7 +157,6 @@ export interface OvsTunnelParams {
   dfDefault?: boolean;
   csum?: boolean;
   egressPktMark?: number;
-  psk?: string;
 }
 
 export interface TunnelEnd {
@@ -184,6 +185,8 @@ export interface Tunnel {
   gre?: GreParams;
   options: GeneveOption[];
   ovs?: OvsTunnelParams;
+  /** ESP between the ends' underlay addresses (`ipsec:`, or OVS's `ovs: { psk }`). */
+  ipsec?: TunnelIpsec;
 }
 
 export type Expectation = 'reachable' | 'unreachable';

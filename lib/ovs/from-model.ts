@@ -28,7 +28,9 @@ export function tunnelPortFromModel(tunnel: Tunnel, end: 0 | 1, bridge: string, 
   const spec: TunnelPortSpec = {
     bridge,
     name: e.ifname,
-    type: o.psk !== undefined && tunnel.type === 'gre' ? 'ipsec_gre' : tunnel.type,
+    // IPsec (tunnel.ipsec) is not a port type since OVS 2.11: the PSK goes into options:psk
+    // separately (lib/ipsec, never on a command line), ovs-monitor-ipsec does the rest.
+    type: tunnel.type,
     lab,
     remoteIp: o.remoteIp ?? e.remote,
     ...(o.localIp !== undefined ? { localIp: o.localIp } : {}),
@@ -41,7 +43,6 @@ export function tunnelPortFromModel(tunnel: Tunnel, end: 0 | 1, bridge: string, 
     ...(o.dfDefault !== undefined ? { dfDefault: o.dfDefault } : df === 'set' ? { dfDefault: true } : df === 'unset' ? { dfDefault: false } : {}),
     ...(csum !== undefined ? { csum } : {}),
     ...(o.egressPktMark !== undefined ? { egressPktMark: o.egressPktMark } : {}),
-    ...(o.psk !== undefined ? { psk: o.psk } : {}),
   };
   return spec;
 }

@@ -7,6 +7,7 @@ import type { GeneveParams, VxlanParams, GreParams, LinkImpairment } from '../mo
 import type { OvsCommand } from '../ovs/commands.js';
 import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
 import type { TunnelKeyMatch, TunnelKeySet } from '../tc/tunnel-key.js';
+import type { IpsecOp } from '../ipsec/ops.js';
 
 interface LinkBase {
   name: string;
@@ -62,7 +63,9 @@ export type Op =
       db?: string;
     }
   /** Add a tunnel port, then read Interface.error back so OVS's refusal is not lost. */
-  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string };
+  | { op: 'ovs.tunnel'; ns: string; runDir: string; lab: string; port: TunnelPortSpec; db?: string }
+  /** IKE daemons, IPsec options of OVS ports, static XFRM SAs (lib/ipsec/ops.ts). */
+  | IpsecOp;
 
 export type OpName = Op['op'];
 

@@ -13,8 +13,8 @@ import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
+import { assertIpsecPlannable, ipsecUndo, planIpsecAwait, planIpsecEndAfter, planIpsecEndBefore, planIpsecHost, withIpsecMark } from './ipsec.js';
 import {
-  assertIpsecPlannable,
   bridgeCommands,
   hostUsesOvs,
   optionFlowArgs,
@@ -59,12 +59,17 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   const add = (subject: string, op: Op, host?: string) =>
     drafts.push({ subject, op, undo: undoFor(op, owned), ...(host ? { host } : {}) });
 
+  assertIpsecPlannable(lab, ctx);
   for (const n of lab.networks) if (!isRealNetwork(lab, n)) planNetwork(lab, n, add);
-  for (const h of lab.hosts) planHost(ctx, h, add);
+  for (const h of lab.hosts) {
+    planHost(ctx, h, add);
+    planIpsecHost(ctx, lab, h, add);
+  }
   for (const s of lab.switches) planSwitch(ctx, s, add);
   for (const g of lab.guests) planGuest(ctx, g, add);
   for (const t of lab.tunnels) planTunnel(ctx, t, add);
   planImpairments(lab, add);
+  planIpsecAwait(ctx, lab, add);
 
   return {
     lab: lab.name,
@@ -109,8 +114,9 @@ function undoFor(op: Op, owned: Set<string>): Op | null {
     case 'route.add':
       return owned.has(op.ns) ? null : { op: 'route.del', ns: op.ns, to: op.to, via: op.via, dev: op.dev };
     default:
-      // link.set / sysctl / offload on objects the lab created vanish with them.
-      return null;
+      // link.set / sysctl / offload on objects the lab created vanish with them. IKE daemons
+      // stop and static SAs go explicitly, wherever they are (lib/plan/ipsec.ts).
+      return ipsecUndo(op);
   }
 }
 
@@ -290,13 +296,15 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
     const sw = end.attach.kind === 'switch' ? lab.switches.find((s) => s.name === end.attach.name) : undefined;
     if (end.impl === 'ovs') {
       if (!sw) throw new Error(`internal: OVS tunnel end of "${t.name}" without a switch`);
-      assertIpsecPlannable(t, h, switchDatapath(sw, h, ctx));
       const target = ovsTarget(ctx, lab, h);
-      add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port: tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab) }, h.name);
+      planIpsecEndBefore(ctx, lab, t, index as 0 | 1, h, add);
+      add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port: withIpsecMark(tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab), t) }, h.name);
+      planIpsecEndAfter(ctx, lab, t, index as 0 | 1, h, add);
       const flows = optionFlowArgs(lab, t, end, sw.ifname);
       if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);
       continue;
     }
+    planIpsecEndBefore(ctx, lab, t, index as 0 | 1, h, add);
     add(subject, { op: 'link.add', ns: h.ns, link: tunnelLink(lab, t, end) }, h.name);
     const tc = externalTunnelOp(t, index as 0 | 1, h.ns);
     if (tc) add(`${subject} tc tunnel key`, tc, h.name);

@@ -12,6 +12,7 @@ import type { Locator, Path } from './locate.js';
 import { parseRate, type RawCheck, type RawHost, type RawImpairment, type RawInnerCheck, type RawRecipe, type RawTunnel } from './schema.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Analysis, CheckPair } from './semantic.js';
+import { resolveIpsec } from './resolve-ipsec.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
@@ -137,6 +138,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     else if (type === 'vxlan') tunnel.vxlan = pick(t, ['vni', 'dstport', 'ttl', 'tos', 'df', 'flowlabel', 'udpcsum', 'udp6zerocsumtx', 'udp6zerocsumrx', 'external', 'learning', 'srcport']);
     else tunnel.gre = pick(t, ['key', 'ttl', 'tos']);
     if (t.ovs) tunnel.ovs = ovsParams(t.ovs);
+    const ipsec = resolveIpsec(t);
+    if (ipsec) tunnel.ipsec = ipsec;
     tunnels.push(tunnel);
   });
 
@@ -262,6 +265,5 @@ function ovsParams(o: NonNullable<RawTunnel['ovs']>): OvsTunnelParams {
   if (o.df_default !== undefined) out.dfDefault = o.df_default;
   if (o.csum !== undefined) out.csum = o.csum;
   if (o.egress_pkt_mark !== undefined) out.egressPktMark = o.egress_pkt_mark;
-  if (o.psk !== undefined) out.psk = o.psk;
   return out;
 }

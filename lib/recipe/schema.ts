@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LAB_NAME_MAX, nameProblem, isValidIfname } from '../model/names.js';
 import { parseCidr, familyOf } from './addr.js';
+import { pskSchema, tunnelIpsecSchema } from './schema-ipsec.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -319,7 +320,7 @@ const ovsTunnelSchema = obj({
   df_default: bool('df_default').optional(),
   csum: bool('csum').optional(),
   egress_pkt_mark: intIn(0, 0xffffffff, 'packet mark').optional(),
-  psk: z.string().optional(),
+  psk: pskSchema.optional(),
 });
 
 export const tunnelSchema = obj(
@@ -351,6 +352,7 @@ export const tunnelSchema = obj(
     options: z.array(optionSchema).optional().meta({ description: 'Geneve options (TLVs)' }),
     ovn: obj({ ingress: intIn(1, 32767, 'OVN ingress port key'), egress: intIn(1, 65535, 'OVN egress port key') }).optional(),
     ovs: ovsTunnelSchema.optional(),
+    ipsec: tunnelIpsecSchema.optional(),
   },
   'A tunnel between two switches (L2) or two hosts (routed)',
 );

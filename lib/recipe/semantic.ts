@@ -9,6 +9,7 @@ import { parseCidr, subnetsOverlap, sameAddress, familyOf, type Cidr } from './a
 import { suggest, type Locator, type Path } from './locate.js';
 import { CHECK_KINDS, INNER_CHECK_KINDS, type RawImpairment, type RawRecipe, type RawTunnel, type CheckKind } from './schema.js';
 import { validateCaptureExpect } from '../checks/capture-expect.js';
+import { ipsecRules } from './semantic-ipsec.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -306,6 +307,7 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
       e(t.ovn ? 'ovn' : 'options', 'Geneve options are added per packet, by OVS (an end on an ovs switch) or by tc on an external (collect-metadata) device; attach an end to a switch with kind: ovs, or set external: true');
     // OVS-only settings need an OVS end.
     if (t.ovs !== undefined && !impls.includes('ovs')) e('ovs', `ovs options apply to ends that are OVS ports, and both ends of this tunnel are kernel netdevs; attach an end to a switch with kind: ovs or remove "ovs"`);
+    ipsecRules(t, { type, impls, hosts: [ha, hb], onSsh: (h) => hosts.some((x) => x.name === h && x.ssh !== undefined) }, e);
     if (t.external && impls.every((x) => x === 'ovs')) e('external', 'external applies to kernel netdev ends, and both ends of this tunnel are OVS ports (always flow-based); remove it or use ovs.key: flow');
     // Routed vs L2.
     if (routed) {

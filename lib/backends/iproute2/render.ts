@@ -8,6 +8,7 @@ import { shellQuote } from '../../exec/executor.js';
 import { ovsOpArgv } from '../../ovs/render.js';
 import { netemArgv } from '../../checks/impair.js';
 import { tunnelTcArgs } from '../../tc/tunnel-key.js';
+import { ipsecOpArgv } from '../../ipsec/render.js';
 
 /** An `ip` invocation (args after `ip [-n NS]`) or another program run inside a namespace. */
 export type Command = { tool: 'ip'; ns: string; args: string[] } | { tool: 'exec'; ns: string; argv: string[] };
@@ -151,6 +152,15 @@ export function renderOp(op: Op): Command[] {
     case 'ovs.tunnel':
       // Shown in plans; executed by the OVS runner (readiness waits, Interface.error read-back).
       return ovsOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns ?? '', argv: c.argv }));
+    case 'ipsec.start':
+    case 'ipsec.stop':
+    case 'ipsec.conns':
+    case 'ipsec.psk':
+    case 'ipsec.await':
+    case 'xfrm.add':
+    case 'xfrm.del':
+      // Shown in plans (secrets <redacted>); executed by the IPsec runner (lib/ipsec/runner.ts).
+      return ipsecOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns ?? '', argv: c.argv }));
   }
 }
 
