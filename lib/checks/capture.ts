@@ -13,6 +13,7 @@ import { decodeCapture, type DecodedPacket, type DecodeOptions } from '../wire/d
 import type { CheckContext } from './context.js';
 import { matchCapture, type CaptureMatch } from './capture-expect.js';
 import type { CheckResult } from './result.js';
+import type { EspSa } from '../wire/esp.js';
 
 export { matchCapture, validateCaptureExpect, CAPTURE_KEYS } from './capture-expect.js';
 
@@ -26,7 +27,12 @@ export interface CaptureOptions {
   decode?: DecodeOptions;
   /** How long to wait for tcpdump to start listening (default 10 s). */
   startTimeoutMs?: number;
+  /** ESP keys, fetched once the traffic is over (the SAs exist then), to decrypt ESP packets. */
+  espSas?: () => Promise<EspSa[]>;
 }
+
+/** What a capture check records: tunnels over UDP (Geneve, VXLAN; IKE too), GRE, and ESP. */
+export const CAPTURE_FILTER = 'udp or proto 47 or proto 50';
 
 export interface CaptureOutcome {
   file: string;
@@ -127,7 +133,8 @@ export async function startCapture(ep: { exec: Executor; ns?: string }, ifname: 
         throw captureFailure(ep, ifname, argv, r, `tcpdump failed (code ${r.exitCode})`);
       }
       const buf = await fs.read(opts.file);
-      const { packets, warnings } = decodeCapture(buf, opts.decode);
+      const espSas = opts.espSas ? await opts.espSas().catch(() => undefined) : undefined;
+      const { packets, warnings } = decodeCapture(buf, { ...opts.decode, ...(espSas ? { espSas } : {}) });
       const num = (re: RegExp) => {
         const m = re.exec(r.stderr);
         return m ? Number(m[1]) : undefined;
@@ -179,7 +186,7 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
   const base = { name: check.name, kind: check.kind, what };
   let outcome: CaptureOutcome;
   try {
-    const cap = await startCapture(ep, check.ifname, { file, filter: 'udp', decode: decodeOptionsFor(ctx, check.expect) });
+    const cap = await startCapture(ep, check.ifname, { file, filter: CAPTURE_FILTER, decode: decodeOptionsFor(ctx, check.expect), ...(ctx.espSas ? { espSas: ctx.espSas } : {}) });
     try {
       await during();
     } finally {
@@ -193,7 +200,7 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
       else await ep.exec.run(['rm', '-rf', '--', dir]);
     }
   }
-  const m: CaptureMatch = matchCapture(outcome.packets, check.expect, check.atLeast);
+  const m: CaptureMatch = matchCapture(outcome.packets, check.expect, check.atLeast, check.forbid);
   const warnings = [...outcome.warnings, ...(outcome.stats.dropped ? [`tcpdump: ${outcome.stats.dropped} packets dropped by the kernel`] : [])];
   return {
     ...base,

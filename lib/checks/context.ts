@@ -6,6 +6,8 @@ import type { Executor } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
 import type { CheckResult } from './result.js';
 import { diagnoseIpsec } from '../ipsec/diagnose.js';
+import { labEspSas } from '../ipsec/keys.js';
+import type { EspSa } from '../wire/esp.js';
 
 /** Where the lab's daemons keep their files unless the engine says otherwise (the default state dir's run/). */
 const DEFAULT_RUN_ROOT = '/run/geneve-lab/run';
@@ -40,6 +42,8 @@ export interface CheckContext {
    * came up); appended to the message of a failed reachability check. Undefined: nothing to add.
    */
   explain?: () => Promise<string | undefined>;
+  /** The lab's ESP keys (from the kernel's SAs), so captures decrypt what IPsec tunnels carry. */
+  espSas?: () => Promise<EspSa[]>;
 }
 
 export function familyOf(address: string): Family {
@@ -90,7 +94,7 @@ export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: st
   return {
     lab,
     endpoint,
-    ...(ipsec ? { explain: () => diagnoseIpsec(lab, { execFor: (h) => exFor(h), runRoot: opts.runRoot ?? DEFAULT_RUN_ROOT }) } : {}),
+    ...(ipsec ? { explain: () => diagnoseIpsec(lab, { execFor: (h) => exFor(h), runRoot: opts.runRoot ?? DEFAULT_RUN_ROOT }), espSas: () => labEspSas(lab, (h) => exFor(h)) } : {}),
     address(name, family) {
       if (/^[0-9a-fA-F:.]+$/.test(name) && (name.includes('.') || name.includes(':'))) return name;
       const ep = endpoint(name);

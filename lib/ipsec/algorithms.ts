@@ -42,3 +42,18 @@ export function espAlgorithm(name: string): EspAlgorithm {
   if (!a) throw new Error(`internal: unknown ESP algorithm ${name}`);
   return a;
 }
+
+/**
+ * Bytes transport-mode ESP adds to a packet at most: SPI and sequence number (8), the IV (8 for
+ * GCM, 16 for CBC), padding to the cipher's block (GCM 4, CBC 16) plus pad length and next header
+ * (2), and the ICV. What a guest MTU must leave room for on top of the tunnel's own headers.
+ */
+export function espOverhead(a: EspAlgorithm): number {
+  if (a.aead) return 8 + 8 + (3 + 2) + a.aead.icvBits / 8;
+  return 8 + 16 + (15 + 2) + a.auth!.icvBits / 8;
+}
+
+/** ESP overhead of a tunnel with IPsec, 0 without. */
+export function ipsecOverhead(t: { ipsec?: { esp: string } }): number {
+  return t.ipsec ? espOverhead(espAlgorithm(t.ipsec.esp)) : 0;
+}

@@ -37,9 +37,15 @@ function failure(subject: string, ns: string | undefined, r: RunResult, what: st
   });
 }
 
-/** Write a file through the executor (the text on stdin, never in an argv), with its mode. */
+/**
+ * Write a file through the executor (the text on stdin, never in an argv), created 0600 and then
+ * given its mode. A fixed shell program with the path as an argument: /dev/stdin, which `install`
+ * would need, does not exist everywhere (a bare devtmpfs, as in the VM tier).
+ */
+export const WRITE_FILE_PROGRAM = 'umask 077 && cat > "$1" && chmod "$2" "$1"';
+
 export async function writeFileVia(exec: Executor, path: string, text: string, mode: string, subject: string): Promise<void> {
-  const r = await exec.run(['install', '-m', mode, '/dev/stdin', path], { input: text });
+  const r = await exec.run(['sh', '-c', WRITE_FILE_PROGRAM, 'sh', path, mode], { input: text });
   if (r.exitCode !== 0) throw failure(subject, undefined, r, `cannot write ${path}`);
 }
 

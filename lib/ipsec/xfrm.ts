@@ -5,6 +5,8 @@
  * what the capture decoder needs to decrypt ESP (lib/wire/esp.ts) and `up` needs to see an SA.
  */
 import { espAlgorithm } from './algorithms.js';
+import { sameIp } from '../wire/addr.js';
+import type { EspSa } from '../wire/esp.js';
 import type { XfrmPolicyId, XfrmPolicySpec, XfrmSelector, XfrmStateId, XfrmStateSpec } from './ops.js';
 
 const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
@@ -113,19 +115,8 @@ function authFullBits(name: string): number {
   return /sha256/.test(name) ? 256 : /sha384/.test(name) ? 384 : /sha512/.test(name) ? 512 : /md5/.test(name) ? 128 : 160;
 }
 
-/** Canonical address text for comparisons (IPv6 spelled differently by the kernel and the recipe). */
-export function sameAddr(a: string, b: string): boolean {
-  if (a === b) return true;
-  if (!a.includes(':') || !b.includes(':')) return false;
-  const expand = (x: string) => {
-    const [l, r] = x.toLowerCase().split('::');
-    const left = l ? l.split(':') : [];
-    const right = r !== undefined && r ? r.split(':') : [];
-    const mid = r !== undefined ? Array(8 - left.length - right.length).fill('0') : [];
-    return [...left, ...mid, ...right].map((g) => g.replace(/^0+(?=.)/, '')).join(':');
-  };
-  return expand(a) === expand(b);
-}
+/** Whether two address texts name the same address (the kernel and the recipe may spell IPv6 differently). */
+export const sameAddr = sameIp;
 
 /** ESP SAs in both directions between two addresses, covering the tunnel's packets (when the SA names a selector). */
 export function saPair(sas: KernelSa[], local: string, remote: string, proto?: string): { out?: KernelSa; in?: KernelSa } {
@@ -135,4 +126,11 @@ export function saPair(sas: KernelSa[], local: string, remote: string, proto?: s
     out: esp.find((s) => sameAddr(s.src, local) && sameAddr(s.dst, remote)),
     in: esp.find((s) => sameAddr(s.src, remote) && sameAddr(s.dst, local)),
   };
+}
+
+/** The kernel's SAs as the decoder's keyring (what `ip xfrm state` shows is what it needs). */
+export function espKeyring(sas: KernelSa[]): EspSa[] {
+  return sas
+    .filter((s) => s.proto === 'esp')
+    .map((s) => ({ spi: s.spi, src: s.src, dst: s.dst, ...(s.aead ? { aead: s.aead } : {}), ...(s.enc ? { enc: s.enc } : {}), ...(s.auth ? { auth: s.auth } : {}) }));
 }

@@ -239,6 +239,8 @@ export interface CaptureCheck {
   during: string;
   expect: Record<string, unknown>;
   atLeast: number;
+  /** Keys no packet may match all of (e.g. `esp: false`: no tunnel packet outside ESP). */
+  forbid?: Record<string, unknown>;
 }
 
 /** One link an impairment check step changes: a device in a namespace, on a host. */

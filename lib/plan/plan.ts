@@ -9,6 +9,7 @@
  */
 import type { Lab, Tunnel, TunnelEnd, Guest, Host, Switch, Network } from '../model/types.js';
 import { encapOverhead } from '../model/types.js';
+import { ipsecOverhead } from '../ipsec/algorithms.js';
 import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
@@ -219,7 +220,7 @@ export function overlayMtu(lab: Lab, sw: string): number | undefined {
     if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === sw)) continue;
     const net = lab.networks.find((n) => n.name === t.network);
     if (!net) continue;
-    const mtu = net.mtu - encapOverhead(t.type, t.family, t.options);
+    const mtu = net.mtu - encapOverhead(t.type, t.family, t.options) - ipsecOverhead(t);
     best = best === undefined ? mtu : Math.min(best, mtu);
   }
   return best;

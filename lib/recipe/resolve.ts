@@ -186,7 +186,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         const host = hostByName.get(b.host);
         // "interface" names a network (the host's interface on it) or is a literal ifname.
         const onNet = host?.interfaces.find((f) => f.network === b.interface);
-        return { kind: 'capture', name: pr.name, host: b.host, ifname: onNet?.ifname ?? b.interface, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1 };
+        return { kind: 'capture', name: pr.name, host: b.host, ifname: onNet?.ifname ?? b.interface, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1, ...(b.forbid ? { forbid: b.forbid } : {}) };
       }
     }
   };

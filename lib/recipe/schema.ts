@@ -398,6 +398,8 @@ export const captureSchema = obj({
   // Mappings and lists are values of keys like geneve.ovn {ingress, egress} and geneve.option(s);
   // lib/checks/capture-expect.ts validates every key and value.
   expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
+  // Same keys as expect: the capture fails when any packet matches all of them (e.g. esp: false).
+  forbid: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
 });
 
 export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair'] as const;

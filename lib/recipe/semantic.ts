@@ -378,6 +378,8 @@ export function analyze(r: RawRecipe, loc: Locator): Analysis {
       // The expectation language belongs to the capture check; a typo must fail at validate time.
       const expect = (cap as { expect?: unknown }).expect;
       if (expect !== undefined) for (const problem of validateCaptureExpect(expect)) err([...p, 'expect'], problem);
+      const forbid = (cap as { forbid?: unknown }).forbid;
+      if (forbid !== undefined) for (const problem of validateCaptureExpect(forbid)) err([...p, 'forbid'], problem.replace(/^expect/, 'forbid'));
       captures.push({ index: ci, during: cap.during });
       const name = c.name ?? uniqueName(`capture ${cap.host}`, usedNames);
       pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });
