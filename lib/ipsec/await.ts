@@ -33,6 +33,9 @@ export function ipsecArgv(t: AwaitTarget): string[] {
   return t.ipsecDir ? ipsecCmd(ipsecPaths(t.ipsecDir), t.ns) : inNetns(t.ns || undefined, ['ipsec']);
 }
 
+/** How long authentication keeps failing before `up` stops waiting (the peer had time to load its key). */
+export const AUTH_GIVE_UP_MS = 20_000;
+
 export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date.now()): Promise<AwaitOutcome> {
   const ipsec = ipsecArgv(t);
   const t0 = now();
@@ -40,6 +43,10 @@ export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date
   let lastUp = 0;
   let lastError = '';
   let conns: string[] = [];
+  // A PSK mismatch does not heal: after repeated authentication failures (past the moment the
+  // peer may still have been loading its key) waiting longer only delays the report.
+  let authFailedSince: number | undefined;
+  let authFailures = 0;
   for (;;) {
     const st = await t.exec.run([...ipsec, 'status'], { timeoutMs: 15_000 });
     const status = parseIpsecStatus(st.stdout);
@@ -54,8 +61,18 @@ export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date
       lastUp = now();
       for (const c of conns.filter((c) => !installed(status, c))) {
         const r = await t.exec.run([...ipsec, 'up', c], { timeoutMs: Math.max(1000, Math.min(20_000, deadline - now())) });
-        if (r.exitCode !== 0) lastError = r.stdout.split('\n').filter((l) => /failed|error|notify/i.test(l)).slice(-2).join(' / ') || `ipsec up ${c}: exit ${r.exitCode}`;
+        // `ipsec up` exits 0 whether or not the connection came up: its output says which.
+        if (/established successfully/.test(r.stdout)) continue;
+        lastError = r.stdout.split('\n').filter((l) => /failed|error|notify/i.test(l)).slice(-2).join(' / ') || `ipsec up ${c}: exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`;
+        if (/AUTHENTICATION_FAILED/.test(r.stdout)) {
+          authFailedSince ??= now();
+          authFailures++;
+        } else {
+          authFailedSince = undefined;
+          authFailures = 0;
+        }
       }
+      if (authFailures >= 3 && authFailedSince !== undefined && now() - authFailedSince >= AUTH_GIVE_UP_MS) break;
       continue;
     }
     await sleep(250);

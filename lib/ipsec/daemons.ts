@@ -9,6 +9,7 @@
 import { inNetns, type Executor, type RunResult } from '../exec/executor.js';
 import { OpError, PrerequisiteError } from '../errors.js';
 import { ipsecPaths, type IpsecPaths } from './paths.js';
+import { ovsPaths } from '../ovs/paths.js';
 import { ipsecConfTop, ipsecSecretsTop, MONITOR_CONF_INITIAL, strongswanConf, wrapperScript } from './strongswan.js';
 
 export const OVS_MONITOR_IPSEC = '/usr/share/openvswitch/scripts/ovs-monitor-ipsec';
@@ -88,6 +89,10 @@ export async function startIpsec(o: StartIpsecOptions): Promise<void> {
     await writeFileVia(exec, p.ipsecSecrets, ipsecSecretsTop(p, Boolean(o.ovsDb)), '600', label);
     await writeFileVia(exec, p.wrapper, wrapperScript(p, label), '700', label);
     if (o.ovsDb) {
+      // The OVS database will hold the ports' PSKs (options:psk): nobody but root reads it.
+      const ovsDir = o.ovsDb.slice(0, o.ovsDb.lastIndexOf('/'));
+      await must(exec, ['chmod', '700', ovsDir], label);
+      await must(exec, ['chmod', '600', ovsPaths(ovsDir).db], label);
       await writeFileVia(exec, p.monitorConf, MONITOR_CONF_INITIAL, '600', label);
       await writeFileVia(exec, p.monitorSecrets, '', '600', label);
       // The monitor checks the kernel's view with <root prefix>/sbin/ip.

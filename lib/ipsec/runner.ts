@@ -15,21 +15,9 @@ import { policyAddLine, policyDeleteLine, stateAddLine, stateDeleteLine } from '
 
 export type Notice = (message: string, level?: 'info' | 'warning') => void;
 
-const batchArgv = (ns: string, force = false) => ['ip', ...(ns ? ['-n', ns] : []), ...(force ? ['-force'] : []), '-batch', '-'];
-
-/** Line numbers (1-based) ip -batch reported as failed, with the error text that preceded each. */
-function batchFailures(stderr: string): { line: number; message: string }[] {
-  const out: { line: number; message: string }[] = [];
-  let pending: string[] = [];
-  for (const l of stderr.split('\n')) {
-    const m = /Command failed -:(\d+)/.exec(l);
-    if (m) {
-      out.push({ line: Number(m[1]), message: pending.join(' ').trim() });
-      pending = [];
-    } else if (l.trim()) pending.push(l.trim());
-  }
-  return out;
-}
+const batchArgv = (ns: string) => ['ip', ...(ns ? ['-n', ns] : []), '-batch', '-'];
+/** A deletion line as argv (no secret in it). */
+const ipArgv = (ns: string, line: string) => ['ip', ...(ns ? ['-n', ns] : []), ...line.split(' ')];
 
 const gone = (msg: string) => /No such process|No such file or directory|does not exist/i.test(msg);
 
@@ -83,35 +71,44 @@ export class IpsecRunner {
     return r;
   }
 
-  /** All lines in one `ip -batch`; when one fails, what went in before it is taken out again. */
+  /**
+   * One `ip -batch -` per line, the line on stdin (so keys never reach an argv): ip's xfrm
+   * commands exit at their first failure without saying which line failed, and the lab must know
+   * exactly what went in. When one fails, what went in before it is taken out again.
+   */
   private async xfrmAdd(op: Extract<IpsecOp, { op: 'xfrm.add' }>, where: { subject: string; host?: string; ns?: string }): Promise<void> {
-    const lines = [...op.states.map(stateAddLine), ...op.policies.map(policyAddLine)];
-    const r = await this.exec.run(batchArgv(op.ns), { input: lines.join('\n') + '\n', timeoutMs: 30_000 });
-    if (r.exitCode === 0) return;
-    const f = batchFailures(r.stderr)[0];
-    const failed = f ? f.line - 1 : 0;
-    const done = [...op.states.map((s) => stateDeleteLine(s)), ...op.policies.map((p) => policyDeleteLine(p))].slice(0, failed);
-    if (done.length) await this.exec.run(batchArgv(op.ns, true), { input: done.join('\n') + '\n', timeoutMs: 30_000 });
-    const what = failed < op.states.length ? describeState(op.states[failed]) : describePolicy(op.policies[failed - op.states.length]);
-    const msg = f?.message || r.stderr.trim() || `exit ${r.exitCode}`;
-    throw new OpError({
-      ...where,
-      request: `ip ${op.ns ? `-n ${op.ns} ` : ''}xfrm … (${what})`,
-      kernelMessage: /File exists/.test(msg) ? `${msg}: an XFRM ${failed < op.states.length ? 'state' : 'policy'} like this one already exists there and is not the lab's (${what}); remove it or change the lab's SPIs` : /not found|Protocol not supported/.test(msg) ? `${msg}: this kernel lacks ESP or the algorithm (modprobe esp4 / esp6; run the lab in the VM tier)` : msg,
-      ...(/File exists/.test(msg) ? { errno: 'EEXIST' } : {}),
-      stderr: r.stderr,
-      exitCode: r.exitCode,
-    });
+    const items = [
+      ...op.states.map((st) => ({ add: stateAddLine(st), del: stateDeleteLine(st), what: describeState(st), kind: 'state' })),
+      ...op.policies.map((p) => ({ add: policyAddLine(p), del: policyDeleteLine(p), what: describePolicy(p), kind: 'policy' })),
+    ];
+    for (const [i, item] of items.entries()) {
+      const r = await this.exec.run(batchArgv(op.ns), { input: item.add + '\n', timeoutMs: 30_000 });
+      if (r.exitCode === 0) continue;
+      for (const done of items.slice(0, i).reverse()) await this.exec.run(ipArgv(op.ns, done.del), { timeoutMs: 30_000 });
+      const msg = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Command failed/.test(l)).join(' / ') || `exit ${r.exitCode}`;
+      throw new OpError({
+        ...where,
+        request: `ip ${op.ns ? `-n ${op.ns} ` : ''}xfrm ${item.kind} add (${item.what}; keys on stdin)`,
+        kernelMessage: /File exists/.test(msg)
+          ? `${msg}: an XFRM ${item.kind} like this one already exists there and is not the lab's (${item.what}); remove it, or change the lab's ${item.kind === 'state' ? 'SPIs' : 'tunnel'}`
+          : /not found|Protocol not supported/.test(msg)
+            ? `${msg}: this kernel lacks ESP or the algorithm (modprobe esp4 / esp6; run the lab in the VM tier)`
+            : msg,
+        ...(/File exists/.test(msg) ? { errno: 'EEXIST' } : {}),
+        stderr: r.stderr,
+        exitCode: r.exitCode,
+      });
+    }
   }
 
+  /** Exactly the lab's policies, then its states, one `ip` each (a missing one is already gone: fine). */
   private async xfrmDel(op: Extract<IpsecOp, { op: 'xfrm.del' }>, where: { subject: string; host?: string; ns?: string }): Promise<void> {
-    const lines = [...op.policies.map(policyDeleteLine), ...op.states.map(stateDeleteLine)];
-    if (!lines.length) return;
-    const r = await this.exec.run(batchArgv(op.ns, true), { input: lines.join('\n') + '\n', timeoutMs: 30_000 });
-    if (r.exitCode === 0) return;
-    const real = batchFailures(r.stderr).filter((f) => !gone(f.message));
-    if (!real.length && batchFailures(r.stderr).length) return; // already gone: the goal of an undo
-    throw new OpError({ ...where, request: `ip ${op.ns ? `-n ${op.ns} ` : ''}-force -batch - (${lines.length} xfrm deletions)`, kernelMessage: real.map((f) => `line ${f.line} (${lines[f.line - 1]}): ${f.message}`).join('; ') || r.stderr.trim(), stderr: r.stderr, exitCode: r.exitCode });
+    const failed: string[] = [];
+    for (const line of [...op.policies.map(policyDeleteLine), ...op.states.map(stateDeleteLine)]) {
+      const r = await this.exec.run(ipArgv(op.ns, line), { timeoutMs: 30_000 });
+      if (r.exitCode !== 0 && !gone(r.stderr)) failed.push(`${line}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    }
+    if (failed.length) throw new OpError({ ...where, request: `ip ${op.ns ? `-n ${op.ns} ` : ''}xfrm … delete`, kernelMessage: failed.join('; ') });
   }
 }
 

@@ -22,8 +22,11 @@ type Add = (subject: string, op: Op, host?: string) => void;
 
 /** The skb mark the lab's OVS IPsec ports put on their packets, and the drop policy matches (OVS ipsec_skb_mark). */
 export const IPSEC_MARK = 1;
-/** How long `up` waits for a tunnel's SAs (DH under TCG takes seconds per exchange). */
-export const AWAIT_TIMEOUT_MS = 60_000;
+/**
+ * How long `up` waits for a tunnel's SAs at most. A modp2048 exchange takes seconds under TCG on
+ * a busy machine (34 s were seen in the VM tier); a PSK mismatch ends the wait early (await.ts).
+ */
+export const AWAIT_TIMEOUT_MS = 120_000;
 
 const usesPsk = (t: Tunnel) => t.ipsec?.psk !== undefined;
 

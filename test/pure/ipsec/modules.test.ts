@@ -146,25 +146,26 @@ function fake(answer: (argv: string[], input?: string) => Partial<RunResult>): E
 const step = (op: Step['op']): Step => ({ id: 1, subject: 'tunnel "tun0" on host "box-1" IPsec', host: 'box-1', op, undo: null });
 const policies = [{ sel: { src: '192.0.2.11', dst: '192.0.2.12', proto: 'gre' as const }, dir: 'out' as const, reqid: 7 }];
 
-test('xfrm.add: one ip -batch on stdin (keys never in argv); a clash takes out what went in and names the object', async (t) => {
+test('xfrm.add: one ip -batch per line, the line on stdin (keys never in argv); a clash takes out what went in and names the object', async (t) => {
   const ok = fake(() => ({}));
   await new IpsecRunner(ok).run(step({ op: 'xfrm.add', ns: 'gl-t-box-1', states: [gcm], policies }));
-  t.deepEqual(ok.calls[0]!.argv, ['ip', '-n', 'gl-t-box-1', '-batch', '-']);
-  t.true(ok.calls[0]!.input!.includes('11'.repeat(20)));
+  t.deepEqual(ok.calls.map((c) => c.argv), [['ip', '-n', 'gl-t-box-1', '-batch', '-'], ['ip', '-n', 'gl-t-box-1', '-batch', '-']]);
+  t.is(ok.calls[0]!.input, stateAddLine(gcm) + '\n');
   t.false(ok.calls.some((c) => c.argv.join(' ').includes('1111')));
-  const clash = fake((argv, input) => (input?.includes('policy add') ? { exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n' } : {}));
+  // ip's xfrm commands exit at the first failure without naming the line: one process per line tells.
+  const clash = fake((argv, input) => (input?.includes('policy add') ? { exitCode: 2, stderr: 'RTNETLINK answers: File exists\n' } : {}));
   const e = await t.throwsAsync(new IpsecRunner(clash).run(step({ op: 'xfrm.add', ns: 'gl-t-box-1', states: [gcm], policies })), { instanceOf: OpError });
   t.regex(e!.message, /an XFRM policy like this one already exists there and is not the lab's \(policy out 192\.0\.2\.11 → 192\.0\.2\.12 gre\)/);
-  t.deepEqual(clash.calls[1]!.argv, ['ip', '-n', 'gl-t-box-1', '-force', '-batch', '-']);
-  t.is(clash.calls[1]!.input, 'xfrm state delete src 192.0.2.11 dst 192.0.2.12 proto esp spi 0x00001001\n', 'only the state that went in');
+  t.deepEqual(clash.calls[2]!.argv, ['ip', '-n', 'gl-t-box-1', 'xfrm', 'state', 'delete', 'src', '192.0.2.11', 'dst', '192.0.2.12', 'proto', 'esp', 'spi', '0x00001001'], 'only the state that went in');
+  t.is(clash.calls.length, 3);
 });
 
 test('xfrm.del: exactly the lab\'s policies and states; already gone is fine, another error is not', async (t) => {
-  const gone = fake(() => ({ exitCode: 1, stderr: 'RTNETLINK answers: No such process\nCommand failed -:2\n' }));
+  const gone = fake(() => ({ exitCode: 2, stderr: 'RTNETLINK answers: No such file or directory\n' }));
   await new IpsecRunner(gone).run(step({ op: 'xfrm.del', ns: '', states: [{ src: '192.0.2.11', dst: '192.0.2.12', spi: 0x1001 }], policies: [{ sel: policies[0]!.sel, dir: 'out' }] }));
-  t.deepEqual(gone.calls[0], { argv: ['ip', '-force', '-batch', '-'], input: 'xfrm policy delete src 192.0.2.11/32 dst 192.0.2.12/32 proto gre dir out\nxfrm state delete src 192.0.2.11 dst 192.0.2.12 proto esp spi 0x00001001\n' });
-  const denied = fake(() => ({ exitCode: 1, stderr: 'RTNETLINK answers: Operation not permitted\nCommand failed -:1\n' }));
-  await t.throwsAsync(new IpsecRunner(denied).run(step({ op: 'xfrm.del', ns: '', states: [], policies: [{ sel: policies[0]!.sel, dir: 'out' }] })), { message: /Operation not permitted/ });
+  t.deepEqual(gone.calls.map((c) => c.argv.join(' ')), ['ip xfrm policy delete src 192.0.2.11/32 dst 192.0.2.12/32 proto gre dir out', 'ip xfrm state delete src 192.0.2.11 dst 192.0.2.12 proto esp spi 0x00001001']);
+  const denied = fake((argv) => (argv.includes('policy') ? { exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted\n' } : { exitCode: 2, stderr: 'RTNETLINK answers: No such process\n' }));
+  await t.throwsAsync(new IpsecRunner(denied).run(step({ op: 'xfrm.del', ns: '', states: [{ src: '192.0.2.11', dst: '192.0.2.12', spi: 0x1001 }], policies: [{ sel: policies[0]!.sel, dir: 'out' }] })), { message: /policy delete .*Operation not permitted/ });
 });
 
 test('ipsec.psk: the PSK goes to the database on stdin, never in an argv', async (t) => {
