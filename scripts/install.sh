@@ -15,6 +15,8 @@ PACKAGES=(
   iproute2 iputils-ping ethtool procps kmod       # namespaces, links, offloads, probes
   iperf3 tcpdump tshark                           # checks and captures
   openvswitch-switch openvswitch-common           # OVS switches and tunnel ports
+  strongswan libstrongswan-standard-plugins       # IPsec tunnels: IKE (charon; gcm/openssl for OVS's AES-GCM proposal)
+  openvswitch-ipsec                               # ovs-monitor-ipsec (the lab runs one per simulated host)
   qemu-system-x86 busybox-static cpio             # geneve-lab vm (kernel geneve anywhere)
   openssh-server openssh-client                   # remote hosts (tests run sshd in namespaces)
   tmux                                            # the TUI end-to-end test
@@ -35,8 +37,19 @@ trap cleanup EXIT
 
 echo "== apt-get update" >&2
 apt-get update -q >/dev/null
+# IKE services this run installs (not ones the machine already had: those stay as their admin set them).
+new_ike_units=()
+for unit in strongswan-starter:strongswan-starter.service openvswitch-ipsec:openvswitch-ipsec.service; do
+  dpkg -s "${unit%%:*}" >/dev/null 2>&1 || new_ike_units+=("${unit#*:}")
+done
 echo "== apt-get install ${PACKAGES[*]}" >&2
 apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
+# Freshly installed, strongSwan and openvswitch-ipsec would start an IKE daemon in the machine's
+# own namespace at the next boot; the lab runs its own per simulated host, inside that host's
+# namespace, so they stay off (enable them yourself if this machine is to do real IPsec).
+if [ "${#new_ike_units[@]}" -gt 0 ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --quiet "${new_ike_units[@]}" 2>/dev/null || true
+fi
 
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 22 ]; then

@@ -9,6 +9,7 @@
  * not listed is assumed long and starts first; add it here once its time is known.
  */
 export const LONGEST_FIRST = [
+  'ipsec/ipsec', // ~? s (four IPsec labs: IKE under TCG, SSH hosts)
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
   'faults/external-tc', // ~175 s
   'ovs/interop', // ~170 s
