@@ -301,7 +301,10 @@ export class Engine {
     const failures: OpFailure[] = [];
     let undone = 0;
     const touched = (s: Step) =>
-      journal.done.has(s.id) || (s.op.op === 'netns.add' && (journal.intent.has(s.id) || s.id === failedStep?.id));
+      journal.done.has(s.id) ||
+      (s.op.op === 'netns.add' && (journal.intent.has(s.id) || s.id === failedStep?.id)) ||
+      // IKE daemons half-started by a crashed run: stopping touches only provably-ours pids and a marked directory.
+      (s.op.op === 'ipsec.start' && journal.intent.has(s.id));
     // Namespaces go last, all of a machine's in one batch (one listing, one /proc scan, then
     // the deletions): everything else the lab undoes (OVS daemons, links on SSH hosts) comes
     // first, in reverse plan order, while the namespaces it may need still exist.

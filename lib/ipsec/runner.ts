@@ -47,6 +47,13 @@ export class IpsecRunner {
         return;
       }
       case 'ipsec.psk':
+        // An SSH host's own OVS: its openvswitch-ipsec service does the IKE, so it must be running.
+        if (!op.ipsecDir && (await this.exec.run(['pgrep', '-f', 'ovs-monitor-ipsec'])).exitCode !== 0)
+          throw new OpError({
+            ...where,
+            request: 'pgrep -f ovs-monitor-ipsec',
+            kernelMessage: 'the machine\'s openvswitch-ipsec service (ovs-monitor-ipsec) is not running, so nothing would negotiate this port\'s SAs: start it (systemctl start openvswitch-ipsec), or use static keys (ipsec: { keys: [...] })',
+          });
         await setPortPsk(this.exec, { db: op.db, port: op.port, psk: op.psk, ...(op.esp ? { esp: op.esp } : {}), subject: step.subject, ...(op.ns ? { ns: op.ns } : {}) });
         return;
       case 'ipsec.await': {

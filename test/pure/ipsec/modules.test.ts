@@ -170,10 +170,18 @@ test('xfrm.del: exactly the lab\'s policies and states; already gone is fine, an
 
 test('ipsec.psk: the PSK goes to the database on stdin, never in an argv', async (t) => {
   const ex = fake(() => ({ stdout: JSON.stringify({ result: [{ count: 1 }, { count: 1 }], error: null }) }));
-  await new IpsecRunner(ex).run(step({ op: 'ipsec.psk', ns: 'gl-t-box-1', db: '/run/x/db.sock', port: 'tun0', psk: secret('hunter2') }));
+  await new IpsecRunner(ex).run(step({ op: 'ipsec.psk', ns: 'gl-t-box-1', db: '/run/x/db.sock', port: 'tun0', psk: secret('hunter2'), ipsecDir: '/run/x/ipsec-box-1' }));
   t.is(ex.calls.length, 1);
   t.false(ex.calls[0]!.argv.join(' ').includes('hunter2'));
   t.true(ex.calls[0]!.input!.includes('hunter2'));
   const missing = fake(() => ({ stdout: JSON.stringify({ result: [{ count: 0 }, { count: 0 }], error: null }) }));
   await t.throwsAsync(new IpsecRunner(missing).run(step({ op: 'ipsec.psk', ns: '', db: '/run/x/db.sock', port: 'tun9', psk: secret('hunter2') })), { message: /no Interface named "tun9".*|[\s\S]*options:psk=<redacted>/ });
+});
+
+test('ipsec.psk on an SSH host: refused when the machine\'s openvswitch-ipsec is not running (nothing would negotiate)', async (t) => {
+  const ex = fake((argv) => (argv[0] === 'pgrep' ? { exitCode: 1 } : { stdout: JSON.stringify({ result: [{ count: 1 }, { count: 1 }] }) }));
+  await t.throwsAsync(new IpsecRunner(ex).run(step({ op: 'ipsec.psk', ns: '', db: '/var/run/openvswitch/db.sock', port: 't-tun0', psk: secret('hunter2') })), {
+    message: /openvswitch-ipsec service \(ovs-monitor-ipsec\) is not running.*systemctl start openvswitch-ipsec/,
+  });
+  t.is(ex.calls.length, 1, 'the database was not touched');
 });
