@@ -39,6 +39,8 @@ export interface UpOutcome {
   applied: number;
   reason: string;
   durationMs: number;
+  /** What `up` had to say (e.g. how long IPsec negotiation took), also for --json. */
+  notices?: { level: 'info' | 'warning'; message: string }[];
 }
 
 export interface LabSummary {
@@ -147,6 +149,19 @@ export class Engine {
 
   /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
   async up(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } } = {}): Promise<UpOutcome> {
+    const notices: NonNullable<UpOutcome['notices']> = [];
+    const off = this.bus.on((e) => {
+      if (e.type === 'notice') notices.push({ level: e.level, message: e.message });
+    });
+    try {
+      const outcome = await this.upUnrecorded(recipeLab, opts);
+      return notices.length ? { ...outcome, notices } : outcome;
+    } finally {
+      off();
+    }
+  }
+
+  private async upUnrecorded(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> } }): Promise<UpOutcome> {
     const t0 = Date.now();
     const lab = await this.connect(recipeLab);
     const plan = await this.plan(lab);
