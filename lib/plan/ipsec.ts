@@ -2,9 +2,14 @@
  * The IPsec part of a plan (pure). Per simulated host with a pre-shared-key tunnel end: strongSwan
  * (and ovs-monitor-ipsec when the host has OVS ports with a PSK) right after its OVS daemons.
  * Per tunnel end: static SAs, or the lab's own IKE connections for a kernel netdev, BEFORE the
- * netdev exists (so no packet ever leaves unencrypted); an OVS port's PSK right after the port
- * (the lab's OVS instances drop unencrypted IPsec-port packets until then: ipsec_skb_mark 1/1 and
- * egress_pkt_mark 1). Per tunnel, after all of them: wait until the SAs are up.
+ * netdev exists (so no packet ever leaves unencrypted); an OVS port's PSK right after the port.
+ * Per tunnel, after all of them: wait until the SAs are up.
+ *
+ * Not used: OVS's ipsec_skb_mark guard (egress_pkt_mark on the port, a drop policy for marked
+ * packets without an SA). With strongSwan it made the first packet of a new datapath flow from
+ * an IPsec port fail the SA lookup now and then (XfrmOutNoStates; seen in the VM tier), i.e. lost
+ * pings; without it an OVS port may send in clear only between its creation and
+ * ovs-monitor-ipsec's configuration of it, during `up` — OVS's own default behaviour.
  */
 import { createHash } from 'node:crypto';
 import type { Host, Lab, Tunnel } from '../model/types.js';
@@ -14,14 +19,11 @@ import type { AwaitSpec, IpsecOp, XfrmPolicySpec, XfrmSelector, XfrmStateSpec } 
 import { connsFile, ipsecDir } from '../ipsec/paths.js';
 import { ikeConnsFor } from '../ipsec/strongswan.js';
 import { ovsPaths } from '../ovs/paths.js';
-import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
 import type { Op } from './ops.js';
 import { ovsRunDir, ovsTarget, switchDatapath, type OvsPlanContext } from './ovs.js';
 
 type Add = (subject: string, op: Op, host?: string) => void;
 
-/** The skb mark the lab's OVS IPsec ports put on their packets, and the drop policy matches (OVS ipsec_skb_mark). */
-export const IPSEC_MARK = 1;
 /**
  * How long `up` waits for a tunnel's SAs at most. A modp2048 exchange takes seconds under TCG on
  * a busy machine (34 s were seen in the VM tier); a PSK mismatch ends the wait early (await.ts).
@@ -75,16 +77,7 @@ export function planIpsecHost(ctx: OvsPlanContext, lab: Lab, h: Host, add: Add):
   if (!ends.length) return;
   const ovs = ends.some((e) => e.impl === 'ovs');
   const runDir = ovsRunDir(ctx.runRoot, lab.name, h.name);
-  if (ovs)
-    // Unencrypted packets of IPsec ports (marked by egress_pkt_mark) are dropped by a policy
-    // ovs-monitor-ipsec installs from this setting, until the port's SA is there.
-    add(`OVS on host "${h.name}" IPsec`, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: [{ tool: 'vsctl', args: ['set', 'Open_vSwitch', '.', `other_config:ipsec_skb_mark=${IPSEC_MARK}/${IPSEC_MARK}`] }] }, h.name);
   add(`IKE daemon on host "${h.name}"`, { op: 'ipsec.start', ns: h.ns, dir: ipsecDir(ctx.runRoot, lab.name, h.name), lab: lab.name, ...(ovs ? { ovsDb: ovsPaths(runDir).dbSocket } : {}) }, h.name);
-}
-
-/** An OVS IPsec port marks its packets so the drop policy catches them until the SA is up. */
-export function withIpsecMark(port: TunnelPortSpec, t: Tunnel): TunnelPortSpec {
-  return usesPsk(t) && port.egressPktMark === undefined ? { ...port, egressPktMark: IPSEC_MARK } : port;
 }
 
 /** A reqid the lab's static SAs and their policies share; high, away from strongSwan's 1, 2, … */

@@ -14,7 +14,7 @@ import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
-import { assertIpsecPlannable, ipsecUndo, planIpsecAwait, planIpsecEndAfter, planIpsecEndBefore, planIpsecHost, withIpsecMark } from './ipsec.js';
+import { assertIpsecPlannable, ipsecUndo, planIpsecAwait, planIpsecEndAfter, planIpsecEndBefore, planIpsecHost } from './ipsec.js';
 import {
   bridgeCommands,
   hostUsesOvs,
@@ -299,7 +299,7 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
       if (!sw) throw new Error(`internal: OVS tunnel end of "${t.name}" without a switch`);
       const target = ovsTarget(ctx, lab, h);
       planIpsecEndBefore(ctx, lab, t, index as 0 | 1, h, add);
-      add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port: withIpsecMark(tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab), t) }, h.name);
+      add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port: tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab) }, h.name);
       planIpsecEndAfter(ctx, lab, t, index as 0 | 1, h, add);
       const flows = optionFlowArgs(lab, t, end, sw.ifname);
       if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);

@@ -57,7 +57,5 @@ export function ipsecRules(t: RawTunnel, f: IpsecTunnelFacts, e: (k: string | Pa
     const std = OVS_IPSEC_PORTS[f.type];
     if (std !== undefined && t.dstport !== undefined && t.dstport !== std && f.impls.includes('ovs'))
       e('dstport', `ovs-monitor-ipsec protects ${f.type} only on UDP port ${std}; with dstport ${t.dstport} the OVS end's packets would not be encrypted. Remove dstport, or use static keys (ipsec: { keys: [...] })`);
-    if (f.impls.includes('ovs') && t.ovs?.egress_pkt_mark !== undefined && (t.ovs.egress_pkt_mark & 1) === 0)
-      e(['ovs', 'egress_pkt_mark'], `the lab drops unencrypted IPsec tunnel packets by skb mark 1/1 (OVS's ipsec_skb_mark); egress_pkt_mark ${t.ovs.egress_pkt_mark} has bit 0 clear, so this port's packets would escape that guard — use an odd mark or remove it`);
   }
 }

@@ -125,11 +125,10 @@ privTest('ovs-monitor-ipsec for a host\'s own OVS instance: our charon routes th
     await stopIpsec(exec, dir).catch(() => {});
     await ovs.stop().catch(() => {});
   });
-  await ovs.vsctl(['set', 'Open_vSwitch', '.', 'other_config:ipsec_skb_mark=1/1']);
   await startIpsec({ exec, ns: ns!, dir, label: 'IKE daemon', ovsDb: ovs.paths.dbSocket });
   t.is(statSync(ovsDir).mode & 0o777, 0o700);
   t.is(statSync(ovs.paths.db).mode & 0o777, 0o600);
-  await ovs.vsctl(['add-br', 'br0', '--', 'set', 'Bridge', 'br0', 'datapath_type=netdev', '--', 'add-port', 'br0', 'tun0', '--', 'set', 'Interface', 'tun0', 'type=gre', 'options:remote_ip=192.0.2.2', 'options:egress_pkt_mark=1']);
+  await ovs.vsctl(['add-br', 'br0', '--', 'set', 'Bridge', 'br0', 'datapath_type=netdev', '--', 'add-port', 'br0', 'tun0', '--', 'set', 'Interface', 'tun0', 'type=gre', 'options:remote_ip=192.0.2.2']);
   const psk = `gl-${randomBytes(6).toString('hex')}`;
   await new IpsecRunner(exec).run(step({ op: 'ipsec.psk', ns: ns!, db: ovs.paths.dbSocket, port: 'tun0', psk: secret(psk), esp: 'aes128-sha256-modp2048' }));
   t.regex(await ovs.vsctl(['get', 'Interface', 'tun0', 'options:ipsec_esp']), /aes128-sha256-modp2048/);
@@ -141,7 +140,6 @@ privTest('ovs-monitor-ipsec for a host\'s own OVS instance: our charon routes th
     status = ipsecOf(ns!, dir, 'status').stdout;
   }
   t.regex(status, /tun0-1\{\d+\}:\s+ROUTED, TRANSPORT/, status);
-  t.regex(status, /prevent_unencrypted_gre: .* DROP/, 'the skb-mark drop policy is in place');
   const conf = readFileSync(p.monitorConf, 'utf8');
   const connText = /conn tun0-1\n(?:    .*\n)+/.exec(conf)?.[0] ?? '';
   for (const line of ['right=192.0.2.2', 'authby=psk', 'leftprotoport=gre', 'rightprotoport=gre', 'esp=aes128-sha256-modp2048']) t.true(connText.includes(`    ${line}\n`), `${line} in\n${conf}`);

@@ -192,7 +192,7 @@ vmTest('a wrong PSK on one end: up says the SA never came up and why, the ping f
   t.regex(ping.message!, /loss.*; the IPsec SA of tunnel "tun0" never came up \(192\.0\.2\.11 ⇄ 192\.0\.2\.12: IKE authentication failed \(AUTHENTICATION_FAILED\): the two ends' pre-shared keys differ\)/);
   const wire = results.find((r) => r.name === 'wire')!;
   t.is(wire.status, 'failed', 'no ESP to see');
-  t.is(wire.figures.forbidden, 0, 'and not one tunnel packet in clear: the skb-mark drop policy held them');
+  t.is(wire.figures.forbidden, 0, 'and not one tunnel packet in clear: strongSwan\'s trap policies held them');
   // Artifacts of the failed run: IPsec's view per host, without either PSK.
   const art = join(dir, 'artifacts');
   mkdirSync(art);
