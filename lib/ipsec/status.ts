@@ -59,18 +59,25 @@ export function installed(status: IpsecStatus, conn: string): ChildSa | undefine
   return status.children.find((c) => c.conn === conn && c.state === 'INSTALLED');
 }
 
-/** Why negotiation failed, from charon's log lines (most telling first), in words a lab user acts on. */
+const FAILURES: [RegExp, string][] = [
+  [/AUTHENTICATION_FAILED|authentication of '.*' with pre-shared key failed|tried \d+ shared key/, 'IKE authentication failed (AUTHENTICATION_FAILED): the two ends\' pre-shared keys differ'],
+  [/no shared key found/, 'charon has no pre-shared key for the peer'],
+  [/NO_PROPOSAL_CHOSEN|no acceptable proposal|received proposals unacceptable/, 'no common proposal (NO_PROPOSAL_CHOSEN): the ends disagree on algorithms, the peer has no matching connection yet, or the kernel lacks the ESP algorithm'],
+  [/TS_UNACCEPTABLE|traffic selectors .* unacceptable/, 'traffic selectors unacceptable (TS_UNACCEPTABLE): the ends protect different protocols or ports'],
+  [/unable to add SAD entry|unable to install (inbound|outbound) IPsec SA/, 'the kernel refused the SA (no ESP support or algorithm: modprobe esp4 / esp6)'],
+  [/giving up after \d+ retransmits|retransmit \d+ of request/, 'no answer from the peer (IKE retransmits): is its IKE daemon running, is UDP 500/4500 reachable?'],
+];
+
+/**
+ * Why negotiation failed, from charon's log lines, in words a lab user acts on: the most recent
+ * failure only (an early "no proposal" while the peer was still loading its configuration says
+ * nothing once authentication fails).
+ */
 export function negotiationHints(log: string): string[] {
   const lines = log.split('\n');
-  const seen = (re: RegExp) => lines.some((l) => re.test(l));
-  const hints: string[] = [];
-  if (seen(/AUTHENTICATION_FAILED|authentication of '.*' with pre-shared key failed|tried \d+ shared key/))
-    hints.push('IKE authentication failed (AUTHENTICATION_FAILED): the two ends\' pre-shared keys differ');
-  if (seen(/no shared key found/)) hints.push('charon has no pre-shared key for the peer');
-  if (seen(/NO_PROPOSAL_CHOSEN|no acceptable proposal|received proposals unacceptable/))
-    hints.push('no common proposal (NO_PROPOSAL_CHOSEN): the ends disagree on algorithms, the peer has no matching connection yet, or the kernel lacks the ESP algorithm');
-  if (seen(/TS_UNACCEPTABLE|traffic selectors .* unacceptable/)) hints.push('traffic selectors unacceptable (TS_UNACCEPTABLE): the ends protect different protocols or ports');
-  if (seen(/unable to add SAD entry|unable to install (inbound|outbound) IPsec SA/)) hints.push('the kernel refused the SA (no ESP support or algorithm: modprobe esp4 / esp6)');
-  if (seen(/giving up after \d+ retransmits|retransmit \d+ of request/) && !hints.length) hints.push('no answer from the peer (IKE retransmits): is its IKE daemon running, is UDP 500/4500 reachable?');
-  return hints;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const hit = FAILURES.find(([re]) => re.test(lines[i]!));
+    if (hit) return [hit[1]];
+  }
+  return [];
 }

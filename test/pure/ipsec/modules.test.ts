@@ -118,6 +118,7 @@ test('negotiation hints say what to fix', (t) => {
   t.regex(negotiationHints('received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built').join(), /no common proposal/);
   t.regex(negotiationHints('retransmit 3 of request with message ID 0').join(), /no answer from the peer/);
   t.deepEqual(negotiationHints('IKE_SA x established'), []);
+  t.deepEqual(negotiationHints('received NO_PROPOSAL_CHOSEN notify error\nreceived AUTHENTICATION_FAILED notify error'), ["IKE authentication failed (AUTHENTICATION_FAILED): the two ends' pre-shared keys differ"], 'the most recent failure only');
 });
 
 test('the OVSDB transaction that sets a PSK: replaces psk and ipsec_esp, names the port', (t) => {

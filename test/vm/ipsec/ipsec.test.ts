@@ -61,6 +61,17 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
+/**
+ * Pids of IKE daemons of a state directory: charon/starter by the STRONGSWAN_CONF in their
+ * environment, ovs-monitor-ipsec by its command line (never this very shell, whose own command
+ * line holds the patterns).
+ */
+function labDaemons(state: string): string {
+  const script = `for p in $(pgrep -f 'ipsec/(starter|charon)'); do tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -q "^STRONGSWAN_CONF=$1/" && echo $p; done
+for p in $(pgrep -f 'openvswitch/scripts/ovs-monitor-ipsec'); do [ "$p" != $$ ] && tr '\\0' '\\n' < /proc/$p/cmdline 2>/dev/null | grep -q -- "--root-prefix=$1/" && echo $p; done; true`;
+  return execFileSync('sh', ['-c', script, 'sh', state], { encoding: 'utf8' }).trim();
+}
+
 /** `ip xfrm state` of a namespace → the keys for decoding (our decoder) and for tshark's esp_sa UAT. */
 function keysOf(ns: string): { sas: EspSa[]; uat: string[] } {
   const text = execFileSync('ip', ['-n', ns, 'xfrm', 'state'], { encoding: 'utf8' });
@@ -135,7 +146,7 @@ vmTest('encapsulations-ipsec-gre (seed 003, GRE over IPsec): SAs up before the c
   t.is(down.code, 0, down.stdout + down.stderr);
   t.deepEqual(netnsList().filter((n) => n.startsWith(`gl-${lab}-`)), []);
   t.deepEqual(filesUnder(join(state, 'run')), [], 'no file of the IKE daemons or OVS left');
-  t.is(execFileSync('sh', ['-c', 'pgrep -f "ipsec/(starter|charon)|ovs-monitor-ipsec" || true'], { encoding: 'utf8' }).trim(), '', 'no IKE daemon left');
+  t.is(labDaemons(state), '', 'no IKE daemon left');
 });
 
 vmTest('geneve-ipsec: Geneve over IPsec between an OVS port and a kernel geneve netdev, over IPv4 and IPv6', (t) => {
@@ -189,7 +200,7 @@ vmTest('a wrong PSK on one end: up says the SA never came up and why, the ping f
   const results = await runChecks(lab.checks.filter((c) => c.name !== 'tcp'), ctx, bus);
   const ping = results.find((r) => r.name === 'l2')!;
   t.is(ping.status, 'failed');
-  t.regex(ping.message!, /loss.*; the IPsec SA of tunnel "tun0" never came up \(192\.0\.2\.11 ⇄ 192\.0\.2\.12: IKE authentication failed \(AUTHENTICATION_FAILED\): the two ends' pre-shared keys differ\)/);
+  t.regex(ping.message!, /loss.*; the IPsec SA of tunnel "tun0" never came up \(192\.0\.2\.11 ⇄ 192\.0\.2\.12: IKE authentication failed \(AUTHENTICATION_FAILED\): the two ends' pre-shared keys differ\)$/);
   const wire = results.find((r) => r.name === 'wire')!;
   t.is(wire.status, 'failed', 'no ESP to see');
   t.is(wire.figures.forbidden, 0, 'and not one tunnel packet in clear: strongSwan\'s trap policies held them');
@@ -261,7 +272,7 @@ vmTest('gc after a crash (kill -9 mid-up, IKE daemons running): strongSwan and o
   while (!/paused after step/.test(err) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
   t.regex(err, new RegExp(`paused after step ${pauseAt}`), err);
   const ours = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`${state}/run/${lab}/`) || /ipsec\/(starter|charon)/.test(l));
-  const daemons = () => execFileSync('sh', ['-c', `for p in $(pgrep -f 'ipsec/(starter|charon)'); do tr '\\0' '\\n' < /proc/$p/environ | grep -q '${state}' && echo $p; done; true`], { encoding: 'utf8' }).trim();
+  const daemons = () => labDaemons(state);
   t.not(daemons(), '', 'the lab\'s charon and starter run');
   t.true(ours().some((l) => l.includes('ovs-monitor-ipsec')), ours().join('\n'));
   child.kill('SIGKILL');
