@@ -22,9 +22,9 @@ export async function makeEngine(opts: GlobalOptions): Promise<Engine> {
   // --json keeps stdout for the JSON; --verbose still wants progress (on stderr).
   if ((!opts.json || opts.verbose) && !opts.quiet) attachPlainReporter(bus, { verbose: Boolean(opts.verbose) });
   const notices: string[] = [];
-  const backend = await selectBackend(opts.backend ?? 'auto', exec, (m) => {
+  const backend = await selectBackend(opts.backend ?? 'auto', exec, (m, level) => {
     notices.push(m);
-    bus.emit({ type: 'notice', level: 'info', message: m });
+    bus.emit({ type: 'notice', level: level ?? 'info', message: m });
   });
   return new Engine({ exec, backend, bus, store: new StateStore(stateDir) });
 }

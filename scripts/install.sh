@@ -16,6 +16,8 @@ PACKAGES=(
   iperf3 tcpdump tshark nftables                  # checks, captures, nftables counter rules
   openvswitch-switch openvswitch-common           # OVS switches and tunnel ports
   ovn-central ovn-host ovn-common                 # OVN as the Geneve control plane (recipes' ovn:)
+  strongswan libstrongswan-standard-plugins       # IPsec tunnels: IKE (charon; gcm/openssl for OVS's AES-GCM proposal)
+  openvswitch-ipsec                               # ovs-monitor-ipsec (the lab runs one per simulated host)
   qemu-system-x86 busybox-static cpio             # geneve-lab vm (kernel geneve anywhere)
   openssh-server openssh-client                   # remote hosts (tests run sshd in namespaces)
   tmux                                            # the TUI end-to-end test
@@ -49,8 +51,19 @@ before=$(daemon_pids)
 
 echo "== apt-get update" >&2
 apt-get update -q >/dev/null
+# IKE services this run installs (not ones the machine already had: those stay as their admin set them).
+new_ike_units=()
+for unit in strongswan-starter:strongswan-starter.service openvswitch-ipsec:openvswitch-ipsec.service; do
+  dpkg -s "${unit%%:*}" >/dev/null 2>&1 || new_ike_units+=("${unit#*:}")
+done
 echo "== apt-get install ${PACKAGES[*]}" >&2
 apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
+# Freshly installed, strongSwan and openvswitch-ipsec would start an IKE daemon in the machine's
+# own namespace at the next boot; the lab runs its own per simulated host, inside that host's
+# namespace, so they stay off (enable them yourself if this machine is to do real IPsec).
+if [ "${#new_ike_units[@]}" -gt 0 ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --quiet "${new_ike_units[@]}" 2>/dev/null || true
+fi
 
 new=$(comm -13 <(echo "$before") <(daemon_pids) | tr '\n' ' ')
 if [ -n "${new// /}" ]; then

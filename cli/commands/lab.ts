@@ -72,12 +72,11 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: Ch
     // SSH hosts: checks run over the same connections (connect is a no-op when already open) and
     // see the hosts' real underlay interface names.
     const execFor = (h: string) => registry.wrap(engine.execFor(h), h);
-    ctx = contextFromLab(await engine.connect(lab), registry.wrap(engine.exec), execFor);
+    ctx = contextFromLab(await engine.connect(lab), registry.wrap(engine.exec), execFor, { runRoot: join(engine.store.dir, 'run') });
     // Steps change the lab through the engine (applyRuntime), so down still removes exactly what it made.
     const sctx = scenarioContext(
       {
         ...ctx,
-        runRoot: join(engine.store.dir, 'run'),
         ...(o.artifacts ? { artifactsDir: o.artifacts } : {}),
         ...(signal ? { signal } : {}),
         tempDir: (ep, prefix) => registry.tempDir(ep.exec, prefix, ep.host),

@@ -7,6 +7,8 @@ import { StepFailed } from './backend.js';
 import { isOvsOp, type Step } from '../plan/ops.js';
 import { LabError, OpError } from '../errors.js';
 import type { OvsRunner } from './ovs-runner.js';
+import { isIpsecOp } from '../ipsec/ops.js';
+import type { IpsecRunner } from '../ipsec/runner.js';
 
 function asOpError(step: Step, e: unknown): OpError {
   if (e instanceof OpError) return e;
@@ -14,7 +16,9 @@ function asOpError(step: Step, e: unknown): OpError {
   return new OpError({ subject: step.subject, ...(step.host ? { host: step.host } : {}), request: step.op.op, kernelMessage: msg });
 }
 
-export function withOvs(kernel: Backend, ovs: OvsRunner): Backend {
+/** OVS operations go to `ovs`, IPsec operations (ipsec.*, xfrm.*) to `ipsec`, the rest to the kernel backend. */
+export function withOvs(kernel: Backend, ovs: OvsRunner, ipsec?: IpsecRunner): Backend {
+  const runnerFor = (step: Step) => (isOvsOp(step.op) ? ovs : ipsec && isIpsecOp(step.op) ? ipsec : undefined);
   return {
     name: kernel.name,
     async execute(steps: readonly Step[], hooks: ExecuteHooks) {
@@ -24,7 +28,8 @@ export function withOvs(kernel: Backend, ovs: OvsRunner): Backend {
         run = [];
       };
       for (const step of steps) {
-        if (!isOvsOp(step.op)) {
+        const runner = runnerFor(step);
+        if (!runner) {
           run.push(step);
           continue;
         }
@@ -32,7 +37,7 @@ export function withOvs(kernel: Backend, ovs: OvsRunner): Backend {
         await hooks.intent([step]);
         const t0 = Date.now();
         try {
-          await ovs.run(step);
+          await runner.run(step);
         } catch (e) {
           throw new StepFailed(step, asOpError(step, e));
         }
@@ -41,9 +46,10 @@ export function withOvs(kernel: Backend, ovs: OvsRunner): Backend {
       await flush();
     },
     async run(step: Step) {
-      if (!isOvsOp(step.op)) return kernel.run(step);
+      const runner = runnerFor(step);
+      if (!runner) return kernel.run(step);
       try {
-        await ovs.run(step);
+        await runner.run(step);
       } catch (e) {
         throw asOpError(step, e);
       }

@@ -8,6 +8,7 @@ import { createIproute2Backend } from './iproute2/index.js';
 import { UsageError } from '../errors.js';
 import { withOvs } from './composite.js';
 import { OvsRunner } from './ovs-runner.js';
+import { IpsecRunner } from '../ipsec/runner.js';
 
 export type BackendName = 'netlink' | 'iproute2' | 'auto';
 
@@ -27,11 +28,11 @@ export const loadNetlinkModule = async (): Promise<NetlinkModule> =>
 export async function selectBackend(
   name: BackendName,
   exec: Executor,
-  notice: (msg: string) => void,
+  notice: (msg: string, level?: 'info' | 'warning') => void,
   /** Injectable for tests (e.g. a module that cannot load); default: the real netlink module. */
   loadNetlink: () => Promise<NetlinkModule> = loadNetlinkModule,
 ): Promise<Backend> {
-  return withOvs(await selectKernelBackend(name, exec, notice, loadNetlink), new OvsRunner(exec, notice));
+  return withOvs(await selectKernelBackend(name, exec, notice, loadNetlink), new OvsRunner(exec, notice), new IpsecRunner(exec, notice));
 }
 
 export async function selectKernelBackend(

@@ -7,7 +7,10 @@
  * option list (any order, [] = none) while `geneve.option` only requires the given option(s) to be
  * present; an option's `critical` must agree with bit 0x80 of its `type`; `udp.checksum` and
  * `ipv6.flowlabel` also take "zero"/"nonzero"; addresses compare in canonical form; nested
- * `geneve: {vni: 5}` is the same as `geneve.vni: 5`. Only encapsulated (Geneve/VXLAN) packets count.
+ * `geneve: {vni: 5}` is the same as `geneve.vni: 5`. Only tunnel packets count: Geneve, VXLAN, GRE,
+ * and ESP (whose tunnel and inner fields are those of the decrypted packet when the lab's keys
+ * decrypt it; `esp: true` = carried in ESP, `esp: false` = not). `forbid` takes the same keys: a
+ * capture fails when any packet matches all of them (`forbid: { esp: false }`: nothing in clear).
  */
 import { canonicalIp, canonicalMac } from '../wire/addr.js';
 import { describeDecodeError, type DecodedPacket } from '../wire/decode.js';
@@ -145,7 +148,25 @@ const showOptions = (os: (OptionSpec | GeneveOption)[]) => (os.length ? `[${os.m
 
 const outerIp = (p: DecodedPacket) => p.outer;
 const KEYS: Record<string, KeyDef> = {
-  encap: { ...oneOf(['geneve', 'vxlan']), get: (p) => p.encap, lacks: 'no tunnel header' },
+  encap: { ...oneOf(['geneve', 'vxlan', 'gre']), get: (p) => p.encap, lacks: 'no tunnel header (an ESP packet that was not decrypted?)' },
+  esp: { ...bool, get: (p) => p.esp !== undefined, lacks: '' },
+  'esp.spi': { ...uint(0xffffffff, true), get: (p) => p.esp?.spi, lacks: 'not ESP' },
+  'esp.seq': { ...uint(0xffffffff), get: (p) => p.esp?.seq, lacks: 'not ESP' },
+  'esp.decrypted': { ...bool, get: (p) => p.esp?.decrypted, lacks: 'not ESP' },
+  'gre.proto': {
+    describe: 'an EtherType (0x6558) or "ethernet"/"teb", "ipv4", "ipv6"',
+    parse: (v) => {
+      if (typeof v === 'string' && PROTO_NAMES[v.toLowerCase()] !== undefined) return { value: PROTO_NAMES[v.toLowerCase()] };
+      const n = parseUint(v, 0xffff);
+      return n === undefined ? `must be an EtherType like 0x6558 or one of "ethernet", "teb", "ipv4", "ipv6", got ${JSON.stringify(v)}` : { value: n };
+    },
+    equal: (a, b) => a === b,
+    show: (v) => `0x${Number(v).toString(16).padStart(4, '0')}`,
+    get: (p) => p.gre?.proto,
+    lacks: 'no gre header',
+  },
+  'gre.key': { ...uint(0xffffffff), get: (p) => (p.gre ? (p.gre.key ?? 'none') : undefined), lacks: 'no gre header' },
+  'gre.csum': { ...bool, get: (p) => p.gre?.checksumPresent, lacks: 'no gre header' },
   'outer.family': { ...oneOf(['ipv4', 'ipv6']), get: (p) => outerIp(p)?.family, lacks: 'no outer IP header' },
   'outer.src': { ...ip(), get: (p) => outerIp(p)?.src, lacks: 'no outer IP header' },
   'outer.dst': { ...ip(), get: (p) => outerIp(p)?.dst, lacks: 'no outer IP header' },
@@ -394,11 +415,15 @@ function parseExpect(expect: unknown, label = 'expect'): { problems: string[]; k
   // Contradictions that no packet can satisfy.
   // (judged on the keys given, so a bad value elsewhere does not hide a contradiction)
   const has = (prefix: string) => entries.some(([k]) => keyDef(k) && k.startsWith(prefix));
-  if (has('geneve.') && has('vxlan.')) problems.push(`${label}: has both geneve.* and vxlan.* keys; a packet is one or the other`);
+  const tunnels = ['geneve.', 'vxlan.', 'gre.'].filter(has);
+  if (tunnels.length > 1) problems.push(`${label}: has both ${tunnels.map((t) => `${t}*`).join(' and ')} keys; a packet is one or the other`);
+  const espFlag = keys.find((k) => k.key === 'esp')?.value;
+  if (espFlag === false && has('esp.')) problems.push(`${label}: esp is false (not carried in ESP) but esp.* keys are given`);
   if (has('ip.') && has('ipv6.')) problems.push(`${label}: has both ip.* (outer IPv4) and ipv6.* (outer IPv6) keys; the outer header is one or the other`);
   if (has('inner.arp.') && (has('inner.src') || has('inner.dst') || has('inner.icmp.') || has('inner.proto'))) problems.push(`${label}: has both inner.arp.* and inner IP keys; an inner packet is ARP or IP`);
   const encap = keys.find((k) => k.key === 'encap')?.value;
-  if (encap && has(encap === 'geneve' ? 'vxlan.' : 'geneve.')) problems.push(`${label}: encap is ${encap} but ${encap === 'geneve' ? 'vxlan' : 'geneve'}.* keys are given`);
+  for (const other of ['geneve', 'vxlan', 'gre'].filter((x) => x !== encap))
+    if (encap && has(`${other}.`)) problems.push(`${label}: encap is ${encap} but ${other}.* keys are given`);
   const fam = keys.find((k) => k.key === 'outer.family')?.value;
   for (const k of keys.filter((x) => x.key === 'outer.src' || x.key === 'outer.dst')) {
     const f = String(k.value).includes(':') ? 'ipv6' : 'ipv4';
@@ -435,6 +460,8 @@ export interface MatchOptions {
   match?: unknown;
   /** any: ≥ atLeast selected packets match; all: every selected one does; first: the first one does. */
   packets?: 'any' | 'all' | 'first';
+  /** Keys no tunnel packet may match (e.g. `{ esp: false }`: nothing in clear where IPsec should carry it). */
+  forbid?: unknown;
 }
 
 /**
@@ -447,21 +474,31 @@ export interface MatchOptions {
 export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast: number, opts: MatchOptions = {}): CaptureMatch {
   const { problems, keys } = parseExpect(expect);
   const sel = parseExpect(opts.match, 'match');
+  const forbidden = opts.forbid === undefined ? undefined : parseExpect(opts.forbid, 'forbid');
+  if (forbidden) {
+    problems.push(...forbidden.problems);
+    if (!forbidden.problems.length && !forbidden.keys.length) problems.push('forbid: needs at least one key (e.g. esp: false), or it would forbid every packet');
+  }
   const mode = opts.packets ?? 'any';
   const errors = packets.filter((p) => p.error);
-  const encapsulated = packets.filter((p) => p.encap);
+  // Tunnel packets: Geneve/VXLAN/GRE, and ESP (decrypted or not).
+  const encapsulated = packets.filter((p) => p.encap || p.esp);
   const all = [...keys, ...sel.keys];
-  const encapKind = all.some((k) => k.key.startsWith('geneve.')) ? 'geneve' : all.some((k) => k.key.startsWith('vxlan.')) ? 'vxlan' : undefined;
+  const encapKind = (['geneve', 'vxlan', 'gre'] as const).find((e) => all.some((k) => k.key.startsWith(`${e}.`)));
+  const wantsEsp = all.some((k) => k.key.startsWith('esp.') || (k.key === 'esp' && k.value === true));
   const test = (k: Parsed, p: DecodedPacket) => {
     const seen = k.def.get(p);
     return seen !== undefined && k.def.equal(k.value, seen);
   };
   const selected = sel.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
-  const population = (encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated).filter((p) => sel.keys.every((k) => test(k, p)));
-  const noun = encapKind ? `${encapKind} packet` : 'encapsulated (geneve/vxlan) packet';
+  let population = encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated;
+  if (wantsEsp) population = population.filter((p) => p.esp);
+  population = population.filter((p) => sel.keys.every((k) => test(k, p)));
+  const noun = encapKind ? `${wantsEsp ? 'ESP-carried ' : ''}${encapKind} packet` : wantsEsp ? 'ESP packet' : 'tunnel (geneve/vxlan/gre/ESP) packet';
   const withSel = selected ? ` with ${selected}` : '';
   /** "3 geneve packets with inner.ethertype 0x0806" */
   const pop = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}${withSel}`;
+  const esp = packets.filter((p) => p.esp);
   const figures: Record<string, string | number | boolean> = {
     captured: packets.length,
     encapsulated: encapsulated.length,
@@ -469,6 +506,7 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
     matched: 0,
     at_least: atLeast,
     decode_errors: errors.length,
+    ...(esp.length ? { esp: esp.length, esp_decrypted: esp.filter((p) => p.esp!.decrypted).length } : {}),
   };
   if (mode !== 'any') figures.packets = mode;
   if (problems.length || sel.problems.length) return { ok: false, message: `invalid capture expectation: ${[...sel.problems, ...problems].join('; ')}`, matched: 0, figures };
@@ -476,11 +514,25 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   const judged = mode === 'first' ? population.slice(0, 1) : population;
   const matching = judged.filter((p) => keys.every((k) => test(k, p)));
   figures.matched = matching.length;
-  const wanted = keys.length ? keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ') : 'any encapsulated packet';
+  const wanted = keys.length ? keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ') : 'any tunnel packet';
   const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
   const errText = errors.length
     ? `; ${plural(errors.length, 'packet')} could not be fully decoded: ${errors.slice(0, 3).map((p) => describeDecodeError(p)).join('; ')}${errors.length > 3 ? '; …' : ''}`
     : '';
+  // No tunnel packet may match `forbid` (e.g. cleartext Geneve where IPsec should carry it).
+  if (forbidden) {
+    const bad = encapsulated.filter((p) => forbidden.keys.every((k) => test(k, p)));
+    figures.forbidden = bad.length;
+    if (bad.length) {
+      const what = forbidden.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
+      return {
+        ok: false,
+        message: `${plural(bad.length, 'packet')} matched forbidden ${what}: ${bad.slice(0, 3).map(describePacket).join('; ')}${bad.length > 3 ? '; …' : ''} (${matching.length} matched ${wanted})${errText}`,
+        matched: matching.length,
+        figures,
+      };
+    }
+  }
 
   const ok =
     mode === 'any' ? matching.length >= atLeast : mode === 'all' ? population.length >= atLeast && matching.length === population.length : judged.length === 1 && matching.length === 1;
@@ -528,4 +580,11 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
     : `each key matches on its own, but only ${matching.length} packet(s) match all together`;
   const what = mode === 'first' ? `frame ${judged[0]!.index}` : pop(judged.length);
   return { ok: false, message: `${head}; saw ${what} with ${seenText}${errText}`, matched: matching.length, figures };
+}
+
+/** One line about a tunnel packet, for messages: "frame 3: geneve vni 5 192.0.2.11 → 192.0.2.12, not in ESP". */
+export function describePacket(p: DecodedPacket): string {
+  const tunnel = p.geneve ? `geneve vni ${p.geneve.vni}` : p.vxlan ? `vxlan vni ${p.vxlan.vni}` : p.gre ? `gre proto 0x${p.gre.proto.toString(16).padStart(4, '0')}${p.gre.key !== undefined ? ` key ${p.gre.key}` : ''}` : 'no tunnel header';
+  const esp = p.esp ? `in ESP SPI 0x${p.esp.spi.toString(16)}${p.esp.decrypted ? '' : ' (not decrypted)'}` : 'not in ESP';
+  return `frame ${p.index}: ${tunnel}${p.outer ? ` ${p.outer.src} → ${p.outer.dst}` : ''}, ${esp}`;
 }

@@ -16,6 +16,7 @@ import type { CheckResult } from './result.js';
 import { ovnNamesOf, resolveOvnExpect, wireLegend, type ResolvedOvnExpect } from './capture-ovn.js';
 import { ovnExec } from './ovn.js';
 import { DEFAULT_RUN_ROOT, ovnTarget } from '../ovn/query.js';
+import type { EspSa } from '../wire/esp.js';
 
 export { matchCapture, validateCaptureExpect, CAPTURE_KEYS } from './capture-expect.js';
 
@@ -29,7 +30,12 @@ export interface CaptureOptions {
   decode?: DecodeOptions;
   /** How long to wait for tcpdump to start listening (default 10 s). */
   startTimeoutMs?: number;
+  /** ESP keys, fetched once the traffic is over (the SAs exist then), to decrypt ESP packets. */
+  espSas?: () => Promise<EspSa[]>;
 }
+
+/** What a capture check records: tunnels over UDP (Geneve, VXLAN; IKE too), GRE, and ESP. */
+export const CAPTURE_FILTER = 'udp or proto 47 or proto 50';
 
 export interface CaptureOutcome {
   file: string;
@@ -130,7 +136,8 @@ export async function startCapture(ep: { exec: Executor; ns?: string }, ifname: 
         throw captureFailure(ep, ifname, argv, r, `tcpdump failed (code ${r.exitCode})`);
       }
       const buf = await fs.read(opts.file);
-      const { packets, warnings } = decodeCapture(buf, opts.decode);
+      const espSas = opts.espSas ? await opts.espSas().catch(() => undefined) : undefined;
+      const { packets, warnings } = decodeCapture(buf, { ...opts.decode, ...(espSas ? { espSas } : {}) });
       const num = (re: RegExp) => {
         const m = re.exec(r.stderr);
         return m ? Number(m[1]) : undefined;
@@ -201,7 +208,7 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
   const expect = ovn?.expect ?? check.expect;
   let outcome: CaptureOutcome;
   try {
-    const cap = await startCapture(ep, check.ifname, { file, filter: 'udp', decode: decodeOptionsFor(ctx, { ...(check.match ?? {}), ...expect }) });
+    const cap = await startCapture(ep, check.ifname, { file, filter: CAPTURE_FILTER, decode: decodeOptionsFor(ctx, { ...(check.match ?? {}), ...expect }), ...(ctx.espSas ? { espSas: ctx.espSas } : {}) });
     try {
       await during();
     } finally {
@@ -215,7 +222,7 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
       else await ep.exec.run(['rm', '-rf', '--', dir]);
     }
   }
-  const m: CaptureMatch = matchCapture(outcome.packets, expect, check.atLeast, { ...(check.match ? { match: check.match } : {}), packets: mode });
+  const m: CaptureMatch = matchCapture(outcome.packets, expect, check.atLeast, { ...(check.match ? { match: check.match } : {}), packets: mode, ...(check.forbid ? { forbid: check.forbid } : {}) });
   const warnings = [...outcome.warnings, ...(outcome.stats.dropped ? [`tcpdump: ${outcome.stats.dropped} packets dropped by the kernel`] : [])];
   // Both sides in names and keys: what the SB said the names are, what the wire's keys name.
   const ovnText = ovn ? ` — expected: ${ovn.resolved}; ${wireLegend(outcome.packets, ovn.keys) || 'no geneve packet on the wire'}` : '';

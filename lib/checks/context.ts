@@ -6,6 +6,9 @@ import type { Executor } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
 import type { CheckResult } from './result.js';
 import type { SnapshotStore } from './snapshot.js';
+import { diagnoseIpsec } from '../ipsec/diagnose.js';
+import { labEspSas } from '../ipsec/keys.js';
+import type { EspSa } from '../wire/esp.js';
 
 export interface Endpoint {
   name: string;
@@ -47,6 +50,13 @@ export interface CheckContext {
    * lab was built (the log gate judges them with its setup allow list). runChecks sets it when absent.
    */
   runStartedAt?: number;
+  /**
+   * Why traffic may not cross the lab, beyond what a failed check saw (e.g. an IPsec SA that never
+   * came up); appended to the message of a failed reachability check. Undefined: nothing to add.
+   */
+  explain?: () => Promise<string | undefined>;
+  /** The lab's ESP keys (from the kernel's SAs), so captures decrypt what IPsec tunnels carry. */
+  espSas?: () => Promise<EspSa[]>;
 }
 
 export function familyOf(address: string): Family {
@@ -58,7 +68,10 @@ export function stripPrefix(cidr: string): string {
 }
 
 /** Build the context for a lab whose hosts are all reached through `exec` (local namespaces). */
-export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: string) => Executor): CheckContext {
+/** Where the lab's daemons keep their files unless the engine says otherwise (the default state dir's run/). */
+const DEFAULT_RUN_ROOT = '/run/geneve-lab/run';
+
+export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: string) => Executor, opts: { runRoot?: string } = {}): CheckContext {
   const exFor = (host?: string) => (host && execForHost ? execForHost(host) : exec);
   const endpoint = (name: string): Endpoint => {
     const g = lab.guests.find((x) => x.name === name);
@@ -96,9 +109,12 @@ export function contextFromLab(lab: Lab, exec: Executor, execForHost?: (host: st
     }
     throw new Error(`unknown endpoint "${name}"`);
   };
+  const ipsec = lab.tunnels.some((t) => t.ipsec);
   return {
     lab,
     endpoint,
+    ...(opts.runRoot !== undefined ? { runRoot: opts.runRoot } : {}),
+    ...(ipsec ? { explain: () => diagnoseIpsec(lab, { execFor: (h) => exFor(h), runRoot: opts.runRoot ?? DEFAULT_RUN_ROOT }), espSas: () => labEspSas(lab, (h) => exFor(h)) } : {}),
     address(name, family) {
       if (/^[0-9a-fA-F:.]+$/.test(name) && (name.includes('.') || name.includes(':'))) return name;
       const ep = endpoint(name);

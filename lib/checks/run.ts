@@ -74,8 +74,20 @@ function errorResult(check: Check, message: string, started = Date.now()): Check
   return { name: check.name, kind: check.kind, what: whatOf(check), status: 'error', message, figures: {}, durationMs: Date.now() - started };
 }
 
+/** A failed reachability check says what else is known to be wrong (ctx.explain, e.g. an IPsec SA that never came up). */
+async function withExplanation(check: Check, r: CheckResult, ctx: CheckContext): Promise<CheckResult> {
+  const reach = check.kind === 'iperf' || check.kind === 'mtu' || check.kind === 'transfer' || (check.kind === 'ping' && check.expect === 'reachable');
+  if (r.status !== 'failed' || !reach || !ctx.explain) return r;
+  const why = await ctx.explain().catch(() => undefined);
+  return why ? { ...r, message: `${r.message ?? 'failed'}; ${why}` } : r;
+}
+
 /** Run one check that wraps nothing; any exception becomes an 'error' result naming the check. */
 async function runPlain(check: Check, ctx: CheckContext): Promise<CheckResult> {
+  return withExplanation(check, await runPlainUnexplained(check, ctx), ctx);
+}
+
+async function runPlainUnexplained(check: Check, ctx: CheckContext): Promise<CheckResult> {
   const started = Date.now();
   if (ctx.signal?.aborted) return errorResult(check, 'cancelled before it started');
   try {

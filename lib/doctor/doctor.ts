@@ -88,6 +88,12 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
   if (lab.routers?.some((r) => r.icmpTooBig === 'drop')) tools.add('nft');
   if (lab.ovn) ['ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-vswitchd', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'ovn-sbctl', 'ovn-appctl'].forEach((x) => tools.add(x));
   if (lab.checks.some((c) => c.kind === 'ovn' && c.query.tool === 'trace')) tools.add('ovn-trace');
+  // IPsec on a simulated host: ESP in this kernel, and strongSwan for a pre-shared key.
+  const local = (h: string) => lab.hosts.some((x) => x.name === h && x.placement.kind === 'netns');
+  for (const t of lab.tunnels.filter((x) => x.ipsec && x.ends.some((e) => local(e.host)))) {
+    features.add('esp');
+    if (t.ipsec!.psk) tools.add('ipsec');
+  }
   // Impairments set at `up` need netem; impair check steps only tc (they report a kernel
   // without netem as a failed check, so the rest of the lab can still be checked here).
   if (labHasLinkImpairments(lab)) features.add('netem');

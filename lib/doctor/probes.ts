@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Executor } from '../exec/executor.js';
 import { removeNamespace } from '../engine/namespaces.js';
 
-export type KernelFeature = 'netns' | 'veth' | 'bridge' | 'vxlan' | 'geneve' | 'gretap' | 'netem' | 'ipv6' | 'openvswitch';
+export type KernelFeature = 'netns' | 'veth' | 'bridge' | 'vxlan' | 'geneve' | 'gretap' | 'netem' | 'ipv6' | 'openvswitch' | 'esp';
 
 export interface FeatureProbe {
   feature: KernelFeature;
@@ -47,10 +47,20 @@ export async function probeKernel(exec: Executor): Promise<FeatureProbe[]> {
     const v6 = await exec.run(['ip', '-n', ns, '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad']);
     results.push({ feature: 'ipv6', ok: v6.exitCode === 0, detail: v6.exitCode === 0 ? 'supported' : v6.stderr.trim() || 'IPv6 disabled' });
     results.push(await probeOpenvswitch(exec));
+    results.push(await probeEsp(exec, ns));
     return results;
   } finally {
     await removeNamespace(exec, ns, PROBE_TAG);
   }
+}
+
+/** ESP in the kernel (IPsec tunnels): an SA with AES-CBC + HMAC-SHA1, which every ESP-capable kernel has. */
+async function probeEsp(exec: Executor, ns: string): Promise<FeatureProbe> {
+  const r = await exec.run(
+    ['ip', '-n', ns, 'xfrm', 'state', 'add', 'src', '192.0.2.1', 'dst', '192.0.2.2', 'proto', 'esp', 'spi', '0x100', 'mode', 'transport', 'enc', 'cbc(aes)', '0x' + '00'.repeat(16), 'auth-trunc', 'hmac(sha1)', '0x' + '00'.repeat(20), '96'],
+  );
+  const msg = r.stderr.trim().replace(/^Error: /, '');
+  return { feature: 'esp', ok: r.exitCode === 0, detail: r.exitCode === 0 ? 'supported' : `${msg || 'not supported'} (no ESP: CONFIG_INET_ESP)` };
 }
 
 async function probeOpenvswitch(exec: Executor): Promise<FeatureProbe> {
@@ -70,4 +80,5 @@ export const FEATURE_FIX: Record<KernelFeature, string> = {
   netem: 'link impairments (netem qdisc) need it: run the lab in the VM with `geneve-lab vm -- up RECIPE`, whose Debian kernel has netem',
   ipv6: 'enable IPv6 (sysctl net.ipv6.conf.all.disable_ipv6=0)',
   openvswitch: 'modprobe openvswitch for the kernel datapath; without it OVS switches use the userspace (netdev) datapath',
+  esp: 'IPsec tunnels need ESP in the kernel (modprobe esp4 esp6): run the lab in a VM with `geneve-lab vm -- up RECIPE`, whose Debian kernel has it',
 };

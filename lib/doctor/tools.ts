@@ -22,6 +22,7 @@ export const TOOLS: Record<string, { pkg: string; why: string }> = {
   'ovn-trace': { pkg: 'ovn-common', why: 'ovn checks with trace:' },
   'ovn-appctl': { pkg: 'ovn-common', why: 'stopping the lab\'s OVN daemons' },
   'ovsdb-tool': { pkg: 'openvswitch-common', why: 'creating OVS/OVN databases' },
+  ipsec: { pkg: 'strongswan openvswitch-ipsec libstrongswan-standard-plugins', why: 'IPsec tunnels with a pre-shared key (IKE)' },
   'qemu-system-x86_64': { pkg: 'qemu-system-x86', why: '`geneve-lab vm`' },
   ssh: { pkg: 'openssh-client', why: 'remote hosts' },
 };

@@ -139,7 +139,7 @@ export class EngineController implements Controller {
   }
 
   private checkContext(): CheckContext {
-    return { ...contextFromLab(this.lab, this.engine.exec), runRoot: join(this.engine.store.dir, 'run') };
+    return contextFromLab(this.lab, this.engine.exec, undefined, { runRoot: join(this.engine.store.dir, 'run') });
   }
 
   // ---- capture ---------------------------------------------------------------------------

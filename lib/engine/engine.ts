@@ -16,6 +16,7 @@ import type { OvsStatus } from '../ovs/status.js';
 import { join } from 'node:path';
 import type { Plan, Step } from '../plan/ops.js';
 import { EventBus } from './events.js';
+import { jsonWithSecretDigests } from '../ipsec/secret.js';
 import { links, listNetns, netnsTag } from './inspect.js';
 import { namespaceNames, removeNamespaces, taggedNamespaces } from './namespaces.js';
 import { StateStore, ownerAlive, type CheckVerb, type LabState, type Journal } from './state.js';
@@ -52,6 +53,8 @@ export interface UpOutcome {
   applied: number;
   reason: string;
   durationMs: number;
+  /** What `up` had to say (e.g. how long IPsec negotiation took), also for --json. */
+  notices?: { level: 'info' | 'warning'; message: string }[];
 }
 
 export interface LabSummary {
@@ -69,7 +72,8 @@ export interface LabSummary {
 export const labTag = (lab: string) => `geneve-lab:${lab}`;
 
 export function planHash(plan: Plan): string {
-  return createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
+  // Secrets (a PSK) print as <redacted>: hash them through a digest, so changing one changes the plan.
+  return createHash('sha256').update(jsonWithSecretDigests(plan, plan.tag)).digest('hex').slice(0, 16);
 }
 
 /** Errors that mean "already gone" when undoing: a missing object is the goal of an undo. */
@@ -158,9 +162,16 @@ export class Engine {
   /** Bring the lab to the recipe's state. Idempotent: an identical lab that is up is left alone. */
   async up(recipeLab: Lab, opts: { hooks?: { beforeApply?: () => Promise<void> }; signal?: AbortSignal } = {}): Promise<UpOutcome> {
     const lock = this.lock(recipeLab.name, 'up');
+    // The run's notices (e.g. how long IPsec or OVN took to converge) go into the outcome for --json.
+    const notices: NonNullable<UpOutcome['notices']> = [];
+    const off = this.bus.on((e) => {
+      if (e.type === 'notice') notices.push({ level: e.level, message: e.message });
+    });
     try {
-      return await this.upLocked(recipeLab, opts);
+      const outcome = await this.upLocked(recipeLab, opts);
+      return notices.length ? { ...outcome, notices } : outcome;
     } finally {
+      off();
       lock.release();
     }
   }
@@ -359,7 +370,11 @@ export class Engine {
     await collectHelpers(this.store, state.lab, (h) => this.remotes.exec(h)).catch(() => undefined);
     // A namespace the lab only intended to make is a candidate too (kill -9 between creating and
     // journaling it), but then only its tag can prove it is the lab's.
-    const touched = (s: Step) => journal.done.has(s.id) || (s.op.op === 'netns.add' && journal.intent.has(s.id));
+    const touched = (s: Step) =>
+      journal.done.has(s.id) ||
+      (s.op.op === 'netns.add' && journal.intent.has(s.id)) ||
+      // IKE daemons half-started by a crashed run: stopping touches only provably-ours pids and a marked directory.
+      (s.op.op === 'ipsec.start' && journal.intent.has(s.id));
     const sharedLinks = new Map<Executor, Map<string, string | undefined>>();
     const sharedLinkOwner = async (ex: Executor, ns: string, name: string): Promise<'ours' | 'absent' | 'foreign'> => {
       if (!sharedLinks.has(ex)) sharedLinks.set(ex, new Map((await links(ex, ns || undefined)).map((l) => [l.ifname, l.ifalias])));

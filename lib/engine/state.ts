@@ -122,7 +122,8 @@ export class StateStore {
   write(state: LabState): void {
     mkdirSync(this.labsDir(), { recursive: true, mode: 0o755 });
     const tmp = this.file(state.lab) + `.tmp${process.pid}`;
-    writeFileSync(tmp, JSON.stringify({ ...state, updatedAt: new Date().toISOString() }));
+    // 0600: the whole model is in it (secrets, e.g. a PSK, already serialise as <redacted>).
+    writeFileSync(tmp, JSON.stringify({ ...state, updatedAt: new Date().toISOString() }), { mode: 0o600 });
     renameSync(tmp, this.file(state.lab));
   }
 

@@ -10,6 +10,7 @@ import type { LookCheck } from './look-checks.js';
 export type { CounterCheck, LogCheck, LookCheck, StateCheck, TransferCheck } from './look-checks.js';
 import type { LinkTuning, Router, UnderlayKind } from './topology.js';
 import type { Ovn, OvnCheck } from './ovn.js';
+import type { TunnelIpsec } from './ipsec.js';
 
 export type Family = 'ipv4' | 'ipv6';
 export type TunnelType = 'geneve' | 'vxlan' | 'gre';
@@ -173,7 +174,6 @@ export interface OvsTunnelParams {
   dfDefault?: boolean;
   csum?: boolean;
   egressPktMark?: number;
-  psk?: string;
 }
 
 export interface TunnelEnd {
@@ -210,6 +210,8 @@ export interface Tunnel {
   underlay?: UnderlayKind;
   /** Applied to the kernel tunnel devices (not to OVS ports). */
   tuning?: LinkTuning;
+  /** ESP between the ends' underlay addresses (`ipsec:`, or OVS's `ovs: { psk }`). */
+  ipsec?: TunnelIpsec;
 }
 
 export type Expectation = 'reachable' | 'unreachable';
@@ -274,6 +276,8 @@ export interface CaptureCheck {
   match?: Record<string, unknown>;
   /** any: ≥ at_least selected packets match; all: every one does; first: the first one does. */
   packets?: 'any' | 'all' | 'first';
+  /** Keys no packet may match all of (e.g. `esp: false`: no tunnel packet outside ESP). */
+  forbid?: Record<string, unknown>;
 }
 
 /** One link an impairment check step changes: a device in a namespace, on a host. */

@@ -33,7 +33,9 @@ export function tunnelPortFromModel(t: Tunnel, end: 0 | 1, bridge: string, lab: 
   const spec: TunnelPortSpec = {
     bridge,
     name: e.ifname,
-    type: o.psk !== undefined && tunnel.type === 'gre' ? 'ipsec_gre' : tunnel.type,
+    // IPsec (tunnel.ipsec) is not a port type since OVS 2.11: the PSK goes into options:psk
+    // separately (lib/ipsec, never on a command line), ovs-monitor-ipsec does the rest.
+    type: tunnel.type,
     lab,
     remoteIp: o.remoteIp ?? tunnel.remote,
     ...(o.localIp !== undefined ? { localIp: o.localIp } : {}),
@@ -46,7 +48,6 @@ export function tunnelPortFromModel(t: Tunnel, end: 0 | 1, bridge: string, lab: 
     ...(o.dfDefault !== undefined ? { dfDefault: o.dfDefault } : df === 'set' ? { dfDefault: true } : df === 'unset' ? { dfDefault: false } : {}),
     ...(csum !== undefined ? { csum } : {}),
     ...(o.egressPktMark !== undefined ? { egressPktMark: o.egressPktMark } : {}),
-    ...(o.psk !== undefined ? { psk: o.psk } : {}),
   };
   return spec;
 }

@@ -4,15 +4,18 @@
  */
 import { encapOverhead, type Family, type GeneveOption, type Lab, type Tunnel, type TunnelType } from '../model/types.js';
 import { tunnelUnderlayMtu } from '../model/topology.js';
+import { ipsecOverhead } from '../ipsec/algorithms.js';
 
 export interface EncapShape {
   type: TunnelType;
   family: Family;
   options?: readonly GeneveOption[];
+  /** IPsec adds ESP's overhead on top. */
+  ipsec?: { esp: string };
 }
 
 export function overlayMtu(underlayMtu: number, e: EncapShape): number {
-  return underlayMtu - encapOverhead(e.type, e.family, [...(e.options ?? [])]);
+  return underlayMtu - encapOverhead(e.type, e.family, [...(e.options ?? [])]) - ipsecOverhead(e);
 }
 
 /** A warning naming both numbers when a requested guest MTU cannot fit, else undefined. */
@@ -20,7 +23,7 @@ export function guestMtuWarning(subject: string, guestMtu: number, underlayMtu: 
   const max = overlayMtu(underlayMtu, e);
   if (guestMtu <= max) return undefined;
   return (
-    `${subject}: MTU ${guestMtu} does not fit: underlay MTU ${underlayMtu} minus ${underlayMtu - max} bytes of ${e.type}/${e.family} ` +
+    `${subject}: MTU ${guestMtu} does not fit: underlay MTU ${underlayMtu} minus ${underlayMtu - max} bytes of ${e.type}/${e.family}${e.ipsec ? ` + ESP (${e.ipsec.esp})` : ''} ` +
     `encapsulation leaves ${max}; full-size packets will be dropped (set mtu: ${max} or raise the underlay MTU)`
   );
 }

@@ -3,6 +3,7 @@
  * ofport and error (from ovs-vsctl JSON), and the tunnel ports vswitchd listens on
  * (`ovs-appctl tnl/ports/show`). Parsing is pure; collection lives on OvsInstance.
  */
+import { redactOvsOptions } from '../ipsec/redact.js';
 import { asList, asMap, asOptional, parseOvsdbTable } from './ovsdb-json.js';
 import { OWNER_KEY } from './vsctl.js';
 
@@ -56,7 +57,7 @@ export function buildStatus(bridgeJson: string, portJson: string, ifaceJson: str
     ifaces.set(String(r._uuid), {
       name: String(r.name),
       type: asOptional<string>(r.type) || 'system',
-      options: asMap(r.options),
+      options: redactOvsOptions(asMap(r.options)), // an IPsec port's psk never reaches `status`
       ...(ofport !== undefined ? { ofport } : {}),
       ...(mtu !== undefined ? { mtu } : {}),
       ...(error !== undefined ? { error } : {}),

@@ -9,6 +9,7 @@ import type { TunnelPortSpec } from '../ovs/tunnel-port.js';
 import type { TunnelKeyMatch, TunnelKeySet } from '../tc/tunnel-key.js';
 import type { NftChain } from './nft.js';
 import type { OvnOp } from '../ovn/ops.js';
+import type { IpsecOp } from '../ipsec/ops.js';
 
 interface LinkBase {
   name: string;
@@ -84,7 +85,9 @@ export type Op =
   | { op: 'nft.counters'; ns: string; table: string; tag: string; chains: NftChain[] }
   | { op: 'nft.delete'; ns: string; table: string }
   /** OVN daemons, NB transactions and readiness (lib/ovn/ops.ts), run by the OVS runner too. */
-  | OvnOp;
+  | OvnOp
+  /** IKE daemons, IPsec options of OVS ports, static XFRM SAs (lib/ipsec/ops.ts). */
+  | IpsecOp;
 
 /** What a geneve/vxlan netdev lets change while it exists (its changelink refuses VNI, port, external, checksums). */
 export interface TunnelInPlaceChange {

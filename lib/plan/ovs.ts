@@ -11,7 +11,6 @@ import { bridgeCommands, portCommands, transaction } from '../ovs/vsctl.js';
 import { addTlvMapArgs, optionFlows, optionLayout } from '../ovs/tlv.js';
 import { endOptions, endView } from '../model/tunnel-end.js';
 import { ovsPaths } from '../ovs/paths.js';
-import { PrerequisiteError } from '../errors.js';
 import type { Op } from './ops.js';
 import type { Executor } from '../exec/executor.js';
 import { chooseDatapath, probeDatapath } from '../ovs/datapath.js';
@@ -140,22 +139,6 @@ export function optionFlowArgs(lab: Lab, t: Tunnel, end: TunnelEnd, bridge: stri
  * one way, 00020001 back). Raw options go on the wire exactly as written in both directions.
  */
 export { endOptions };
-
-/**
- * GRE over IPsec (`ovs: { psk }`) is refused before anything is built, never built unencrypted.
- * Userspace datapath: vswitchd sends the outer GRE packet straight out of the underlay port, so
- * the kernel's XFRM never sees it. Kernel datapath: encryption is done by ovs-monitor-ipsec
- * (openvswitch-ipsec) driving an IKE daemon, which the lab does not run for its own OVS instances.
- */
-export function assertIpsecPlannable(t: Tunnel, host: Host, datapath: Datapath): void {
-  if (t.type !== 'gre' || t.ovs?.psk === undefined) return;
-  const feature = `tunnel "${t.name}" on host "${host.name}": GRE over IPsec (ovs.psk)`;
-  const fix =
-    datapath === 'netdev'
-      ? 'unsupported here: the OVS userspace (netdev) datapath cannot encrypt tunnels (vswitchd sends the GRE packets itself, bypassing the kernel\'s IPsec); it needs the kernel datapath (openvswitch module) plus openvswitch-ipsec and strongswan. Remove ovs.psk for plain GRE (recipes/encapsulations-gre.yaml)'
-      : 'unsupported: geneve-lab does not run ovs-monitor-ipsec (openvswitch-ipsec) and an IKE daemon (strongswan) for its per-host OVS instances. Remove ovs.psk for plain GRE (recipes/encapsulations-gre.yaml)';
-  throw new PrerequisiteError([{ feature, fix }]);
-}
 
 export { bridgeCommands, portCommands, transaction };
 

@@ -9,6 +9,7 @@
  */
 import type { Lab, Tunnel, TunnelEnd, Guest, Host, Switch, Network } from '../model/types.js';
 import { encapOverhead } from '../model/types.js';
+import { ipsecOverhead } from '../ipsec/algorithms.js';
 import { ExitCode, LabError } from '../errors.js';
 import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
@@ -19,8 +20,8 @@ import { externalLinkParams, externalTunnelOp } from './external.js';
 import { endView, worstOptions } from '../model/tunnel-end.js';
 import { programCommands, tlvMapCommands } from './ovs-program.js';
 import { ovnNamespaces, ovnUndo, planOvn } from './ovn.js';
+import { assertIpsecPlannable, ipsecUndo, planIpsecAwait, planIpsecEndAfter, planIpsecEndBefore, planIpsecHost } from './ipsec.js';
 import {
-  assertIpsecPlannable,
   bridgeCommands,
   hostUsesOvs,
   optionFlowArgs,
@@ -70,8 +71,12 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   const add = (subject: string, op: Op, host?: string) =>
     drafts.push({ subject, op, undo: undoFor(op, owned), ...(host ? { host } : {}) });
 
+  assertIpsecPlannable(lab, ctx);
   for (const n of lab.networks) if (!isRealNetwork(lab, n)) planNetwork(lab, n, add);
-  for (const h of lab.hosts) planHost(ctx, h, add);
+  for (const h of lab.hosts) {
+    planHost(ctx, h, add);
+    planIpsecHost(ctx, lab, h, add);
+  }
   for (const r of lab.routers ?? []) planRouter(lab, r, add);
   for (const h of lab.hosts) planHostRoutes(h, hostUsesOvs(lab, h.name) && ctx.datapathFor(h) === 'netdev', add);
   for (const s of lab.switches) planSwitch(ctx, s, add);
@@ -84,6 +89,8 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   planImpairments(lab, add);
   planNftCounters(lab, add);
   planOvn(lab, ctx, add);
+  // Last: wait until the IPsec SAs are up (the first check must not absorb the negotiation).
+  planIpsecAwait(ctx, lab, add);
 
   return {
     lab: lab.name,
@@ -133,8 +140,9 @@ function undoFor(op: Op, owned: Set<string>): Op | null {
     case 'nft.counters':
       return owned.has(op.ns) ? null : { op: 'nft.delete', ns: op.ns, table: op.table };
     default:
-      // link.set / sysctl / offload on objects the lab created vanish with them.
-      return null;
+      // link.set / sysctl / offload on objects the lab created vanish with them. IKE daemons
+      // stop and static SAs go explicitly, wherever they are (lib/plan/ipsec.ts).
+      return ipsecUndo(op);
   }
 }
 
@@ -241,7 +249,7 @@ export function overlayMtu(lab: Lab, sw: string): number | undefined {
     if (!t.ends.some((e) => e.attach.kind === 'switch' && e.attach.name === sw)) continue;
     const under = tunnelUnderlayMtu(lab, t);
     if (under === undefined) continue;
-    const mtu = under - encapOverhead(t.type, t.family, worstOptions(t));
+    const mtu = under - encapOverhead(t.type, t.family, worstOptions(t)) - ipsecOverhead(t);
     best = best === undefined ? mtu : Math.min(best, mtu);
   }
   return best;
@@ -325,19 +333,21 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
     const sw = end.attach.kind === 'switch' ? lab.switches.find((s) => s.name === end.attach.name) : undefined;
     if (end.impl === 'ovs') {
       if (!sw) throw new Error(`internal: OVS tunnel end of "${t.name}" without a switch`);
-      assertIpsecPlannable(t, h, switchDatapath(sw, h, ctx));
       const target = ovsTarget(ctx, lab, h);
       const port = tunnelPortFromModel(t, index as 0 | 1, sw.ifname, target.lab);
       // A flow-based port shared by several tunnels (ends: { X: { port } }) is made once.
       const shared = `${h.name}/${port.name}`;
+      planIpsecEndBefore(ctx, lab, t, index as 0 | 1, h, add);
       if (end.overrides?.port === undefined || !ctx.madePorts.has(shared)) add(subject, { op: 'ovs.tunnel', ns: h.ns, ...target, port }, h.name);
       ctx.madePorts.add(shared);
+      planIpsecEndAfter(ctx, lab, t, index as 0 | 1, h, add);
       const route = markRoute(ctx, t, index as 0 | 1, h);
       if (route) add(`${subject} egress_pkt_mark route`, route, h.name);
       const flows = optionFlowArgs(lab, t, end, sw.ifname);
       if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);
       continue;
     }
+    planIpsecEndBefore(ctx, lab, t, index as 0 | 1, h, add);
     add(subject, { op: 'link.add', ns: h.ns, link: tunnelLink(lab, t, end) }, h.name);
     const sw2 = softwareChecksums(ctx, t, index as 0 | 1, h);
     if (sw2) add(`${subject} checksums for the OVS userspace peer`, sw2, h.name);

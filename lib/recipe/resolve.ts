@@ -17,6 +17,7 @@ import { applyEndOverrides, resolveSwitchPrograms } from './resolve-ovs.js';
 import { logGates, lookModelProblems, resolveCounter, resolveLog, resolveState, resolveTransfer, type LabParts } from './resolve-checks.js';
 import { hostRoutes, resolveRouters, tuningOf } from './resolve-routers.js';
 import { resolveOvn, resolveOvnCheck } from './resolve-ovn.js';
+import { resolveIpsec } from './resolve-ipsec.js';
 
 export const OVN_OPTION_CLASS = 0x0102;
 export const OVN_OPTION_TYPE = 0x80;
@@ -159,6 +160,8 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
     if (d.underlay) tunnel.underlay = d.underlay.kind;
     const tTuning = tuningOf(t);
     if (tTuning) tunnel.tuning = tTuning;
+    const ipsec = resolveIpsec(t);
+    if (ipsec) tunnel.ipsec = ipsec;
     tunnels.push(tunnel);
   });
 
@@ -240,6 +243,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
           kind: 'capture', name: pr.name, host: b.host, ifname, during: b.during, expect: b.expect ?? {}, atLeast: b.at_least ?? 1,
           ...(b.match !== undefined ? { match: b.match } : {}),
           ...(b.packets !== undefined ? { packets: b.packets } : {}),
+          ...(b.forbid ? { forbid: b.forbid } : {}),
         };
       }
       case 'ovn':
@@ -336,6 +340,5 @@ function ovsParams(o: NonNullable<RawTunnel['ovs']>): OvsTunnelParams {
   if (o.df_default !== undefined) out.dfDefault = o.df_default;
   if (o.csum !== undefined) out.csum = o.csum;
   if (o.egress_pkt_mark !== undefined) out.egressPktMark = o.egress_pkt_mark;
-  if (o.psk !== undefined) out.psk = o.psk;
   return out;
 }

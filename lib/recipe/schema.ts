@@ -11,6 +11,7 @@ import { dfSchema, ovsSwitchFields, tunnelEndsField } from './schema-ovs.js';
 import { lookSchemas } from './schema-checks.js';
 import { topologySchemas } from './schema-routers.js';
 import { ovnCheckSchema, ovnSchema } from './schema-ovn.js';
+import { pskSchema, tunnelIpsecSchema } from './schema-ipsec.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -337,7 +338,7 @@ const ovsTunnelSchema = obj({
   df_default: bool('df_default').optional(),
   csum: bool('csum').optional(),
   egress_pkt_mark: intIn(0, 0xffffffff, 'packet mark').optional(),
-  psk: z.string().optional(),
+  psk: pskSchema.optional(),
 });
 
 export const tunnelSchema = obj(
@@ -371,6 +372,7 @@ export const tunnelSchema = obj(
     ovs: ovsTunnelSchema.optional(),
     ends: tunnelEndsField({ obj, intIn, bool, oneOf, show, address, keyOrFlow, optionSchema, tos, ttl }),
     ...topo.linkTuningFields,
+    ipsec: tunnelIpsecSchema.optional(),
   },
   'A tunnel between two switches (L2) or two hosts (routed)',
 );
@@ -419,6 +421,8 @@ export const captureSchema = obj({
   // lib/checks/capture-expect.ts validates every key and value.
   expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
   ...look.captureKnobs,
+  // Same keys as expect: the capture fails when any packet matches all of them (e.g. esp: false).
+  forbid: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
 });
 
 export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair', 'state', 'counter', 'log', 'transfer', 'ovn'] as const;

@@ -17,6 +17,7 @@ import { checkLinkTuning } from './semantic-tuning.js';
 import type { UnderlayKind } from '../model/topology.js';
 import { withoutOvn } from '../checks/capture-ovn.js';
 import { analyzeOvn, ovnCheckName, type OvnDecision } from './semantic-ovn.js';
+import { ipsecRules } from './semantic-ipsec.js';
 
 export const IMPLICIT_NETWORK = 'underlay';
 export const OPTIONS_MAX_BYTES = 252;
@@ -322,6 +323,7 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
       e(t.ovn ? 'ovn' : 'options', 'Geneve options are added per packet, by OVS (an end on an ovs switch) or by tc on an external (collect-metadata) device; attach an end to a switch with kind: ovs, or set external: true');
     // OVS-only settings need an OVS end.
     if (t.ovs !== undefined && !impls.includes('ovs')) e('ovs', `ovs options apply to ends that are OVS ports, and both ends of this tunnel are kernel netdevs; attach an end to a switch with kind: ovs or remove "ovs"`);
+    ipsecRules(t, { type, impls, hosts: [ha, hb], onSsh: (h) => hosts.some((x) => x.name === h && x.ssh !== undefined) }, e);
     if (t.external && impls.every((x) => x === 'ovs')) e('external', 'external applies to kernel netdev ends, and both ends of this tunnel are OVS ports (always flow-based); remove it or use ovs.key: flow');
     // Routed vs L2.
     if (routed) {
@@ -404,6 +406,8 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
       const expect = (cap as { expect?: unknown }).expect;
       // `ovn: {datapath, ingress, egress}` names OVN objects: semantic-ovn.ts checks it.
       if (expect !== undefined) for (const problem of validateCaptureExpect(withoutOvn(expect))) err([...p, 'expect'], problem);
+      const forbid = (cap as { forbid?: unknown }).forbid;
+      if (forbid !== undefined) for (const problem of validateCaptureExpect(forbid, 'forbid')) err([...p, 'forbid'], problem);
       captures.push({ index: ci, during: cap.during });
       const name = c.name ?? uniqueName(`capture ${cap.host}`, usedNames);
       pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });

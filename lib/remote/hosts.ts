@@ -12,6 +12,7 @@ import { specFromPlacement } from './ssh-args.js';
 import { discoverInterface } from './discover.js';
 import { withOvs } from '../backends/composite.js';
 import { OvsRunner } from '../backends/ovs-runner.js';
+import { IpsecRunner } from '../ipsec/runner.js';
 import { prepareOvsHosts } from './ovs-service.js';
 
 /** Client-side settings applied to every host (not part of recipes): client netns, ssh_config, timeouts. */
@@ -83,7 +84,7 @@ export class RemoteHosts {
     await preflight(fresh);
     for (const exec of fresh)
       // OVS operations of an SSH host go to the machine's running OVS service over the same connection.
-      this.conns.set(exec.spec.host, { key: JSON.stringify(exec.spec), exec, backend: withOvs(createIproute2Backend(exec), new OvsRunner(exec)), underlay: new Map() });
+      this.conns.set(exec.spec.host, { key: JSON.stringify(exec.spec), exec, backend: withOvs(createIproute2Backend(exec), new OvsRunner(exec), new IpsecRunner(exec)), underlay: new Map() });
   }
 
   /**

@@ -12,6 +12,8 @@ import { inNetns, shellQuote, type Executor } from '../exec/executor.js';
 import type { Lab } from '../model/types.js';
 import { hostUsesOvs, ovsRunDir } from '../plan/ovs.js';
 import { ovsEnv, ovsPaths } from '../ovs/paths.js';
+import { ipsecDumps } from '../ipsec/artifacts.js';
+import { redactPskText } from '../ipsec/redact.js';
 
 export function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '_') || '_';
@@ -83,6 +85,10 @@ export async function writeArtifacts(dir: string, lab: Lab, results: CheckResult
     const ex = opts.execForHost ? opts.execForHost(o.host) : exec;
     for (const [file, text] of await ovsDumps(ex, o)) await put(join('ovs', safeFileName(o.host), file), text);
   }
+  for (const h of lab.hosts) {
+    const ex = opts.execForHost ? opts.execForHost(h.name) : exec;
+    for (const [file, text] of await ipsecDumps(lab, h.name, ex, opts.ovsRunRoot ?? '/run/geneve-lab/run')) await put(join('ipsec', safeFileName(h.name), file), text);
+  }
   await put('summary.json', JSON.stringify({ lab: lab.name, written: new Date().toISOString(), checks: results.map(summaryOf) }, null, 2) + '\n');
   return files;
 }
@@ -119,7 +125,7 @@ export async function ovsDumps(ex: Executor, o: OvsInstanceRef): Promise<[string
   };
   const vsctl = ['ovs-vsctl', `--db=unix:${p.dbSocket}`, '--timeout=5'];
   const out: [string, string][] = [];
-  out.push(['vsctl-show.txt', (await run([...vsctl, 'show'])).text]);
+  out.push(['vsctl-show.txt', redactPskText((await run([...vsctl, 'show'])).text)]);
   const brs = await run([...vsctl, 'list-br']);
   if (!brs.ok) out.push(['bridges.txt', brs.text]);
   const bridges = brs.ok ? brs.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];

@@ -83,6 +83,11 @@ export function canonicalIp(text: string): string | undefined {
   return b.length === 4 ? formatIpv4(b, 0) : formatIpv6(b, 0);
 }
 
+/** Whether two address texts name the same address ("2001:db8::1" and "2001:DB8:0::1" do). */
+export function sameIp(a: string, b: string): boolean {
+  return a === b || (canonicalIp(a) !== undefined && canonicalIp(a) === canonicalIp(b));
+}
+
 /** Canonical MAC text (lower case, colon separated) or undefined. */
 export function canonicalMac(text: string): string | undefined {
   const s = text.trim().toLowerCase();

@@ -1,8 +1,10 @@
 /**
  * Frame decoder: link layer (Ethernet + VLAN, Linux cooked SLL/SLL2, raw IP) → outer IPv4/IPv6 →
- * UDP → Geneve or VXLAN (chosen by UDP port) → inner Ethernet and inner IP addresses. When the
- * inner packet is itself a tunnel packet (a tunnel running inside another one), it is decoded the
- * same way into `nested` (up to NESTING_MAX levels).
+ * UDP → Geneve or VXLAN (chosen by UDP port), or GRE → inner Ethernet and inner IP addresses.
+ * ESP is decoded (SPI, sequence number) and, given the SA's keys (DecodeOptions.espSas), decrypted:
+ * the packet inside is then decoded like any other, so tunnel and inner fields describe it. When
+ * the inner packet is itself a tunnel packet (a tunnel running inside another one), it is decoded
+ * the same way into `nested` (up to NESTING_MAX levels).
  * A malformed packet yields a DecodedPacket with `error` set and every field decoded before the
  * fault still present; decoding never throws.
  */
@@ -11,6 +13,8 @@ import { fail, need, WireDecodeError, type DecodeError } from './errors.js';
 import { decodeGeneve, GENEVE_PORT, type GeneveHeader } from './geneve.js';
 import { LinkType, readCaptureFile, type CaptureRecord } from './pcap.js';
 import { decodeVxlan, VXLAN_PORTS, type VxlanHeader } from './vxlan.js';
+import { decodeGre, type GreHeader } from './gre.js';
+import { decryptEsp, espHeader, findSa, type EspHeader, type EspSa } from './esp.js';
 
 export interface Ipv4Header {
   tos: number;
@@ -84,9 +88,12 @@ export interface DecodedPacket {
   ip?: Ipv4Header;
   ipv6?: Ipv6Header;
   udp?: UdpHeader;
-  encap?: 'geneve' | 'vxlan';
+  /** The outer packet was ESP: its header, and whether (and as what) it was decrypted. */
+  esp?: EspHeader;
+  encap?: 'geneve' | 'vxlan' | 'gre';
   geneve?: GeneveHeader;
   vxlan?: VxlanHeader;
+  gre?: GreHeader;
   inner?: InnerFrame;
   /** The inner packet decoded as a packet of its own, when it is a Geneve/VXLAN packet too (tunnel in a tunnel). */
   nested?: DecodedPacket;
@@ -101,6 +108,8 @@ export interface DecodeOptions {
   genevePorts?: number[];
   /** UDP ports carrying VXLAN (default [4789, 8472]). */
   vxlanPorts?: number[];
+  /** Keys of ESP SAs (e.g. the lab's, from `ip xfrm state`): ESP packets of these SPIs are decrypted. */
+  espSas?: EspSa[];
 }
 
 const ETH_IPV4 = 0x0800;
@@ -205,7 +214,7 @@ function skipVlans(b: Buffer, off: number, vlans: number[], layer: 'link' | 'inn
 }
 
 function decodeOuter(b: Buffer, off: number, ethertype: number, p: DecodedPacket, opts: DecodeOptions, depth: number): void {
-  let l4: { proto: number; off: number; end: number; fragment: boolean } | undefined;
+  let l4: L4 | undefined;
   if (ethertype === ETH_IPV4) {
     const ip = decodeIpv4(b, off, 'ipv4');
     p.ip = ip.header;
@@ -219,7 +228,49 @@ function decodeOuter(b: Buffer, off: number, ethertype: number, p: DecodedPacket
     if ((ip.header.fragOffset ?? 0) > 0) return;
     l4 = { proto: ip.header.proto, off: ip.payload, end: ip.end, fragment: ip.header.fragOffset !== undefined };
   }
-  if (!l4 || l4.proto !== 17) return;
+  if (l4) decodeTransport(b, l4, p, opts, depth);
+}
+
+interface L4 {
+  proto: number;
+  off: number;
+  end: number;
+  fragment: boolean;
+}
+
+const PROTO_UDP = 17;
+const PROTO_GRE = 47;
+const PROTO_ESP = 50;
+
+/** What follows the outer IP header: UDP (Geneve/VXLAN), GRE, or ESP (decrypted when its SA is known). */
+function decodeTransport(b: Buffer, l4: L4, p: DecodedPacket, opts: DecodeOptions, depth: number): void {
+  if (l4.proto === PROTO_ESP && !p.esp) {
+    // ESP's length is the IP datagram's, never the captured frame's (Ethernet may pad it).
+    const end = Math.min(l4.end, b.length);
+    const { spi, seq } = espHeader(b, l4.off, end);
+    const sa = findSa(opts.espSas, spi, p.outer!.dst);
+    if (!sa) {
+      p.esp = { spi, seq, decrypted: false, note: opts.espSas ? `no key for SPI 0x${spi.toString(16)} to ${p.outer!.dst}` : 'no ESP keys given' };
+      return;
+    }
+    if (end < l4.end) fail('truncated', 'esp', l4.off, `the ESP packet needs ${l4.end - l4.off} bytes at offset ${l4.off}, but only ${end - l4.off} were captured`);
+    p.esp = { spi, seq, decrypted: false };
+    const { header, payload } = decryptEsp(b, l4.off, end, sa);
+    p.esp = header;
+    // Decode on as if the ESP layer were not there: the frame up to ESP, then the decrypted
+    // packet (offsets in later errors count in this decrypted frame).
+    const frame = Buffer.concat([b.subarray(0, l4.off), payload]);
+    decodeTransport(frame, { proto: header.nextHeader!, off: l4.off, end: frame.length, fragment: false }, p, opts, depth);
+    return;
+  }
+  if (l4.proto === PROTO_GRE) {
+    p.encap = 'gre';
+    const end = Math.min(l4.end, b.length);
+    const innerOff = decodeGre(b, l4.off, end, (h) => (p.gre = h));
+    decodeInner(b, innerOff, p.gre!.proto, p);
+    return;
+  }
+  if (l4.proto !== PROTO_UDP) return;
   need(b.length, l4.off, 8, 'udp', 'the UDP header');
   const udp: UdpHeader = {
     srcport: b.readUInt16BE(l4.off),

@@ -8,9 +8,12 @@ export type DecodeErrorCode =
   | 'truncated' // the frame ends before a header (or a field it announces) is complete
   | 'bad-version' // IP version nibble or Geneve version is not what the protocol allows
   | 'bad-length' // a length field is impossible (IHL < 5, UDP length < 8, …)
-  | 'option-overrun'; // a Geneve option's length runs past the options area
+  | 'option-overrun' // a Geneve option's length runs past the options area
+  | 'esp-auth-failed' // the ESP ICV does not verify with the SA's keys (wrong keys, or a corrupted packet)
+  | 'esp-bad-padding' // decrypted, but the ESP trailer (padding, pad length) is not what RFC 4303 says
+  | 'unsupported'; // a version or algorithm the decoder does not handle (GRE version ≠ 0, an ESP algorithm)
 
-export type DecodeLayer = 'link' | 'ipv4' | 'ipv6' | 'udp' | 'geneve' | 'vxlan' | 'inner';
+export type DecodeLayer = 'link' | 'ipv4' | 'ipv6' | 'udp' | 'geneve' | 'vxlan' | 'gre' | 'esp' | 'inner';
 
 export interface DecodeError {
   code: DecodeErrorCode;

@@ -11,6 +11,7 @@
 export const LONGEST_FIRST = [
   'scenario/recipes', // ~540 s alone on a loaded host (inject-malformed-geneve twice, scenario-flow-delete: each a full CLI run)
   'look/look-recipes', // ~400 s on a busy machine (four labs: critical option ±, kernel↔OVS with the log gate ±)
+  'ipsec/ipsec', // ~300 s estimate (four IPsec labs: IKE under TCG, SSH hosts)
   'scenario/actions', // ~270 s alone on a loaded host (restart on the kernel datapath; set on geneve ends, both backends)
   'ovn/seed004', // ~250 s (up alone took 148 s under TCG at host load ~15: OVS + OVN daemons for three hosts)
   'pmtu-router', // ~200 s estimate (Geneve PMTU through routers, its black-hole twin, Geneve inside Geneve)

@@ -12,6 +12,7 @@ import { netemArgv } from '../../checks/impair.js';
 import { tunnelTcArgs } from '../../tc/tunnel-key.js';
 import { ethtoolKArgv, ethtoolKRefusal, nftRulesArgv } from '../tools.js';
 import type { RunResult } from '../../exec/executor.js';
+import { ipsecOpArgv } from '../../ipsec/render.js';
 
 /** An `ip` invocation (args after `ip [-n NS]`) or another program run inside a namespace. */
 export type Command =
@@ -176,6 +177,15 @@ export function renderOp(op: Op): Command[] {
     case 'ovn.ready':
       // Shown in plans; executed by the OVN runner (readiness polls the SB, lib/ovn/runner.ts).
       return ovnOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns, argv: c.argv }));
+    case 'ipsec.start':
+    case 'ipsec.stop':
+    case 'ipsec.conns':
+    case 'ipsec.psk':
+    case 'ipsec.await':
+    case 'xfrm.add':
+    case 'xfrm.del':
+      // Shown in plans (secrets <redacted>); executed by the IPsec runner (lib/ipsec/runner.ts).
+      return ipsecOpArgv(op).map((c) => ({ tool: 'exec', ns: c.ns ?? '', argv: c.argv }));
   }
 }
 

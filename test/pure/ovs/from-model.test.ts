@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Tunnel } from '../../../lib/model/types.js';
 import { transaction, tunnelPortCommands, tunnelPortFromModel } from '../../../lib/ovs/index.js';
+import { secret } from '../../../lib/ipsec/secret.js';
 
 const tunnel = (over: Partial<Tunnel>): Tunnel => ({
   name: 'tun0', type: 'geneve', family: 'ipv4', network: 'under', options: [],
@@ -27,8 +28,9 @@ test('kernel-style params map to OVS options; ovs-only settings win', (t) => {
   t.notThrows(() => transaction(tunnelPortCommands(s)));
 });
 
-test('gre with a psk becomes ipsec_gre; in/out keys replace key', (t) => {
-  const s = tunnelPortFromModel(tunnel({ type: 'gre', gre: { key: 1 }, ovs: { psk: 'test123', inKey: 2, outKey: 3 } }), 0, 'sw1', 'lab');
-  t.like(s, { type: 'ipsec_gre', psk: 'test123', inKey: 2, outKey: 3 });
+test('gre with IPsec stays a gre port (OVS >= 2.11 has no ipsec_gre) and the PSK never enters the port spec; in/out keys replace key', (t) => {
+  const s = tunnelPortFromModel(tunnel({ type: 'gre', gre: { key: 1 }, ovs: { inKey: 2, outKey: 3 }, ipsec: { psk: secret('test123'), esp: 'aes256gcm16' } }), 0, 'sw1', 'lab');
+  t.like(s, { type: 'gre', inKey: 2, outKey: 3 });
+  t.false('psk' in s);
   t.false('key' in s);
 });

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { privReason } from '../../support/priv.js';
 
-export type Feature = 'geneve' | 'netem' | 'tc-tunnel' | 'ovs-kernel';
+export type Feature = 'geneve' | 'netem' | 'tc-tunnel' | 'ovs-kernel' | 'esp';
 
 function run(argv: string[]): { ok: boolean; err: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
@@ -32,6 +32,11 @@ function probe(feature: Feature): string | undefined {
       case 'geneve': {
         const r = run(['ip', '-n', ns, 'link', 'add', 'g0', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1']);
         return r.ok ? undefined : `no kernel geneve netdev (${r.err})`;
+      }
+      case 'esp': {
+        // An ESP SA (AES-CBC + HMAC-SHA1): what IPsec tunnels need (CONFIG_INET_ESP).
+        const r = run(['ip', '-n', ns, 'xfrm', 'state', 'add', 'src', '192.0.2.1', 'dst', '192.0.2.2', 'proto', 'esp', 'spi', '0x100', 'mode', 'transport', 'enc', 'cbc(aes)', '0x' + '00'.repeat(16), 'auth-trunc', 'hmac(sha1)', '0x' + '00'.repeat(20), '96']);
+        return r.ok ? undefined : `no ESP in the kernel (${r.err})`;
       }
       case 'netem': {
         const r = inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'loss', '1%']);

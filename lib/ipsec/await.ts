@@ -1,0 +1,92 @@
+/**
+ * `up` waits for a tunnel's SAs: from the tunnel's first end it brings the strongSwan connections
+ * up (`ipsec up`, which also retries while the far end is still loading its configuration) until
+ * every one has an installed CHILD_SA, then says how long negotiation took. It does not fail the
+ * lab when they never come up (a wrong PSK is a legitimate scenario): it reports why, and the
+ * checks that then fail say the SA never came up (diagnose.ts).
+ */
+import { inNetns, type Executor } from '../exec/executor.js';
+import type { AwaitSpec } from './ops.js';
+import { ipsecCmd, logTail } from './daemons.js';
+import { ipsecPaths } from './paths.js';
+import { installed, negotiationHints, ovsPortConns, parseIpsecStatus, type ChildSa } from './status.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface AwaitOutcome {
+  established: boolean;
+  ms: number;
+  /** The connections and their SPIs (hex), when established. */
+  children: ChildSa[];
+  /** Why not, when not. */
+  reason?: string;
+}
+
+export interface AwaitTarget {
+  exec: Executor;
+  ns: string;
+  /** The lab's IPsec directory on a simulated host; undefined = the machine's own `ipsec`. */
+  ipsecDir?: string;
+}
+
+export function ipsecArgv(t: AwaitTarget): string[] {
+  return t.ipsecDir ? ipsecCmd(ipsecPaths(t.ipsecDir), t.ns) : inNetns(t.ns || undefined, ['ipsec']);
+}
+
+/** How long authentication keeps failing before `up` stops waiting (the peer had time to load its key). */
+export const AUTH_GIVE_UP_MS = 20_000;
+
+export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date.now()): Promise<AwaitOutcome> {
+  const ipsec = ipsecArgv(t);
+  const t0 = now();
+  const deadline = t0 + spec.timeoutMs;
+  let lastUp = 0;
+  let lastError = '';
+  let conns: string[] = [];
+  // A PSK mismatch does not heal: after repeated authentication failures (past the moment the
+  // peer may still have been loading its key) waiting longer only delays the report.
+  let authFailedSince: number | undefined;
+  let authFailures = 0;
+  for (;;) {
+    const st = await t.exec.run([...ipsec, 'status'], { timeoutMs: 15_000 });
+    const status = parseIpsecStatus(st.stdout);
+    conns = 'names' in spec.conns ? spec.conns.names : ovsPortConns(status.routed, spec.conns.ovsPort);
+    const children = conns.map((c) => installed(status, c));
+    if (conns.length && children.every(Boolean)) return { established: true, ms: now() - t0, children: children as ChildSa[] };
+    if (now() >= deadline) break;
+    // Initiate (again) once the connections are loaded here; an attempt that fails because the
+    // peer is not ready yet (no proposal, no key) is retried.
+    const ready = conns.length > 0 && conns.every((c) => status.routed.includes(c) || status.children.some((x) => x.conn === c));
+    if (ready && now() - lastUp > 2000) {
+      lastUp = now();
+      for (const c of conns.filter((c) => !installed(status, c))) {
+        const r = await t.exec.run([...ipsec, 'up', c], { timeoutMs: Math.max(1000, Math.min(20_000, deadline - now())) });
+        // `ipsec up` exits 0 whether or not the connection came up: its output says which.
+        if (/established successfully/.test(r.stdout)) continue;
+        lastError = r.stdout.split('\n').filter((l) => /failed|error|notify/i.test(l)).slice(-2).join(' / ') || `ipsec up ${c}: exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`;
+        if (/AUTHENTICATION_FAILED/.test(r.stdout)) {
+          authFailedSince ??= now();
+          authFailures++;
+        } else {
+          authFailedSince = undefined;
+          authFailures = 0;
+        }
+      }
+      if (authFailures >= 3 && authFailedSince !== undefined && now() - authFailedSince >= AUTH_GIVE_UP_MS) break;
+      continue;
+    }
+    await sleep(250);
+  }
+  const log = t.ipsecDir ? await logTail(t.exec, ipsecPaths(t.ipsecDir).charonLog, 200) : '';
+  const hints = negotiationHints(`${log}\n${lastError}`);
+  const what = !conns.length
+    ? 'no strongSwan connection for it was ever configured' + ('ovsPort' in spec.conns ? ` (ovs-monitor-ipsec did not write one for port "${spec.conns.ovsPort}")` : '')
+    : hints.length
+      ? hints.join('; ')
+      : lastError || 'no CHILD_SA was installed';
+  return { established: false, ms: now() - t0, children: [], reason: what };
+}
+
+export function spisText(children: ChildSa[]): string {
+  return children.map((c) => `${c.conn} ${c.spis ? `SPIs 0x${c.spis.out.toString(16)} out, 0x${c.spis.in.toString(16)} in` : ''}`.trim()).join('; ');
+}
