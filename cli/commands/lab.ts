@@ -2,13 +2,14 @@
 import type { Command } from 'commander';
 import { existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
-import { formatProblem, InterruptedError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
+import { formatProblem, InterruptedError, PrerequisiteError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
 import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
 import { contextFromLab } from '../../lib/checks/context.js';
 import { runScenario } from '../../lib/scenario/run.js';
 import { scenarioContext } from '../../lib/scenario/context.js';
 import type { CheckResult } from '../../lib/checks/result.js';
 import type { Lab } from '../../lib/model/types.js';
+import type { Plan } from '../../lib/plan/ops.js';
 import type { Engine } from '../../lib/engine/engine.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
 import { printJson } from '../output.js';
@@ -107,8 +108,23 @@ const failedAny = (rs: CheckResult[]) => rs.some((r) => r.status !== 'passed');
  */
 async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks: boolean }): Promise<void> {
   const connected = await engine.connect(lab);
-  const plan = await engine.plan(connected);
-  await assertRequirements(connected, engine.exec, undefined, { plan, checks: o.checks, remote: (h) => engine.remotes.exec(h) });
+  // The planner may refuse too (e.g. IPsec on the userspace datapath): every missing piece is
+  // reported at once, the kernel's first (a missing ESP is the more fundamental fix).
+  let plan: Plan | undefined;
+  let refused: PrerequisiteError | undefined;
+  try {
+    plan = await engine.plan(connected);
+  } catch (e) {
+    if (!(e instanceof PrerequisiteError)) throw e;
+    refused = e;
+  }
+  try {
+    await assertRequirements(connected, engine.exec, undefined, { plan: plan ?? { lab: lab.name, tag: connected.tag, namespaces: [], steps: [] }, checks: o.checks, remote: (h) => engine.remotes.exec(h) });
+  } catch (e) {
+    if (refused && e instanceof PrerequisiteError) throw new PrerequisiteError([...e.missing, ...refused.missing]);
+    throw e;
+  }
+  if (refused) throw refused;
 }
 
 export function registerLabCommands(

@@ -16,9 +16,15 @@ export function ethtoolKArgv(dev: string, features: Record<string, boolean>): st
 /**
  * Why `ethtool -K` did not do what was asked, or undefined when it did. Reads the "[requested …]"
  * lines of its stdout (features it could not change; "[fixed]" ones never change) and its stderr.
+ *
+ * A short name (`tx`, `tso`, `gro`…) stands for a group of features, some of which a device may
+ * keep fixed while the group changes (`tx on` on a veth turns tx-checksum-ip-generic on and leaves
+ * tx-checksum-ipv4 off "[requested on]"): only features the caller named in full count as refused.
+ * A group of which nothing changed makes ethtool fail ("Could not change any device features").
  */
-export function ethtoolKRefusal(stdout: string, stderr: string, exitCode: number): string | undefined {
-  const refused = [...stdout.matchAll(/^\s*([\w-]+): (on|off)(?: \[fixed\])? \[requested (on|off)\]/gm)].map(
+export function ethtoolKRefusal(stdout: string, stderr: string, exitCode: number, requested?: Record<string, boolean>): string | undefined {
+  const named = (f: string) => requested === undefined || f in requested;
+  const refused = [...stdout.matchAll(/^\s*([\w-]+): (on|off)(?: \[fixed\])? \[requested (on|off)\]/gm)].filter((m) => named(m[1]!)).map(
     (m) => `${m[1]} stays ${m[2]} (asked ${m[3]}; the device cannot change it)`,
   );
   if (refused.length) return `the device refused: ${refused.join('; ')}`;

@@ -494,7 +494,7 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   let population = encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated;
   if (wantsEsp) population = population.filter((p) => p.esp);
   population = population.filter((p) => sel.keys.every((k) => test(k, p)));
-  const noun = encapKind ? `${wantsEsp ? 'ESP-carried ' : ''}${encapKind} packet` : wantsEsp ? 'ESP packet' : 'tunnel (geneve/vxlan/gre/ESP) packet';
+  const noun = encapKind ? `${wantsEsp ? 'ESP-carried ' : ''}${encapKind} packet` : wantsEsp ? 'ESP packet' : 'encapsulated (geneve/vxlan/gre/ESP) packet';
   const withSel = selected ? ` with ${selected}` : '';
   /** "3 geneve packets with inner.ethertype 0x0806" */
   const pop = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}${withSel}`;

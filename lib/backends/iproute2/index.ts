@@ -33,7 +33,7 @@ function failureFor(step: Step, argv: string[], r: RunResult, ns: string): OpFai
   // The same words as the netlink backend for what it also leaves to tc (netem, external ends).
   if (step.op.op === 'qdisc.netem' && isNetemUnsupported(r.stderr)) parsed.kernelMessage = NETEM_UNSUPPORTED;
   if (step.op.op === 'tc.tunnel') parsed.kernelMessage = describeTcFailure(r.stderr, r.exitCode);
-  if (step.op.op === 'offload.set') parsed.kernelMessage = ethtoolKRefusal(r.stdout, r.stderr, r.exitCode) ?? parsed.kernelMessage;
+  if (step.op.op === 'offload.set') parsed.kernelMessage = ethtoolKRefusal(r.stdout, r.stderr, r.exitCode, step.op.features) ?? parsed.kernelMessage;
   return {
     subject: step.subject,
     ...(step.host ? { host: step.host } : {}),

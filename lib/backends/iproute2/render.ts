@@ -154,7 +154,7 @@ export function renderOp(op: Op): Command[] {
       // `tc qdisc replace`: idempotent, and the same argv the check step uses.
       return [{ tool: 'exec', ns: op.ns, argv: netemArgv(op.dev, op.impairment) }];
     case 'offload.set':
-      return [{ tool: 'exec', ns: op.ns, argv: ethtoolKArgv(op.dev, op.features), verify: (r) => ethtoolKRefusal(r.stdout, r.stderr, r.exitCode) }];
+      return [{ tool: 'exec', ns: op.ns, argv: ethtoolKArgv(op.dev, op.features), verify: (r) => ethtoolKRefusal(r.stdout, r.stderr, r.exitCode, op.features) }];
     case 'nft.rules':
       return nftRulesArgv(op).map((argv) => ({ tool: 'exec', ns: op.ns, argv }));
     case 'tc.tunnel':

@@ -219,7 +219,7 @@ export class NetlinkBackend implements Backend {
       }
       case 'offload.set':
         // ethtool's exit code is not the whole answer: a feature the device kept is printed, not failed.
-        await this.runTool(step, op.ns, ethtoolKArgv(op.dev, op.features), (r) => ethtoolKRefusal(r.stdout, r.stderr, r.exitCode), true);
+        await this.runTool(step, op.ns, ethtoolKArgv(op.dev, op.features), (r) => ethtoolKRefusal(r.stdout, r.stderr, r.exitCode, op.features), true);
         return;
       case 'nft.rules':
         // nftables has its own netlink family (NFNL) and bytecode; nft is what users read and copy.

@@ -17,7 +17,9 @@ privTest('10 OVN chassis, no tunnel written: 9 Geneve ports per chassis built by
   const r = spawnSync(process.execPath, [...CLI_ARGV, '--state-dir', c.stateDir, 'run', '--json', '--verbose', c.file], { cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000 });
   t.is(r.status, 0, `${r.stderr}\n${r.stdout.slice(0, 4000)}`);
   const checks = (JSON.parse(r.stdout) as { checks: { name: string; status: string; message?: string; figures: Record<string, unknown> }[] }).checks;
-  t.is(checks.length, 92);
+  // 90 pings, the mesh check, and the vswitchd log gate of each of the 10 chassis (issue 14).
+  t.is(checks.length, 102);
+  t.is(checks.filter((x) => x.name.startsWith('vswitchd-log ')).length, 10);
   t.deepEqual(checks.filter((x) => x.status !== 'passed').map((x) => `${x.name}: ${x.message}`), []);
   t.deepEqual(checks.find((x) => x.name === 'mesh')!.figures, { chassis: 10, tunnel_ports: 90, per_chassis: 9 });
   t.is(checks.filter((x) => x.name.startsWith('full-mesh ')).length, 90);

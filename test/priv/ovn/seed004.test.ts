@@ -20,7 +20,7 @@ privTest('seed 004 with real OVN: ping vm1 → vm2; the Geneve VNI and OVN optio
   t.is(r.code, 0, r.out);
   t.deepEqual(
     Object.values(r.checks).map((x) => [x.name, x.status]),
-    ['vm1-to-vm2', 'request-metadata-matches-sb', 'reply-metadata-matches-sb', 'vm2-bound-on-worker2', 'network1-is-datapath-1', 'trace-vm1-to-vm2', 'tunnels'].map((n) => [n, 'passed']),
+    ['vm1-to-vm2', 'request-metadata-matches-sb', 'reply-metadata-matches-sb', 'vm2-bound-on-worker2', 'network1-is-datapath-1', 'trace-vm1-to-vm2', 'tunnels', 'vswitchd-log worker1', 'vswitchd-log worker2'].map((n) => [n, 'passed']),
     r.out,
   );
   t.true((r.checks['request-metadata-matches-sb']!.figures.matched as number) >= 3);

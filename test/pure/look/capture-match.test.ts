@@ -21,16 +21,16 @@ test('"the first encapsulated ARP has outer TTL 64": match selects, packets: fir
   const ps = packets([{ vni: 5, ttl: 9 }, arp(1, 64), arp(2, 3), { vni: 5, ttl: 9 }]);
   const ok = matchCapture(ps, { 'ip.ttl': 64, 'inner.arp.op': 'request' }, 1, { match: { 'inner.ethertype': 'arp' }, packets: 'first' });
   t.true(ok.ok, ok.message);
-  t.is(ok.message, 'the first tunnel (geneve/vxlan/gre/ESP) packet with inner.ethertype 0x0806 (frame 2) matched ip.ttl 64, inner.arp.op request (4 captured)');
+  t.is(ok.message, 'the first encapsulated (geneve/vxlan/gre/ESP) packet with inner.ethertype 0x0806 (frame 2) matched ip.ttl 64, inner.arp.op request (4 captured)');
   t.like(ok.figures, { selected: 2, matched: 1, packets: 'first' });
   // The second ARP (the reply, TTL 3) is not judged by "first", but is by "all".
   const all = matchCapture(ps, { 'ip.ttl': 64 }, 1, { match: { inner: { ethertype: 'arp' } }, packets: 'all' });
   t.false(all.ok);
-  t.is(all.message, 'expected every tunnel (geneve/vxlan/gre/ESP) packet with inner.ethertype 0x0806 (≥1) to have ip.ttl 64, 1 of 2 did; saw 2 tunnel (geneve/vxlan/gre/ESP) packets with inner.ethertype 0x0806 with ip.ttl 3 ×1 (1 had 64)');
+  t.is(all.message, 'expected every encapsulated (geneve/vxlan/gre/ESP) packet with inner.ethertype 0x0806 (≥1) to have ip.ttl 64, 1 of 2 did; saw 2 encapsulated (geneve/vxlan/gre/ESP) packets with inner.ethertype 0x0806 with ip.ttl 3 ×1 (1 had 64)');
   // Without match the first packet is the ICMP one (TTL 9).
   const first = matchCapture(ps, { 'ip.ttl': 64 }, 1, { packets: 'first' });
   t.false(first.ok);
-  t.is(first.message, 'expected the first tunnel (geneve/vxlan/gre/ESP) packet to have ip.ttl 64; saw frame 1 with ip.ttl 9 ×1');
+  t.is(first.message, 'expected the first encapsulated (geneve/vxlan/gre/ESP) packet to have ip.ttl 64; saw frame 1 with ip.ttl 9 ×1');
 });
 
 test('match on the inner source and ICMP type; none selected says so', (t) => {
@@ -38,7 +38,7 @@ test('match on the inner source and ICMP type; none selected says so', (t) => {
   t.true(matchCapture(ps, { 'ip.ttl': 3 }, 1, { match: { 'inner.src': '10.0.0.9', 'inner.icmp.type': 8 } }).ok);
   const none = matchCapture(ps, { 'ip.ttl': 3 }, 1, { match: { 'inner.src': '10.0.0.77' } });
   t.false(none.ok);
-  t.regex(none.message, /saw no tunnel \(geneve\/vxlan\/gre\/ESP\) packets with inner.src 10.0.0.77 among 2 captured; UDP destination ports seen: 6081 ×2 — check the match keys/);
+  t.regex(none.message, /saw no encapsulated \(geneve\/vxlan\/gre\/ESP\) packets with inner.src 10.0.0.77 among 2 captured; UDP destination ports seen: 6081 ×2 — check the match keys/);
 });
 
 test('outer IPv6 payload length, outer IPv4 total length, UDP length', (t) => {

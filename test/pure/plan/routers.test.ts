@@ -221,3 +221,18 @@ test('a network impairment covers the routers\' ports of that network too (each 
   t.is(step.kind, 'impair');
   if (step.kind === 'impair') t.deepEqual(step.on.map((x) => [x.what, x.dev]), [['network "middle" port of router "r1"', 'r1'], ['network "middle" port of router "r2"', 'r2']]);
 });
+
+test('ethtool -K with a group name (tx): sub-features a veth keeps fixed are not a refusal; a feature named in full is', (t) => {
+  // Real output of `ethtool -K VETH tx on` (exit 0) on this machine's kernel.
+  const out = `Actual changes:
+tx-checksum-ipv4: off [requested on]
+tx-checksum-ip-generic: on
+tx-checksum-ipv6: off [requested on]
+tx-tcp-segmentation: on [not requested]
+tx-checksum-fcoe-crc: off [requested on]
+tx-checksum-sctp: on
+`;
+  t.is(ethtoolKRefusal(out, '', 0, { tx: true }), undefined);
+  t.regex(ethtoolKRefusal(out, '', 0, { 'tx-checksum-ipv4': true })!, /^the device refused: tx-checksum-ipv4 stays off \(asked on; the device cannot change it\)$/);
+  t.regex(ethtoolKRefusal(out, '', 0)!, /tx-checksum-ipv4 stays off.*tx-checksum-ipv6 stays off.*tx-checksum-fcoe-crc stays off/, 'without the request every refused line counts');
+});

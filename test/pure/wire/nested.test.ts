@@ -47,7 +47,7 @@ test('capture keys nested.*: flat or as maps, matched against the packet inside 
 test('a wrong nested expectation fails naming the key, the expected and the seen value', (t) => {
   const m = matchCapture(packets(), { 'nested.vxlan.vni': 44 }, 1);
   t.false(m.ok);
-  t.regex(m.message, /^expected nested\.vxlan\.vni 44 in ≥1 packets, 0 matched; saw 1 tunnel \(geneve\/vxlan\/gre\/ESP\) packet with nested\.vxlan\.vni 43 ×1/);
+  t.regex(m.message, /^expected nested\.vxlan\.vni 44 in ≥1 packets, 0 matched; saw 1 encapsulated \(geneve\/vxlan\/gre\/ESP\) packet with nested\.vxlan\.vni 43 ×1/);
   const none = matchCapture([decodeFrame(buildFrame({ encap: 'vxlan', vni: 42 }), LinkType.ethernet)], { 'nested.vxlan.vni': 43 }, 1);
   t.regex(none.message, /nested\.vxlan\.vni no tunnel packet inside the tunnel ×1/);
   const other = matchCapture(packets(), { 'nested.geneve.vni': 43 }, 1);
