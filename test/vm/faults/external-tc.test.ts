@@ -6,7 +6,8 @@
  * 1. The OVN critical option (class 0x0102, type 0x80) from an Open vSwitch end: a plain kernel
  *    device drops it (critical-option.test.ts); an external end with the matching `options`
  *    RECEIVES it — ping passes both ways, box-2's underlay shows the option and the C flag, and
- *    box-1's OVS end (which now requires the swapped option back) gets 00020001 from tc.
+ *    box-1's OVS end gets the same raw option back from tc (00010002: only the `ovn:` sugar's
+ *    port keys swap on the way back, raw options are sent unchanged by both ends).
  *    act_tunnel_key never sets the header's C flag, so the kernel→OVS direction carries the
  *    critical option without it (asserted, so a kernel that changes this is noticed).
  * 2. Kernel ↔ kernel, both external, Geneve with two options: each direction's options as set by
@@ -45,12 +46,12 @@ const external = (text: string) => {
 };
 const plusChecks = (lines: string) => (text: string) => text.trimEnd() + '\n' + lines;
 
-kernelTest('OVS → external kernel geneve: the critical OVN option 0x0102/0x80 is RECEIVED — ping passes both ways, option and C flag on the wire, swapped option back', async (t) => {
+kernelTest('OVS → external kernel geneve: the critical OVN option 0x0102/0x80 is RECEIVED — ping passes both ways, option and C flag on the wire, the same option back', async (t) => {
   const f = faultLab(t, 'geneve-critical-option.yaml', { opt_type: '0x80' }, 'gx', (text) =>
     plusChecks(
       `  - { name: back, ping: { from: right, to: left, count: 3, deadline: 5 } }
   - { name: option-back, capture: { host: box-1, interface: underlay, during: back, at_least: 3,
-                                    expect: { outer.src: 192.0.2.12, geneve.vni: 77, geneve.option: { class: 0x0102, type: 0x80, data: "00020001" } } } }
+                                    expect: { outer.src: 192.0.2.12, geneve.vni: 77, geneve.option: { class: 0x0102, type: 0x80, data: "00010002" } } } }
   - { name: no-crit-back, capture: { host: box-1, interface: underlay, during: back, at_least: 3, expect: { outer.src: 192.0.2.12, geneve.critical: false } } }
 `,
     )(external(text)),
@@ -62,7 +63,7 @@ kernelTest('OVS → external kernel geneve: the critical OVN option 0x0102/0x80 
   t.is(tun.linkinfo.info_kind, 'geneve');
   t.true(tun.linkinfo.info_data.external, 'box-2 has an external (collect-metadata) geneve device');
   t.is(b.reachable?.status, 'passed', `the external device must accept the critical option\n${show(b)}`);
-  t.is(b.back?.status, 'passed', `the way back: tc sets the swapped option, which the OVS end requires\n${show(b)}`);
+  t.is(b.back?.status, 'passed', `the way back: tc sets the recipe's raw option, which the OVS end requires\n${show(b)}`);
   t.is(b['option-on-the-wire']?.status, 'passed', show(b));
   t.is(b['critical-flag']?.status, 'passed', `OVS sets the C flag on the way to box-2\n${show(b)}`);
   t.is(b['option-back']?.status, 'passed', show(b));
