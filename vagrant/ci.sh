@@ -194,6 +194,17 @@ for box in "${BOXES[@]}"; do
 done
 [ "$(wc -l <"$LAB/known_hosts")" -eq "${#BOXES[@]}" ] || { echo "ci.sh: could not read the boxes' host keys" >&2; exit 1; }
 
+# Recipes with OVS IPsec (`psk`) use each box's own openvswitch-ipsec service (ovs-monitor-ipsec
+# and strongSwan's charon), which the box does not start at boot: start it only when needed.
+if grep -qE '^[^#]*\bpsk:' "${RECIPES[@]}"; then
+  for box in "${BOXES[@]}"; do
+    t0=$(date +%s)
+    run_bg timeout 300 "${IN_LAB[@]}" ssh -F "$LAB/vagrant_ssh_config" "$box" 'sudo systemctl start openvswitch-ipsec.service' \
+      || { echo "ci.sh: openvswitch-ipsec did not start on $box" >&2; exit 1; }
+    echo "$box openvswitch-ipsec ready after $(($(date +%s) - t0)) s" >>"$RESULTS/summary.txt"
+  done
+fi
+
 # The CLI as built (npm run build); built here only when it never was.
 [ -d node_modules ] || npm ci --no-audit --no-fund
 [ -f dist/cli/main.js ] || npm run build --if-present >/dev/null

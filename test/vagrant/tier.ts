@@ -30,7 +30,7 @@ import { parseJunit } from './junit.js';
 import { diffSnapshots, snapshotRootNs, type Snapshot } from './root-ns.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const RECIPES = ['recipes/vagrant-ovs-geneve-vni.yaml', 'recipes/vagrant-encapsulations.yaml', 'recipes/vagrant-kernel-geneve.yaml'];
+const RECIPES = ['recipes/vagrant-ovs-geneve-vni.yaml', 'recipes/vagrant-encapsulations.yaml', 'recipes/vagrant-kernel-geneve.yaml', 'recipes/vagrant-ipsec-gre.yaml'];
 const started = Date.now();
 const secs = (ms: number) => Math.round(ms / 1000);
 

@@ -7,6 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
@@ -16,12 +17,8 @@ import { hasTool } from '../../support/priv.js';
 const root = resolve(import.meta.dirname, '../../..');
 const scripts = ['vagrant/provision.sh', 'vagrant/ci.sh', 'vagrant/box/customize.sh', 'vagrant/lab/libvirt-in-ns.sh', 'vagrant/bench-boot.sh'];
 const shScripts = ['vagrant/box/init', 'vagrant/box/geneve-lab-identity'];
-const recipes = [
-  'recipes/vagrant-kernel-geneve.yaml',
-  'recipes/vagrant-ovs-geneve.yaml',
-  'recipes/vagrant-ovs-geneve-vni.yaml',
-  'recipes/vagrant-encapsulations.yaml',
-];
+// Every vagrant-* recipe, so a new one is checked without being listed here.
+const recipes = readdirSync(join(root, 'recipes')).filter((f) => /^vagrant-.*\.yaml$/.test(f)).sort().map((f) => `recipes/${f}`);
 
 const hasVagrant = hasTool('vagrant');
 if (!hasVagrant) process.stderr.write('\n!!! VAGRANT NOT INSTALLED: `vagrant validate` tests NOT RUN (Debian: apt-get install vagrant vagrant-libvirt)\n');
@@ -177,13 +174,14 @@ test('ci.sh --run-only: every recipe gets up and down, reports are collected, a 
   );
   await chmod(cli, 0o755);
   const out = join(d, 'out');
+  const pair = ['recipes/vagrant-kernel-geneve.yaml', 'recipes/vagrant-ovs-geneve.yaml'];
   const r = await execa('bash', [join(root, 'vagrant/ci.sh'), '--run-only', 'here', out], {
     reject: false,
-    env: { GL_CLI: `sh ${cli}`, GL_RECIPES: recipes.slice(0, 2).join(' ') },
+    env: { GL_CLI: `sh ${cli}`, GL_RECIPES: pair.join(' ') },
   });
   t.is(r.exitCode, 1, String(r.stderr));
   const calls = (await readFile(join(d, 'calls'), 'utf8')).trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
-  t.deepEqual(calls, [`up ${recipes[0]}`, `down ${recipes[0]}`, `up ${recipes[1]}`, `down ${recipes[1]}`]);
+  t.deepEqual(calls, [`up ${pair[0]}`, `down ${pair[0]}`, `up ${pair[1]}`, `down ${pair[1]}`]);
   // up asks for JUnit and for the artifacts of failed checks.
   t.regex((await readFile(join(d, 'calls'), 'utf8')).split('\n')[0]!, /--junit \S+here-vagrant-kernel-geneve\.junit\.xml --artifacts \S+here-vagrant-kernel-geneve\.artifacts/);
   const files = (await readdir(out)).sort();
