@@ -77,7 +77,8 @@ privTest('netlink: namespaces, veth across namespaces, bridge, vxlan, addresses,
   t.is(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1' ? 'root changed?' : 'ok', 'ok');
 
   // traffic inside the lab proves the links really connect
-  const ping = spawnSync('ip', ['netns', 'exec', a, 'ping', '-c', '1', '-W', '2', '192.0.2.2'], { encoding: 'utf8' });
+  // -w: keep asking for up to 5 s — under load the veth's carrier (linkwatch) can come a moment after the steps end.
+  const ping = spawnSync('ip', ['netns', 'exec', a, 'ping', '-c', '1', '-i', '0.2', '-w', '5', '192.0.2.2'], { encoding: 'utf8' });
   t.is(ping.status, 0, ping.stdout + ping.stderr);
 
   // undo through the backend: address, route, links, then the namespaces
