@@ -12,7 +12,8 @@ import type { Lab } from '../../lib/model/types.js';
 import type { Plan } from '../../lib/plan/ops.js';
 import type { Engine } from '../../lib/engine/engine.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
-import { printJson } from '../output.js';
+import { printJson, noteLab } from '../output.js';
+import { toJsonReport } from '../../lib/report/json.js';
 import { formatTable, useColor } from '../../lib/report/table.js';
 import { formatJunit } from '../../lib/report/junit.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
@@ -22,6 +23,12 @@ import type { CheckVerb } from '../../lib/engine/state.js';
 import { requireRoot } from '../guards.js';
 import { Interrupts } from '../interrupt.js';
 import { formatOffloads } from '../../lib/engine/offload-status.js';
+
+/** Check results for `--json`: a summary and every check with its raw output and details. */
+function checksJson(lab: string, results: CheckResult[]) {
+  const { summary, checks } = toJsonReport(lab, results, { includeRaw: true, includeDetails: true });
+  return { summary, checks };
+}
 
 const formatResults = (results: CheckResult[]) =>
   formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
@@ -38,12 +45,19 @@ interface LabCmdOptions {
 
 async function loadLab(file: string, json?: boolean): Promise<Lab> {
   const { lab, warnings } = await loadRecipeFile(file);
+  noteLab(lab.name);
   if (!json) for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
   return lab;
 }
 
 /** `down`/`check` accept a recipe file or a lab name. */
 async function labNameOf(arg: string): Promise<string> {
+  const name = await labNameIn(arg);
+  noteLab(name);
+  return name;
+}
+
+async function labNameIn(arg: string): Promise<string> {
   if (existsSync(arg) && statSync(arg).isFile()) {
     try {
       return (await loadRecipeFile(arg)).lab.name;
@@ -171,7 +185,8 @@ export function registerLabCommands(
         await engine.backend.close();
         interrupts.dispose();
       }
-      if (o.json) printJson({ up: outcome, checks: results });
+      const code = failedAny(results) ? ExitCode.checkFailed : 0;
+      if (o.json) printJson({ up: outcome, ...checksJson(lab.name, results) }, { lab: lab.name, exitCode: code });
       else {
         process.stdout.write(
           outcome.changed
@@ -180,7 +195,7 @@ export function registerLabCommands(
         );
         if (results.length) process.stdout.write(formatResults(results));
       }
-      return failedAny(results) ? ExitCode.checkFailed : 0;
+      return code;
     }, o.json),
   );
 
@@ -221,12 +236,13 @@ export function registerLabCommands(
       }
       if (interrupts.signalled)
         throw new InterruptedError(interrupts.signalled, `interrupted (${interrupts.signalled}) during the checks of lab "${lab.name}": the checks were stopped and the lab was torn down`);
-      if (o.json) printJson({ up: outcome, checks: results, down: 'done' });
+      const code = failedAny(results) ? ExitCode.checkFailed : 0;
+      if (o.json) printJson({ up: outcome, ...checksJson(lab.name, results), tornDown: true }, { lab: lab.name, exitCode: code });
       else {
         if (results.length) process.stdout.write(formatResults(results));
         process.stdout.write(`lab "${lab.name}": ${failedAny(results) ? 'CHECKS FAILED' : 'all checks passed'}; torn down\n`);
       }
-      return failedAny(results) ? ExitCode.checkFailed : 0;
+      return code;
     }, o.json),
   );
 
@@ -258,9 +274,10 @@ export function registerLabCommands(
       }
       if (interrupts.signalled)
         throw new InterruptedError(interrupts.signalled, `interrupted (${interrupts.signalled}): the checks of lab "${name}" were stopped and their helper processes ended; the lab is still up`);
-      if (o.json) printJson({ checks: results });
+      const code = failedAny(results) ? ExitCode.checkFailed : 0;
+      if (o.json) printJson(checksJson(name, results), { lab: name, exitCode: code });
       else process.stdout.write(results.length ? formatResults(results) : `lab "${name}" has no checks\n`);
-      return failedAny(results) ? ExitCode.checkFailed : 0;
+      return code;
     }, o.json),
   );
 
@@ -285,7 +302,7 @@ export function registerLabCommands(
           interrupts.dispose();
         }
         if (!r.found) throw new LabNotUpError(name, 'nothing to remove');
-        if (o.json) printJson({ lab: name, ...r });
+        if (o.json) printJson(r, { lab: name, exitCode: r.failures.length ? ExitCode.applyFailed : 0 });
         else if (r.failures.length) throw new LabError(`lab "${name}": ${r.failures.length} object(s) could not be removed`, ExitCode.applyFailed, { code: 'teardown_incomplete' });
         else process.stdout.write(`lab "${name}" is down (${r.undone} objects removed)\n`);
         return r.failures.length ? ExitCode.applyFailed : 0;
@@ -303,7 +320,7 @@ export function registerLabCommands(
         requireRoot('status');
         const engine = await makeEngine({ ...globals(), json: o.json, quiet: true });
         const labs = await engine.status(name);
-        if (o.json) printJson(labs);
+        if (o.json) printJson({ labs }, { lab: name ?? null, exitCode: name && !labs.length ? ExitCode.invalidInput : 0 });
         else if (!labs.length) process.stdout.write(name ? `lab "${name}" is not known\n` : 'no labs\n');
         else
           for (const l of labs) {
@@ -338,7 +355,7 @@ export function registerLabCommands(
           await engine.backend.close();
           interrupts.dispose();
         }
-        if (o.json) printJson(r);
+        if (o.json) printJson(r, { exitCode: r.failures.length ? ExitCode.applyFailed : 0 });
         else if (!r.labs.length && !r.namespaces.length && !r.checks.length) process.stdout.write('nothing to collect\n');
         else
           process.stdout.write(
@@ -363,7 +380,7 @@ export function registerLabCommands(
           /* the vm module is optional */
         }
         const items = await doctor(new LocalExecutor(), extra);
-        if (o.json) printJson(items);
+        if (o.json) printJson({ items });
         else
           for (const i of items)
             process.stdout.write(`${i.ok ? ' ok ' : 'MISS'}  ${i.area.padEnd(10)} ${i.feature.padEnd(20)} ${i.detail}${i.fix ? `\n${' '.repeat(38)}fix: ${i.fix}` : ''}\n`);

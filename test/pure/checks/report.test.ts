@@ -55,7 +55,7 @@ test('colour only on a terminal and never with NO_COLOR', (t) => {
 test('json: summary, ok flag, raw left out unless asked', (t) => {
   const j = toJsonReport('lab1', results);
   t.false(j.ok);
-  t.deepEqual(j.summary, { total: 3, passed: 1, failed: 1, error: 1, skipped: 0, durationMs: 2732 });
+  t.deepEqual(j.summary, { total: 3, passed: 1, failed: 1, error: 1, skipped: 0, duration_ms: 2732 });
   t.false('raw' in j.checks[1]!);
   t.true('raw' in toJsonReport('lab1', results, { includeRaw: true }).checks[1]!);
   t.deepEqual(JSON.parse(formatJson('lab1', results)), JSON.parse(JSON.stringify(j)));
