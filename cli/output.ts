@@ -18,6 +18,10 @@ export function noteLab(lab: string): void {
   invocation.lab = lab;
 }
 
+export function currentLab(): string | undefined {
+  return invocation.lab ?? undefined;
+}
+
 /**
  * One `--json` document: `payload` (an object, keys in any case) in the envelope of the current
  * verb. `exitCode` is the code the command is about to exit with (0 unless said).

@@ -1,6 +1,6 @@
 /** up, run, down, status, check, gc, doctor: the commands that act on the system. */
 import type { Command } from 'commander';
-import { existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, readFileSync } from 'node:fs';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { formatProblem, InterruptedError, PrerequisiteError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
 import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
@@ -15,7 +15,7 @@ import { makeEngine, type GlobalOptions } from '../context.js';
 import { printJson, noteLab } from '../output.js';
 import { toJsonReport } from '../../lib/report/json.js';
 import { formatTable, useColor } from '../../lib/report/table.js';
-import { formatJunit } from '../../lib/report/junit.js';
+import { withJunitOutcome, type WriteJunitResults } from '../junit-outcome.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
 import { join } from 'node:path';
 import { formatStatus } from '../../lib/ovs/status.js';
@@ -77,8 +77,11 @@ async function labNameIn(arg: string): Promise<string> {
  * `checking` meanwhile and every helper process and temporary file is on record (so a crash leaves
  * nothing gc cannot find); `signal` (Ctrl-C) stops them. The lab is left up either way.
  */
-async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: CheckVerb, signal?: AbortSignal): Promise<CheckResult[]> {
-  if (!lab.checks.length && !lab.steps?.length) return [];
+async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: CheckVerb, writeJunit: WriteJunitResults, signal?: AbortSignal): Promise<CheckResult[]> {
+  if (!lab.checks.length && !lab.steps?.length) {
+    writeJunit(lab.name, []);
+    return [];
+  }
   const registry = engine.beginChecks(lab.name, verb, signal);
   let results: CheckResult[];
   let ctx;
@@ -104,7 +107,7 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: Ch
     await engine.endChecks(lab.name, registry);
   }
   if (signal?.aborted) return results;
-  if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));
+  writeJunit(lab.name, results);
   if (o.artifacts) {
     // Collected while the lab still exists (before `run` tears it down).
     const files = await writeArtifacts(o.artifacts, ctx.lab, results, engine.exec, { execForHost: (h) => engine.execFor(h), ovsRunRoot: join(engine.store.dir, 'run') });
@@ -161,7 +164,7 @@ export function registerLabCommands(
       .option('--no-checks', 'only create the lab')
       .option('--tui', 'bring the lab up inside the interactive TUI (like `tui RECIPE`, then u)'),
   ).action((file: string, o: LabCmdOptions) =>
-    run(async () => {
+    run(() => withJunitOutcome(o.junit, 'up', async (writeJunit) => {
       if (o.tui) return (await import('./tui-wiring.js')).upWithTui(file, globals());
       const lab = await loadLab(file, o.json);
       requireRoot('up');
@@ -174,7 +177,8 @@ export function registerLabCommands(
       try {
         await assertPrerequisites(engine, lab, { checks: o.checks !== false });
         outcome = await engine.up(lab, { signal: interrupts.signal });
-        if (o.checks !== false) results = await runLabChecks(engine, lab, o, 'up', interrupts.signal);
+        if (o.checks !== false) results = await runLabChecks(engine, lab, o, 'up', writeJunit, interrupts.signal);
+        else writeJunit(lab.name, []);
         if (interrupts.signalled)
           throw new InterruptedError(
             interrupts.signalled,
@@ -196,7 +200,7 @@ export function registerLabCommands(
         if (results.length) process.stdout.write(formatResults(results));
       }
       return code;
-    }, o.json),
+    }), o.json),
   );
 
   withCheckOptions(
@@ -205,7 +209,7 @@ export function registerLabCommands(
       .description('up, check and down in one go (the lab is always torn down)')
       .argument('<recipe>', 'recipe YAML file'),
   ).action((file: string, o: LabCmdOptions) =>
-    run(async () => {
+    run(() => withJunitOutcome(o.junit, 'run', async (writeJunit) => {
       const lab = await loadLab(file, o.json);
       requireRoot('run');
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
@@ -221,7 +225,7 @@ export function registerLabCommands(
         await assertPrerequisites(engine, lab, { checks: true });
         outcome = await engine.up(lab, { signal: interrupts.signal });
         created = true;
-        results = await runLabChecks(engine, lab, o, 'run', interrupts.signal);
+        results = await runLabChecks(engine, lab, o, 'run', writeJunit, interrupts.signal);
       } finally {
         try {
           if (created) {
@@ -243,13 +247,13 @@ export function registerLabCommands(
         process.stdout.write(`lab "${lab.name}": ${failedAny(results) ? 'CHECKS FAILED' : 'all checks passed'}; torn down\n`);
       }
       return code;
-    }, o.json),
+    }), o.json),
   );
 
   withCheckOptions(
     program.command('check').description('re-run the checks of a running lab').argument('<recipe|lab>', 'recipe file or lab name'),
   ).action((arg: string, o: LabCmdOptions) =>
-    run(async () => {
+    run(() => withJunitOutcome(o.junit, 'check', async (writeJunit) => {
       const name = await labNameOf(arg);
       requireRoot('check');
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
@@ -266,7 +270,7 @@ export function registerLabCommands(
         // The checks' programs, here and on the SSH hosts, before any check starts (exit 3, not a "failed" check).
         await engine.connect(lab);
         await assertRequirements(lab, engine.exec, [], { plan: { lab: lab.name, tag: state.tag, namespaces: [], steps: [] }, remote: (h) => engine.remotes.exec(h) });
-        results = await runLabChecks(engine, lab, o, 'check', interrupts.signal);
+        results = await runLabChecks(engine, lab, o, 'check', writeJunit, interrupts.signal);
       } finally {
         lock.release();
         await engine.backend.close();
@@ -278,7 +282,7 @@ export function registerLabCommands(
       if (o.json) printJson(checksJson(name, results), { lab: name, exitCode: code });
       else process.stdout.write(results.length ? formatResults(results) : `lab "${name}" has no checks\n`);
       return code;
-    }, o.json),
+    }), o.json),
   );
 
   program

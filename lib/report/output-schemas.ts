@@ -62,6 +62,7 @@ const check: Schema = {
       duration_ms: num,
       raw: str,
       details: {},
+      unsupported: str,
       children: { type: 'array', items: { $ref: '#/definitions/check' } },
     },
     ['name', 'kind', 'what', 'status', 'figures', 'duration_ms'],

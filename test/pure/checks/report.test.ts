@@ -63,7 +63,7 @@ test('json: summary, ok flag, raw left out unless asked', (t) => {
 
 test('junit: counts, failure vs error, escaping', (t) => {
   const x = formatJunit('lab<1>', results, { timestamp: new Date('2026-01-02T03:04:05.678Z') });
-  t.regex(x, /<testsuite name="lab&lt;1&gt;" tests="3" failures="1" errors="1" skipped="0" time="2.732" timestamp="2026-01-02T03:04:05">/);
+  t.regex(x, /<testsuite name="lab&lt;1&gt;" tests="3" failures="1" errors="1" skipped="0" time="2.732" timestamp="2026-01-02T03:04:05" hostname="[^"]+">/);
   t.regex(x, /<testcase classname="lab&lt;1&gt;.iperf" name="throughput" time="2.300">\n {6}<failure message="expected throughput ≥ 100 Gbit\/s, saw 13.3 Gbit\/s" type="CheckFailed">/);
   t.regex(x, /<error message="cannot probe the path MTU" type="CheckError">/);
   t.true(x.includes('&lt;&amp;&gt; &quot;quoted&quot; bell'));
