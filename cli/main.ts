@@ -7,6 +7,7 @@ import { reportError, noteVerb } from './output.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode } from '../lib/errors.js';
 import { guardOutputStreams } from './guards.js';
+import { acceptGlobalsAfterVerb } from './global-options.js';
 
 guardOutputStreams();
 
@@ -65,6 +66,8 @@ async function registerOptional(path: string, fn: string, ...args: unknown[]) {
 }
 await registerOptional('./commands/vm.js', 'registerVmCommand');
 await registerOptional('./commands/tui-wiring.js', 'registerTui');
+
+acceptGlobalsAfterVerb(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -14,7 +14,7 @@ import type { Engine } from '../../lib/engine/engine.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
 import { printJson, noteLab } from '../output.js';
 import { toJsonReport } from '../../lib/report/json.js';
-import { formatTable, useColor } from '../../lib/report/table.js';
+import { formatTable, tableLayoutFor, useColor } from '../../lib/report/table.js';
 import { withJunitOutcome, type WriteJunitResults } from '../junit-outcome.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ function checksJson(lab: string, results: CheckResult[]) {
 }
 
 const formatResults = (results: CheckResult[]) =>
-  formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
+  formatTable(results, { ...tableLayoutFor(process.stdout), color: useColor(process.stdout) });
 
 interface LabCmdOptions {
   json?: boolean;
