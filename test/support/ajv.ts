@@ -1,12 +1,16 @@
 /** ajv, the JSON Schema client editors and CI use, set up once for the tests (strict off: our schemas carry titles and ids). */
 import AjvModule from 'ajv';
+import Ajv2020Module from 'ajv/dist/2020.js';
 
 type AjvClass = typeof AjvModule.default;
-const Ajv = ((AjvModule as unknown as { default?: AjvClass }).default ?? AjvModule) as AjvClass;
+const unwrap = (m: unknown) => ((m as { default?: AjvClass }).default ?? m) as AjvClass;
+const Ajv = unwrap(AjvModule);
+const Ajv2020 = unwrap(Ajv2020Module);
 
-/** A validator for `schema`: undefined when the value conforms, else ajv's errors as one readable string. */
+/** A validator for `schema` (draft-07, or 2020-12 when it says so): undefined when the value conforms, else ajv's errors. */
 export function schemaValidator(schema: object): (value: unknown) => string | undefined {
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const dialect = String((schema as { $schema?: string }).$schema ?? '');
+  const ajv = dialect.includes('2020-12') ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(schema);
   return (value) => (validate(value) ? undefined : ajv.errorsText(validate.errors, { separator: '\n' }));
 }
