@@ -2,6 +2,8 @@
  * Printing for the CLI: human text to stdout/stderr, or one JSON document with --json — always
  * in the common envelope (lib/report/envelope.ts), for successes and errors alike.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { MAX_RECIPE_BYTES } from '../lib/recipe/limits.js';
 import { LabError, ExitCode } from '../lib/errors.js';
 import { envelope, errorEnvelope } from '../lib/report/envelope.js';
 
@@ -16,6 +18,23 @@ export function noteVerb(verb: string): void {
 /** A verb names its lab as soon as it knows it, so an error document names it too. */
 export function noteLab(lab: string): void {
   invocation.lab = lab;
+}
+
+/**
+ * An invalid recipe can still name its lab (`lab: NAME` on a line of its own): enough for the
+ * error document and the JUnit report to say which lab failed. Nothing when it cannot be read.
+ */
+export function noteLabOfRecipe(file: string): string | undefined {
+  try {
+    // Only what the loader itself would read: a regular file within the recipe size limit.
+    const st = statSync(file);
+    if (!st.isFile() || st.size > MAX_RECIPE_BYTES) return undefined;
+    const m = /^lab:\s*["']?([a-z][a-z0-9-]*)["']?\s*$/m.exec(readFileSync(file, 'utf8'));
+    if (m) noteLab(m[1]!);
+    return m?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 export function currentLab(): string | undefined {

@@ -1,6 +1,6 @@
 /** up, run, down, status, check, gc, doctor: the commands that act on the system. */
 import type { Command } from 'commander';
-import { existsSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { formatProblem, InterruptedError, PrerequisiteError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
 import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
@@ -12,7 +12,7 @@ import type { Lab } from '../../lib/model/types.js';
 import type { Plan } from '../../lib/plan/ops.js';
 import type { Engine } from '../../lib/engine/engine.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
-import { printJson, noteLab } from '../output.js';
+import { printJson, noteLab, noteLabOfRecipe } from '../output.js';
 import { toJsonReport } from '../../lib/report/json.js';
 import { formatTable, tableLayoutFor, useColor } from '../../lib/report/table.js';
 import { withJunitOutcome, type WriteJunitResults } from '../junit-outcome.js';
@@ -44,6 +44,7 @@ interface LabCmdOptions {
 }
 
 async function loadLab(file: string, json?: boolean): Promise<Lab> {
+  noteLabOfRecipe(file);
   const { lab, warnings } = await loadRecipeFile(file);
   noteLab(lab.name);
   if (!json) for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
@@ -63,8 +64,8 @@ async function labNameIn(arg: string): Promise<string> {
       return (await loadRecipeFile(arg)).lab.name;
     } catch {
       // An invalid recipe can still name its lab: enough to tear it down.
-      const m = /^lab:\s*["']?([a-z][a-z0-9-]*)["']?\s*$/m.exec(readFileSync(arg, 'utf8'));
-      if (m) return m[1]!;
+      const name = noteLabOfRecipe(arg);
+      if (name) return name;
       throw new UsageError(`${arg}: cannot find the lab name in this recipe`);
     }
   }

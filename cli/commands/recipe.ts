@@ -5,7 +5,7 @@ import { recipeJsonSchema } from '../../lib/recipe/schema.js';
 import { planLab } from '../../lib/plan/plan.js';
 import { renderShell } from '../../lib/backends/iproute2/render.js';
 import { formatProblem, UsageError } from '../../lib/errors.js';
-import { printJson, printRawJson, noteLab } from '../output.js';
+import { printJson, printRawJson, noteLab, noteLabOfRecipe } from '../output.js';
 import { outputSchema, OUTPUT_SCHEMA_VERBS } from '../../lib/report/output-schemas.js';
 import type { Plan } from '../../lib/plan/ops.js';
 import { autoDatapathFor } from '../../lib/plan/ovs.js';
@@ -31,6 +31,7 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
     .option('--json', 'machine-readable output')
     .action((file: string, o: { json?: boolean }) =>
       run(async () => {
+        noteLabOfRecipe(file);
         const { lab, warnings } = await loadRecipeFile(file);
         noteLab(lab.name);
         if (o.json) printJson({ warnings }, { lab: lab.name });

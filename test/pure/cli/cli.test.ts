@@ -17,7 +17,7 @@ test('validate --json lists the problems with file, line, column and path', (t) 
   const r = cli(['validate', '--json', 'test/fixtures/recipes/five-mistakes.yaml']);
   t.is(r.code, 2);
   const out = JSON.parse(r.stdout);
-  t.like(out, { schema: 'geneve-lab/validate/v1', verb: 'validate', ok: false, exit_code: 2, error: { code: 'invalid_recipe' } });
+  t.like(out, { schema: 'geneve-lab/validate/v1', lab: 'five-mistakes', verb: 'validate', ok: false, exit_code: 2, error: { code: 'invalid_recipe' } });
   t.is(out.error.problems.filter((p: any) => p.severity === 'error').length, 5);
   for (const p of out.error.problems) t.true(p.line > 0 && p.column > 0 && typeof p.path === 'string');
 });
