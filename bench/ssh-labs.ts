@@ -31,12 +31,12 @@ for (const n of sizes.length ? sizes : [2, 10]) {
     const load = loadavg()[0]!.toFixed(1);
     const up = cliIn(ssh.clientNs, [...state, 'up', file, '--json'], 900_000);
     if (up.code !== 0) throw new Error(`up of ${n} hosts failed (${up.code}): ${up.stdout}\n${up.stderr}`);
-    const out = JSON.parse(up.stdout) as { up: { applied: number; durationMs: number }; checks: { status: string }[] };
+    const out = JSON.parse(up.stdout) as { up: { applied: number; duration_ms: number }; checks: { status: string }[] };
     const perHost = await Promise.all(ssh.boxes.map(async (b) => (await ssh.acceptedConnections(b.name)).length));
     const down = cliIn(ssh.clientNs, [...state, 'down', lab, '--json'], 900_000);
     if (down.code !== 0) throw new Error(`down of ${n} hosts failed: ${down.stdout}\n${down.stderr}`);
     rows.push(
-      `| ${n} | ${out.up.applied} | ${(out.up.durationMs / 1000).toFixed(1)} s | ${(up.ms / 1000).toFixed(1)} s | ${(down.ms / 1000).toFixed(1)} s | ` +
+      `| ${n} | ${out.up.applied} | ${(out.up.duration_ms / 1000).toFixed(1)} s | ${(up.ms / 1000).toFixed(1)} s | ${(down.ms / 1000).toFixed(1)} s | ` +
         `${out.checks.map((c) => c.status).join(', ')} | ${[...new Set(perHost)].join('/')} | ${load} |`,
     );
     process.stderr.write(`${n} hosts: ${rows.at(-1)}\n`);

@@ -3,10 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerRecipeCommands } from './commands/recipe.js';
 import { registerLabCommands } from './commands/lab.js';
-import { reportError } from './output.js';
+import { reportError, noteVerb } from './output.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode } from '../lib/errors.js';
 import { guardOutputStreams } from './guards.js';
+import { acceptGlobalsAfterVerb } from './global-options.js';
 
 guardOutputStreams();
 
@@ -31,7 +32,9 @@ const program = new Command('geneve-lab')
   .showHelpAfterError()
   // `vm -- <args>` passes everything after it through untouched.
   .enablePositionalOptions()
-  .exitOverride();
+  .exitOverride()
+  // The --json envelope names the verb, also when the verb fails before printing anything.
+  .hook('preAction', (_program, action) => noteVerb(action.name()));
 
 const globals = (): GlobalOptions => {
   const o = program.opts<{ backend?: GlobalOptions['backend']; stateDir?: string }>();
@@ -63,6 +66,8 @@ async function registerOptional(path: string, fn: string, ...args: unknown[]) {
 }
 await registerOptional('./commands/vm.js', 'registerVmCommand');
 await registerOptional('./commands/tui-wiring.js', 'registerTui');
+
+acceptGlobalsAfterVerb(program);
 
 try {
   await program.parseAsync(process.argv);

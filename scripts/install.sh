@@ -18,6 +18,7 @@ PACKAGES=(
   ovn-central ovn-host ovn-common                 # OVN as the Geneve control plane (recipes' ovn:)
   strongswan libstrongswan-standard-plugins       # IPsec tunnels: IKE (charon; gcm/openssl for OVS's AES-GCM proposal)
   openvswitch-ipsec                               # ovs-monitor-ipsec (the lab runs one per simulated host)
+  libxml2-utils                                   # xmllint: the tests validate --junit against the JUnit XSD
   qemu-system-x86 busybox-static cpio             # geneve-lab vm (kernel geneve anywhere)
   openssh-server openssh-client                   # remote hosts (tests run sshd in namespaces)
   tmux                                            # the TUI end-to-end test

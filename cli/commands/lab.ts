@@ -1,6 +1,6 @@
 /** up, run, down, status, check, gc, doctor: the commands that act on the system. */
 import type { Command } from 'commander';
-import { existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { formatProblem, InterruptedError, PrerequisiteError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
 import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
@@ -12,9 +12,10 @@ import type { Lab } from '../../lib/model/types.js';
 import type { Plan } from '../../lib/plan/ops.js';
 import type { Engine } from '../../lib/engine/engine.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
-import { printJson } from '../output.js';
-import { formatTable, useColor } from '../../lib/report/table.js';
-import { formatJunit } from '../../lib/report/junit.js';
+import { printJson, noteLab, noteLabOfRecipe } from '../output.js';
+import { toJsonReport } from '../../lib/report/json.js';
+import { formatTable, tableLayoutFor, useColor } from '../../lib/report/table.js';
+import { withJunitOutcome, type WriteJunitResults } from '../junit-outcome.js';
 import { writeArtifacts } from '../../lib/report/artifacts.js';
 import { join } from 'node:path';
 import { formatStatus } from '../../lib/ovs/status.js';
@@ -23,8 +24,14 @@ import { requireRoot } from '../guards.js';
 import { Interrupts } from '../interrupt.js';
 import { formatOffloads } from '../../lib/engine/offload-status.js';
 
+/** Check results for `--json`: a summary and every check with its raw output and details. */
+function checksJson(lab: string, results: CheckResult[]) {
+  const { summary, checks } = toJsonReport(lab, results, { includeRaw: true, includeDetails: true });
+  return { summary, checks };
+}
+
 const formatResults = (results: CheckResult[]) =>
-  formatTable(results, { width: process.stdout.columns || 100, color: useColor(process.stdout) });
+  formatTable(results, { ...tableLayoutFor(process.stdout), color: useColor(process.stdout) });
 
 interface LabCmdOptions {
   json?: boolean;
@@ -37,20 +44,28 @@ interface LabCmdOptions {
 }
 
 async function loadLab(file: string, json?: boolean): Promise<Lab> {
+  noteLabOfRecipe(file);
   const { lab, warnings } = await loadRecipeFile(file);
+  noteLab(lab.name);
   if (!json) for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
   return lab;
 }
 
 /** `down`/`check` accept a recipe file or a lab name. */
 async function labNameOf(arg: string): Promise<string> {
+  const name = await labNameIn(arg);
+  noteLab(name);
+  return name;
+}
+
+async function labNameIn(arg: string): Promise<string> {
   if (existsSync(arg) && statSync(arg).isFile()) {
     try {
       return (await loadRecipeFile(arg)).lab.name;
     } catch {
       // An invalid recipe can still name its lab: enough to tear it down.
-      const m = /^lab:\s*["']?([a-z][a-z0-9-]*)["']?\s*$/m.exec(readFileSync(arg, 'utf8'));
-      if (m) return m[1]!;
+      const name = noteLabOfRecipe(arg);
+      if (name) return name;
       throw new UsageError(`${arg}: cannot find the lab name in this recipe`);
     }
   }
@@ -63,8 +78,11 @@ async function labNameOf(arg: string): Promise<string> {
  * `checking` meanwhile and every helper process and temporary file is on record (so a crash leaves
  * nothing gc cannot find); `signal` (Ctrl-C) stops them. The lab is left up either way.
  */
-async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: CheckVerb, signal?: AbortSignal): Promise<CheckResult[]> {
-  if (!lab.checks.length && !lab.steps?.length) return [];
+async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: CheckVerb, writeJunit: WriteJunitResults, signal?: AbortSignal): Promise<CheckResult[]> {
+  if (!lab.checks.length && !lab.steps?.length) {
+    writeJunit(lab.name, []);
+    return [];
+  }
   const registry = engine.beginChecks(lab.name, verb, signal);
   let results: CheckResult[];
   let ctx;
@@ -90,7 +108,7 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: Ch
     await engine.endChecks(lab.name, registry);
   }
   if (signal?.aborted) return results;
-  if (o.junit) writeFileSync(o.junit, formatJunit(lab.name, results));
+  writeJunit(lab.name, results);
   if (o.artifacts) {
     // Collected while the lab still exists (before `run` tears it down).
     const files = await writeArtifacts(o.artifacts, ctx.lab, results, engine.exec, { execForHost: (h) => engine.execFor(h), ovsRunRoot: join(engine.store.dir, 'run') });
@@ -147,7 +165,7 @@ export function registerLabCommands(
       .option('--no-checks', 'only create the lab')
       .option('--tui', 'bring the lab up inside the interactive TUI (like `tui RECIPE`, then u)'),
   ).action((file: string, o: LabCmdOptions) =>
-    run(async () => {
+    run(() => withJunitOutcome(o.junit, 'up', async (writeJunit) => {
       if (o.tui) return (await import('./tui-wiring.js')).upWithTui(file, globals());
       const lab = await loadLab(file, o.json);
       requireRoot('up');
@@ -160,7 +178,8 @@ export function registerLabCommands(
       try {
         await assertPrerequisites(engine, lab, { checks: o.checks !== false });
         outcome = await engine.up(lab, { signal: interrupts.signal });
-        if (o.checks !== false) results = await runLabChecks(engine, lab, o, 'up', interrupts.signal);
+        if (o.checks !== false) results = await runLabChecks(engine, lab, o, 'up', writeJunit, interrupts.signal);
+        else writeJunit(lab.name, []);
         if (interrupts.signalled)
           throw new InterruptedError(
             interrupts.signalled,
@@ -171,7 +190,8 @@ export function registerLabCommands(
         await engine.backend.close();
         interrupts.dispose();
       }
-      if (o.json) printJson({ up: outcome, checks: results });
+      const code = failedAny(results) ? ExitCode.checkFailed : 0;
+      if (o.json) printJson({ up: outcome, ...checksJson(lab.name, results) }, { lab: lab.name, exitCode: code });
       else {
         process.stdout.write(
           outcome.changed
@@ -180,8 +200,8 @@ export function registerLabCommands(
         );
         if (results.length) process.stdout.write(formatResults(results));
       }
-      return failedAny(results) ? ExitCode.checkFailed : 0;
-    }, o.json),
+      return code;
+    }), o.json),
   );
 
   withCheckOptions(
@@ -190,7 +210,7 @@ export function registerLabCommands(
       .description('up, check and down in one go (the lab is always torn down)')
       .argument('<recipe>', 'recipe YAML file'),
   ).action((file: string, o: LabCmdOptions) =>
-    run(async () => {
+    run(() => withJunitOutcome(o.junit, 'run', async (writeJunit) => {
       const lab = await loadLab(file, o.json);
       requireRoot('run');
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
@@ -206,7 +226,7 @@ export function registerLabCommands(
         await assertPrerequisites(engine, lab, { checks: true });
         outcome = await engine.up(lab, { signal: interrupts.signal });
         created = true;
-        results = await runLabChecks(engine, lab, o, 'run', interrupts.signal);
+        results = await runLabChecks(engine, lab, o, 'run', writeJunit, interrupts.signal);
       } finally {
         try {
           if (created) {
@@ -221,19 +241,20 @@ export function registerLabCommands(
       }
       if (interrupts.signalled)
         throw new InterruptedError(interrupts.signalled, `interrupted (${interrupts.signalled}) during the checks of lab "${lab.name}": the checks were stopped and the lab was torn down`);
-      if (o.json) printJson({ up: outcome, checks: results, down: 'done' });
+      const code = failedAny(results) ? ExitCode.checkFailed : 0;
+      if (o.json) printJson({ up: outcome, ...checksJson(lab.name, results), tornDown: true }, { lab: lab.name, exitCode: code });
       else {
         if (results.length) process.stdout.write(formatResults(results));
         process.stdout.write(`lab "${lab.name}": ${failedAny(results) ? 'CHECKS FAILED' : 'all checks passed'}; torn down\n`);
       }
-      return failedAny(results) ? ExitCode.checkFailed : 0;
-    }, o.json),
+      return code;
+    }), o.json),
   );
 
   withCheckOptions(
     program.command('check').description('re-run the checks of a running lab').argument('<recipe|lab>', 'recipe file or lab name'),
   ).action((arg: string, o: LabCmdOptions) =>
-    run(async () => {
+    run(() => withJunitOutcome(o.junit, 'check', async (writeJunit) => {
       const name = await labNameOf(arg);
       requireRoot('check');
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
@@ -250,7 +271,7 @@ export function registerLabCommands(
         // The checks' programs, here and on the SSH hosts, before any check starts (exit 3, not a "failed" check).
         await engine.connect(lab);
         await assertRequirements(lab, engine.exec, [], { plan: { lab: lab.name, tag: state.tag, namespaces: [], steps: [] }, remote: (h) => engine.remotes.exec(h) });
-        results = await runLabChecks(engine, lab, o, 'check', interrupts.signal);
+        results = await runLabChecks(engine, lab, o, 'check', writeJunit, interrupts.signal);
       } finally {
         lock.release();
         await engine.backend.close();
@@ -258,10 +279,11 @@ export function registerLabCommands(
       }
       if (interrupts.signalled)
         throw new InterruptedError(interrupts.signalled, `interrupted (${interrupts.signalled}): the checks of lab "${name}" were stopped and their helper processes ended; the lab is still up`);
-      if (o.json) printJson({ checks: results });
+      const code = failedAny(results) ? ExitCode.checkFailed : 0;
+      if (o.json) printJson(checksJson(name, results), { lab: name, exitCode: code });
       else process.stdout.write(results.length ? formatResults(results) : `lab "${name}" has no checks\n`);
-      return failedAny(results) ? ExitCode.checkFailed : 0;
-    }, o.json),
+      return code;
+    }), o.json),
   );
 
   program
@@ -285,7 +307,7 @@ export function registerLabCommands(
           interrupts.dispose();
         }
         if (!r.found) throw new LabNotUpError(name, 'nothing to remove');
-        if (o.json) printJson({ lab: name, ...r });
+        if (o.json) printJson(r, { lab: name, exitCode: r.failures.length ? ExitCode.applyFailed : 0 });
         else if (r.failures.length) throw new LabError(`lab "${name}": ${r.failures.length} object(s) could not be removed`, ExitCode.applyFailed, { code: 'teardown_incomplete' });
         else process.stdout.write(`lab "${name}" is down (${r.undone} objects removed)\n`);
         return r.failures.length ? ExitCode.applyFailed : 0;
@@ -303,7 +325,7 @@ export function registerLabCommands(
         requireRoot('status');
         const engine = await makeEngine({ ...globals(), json: o.json, quiet: true });
         const labs = await engine.status(name);
-        if (o.json) printJson(labs);
+        if (o.json) printJson({ labs }, { lab: name ?? null, exitCode: name && !labs.length ? ExitCode.invalidInput : 0 });
         else if (!labs.length) process.stdout.write(name ? `lab "${name}" is not known\n` : 'no labs\n');
         else
           for (const l of labs) {
@@ -338,7 +360,7 @@ export function registerLabCommands(
           await engine.backend.close();
           interrupts.dispose();
         }
-        if (o.json) printJson(r);
+        if (o.json) printJson(r, { exitCode: r.failures.length ? ExitCode.applyFailed : 0 });
         else if (!r.labs.length && !r.namespaces.length && !r.checks.length) process.stdout.write('nothing to collect\n');
         else
           process.stdout.write(
@@ -363,7 +385,7 @@ export function registerLabCommands(
           /* the vm module is optional */
         }
         const items = await doctor(new LocalExecutor(), extra);
-        if (o.json) printJson(items);
+        if (o.json) printJson({ items });
         else
           for (const i of items)
             process.stdout.write(`${i.ok ? ' ok ' : 'MISS'}  ${i.area.padEnd(10)} ${i.feature.padEnd(20)} ${i.detail}${i.fix ? `\n${' '.repeat(38)}fix: ${i.fix}` : ''}\n`);

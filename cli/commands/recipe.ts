@@ -5,7 +5,8 @@ import { recipeJsonSchema } from '../../lib/recipe/schema.js';
 import { planLab } from '../../lib/plan/plan.js';
 import { renderShell } from '../../lib/backends/iproute2/render.js';
 import { formatProblem, UsageError } from '../../lib/errors.js';
-import { printJson } from '../output.js';
+import { printJson, printRawJson, noteLab, noteLabOfRecipe } from '../output.js';
+import { outputSchema, OUTPUT_SCHEMA_VERBS } from '../../lib/report/output-schemas.js';
 import type { Plan } from '../../lib/plan/ops.js';
 import { autoDatapathFor } from '../../lib/plan/ovs.js';
 import { LocalExecutor } from '../../lib/exec/executor.js';
@@ -30,9 +31,12 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
     .option('--json', 'machine-readable output')
     .action((file: string, o: { json?: boolean }) =>
       run(async () => {
+        noteLabOfRecipe(file);
         const { lab, warnings } = await loadRecipeFile(file);
-        if (o.json) printJson({ ok: true, lab: lab.name, warnings });
+        noteLab(lab.name);
+        if (o.json) printJson({ warnings }, { lab: lab.name });
         else {
+          // As `plan` does: warnings (a renamed >15-byte name, an MTU that does not fit) on stderr.
           for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
           process.stdout.write(
             `${file}: ok — lab "${lab.name}": ${lab.hosts.length} hosts, ${lab.routers?.length ? `${lab.routers.length} routers, ` : ''}${lab.switches.length} switches, ${lab.guests.length} guests, ${lab.tunnels.length} tunnels, ${lab.checks.length} checks${lab.steps?.length ? `, ${lab.steps.length} steps` : ''}\n`,
@@ -44,10 +48,16 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
 
   program
     .command('schema')
-    .description('print the recipe JSON Schema (for editors)')
-    .action(() =>
+    .description('print the recipe JSON Schema (for editors), or with --output VERB the schema of that verb\'s --json output')
+    .option('--output <verb>', `schema of a verb's --json document: ${OUTPUT_SCHEMA_VERBS.join(' | ')}`)
+    .action((o: { output?: string }) =>
       run(async () => {
-        printJson(recipeJsonSchema());
+        if (o.output === undefined) printRawJson(recipeJsonSchema());
+        else {
+          const schema = outputSchema(o.output);
+          if (!schema) throw new UsageError(`schema --output ${o.output}: no such verb with --json output; use one of ${OUTPUT_SCHEMA_VERBS.join(', ')}`);
+          printRawJson(schema);
+        }
         return 0;
       }),
     );
@@ -60,6 +70,7 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
     .action((file: string, o: { format: string }) =>
       run(async () => {
         const { lab, warnings } = await loadRecipeFile(file);
+        noteLab(lab.name);
         for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
         // As `up` would: `auto` OVS datapaths resolved on this machine (a read-only probe).
         const { autoDatapath, sshHostsLeftToAuto } = await autoDatapathFor(lab, new LocalExecutor());

@@ -318,6 +318,20 @@ export const CAPTURE_KEYS: readonly string[] = Object.keys(KEYS);
 /** Prefix of keys about a tunnel inside the tunnel: `nested.vxlan.vni`, `nested.inner.src`, `nested.nested.…`. */
 export const NESTED_PREFIX = 'nested.';
 
+/**
+ * The top-level keys `expect`/`forbid` accept, as one regular expression for the recipe JSON
+ * Schema (propertyNames): a key, a prefix a nested mapping continues (`geneve: {vni: 5}`),
+ * either after any `nested.`, or `nested` itself; plus keys resolved before matching that only
+ * stand at the top (`ovn`, lib/checks/capture-ovn.ts). Values are checked by validate only.
+ */
+export function captureKeyPattern(topLevelOnly: readonly string[] = []): string {
+  const esc = (k: string) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const names = [...CAPTURE_KEYS, ...PREFIXES].map(esc).join('|');
+  const top = topLevelOnly.map((k) => `|${esc(k)}`).join('');
+  return `^(?:(?:nested\\.)*(?:${names}|nested)${top})$`;
+}
+
+
 /** Key → what its value means, for docs, `--help` and the JSON Schema export. */
 export function describeCaptureKeys(): Record<string, string> {
   return {

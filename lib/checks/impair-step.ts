@@ -90,13 +90,15 @@ export async function runImpairStep(check: ImpairCheck, ctx: CheckContext, runIn
   const durationMs = Date.now() - started;
   if (applyError) {
     const unsupported = applyError instanceof ImpairmentError && applyError.unsupported;
+    const reason = unsupported ? { unsupported: applyError.message } : {};
     return {
       ...base,
       status: unsupported ? 'failed' : 'error',
       message: applyError.message + (clearErrors.length ? `\n${clearErrors.join('\n')}` : ''),
       figures,
       durationMs,
-      children: check.then.map((c) => notRun(c, 'the impairment could not be applied', whatOf)),
+      ...reason,
+      children: check.then.map((c) => ({ ...notRun(c, 'the impairment could not be applied', whatOf), ...reason })),
     };
   }
   const bad = children.filter((r) => r.status !== 'passed');

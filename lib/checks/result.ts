@@ -21,6 +21,12 @@ export interface CheckResult {
   raw?: string;
   /** Check-specific structured data (decoded packets, iperf JSON summary). */
   details?: unknown;
+  /**
+   * Set when the check could not run because this kernel lacks a feature (netem, …): the reason.
+   * The status stays `failed`/`error` (it did not pass, the exit code says so), but JUnit reports
+   * it as <skipped> with this reason rather than as a failure of the lab.
+   */
+  unsupported?: string;
   /** Checks run inside this one (an impair step's `then`), in order. */
   children?: CheckResult[];
 }

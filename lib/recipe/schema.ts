@@ -12,6 +12,8 @@ import { lookSchemas } from './schema-checks.js';
 import { topologySchemas } from './schema-routers.js';
 import { ovnCheckSchema, ovnSchema } from './schema-ovn.js';
 import { pskSchema, tunnelIpsecSchema } from './schema-ipsec.js';
+import { ADDRESS_PATTERN, cidrPattern, LAB_NAME_RULES, NAME_PATTERN, PERCENT_RULES, TOS_BYTE_RULES, TOS_HEX_PATTERN, UNICAST_MAC_PATTERN, VARIABLE_USE_PATTERN } from './json-schema-patterns.js';
+import { captureKeyPattern } from '../checks/capture-expect.js';
 
 /** Marks unknown-key errors so the loader can report one located problem per key with a suggestion. */
 export const UNKNOWN_KEYS = '\u0000unknown-keys:';
@@ -68,7 +70,7 @@ export const nameSchema = z
     const p = nameProblem(v);
     if (p) ctx.addIssue({ code: 'custom', message: p });
   })
-  .meta({ description: 'Object name: ^[a-z][a-z0-9-]*$ without "--"' });
+  .meta({ description: 'Object name: ^[a-z][a-z0-9-]*$ without "--"', pattern: NAME_PATTERN });
 
 export function cidr(family?: 'ipv4' | 'ipv6') {
   const want = family ? `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address with prefix, e.g. ${family === 'ipv4' ? '192.0.2.11/24' : '2001:db8::11/64'}` : 'an address with prefix, e.g. 192.0.2.1/24 or 2001:db8::1/64';
@@ -77,14 +79,16 @@ export function cidr(family?: 'ipv4' | 'ipv6') {
     .superRefine((v, ctx) => {
       const c = parseCidr(v);
       if (!c || (family && c.family !== family)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not valid; expected ${want}` });
-    });
+    })
+    .meta({ pattern: cidrPattern(family) });
 }
 
 export const address = z
   .string({ error: (iss) => `${show(iss.input)} is not an IP address; expected e.g. 203.0.113.254 or 2001:db8::1` })
   .superRefine((v, ctx) => {
     if (!familyOf(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not an IP address; expected e.g. 203.0.113.254 or 2001:db8::1` });
-  });
+  })
+  .meta({ pattern: ADDRESS_PATTERN });
 
 const ifname = z
   .string({ error: (iss) => `${show(iss.input)} is not an interface name` })
@@ -106,7 +110,7 @@ export const percent = z
     }
     return n;
   })
-  .meta({ description: 'Loss percentage, e.g. "0.1%"' });
+  .meta({ description: 'Loss percentage, e.g. "0.1%"', ...PERCENT_RULES });
 
 const RATE_RE = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(bit|bits|bps|b|bit\/s)?\s*$/i;
 /** Bit rates: 500Mbit, 100M, 1.5G, 1000000 (bits per second, SI prefixes). */
@@ -286,6 +290,7 @@ export const guestSchema = obj(
         if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not a MAC address; use six hex pairs like 02:00:00:00:00:01` });
         else if (parseInt(v.slice(0, 2), 16) & 1) ctx.addIssue({ code: 'custom', message: `${show(v)} is a multicast MAC; use a unicast one (first byte even), e.g. 02:00:00:00:00:01` });
       })
+      .meta({ pattern: UNICAST_MAC_PATTERN })
       .optional(),
     offload: obj({ tx: bool('offload.tx').optional(), tso: bool('offload.tso').optional(), gso: bool('offload.gso').optional(), gro: bool('offload.gro').optional() }).optional(),
     routes: z.array(routeSchema).optional(),
@@ -311,7 +316,10 @@ export const tos = intOr(0, 255, ['inherit'], (iss) => `${show(iss.input)} is no
         message: `${hex(v)} has ECN bits set (${hex(v & 3).replace('0x', '0x0')}); the outer ECN is always copied from the inner packet — use ${hex(v & ~3)} or inherit`,
       });
   })
-  .meta({ description: 'Outer TOS 0..255 with the ECN bits (0x03) clear, or inherit' });
+  .meta({
+    description: 'Outer TOS 0..255 with the ECN bits (0x03) clear, or inherit',
+    anyOf: [TOS_BYTE_RULES, { type: 'string', pattern: TOS_HEX_PATTERN }, { type: 'string', enum: ['inherit'] }],
+  });
 
 export const optionSchema = obj({
   class: intIn(0, 0xffff, 'option class', true),
@@ -419,10 +427,11 @@ export const captureSchema = obj({
   at_least: intIn(1, 1000000, 'packet count').optional(),
   // Mappings and lists are values of keys like geneve.ovn {ingress, egress} and geneve.option(s);
   // lib/checks/capture-expect.ts validates every key and value.
-  expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
+  // `ovn: {datapath, ingress, egress}` (OVN_EXPECT_KEY, lib/checks/capture-ovn.ts) is resolved to wire keys before matching.
+  expect: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional().meta({ propertyNames: { pattern: captureKeyPattern(['ovn']) } }),
   ...look.captureKnobs,
   // Same keys as expect: the capture fails when any packet matches all of them (e.g. esp: false).
-  forbid: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional(),
+  forbid: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown()), z.array(z.unknown())])).optional().meta({ propertyNames: { pattern: captureKeyPattern() } }),
 });
 
 export const CHECK_KINDS = ['ping', 'iperf', 'mtu', 'capture', 'impair', 'state', 'counter', 'log', 'transfer', 'ovn'] as const;
@@ -491,7 +500,12 @@ export const checkSchema = obj({
     else if (c.impair === undefined && c.then !== undefined)
       ctx.addIssue({ code: 'custom', path: ['then'], message: `"then" belongs to an impair step; this is a ${kinds[0]} check — remove "then" or make it an impair step` });
   })
-  .meta({ description: 'One check: exactly one of ping, iperf, mtu, capture, impair, state, counter, log, transfer (plus optional name; impair has "then")' });
+  .meta({
+    description: 'One check: exactly one of ping, iperf, mtu, capture, impair, state, counter, log, transfer (plus optional name; impair has "then")',
+    // The superRefine above, for editors: exactly one kind; "then" with impair and only with it.
+    oneOf: CHECK_KINDS.map((k) => ({ required: [k] })),
+    dependentRequired: { then: ['impair'], impair: ['then'] },
+  });
 
 const partial = <T extends z.ZodObject>(s: T) => s.partial();
 
@@ -521,7 +535,7 @@ export const recipeSchema = obj(
         if (p) ctx.addIssue({ code: 'custom', message: p });
         else if (v.length > LAB_NAME_MAX) ctx.addIssue({ code: 'custom', message: `"${v}" is ${v.length} characters; a lab name has at most ${LAB_NAME_MAX} (it prefixes every namespace)` });
       })
-      .meta({ description: 'Lab name: ^[a-z][a-z0-9-]*$, at most 20 characters, prefixes everything' }),
+      .meta({ description: 'Lab name: ^[a-z][a-z0-9-]*$, at most 20 characters, prefixes everything', ...LAB_NAME_RULES }),
     description: z.string().optional(),
     variables: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'variable names use letters, digits and "_"' }), z.union([z.string(), z.number(), z.boolean()], { error: (iss) => `${show(iss.input)} is not allowed; a variable is a scalar (string, number or boolean)` }))
@@ -561,16 +575,24 @@ const VARIABLE_PATTERN = '^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$';
  * Numbers and booleans may also be written as "${variable}", and integers as "0x.." strings;
  * the zod preprocessing that accepts them is not expressible in JSON Schema, so add it here.
  */
-function allowWrittenForms(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(allowWrittenForms);
+function allowWrittenForms(node: unknown, inPropertyNames = false): unknown {
+  if (Array.isArray(node)) return node.map((n) => allowWrittenForms(n));
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' || k === '$defs' ? mapValues(v, allowWrittenForms) : allowWrittenForms(v);
+  for (const [k, v] of Object.entries(node))
+    out[k] = k === 'properties' || k === '$defs' ? mapValues(v, (x) => allowWrittenForms(x)) : allowWrittenForms(v, k === 'propertyNames');
   const t = out.type;
   if (t === 'integer' || t === 'number' || t === 'boolean') {
     const { description, ...rest } = out;
     const alts: Record<string, unknown>[] = [rest, { type: 'string', pattern: VARIABLE_PATTERN }];
-    if (t === 'integer') alts.push({ type: 'string', pattern: '^0x[0-9a-fA-F]+$' });
+    // A constrained integer (a TOS byte: multipleOf 4) lists its own hex form beside it.
+    if (t === 'integer' && out.multipleOf === undefined) alts.push({ type: 'string', pattern: '^0x[0-9a-fA-F]+$' });
+    return description === undefined ? { anyOf: alts } : { description, anyOf: alts };
+  }
+  // A string with a syntax (address, name, MAC) or from a list may also be written with a variable in it ("${base}.11/24").
+  if (t === 'string' && (out.pattern !== undefined || out.enum !== undefined) && !inPropertyNames) {
+    const { description, ...rest } = out;
+    const alts = [rest, { type: 'string', pattern: VARIABLE_USE_PATTERN }];
     return description === undefined ? { anyOf: alts } : { description, anyOf: alts };
   }
   return out;

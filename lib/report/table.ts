@@ -1,15 +1,28 @@
 /**
- * A readable table of check results: result, name, what, key figures, time. Fits the
- * terminal width (long cells are shortened with "…"), prints failure messages in full under
- * their row, and uses colour only when the stream is a terminal and NO_COLOR is not set.
+ * A readable table of check results: result, name, what, key figures, time. On a terminal it
+ * fits the width (long cells are shortened with "…"); into a file or a pipe (a CI log) nothing is
+ * ever cut — the RTT figures must survive. Failure messages are printed in full under their row,
+ * wrapped at the width (COLUMNS when set). Colour only on a terminal without NO_COLOR.
  */
 import type { CheckResult, CheckStatus } from '../checks/result.js';
 import { formatDuration } from '../checks/units.js';
 
 export interface TableOptions {
-  /** Total width in columns (default 100). */
+  /** Total width in columns (default 100); messages wrap at it. */
   width?: number;
+  /** Shorten cells to fit `width` (default true); false: every cell in full, whatever the width. */
+  clip?: boolean;
   color?: boolean;
+}
+
+/**
+ * How to lay a table out on `stream`: the width is COLUMNS when set (a CI job or the user says
+ * how wide its log is), else the terminal's; cells are shortened only on a terminal.
+ */
+export function tableLayoutFor(stream: { isTTY?: boolean; columns?: number }, env: Record<string, string | undefined> = process.env): Pick<TableOptions, 'width' | 'clip'> {
+  const columns = /^\d+$/.test(env.COLUMNS ?? '') ? Number(env.COLUMNS) : undefined;
+  const width = columns && columns > 0 ? columns : stream.isTTY ? stream.columns : undefined;
+  return { ...(width ? { width } : {}), clip: Boolean(stream.isTTY) };
 }
 
 /** https://no-color.org: any non-empty NO_COLOR disables colour; FORCE_COLOR forces it. */
@@ -69,6 +82,7 @@ function wrap(text: string, width: number, indent: number): string[] {
 export function formatTable(results: CheckResult[], opts: TableOptions = {}): string {
   const width = Math.max(40, opts.width ?? 100);
   const color = opts.color ?? false;
+  const clipping = opts.clip ?? true;
   if (results.length === 0) return 'no checks\n';
   const head = { result: 'RESULT', name: 'CHECK', what: 'WHAT', figures: 'FIGURES', time: 'TIME' };
   // Checks run inside a step (impair's `then`) follow it, indented; their names already start with the step's.
@@ -77,11 +91,11 @@ export function formatTable(results: CheckResult[], opts: TableOptions = {}): st
   const w = (k: keyof typeof head) => Math.max([...head[k]].length, ...rows.map((x) => [...x[k]].length));
   const resultW = w('result');
   const timeW = w('time');
-  let nameW = Math.min(w('name'), 28);
+  let nameW = clipping ? Math.min(w('name'), 28) : w('name');
   // Share what is left between WHAT and FIGURES, giving WHAT up to 60% when both are long.
   const gaps = 4 * 2;
   let rest = width - resultW - nameW - timeW - gaps;
-  if (rest < 20) {
+  if (clipping && rest < 20) {
     nameW = Math.max(8, nameW - (20 - rest));
     rest = width - resultW - nameW - timeW - gaps;
   }
@@ -89,7 +103,7 @@ export function formatTable(results: CheckResult[], opts: TableOptions = {}): st
   const wantFig = w('figures');
   let whatW: number;
   let figW: number;
-  if (wantWhat + wantFig <= rest) {
+  if (!clipping || wantWhat + wantFig <= rest) {
     whatW = wantWhat;
     figW = wantFig;
   } else {

@@ -98,7 +98,7 @@ export const checkSummary = (stdout: string) =>
   (JSON.parse(stdout).checks as { name: string; status: string; figures: Record<string, unknown> }[]).map((c) => ({
     name: c.name,
     status: c.status,
-    ...(c.figures.loss !== undefined ? { loss: c.figures.loss } : {}),
+    ...(c.figures.loss_pct !== undefined ? { loss_pct: c.figures.loss_pct } : {}),
   }));
 
 /** Bridge → ports (sorted) on an OVS service, with each bridge's geneve-lab owner tag. */

@@ -55,7 +55,7 @@ for (const verb of ['up', 'run'] as const)
       if (k.kind === 'capture') t.true(existsSync(join(stateDir, 'run', lab, 'captures')), 'the capture writes under the state directory');
       child.child.kill('SIGKILL');
       await child.exit;
-      const st = JSON.parse(g(['status', '--json', lab]).stdout);
+      const st = JSON.parse(g(['status', '--json', lab]).stdout).labs;
       t.is(st[0].phase, 'checking');
       t.true(st[0].crashed, 'status says the checks crashed');
       const gc = g(['gc']);
@@ -69,7 +69,7 @@ for (const verb of ['up', 'run'] as const)
       t.deepEqual(processesIn(inodes).filter((p) => p.comm === k.helper), [], `no ${k.helper} left running`);
       t.false(existsSync(join(stateDir, 'run', lab, 'captures')), 'capture files removed');
       t.deepEqual(leftovers(lab, stateDir).tempFiles, [], 'nothing in the system temp dir');
-      const after = JSON.parse(g(['status', '--json', lab]).stdout);
+      const after = JSON.parse(g(['status', '--json', lab]).stdout).labs;
       t.is(after[0].phase, 'up');
       t.false(after[0].crashed);
       t.true(after[0].namespaces.every((n: { present: boolean }) => n.present), 'the lab is still up');

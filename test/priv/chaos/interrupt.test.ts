@@ -72,7 +72,7 @@ privTest('problem 3: Ctrl-C during the checks of up stops them and their helpers
   t.regex(up.stderr(), /during the checks of lab .*the checks were stopped and their helper processes ended; the lab is still up/);
   // The lab stays up: its OVS daemons run on; no check helper does.
   t.deepEqual(processesIn(inodes).filter((p) => !p.comm.startsWith('ovs')), [], 'no ping left running');
-  const st = JSON.parse(g(['status', '--json', lab]).stdout);
+  const st = JSON.parse(g(['status', '--json', lab]).stdout).labs;
   t.is(st[0].phase, 'up', 'the lab is up, not "checking"');
   t.true(st[0].namespaces.every((n: { present: boolean }) => n.present));
   t.is(g(['down', lab]).code, 0);

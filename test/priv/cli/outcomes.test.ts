@@ -68,7 +68,7 @@ privTest('problem 5: up --verbose 2>&1 | head -3 finishes the lab (no half lab) 
   const r = pipeline(['up', '--verbose', file], '2>&1 | head -3');
   t.is(r.code, 0, r.out);
   t.is(r.out.trim().split('\n').length, 3);
-  const st = JSON.parse(g(['status', '--json', lab]).stdout);
+  const st = JSON.parse(g(['status', '--json', lab]).stdout).labs;
   t.is(st[0].phase, 'up', 'the lab was finished, not left half built');
   t.is(st[0].namespaces.length, 5);
   t.true(st[0].namespaces.every((n: { present: boolean }) => n.present));
@@ -125,7 +125,7 @@ privTest('problem 6: check and down of a lab that is not up are exit 5 (lab_not_
   t.is(down.code, 5, down.stderr);
   t.regex(down.stderr, /not up: nothing to remove/);
   const json = JSON.parse(g(['check', '--json', lab]).stdout);
-  t.like(json, { code: 'lab_not_up', exitCode: 5, error: 'LabNotUpError' });
+  t.like(json, { schema: 'geneve-lab/check/v1', lab, ok: false, exit_code: 5, error: { code: 'lab_not_up' } });
 });
 
 privTest('problem 6: a second up while another holds the lab is exit 6 (lab_busy); nothing of the first is touched', async (t) => {
@@ -140,7 +140,7 @@ privTest('problem 6: a second up while another holds the lab is exit 6 (lab_busy
   t.is(g(['down', lab]).code, 6, 'down waits its turn too');
   first.child.kill('SIGCONT');
   t.is(await first.exit, 0, first.stderr());
-  t.is(JSON.parse(g(['status', '--json', lab]).stdout)[0].phase, 'up');
+  t.is(JSON.parse(g(['status', '--json', lab]).stdout).labs[0].phase, 'up');
 });
 
 privTest('problem 6: --state-dir /dev/null is a clear usage error (exit 2), not an internal error', async (t) => {
@@ -158,7 +158,7 @@ privTest('problem 7: run of a lab that up built refuses (exit 2) and leaves it u
   const r = g(['run', file]);
   t.is(r.code, 2, r.stdout + r.stderr);
   t.regex(r.stderr, new RegExp(`lab "${lab}" is up .*use \`geneve-lab check ${lab}\`, or \`geneve-lab down ${lab}\` first`));
-  const st = JSON.parse(g(['status', '--json', lab]).stdout);
+  const st = JSON.parse(g(['status', '--json', lab]).stdout).labs;
   t.is(st[0].phase, 'up');
   t.true(st[0].namespaces.every((n: { present: boolean }) => n.present), 'still up');
 });

@@ -56,7 +56,7 @@ privTest('up / status / check / up again / down through the CLI, with --json and
   t.true(upJson.up.changed);
   // The recipe's two pings, then the default vswitchd log gate of each OVS host.
   t.deepEqual(upJson.checks.map((c: any) => [c.name, c.status]), [['left-to-right-v4', 'passed'], ['left-to-right-v6', 'passed'], ['vswitchd-log box-1', 'passed'], ['vswitchd-log box-2', 'passed']]);
-  const st = JSON.parse(g(['status', '--json', lab]).stdout);
+  const st = JSON.parse(g(['status', '--json', lab]).stdout).labs;
   t.is(st[0].phase, 'up');
   t.is(st[0].namespaces.length, 5);
   t.true(st[0].namespaces.every((n: any) => n.present));

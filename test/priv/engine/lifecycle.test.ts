@@ -134,7 +134,7 @@ privTest('kill -9 during up, then gc, leaves nothing behind', async (t) => {
   await new Promise((r) => child.once('exit', r));
   t.true(labNs(lab).length > 0, 'the crashed up left objects behind');
   const status = cli(['--state-dir', stateDir, 'status', '--json', lab]);
-  t.true(JSON.parse(status.stdout)[0].crashed, 'status says the lab crashed');
+  t.true(JSON.parse(status.stdout).labs[0].crashed, 'status says the lab crashed');
   const gc = cli(['--state-dir', stateDir, 'gc']);
   t.is(gc.code, 0, gc.stderr);
   t.regex(gc.stdout, new RegExp(`lab ${lab}`));

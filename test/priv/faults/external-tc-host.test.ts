@@ -72,12 +72,13 @@ for (const backend of ['iproute2', 'netlink'] as const) {
     } else {
       t.log('this kernel lacks flower/matchall/tunnel_key: up must say so');
       t.not(up.code, 0, out);
-      const printed = JSON.parse(up.stdout.trim() || up.stderr.trim()) as { failure?: { subject: string; ns: string; request: string; kernelMessage: string } };
-      const f = printed.failure!;
+      const printed = JSON.parse(up.stdout.trim() || up.stderr.trim()) as { error?: { code: string; failure?: { subject: string; ns: string; request: string; kernel_message: string } } };
+      t.is(printed.error?.code, 'apply_failed');
+      const f = printed.error!.failure!;
       t.is(f.subject, 'tunnel "tun0" on host "box-1" tc tunnel key', 'the failing step is named');
       t.is(f.ns, `gl-${lab}-box-1`);
       t.is(
-        f.kernelMessage,
+        f.kernel_message,
         'TC classifier not found: this kernel has no flower/matchall classifier (CONFIG_NET_CLS_FLOWER, CONFIG_NET_CLS_MATCHALL; modules cls_flower, cls_matchall); external tunnel ends need them — run the lab where they exist (e.g. the VM tier)',
       );
       t.is(f.request, `ip netns exec gl-${lab}-box-1 tc filter add dev tun0 egress pref 10 protocol all matchall action tunnel_key set src_ip 192.0.2.11 dst_ip 192.0.2.12 id 42 dst_port 4789 ttl 64 nocsum pass`, 'the exact request is shown');

@@ -5,6 +5,7 @@
  */
 import { privTest } from '../../support/priv.js';
 import { faultLab, show } from './harness.js';
+import { formatBitrate } from '../../../lib/checks/units.js';
 
 privTest('fault: iperf3 min 100Gbit FAILS with required vs measured; min 1Mbit on the same lab passes', async (t) => {
   const f = faultLab(t, 'iperf-threshold.yaml', {}, 'fi');
@@ -17,6 +18,6 @@ privTest('fault: iperf3 min 100Gbit FAILS with required vs measured; min 1Mbit o
   t.is(over?.status, 'failed', `a 100 Gbit/s threshold must fail on a veth/VXLAN lab\n${show(b)}`);
   const m = /^expected throughput ≥ 100 Gbit\/s, saw ([0-9.]+ [kMG]?bit\/s)/.exec(over.message!);
   t.truthy(m, over.message);
-  t.is(m?.[1], String(over.figures.throughput), 'the message reports the measured rate');
+  t.is(m?.[1], formatBitrate(over.figures.bps as number), 'the message reports the measured rate (JSON carries it as a number)');
   t.true((over.figures.bps as number) > 0 && (over.figures.bps as number) < 100e9);
 }, { tools: ['iperf3', 'ss'] });

@@ -120,8 +120,14 @@ noNetemTest('an impair check step FAILS with the unsupported message, the other 
 `),
   );
   const before = snapshot(lab);
-  const r = g(['run', '--json', '--artifacts', artifacts, file]);
+  const junit = join(dir, 'junit.xml');
+  const r = g(['run', '--json', '--junit', junit, '--artifacts', artifacts, file]);
   t.not(r.code, 0, 'a failed check fails the run');
+  // JUnit: a step this kernel cannot run is <skipped> with the reason (and its inner check too), not a failure.
+  const xml = readFileSync(junit, 'utf8');
+  t.regex(xml, /<testcase classname="[^"]+\.impair" name="lossy"[^>]*>\n {6}<skipped message="impairment on host &quot;box-2&quot; interface &quot;underlay&quot;: unsupported by this kernel/);
+  t.regex(xml, /<testcase classname="[^"]+\.impair\.lossy" name="lossy › ping[^"]*"[^>]*>\n {6}<skipped message="[^"]*unsupported by this kernel/);
+  t.regex(xml, /<testsuite name="[^"]+" tests="\d+" failures="0" errors="0" skipped="2"/);
   const out = JSON.parse(r.stdout);
   const checks = out.checks as { name: string; status: string; message?: string; children?: { name: string; status: string; message?: string }[] }[];
   t.deepEqual(checks.map((c) => [c.name, c.status]), [['plain', 'passed'], ['lossy', 'failed'], ['vswitchd-log box-1', 'passed'], ['vswitchd-log box-2', 'passed']], r.stdout);

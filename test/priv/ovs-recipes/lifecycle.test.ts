@@ -70,7 +70,7 @@ privTest('status shows each host\'s OVS bridges, ports, options and tunnel liste
   t.regex(st.stdout, /Interface tun0 type: geneve ofport \d+\n\s+options: \{key=123, remote_ip=192\.0\.2\.11\}/);
   t.regex(st.stdout, /genev_sys_6081 udp 6081/);
   t.notRegex(st.stdout, /error:/, 'no interface has an error');
-  const js = JSON.parse(c.g(['status', '--json', c.lab]).stdout);
+  const js = JSON.parse(c.g(['status', '--json', c.lab]).stdout).labs;
   const box1 = js[0].ovs.find((o: any) => o.host === 'box-1');
   const tun = box1.status.bridges.find((b: any) => b.name === 'sw1').ports.find((p: any) => p.name === 'tun0').interfaces[0];
   t.deepEqual([tun.type, tun.options], ['geneve', { key: '123', remote_ip: '192.0.2.12' }]);

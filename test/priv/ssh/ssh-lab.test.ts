@@ -77,7 +77,7 @@ const checkSummary = (stdout: string) =>
     name: c.name,
     status: c.status,
     message: c.message,
-    ...(c.figures.loss !== undefined ? { loss: c.figures.loss } : {}),
+    ...(c.figures.loss_pct !== undefined ? { loss_pct: c.figures.loss_pct } : {}),
   }));
 
 async function world(t: { teardown(fn: () => unknown): void }): Promise<{ ssh: SshLab; dir: string; cli: (ns: string | undefined, args: string[]) => ReturnType<typeof cliIn>; boxTagged: (box: string, lab: string) => string[]; tagOf: (lab: string) => string }> {

@@ -113,7 +113,7 @@ privTest(
     // status shows the SSH hosts' OVS (the lab's bridges only).
     const status = w.cli(w.ssh.clientNs, ['status', sshLab, '--json']);
     t.is(status.code, 0, status.stderr);
-    const ovsStatus = (JSON.parse(status.stdout) as any[])[0]?.ovs ?? (JSON.parse(status.stdout).labs?.[0]?.ovs as unknown);
+    const ovsStatus = JSON.parse(status.stdout).labs?.[0]?.ovs as unknown;
     t.truthy(ovsStatus, status.stdout);
     t.deepEqual(
       (ovsStatus as { host: string; status?: { bridges: { name: string }[] } }[]).map((o) => [o.host, o.status?.bridges.map((b) => b.name)]),

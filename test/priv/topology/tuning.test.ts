@@ -86,7 +86,7 @@ for (const backend of ['netlink', 'iproute2']) {
 
     const st = l.g(['status', '--json', l.name]);
     t.is(st.code, 0, st.stderr);
-    const links = (JSON.parse(st.stdout)[0].namespaces as any[]).flatMap((n) => n.links.map((k: any) => ({ ns: n.name, ...k })));
+    const links = (JSON.parse(st.stdout).labs[0].namespaces as any[]).flatMap((n) => n.links.map((k: any) => ({ ns: n.name, ...k })));
     const of = (ns: string, ifname: string) => links.find((k) => k.ns === ns && k.ifname === ifname)?.offloads;
     t.deepEqual(of(l.ns('box-1'), 'sw1'), { 'tx-udp_tnl-segmentation': 'off', 'tx-udp_tnl-csum-segmentation': features(l.ns('box-1'), 'sw1')['tx-udp_tnl-csum-segmentation'] });
     t.deepEqual(of(l.ns('box-1'), 'tun0'), { 'tx-udp_tnl-segmentation': 'off [fixed]', 'tx-udp_tnl-csum-segmentation': 'off [fixed]' });

@@ -55,7 +55,7 @@ test('colour only on a terminal and never with NO_COLOR', (t) => {
 test('json: summary, ok flag, raw left out unless asked', (t) => {
   const j = toJsonReport('lab1', results);
   t.false(j.ok);
-  t.deepEqual(j.summary, { total: 3, passed: 1, failed: 1, error: 1, skipped: 0, durationMs: 2732 });
+  t.deepEqual(j.summary, { total: 3, passed: 1, failed: 1, error: 1, skipped: 0, duration_ms: 2732 });
   t.false('raw' in j.checks[1]!);
   t.true('raw' in toJsonReport('lab1', results, { includeRaw: true }).checks[1]!);
   t.deepEqual(JSON.parse(formatJson('lab1', results)), JSON.parse(JSON.stringify(j)));
@@ -63,7 +63,7 @@ test('json: summary, ok flag, raw left out unless asked', (t) => {
 
 test('junit: counts, failure vs error, escaping', (t) => {
   const x = formatJunit('lab<1>', results, { timestamp: new Date('2026-01-02T03:04:05.678Z') });
-  t.regex(x, /<testsuite name="lab&lt;1&gt;" tests="3" failures="1" errors="1" skipped="0" time="2.732" timestamp="2026-01-02T03:04:05">/);
+  t.regex(x, /<testsuite name="lab&lt;1&gt;" tests="3" failures="1" errors="1" skipped="0" time="2.732" timestamp="2026-01-02T03:04:05" hostname="[^"]+">/);
   t.regex(x, /<testcase classname="lab&lt;1&gt;.iperf" name="throughput" time="2.300">\n {6}<failure message="expected throughput ≥ 100 Gbit\/s, saw 13.3 Gbit\/s" type="CheckFailed">/);
   t.regex(x, /<error message="cannot probe the path MTU" type="CheckError">/);
   t.true(x.includes('&lt;&amp;&gt; &quot;quoted&quot; bell'));

@@ -17,9 +17,9 @@ test('validate --json lists the problems with file, line, column and path', (t) 
   const r = cli(['validate', '--json', 'test/fixtures/recipes/five-mistakes.yaml']);
   t.is(r.code, 2);
   const out = JSON.parse(r.stdout);
-  t.is(out.exitCode, 2);
-  t.is(out.problems.filter((p: any) => p.severity === 'error').length, 5);
-  for (const p of out.problems) t.true(p.line > 0 && p.column > 0 && typeof p.path === 'string');
+  t.like(out, { schema: 'geneve-lab/validate/v1', lab: 'five-mistakes', verb: 'validate', ok: false, exit_code: 2, error: { code: 'invalid_recipe' } });
+  t.is(out.error.problems.filter((p: any) => p.severity === 'error').length, 5);
+  for (const p of out.error.problems) t.true(p.line > 0 && p.column > 0 && typeof p.path === 'string');
 });
 
 for (const [what, file] of [
