@@ -63,6 +63,7 @@ async function registerOptional(path: string, fn: string, ...args: unknown[]) {
 }
 await registerOptional('./commands/vm.js', 'registerVmCommand');
 await registerOptional('./commands/tui-wiring.js', 'registerTui');
+await registerOptional('./commands/toolbox.js', 'registerToolboxCommands', run, globals);
 
 try {
   await program.parseAsync(process.argv);
