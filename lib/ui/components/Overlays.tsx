@@ -1,8 +1,11 @@
 import { Box } from 'ink';
 import type { DecodedPacketSummary } from '../controller.js';
+import { packetLines } from '../packet-lines.js';
 import { clip, visibleWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
+
+export { packetLines };
 
 export const HELP_LINES: [string, string][] = [
   ['u', 'bring the lab up'],
@@ -44,23 +47,6 @@ export function QuitConfirm(props: { width: number; busy?: string }) {
       {props.busy ? <T tone="warn">{props.busy} is still running</T> : null}
     </Box>
   );
-}
-
-/** One line per decoded packet: the outer packet, then Geneve fields and the inner packet. */
-export function packetLines(p: DecodedPacketSummary): string[] {
-  const head = `${p.no} ${p.time.toFixed(3)}s ${p.src} → ${p.dst} ${p.protocol} ${p.length} B`;
-  const out = [head];
-  if (p.geneve) {
-    const g = p.geneve;
-    const opts = g.options.map((o) => `${o.class.toString(16).padStart(4, '0')}:${o.type.toString(16).padStart(2, '0')}${o.critical ? '(C)' : ''}=${o.data}`);
-    out.push(
-      `   geneve vni ${g.vni}${g.protocolType !== undefined ? ` proto 0x${g.protocolType.toString(16)}` : ''}${g.oam ? ' OAM' : ''}${g.critical ? ' C' : ''}` +
-        `${g.dstPort !== undefined ? ` port ${g.dstPort}` : ''}${opts.length ? ' opts ' + opts.join(' ') : ''}`,
-    );
-  }
-  if (p.inner) out.push(`   inner ${p.inner.src} → ${p.inner.dst} ${p.inner.protocol}`);
-  if (p.info) out.push(`   ${p.info}`);
-  return out;
 }
 
 export function PacketsView(props: { title: string; packets: DecodedPacketSummary[] | 'capturing'; scroll: number; width: number; height: number }) {

@@ -8,9 +8,9 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { privReason, privTest, randomLabName } from '../../support/priv.js';
-import { cli } from '../../support/cli.js';
+import { cli, cliSpawn, CLI_ARGV, ROOT } from '../../support/cli.js';
 
 const TOOLS = ['ovs-vswitchd', 'ovsdb-server', 'ovs-vsctl', 'ovs-ofctl', 'tcpdump'];
 const stateDir = mkdtempSync(join(tmpdir(), 'tb-state-'));
@@ -90,4 +90,111 @@ privTest(
     t.true(netns().includes(`gl-${lab}-host-1`));
   },
   { tools: TOOLS },
+);
+
+/** tcpdump processes in a namespace of the lab. */
+function tcpdumpsIn(ns: string): number[] {
+  const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
+  return pids.filter((p) => {
+    try {
+      return execFileSync('cat', [`/proc/${p}/comm`], { encoding: 'utf8' }).trim() === 'tcpdump';
+    } catch {
+      return false;
+    }
+  });
+}
+
+interface Watched {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number>;
+}
+function watch(child: ChildProcess): Watched {
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number>((res) => child.on('close', (c, sig) => res(c ?? (sig ? 128 : -1))));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+async function until(fn: () => boolean, what: string, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const ping = () => g(['exec', lab, 'g1', '--', 'ping', '-c', '4', '-i', '0.2', '-W', '2', '203.0.113.2']);
+
+privTest(
+  'capture --count decodes live Geneve packets, one line each (outer, VNI, inner)',
+  async (t) => {
+    const cap = watch(cliSpawn(['--state-dir', stateDir, 'capture', lab, 'host-1', '--count', '3', '--filter', 'udp port 6081']));
+    await until(() => /capturing on/.test(cap.stderr()), 'capture to start');
+    ping();
+    t.is(await cap.exit, 0, cap.stderr());
+    const lines = cap.stdout().trim().split('\n');
+    t.is(lines.length, 3, cap.stdout());
+    for (const l of lines) t.regex(l, /^\d+ \d+\.\d{3}s 192\.0\.2\.(151|149) → 192\.0\.2\.(149|151) GENEVE \d+ B \| geneve vni 77 proto 0x6558 port 6081 \| inner 203\.0\.113\.[12] → 203\.0\.113\.[12] ICMP/);
+    t.regex(cap.stderr(), /3 packets captured/);
+    t.deepEqual(tcpdumpsIn(`gl-${lab}-host-1`), []);
+  },
+  { tools: TOOLS },
+);
+
+privTest(
+  'capture --json: the decoded packets of a guest NIC, snake_case',
+  async (t) => {
+    const cap = watch(cliSpawn(['--state-dir', stateDir, 'capture', lab, 'g1', '--json', '--count', '2', '--filter', 'icmp']));
+    await until(() => /capturing on/.test(cap.stderr()), 'capture to start');
+    ping();
+    t.is(await cap.exit, 0, cap.stderr());
+    const doc = JSON.parse(cap.stdout()) as { ifname: string; count: number; packets: { protocol: string; src: string }[] };
+    t.is(doc.ifname, 'eth0');
+    t.is(doc.count, 2);
+    t.deepEqual(doc.packets.map((p) => p.protocol), ['ICMP', 'ICMP']);
+    t.is(doc.packets[0]!.src, '203.0.113.1');
+  },
+  { tools: TOOLS },
+);
+
+privTest(
+  'capture -w - | tshark -r - reads the packets of an OVS tunnel port (captured on the underlay)',
+  async (t) => {
+    const argv = [process.execPath, ...CLI_ARGV, '--state-dir', stateDir, 'capture', lab, 'br1:gnv', '-w', '-', '--count', '2'];
+    const pipe = watch(spawn('bash', ['-c', '"$@" | tshark -r - -T fields -e ip.src -e geneve.vni; exit ${PIPESTATUS[0]}', 'bash', ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+    await until(() => /capturing on/.test(pipe.stderr()), 'capture to start');
+    ping();
+    t.is(await pipe.exit, 0, pipe.stderr());
+    const rows = pipe.stdout().trim().split('\n');
+    t.is(rows.length, 2, pipe.stdout() + pipe.stderr());
+    for (const r of rows) t.regex(r, /^192\.0\.2\.1(51|49)\t0x0*4d$/); // VNI 77
+    t.regex(pipe.stderr(), /OVS tunnel port/);
+  },
+  { tools: [...TOOLS, 'tshark'] },
+);
+
+privTest(
+  'Ctrl-C (and SIGTERM) end a capture cleanly: exit 0, no tcpdump left behind',
+  async (t) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      const cap = watch(cliSpawn(['--state-dir', stateDir, 'capture', lab, 'host-1']));
+      await until(() => /capturing on/.test(cap.stderr()), 'capture to start');
+      t.is(tcpdumpsIn(`gl-${lab}-host-1`).length, 1);
+      cap.child.kill(sig);
+      t.is(await cap.exit, 0, cap.stderr());
+      t.regex(cap.stderr(), new RegExp(`stopped by ${sig}`));
+      await until(() => tcpdumpsIn(`gl-${lab}-host-1`).length === 0, 'tcpdump to end', 5000);
+      t.pass();
+    }
+    // Even after kill -9 of geneve-lab: tcpdump is tied to it.
+    const cap = watch(cliSpawn(['--state-dir', stateDir, 'capture', lab, 'host-1']));
+    await until(() => /capturing on/.test(cap.stderr()), 'capture to start');
+    cap.child.kill('SIGKILL');
+    await cap.exit;
+    await until(() => tcpdumpsIn(`gl-${lab}-host-1`).length === 0, 'tcpdump to end after kill -9', 5000);
+    t.pass();
+  },
+  { tools: [...TOOLS, 'setpriv'] },
 );
