@@ -145,4 +145,44 @@ export function registerToolboxCommands(program: Command, run: Run, globals: () 
         return 0;
       }, o.json),
     );
+
+  program
+    .command('graph')
+    .description('the topology as a picture: Mermaid, Graphviz DOT or SVG (hosts, switches, guests, tunnels, networks; check verdicts)')
+    .argument('<recipe|lab>', 'recipe file, or the name of a lab that is up')
+    .option('--format <format>', 'mermaid | dot | svg', 'mermaid')
+    .option('--results <file>', 'check results (the JSON of `up/check/run --json`): label the checks with their verdicts')
+    .option('-o, --output <file>', 'write here instead of stdout')
+    .action((arg: string, o: { format: string; results?: string; output?: string }) =>
+      run(async () => {
+        const { existsSync, readFileSync, statSync, writeFileSync } = await import('node:fs');
+        const { labGraph, verdictsOf } = await import('../../lib/graph/model.js');
+        const { toDot, toMermaid, toSvg } = await import('../../lib/graph/render.js');
+        if (!['mermaid', 'dot', 'svg'].includes(o.format)) throw new UsageError(`--format ${o.format}: use mermaid, dot or svg`);
+        let model;
+        if (existsSync(arg) && statSync(arg).isFile()) {
+          const { loadRecipeFile } = await import('../../lib/recipe/load.js');
+          model = (await loadRecipeFile(arg)).lab;
+        } else if (/^[a-z][a-z0-9-]*$/.test(arg)) model = runningLab(store(), arg).model;
+        else throw new UsageError(`"${arg}" is neither a recipe file nor a lab name`);
+        let verdicts;
+        if (o.results) {
+          let json;
+          try {
+            json = JSON.parse(readFileSync(o.results, 'utf8')) as unknown;
+          } catch (e) {
+            throw new UsageError(`--results ${o.results}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(e as Error).message})`}; give the output of \`geneve-lab check LAB --json\``);
+          }
+          verdicts = verdictsOf(json);
+          if (!verdicts.size) throw new UsageError(`--results ${o.results}: no check results in it (expected a "checks" list of {name, status}, as \`geneve-lab check LAB --json\` prints)`);
+          const unknown = [...verdicts.keys()].filter((n) => !model.checks.some((c) => c.name === n));
+          if (unknown.length) process.stderr.write(`geneve-lab: --results: ${unknown.length} result(s) name no check of lab "${model.name}": ${unknown.join(', ')}\n`);
+        }
+        const g = labGraph(model, verdicts);
+        const text = o.format === 'dot' ? toDot(g) : o.format === 'svg' ? await toSvg(g) : toMermaid(g);
+        if (o.output) writeFileSync(o.output, text);
+        else process.stdout.write(text);
+        return 0;
+      }),
+    );
 }

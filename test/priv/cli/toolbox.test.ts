@@ -198,3 +198,14 @@ privTest(
   },
   { tools: [...TOOLS, 'setpriv'] },
 );
+
+privTest(
+  'graph of a running lab (by name), as DOT',
+  (t) => {
+    const r = g(['graph', lab, '--format', 'dot']);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /sw_br1 -> sw_br1b \[label="gnv\\ngeneve · VNI 77 · port 6081/);
+    t.regex(r.stdout, /net_underlay \[label="underlay\\nMTU 1500"/);
+  },
+  { tools: TOOLS },
+);
