@@ -209,3 +209,35 @@ privTest(
   },
   { tools: TOOLS },
 );
+
+privTest(
+  'status LAB: every node with its namespace and interfaces (addresses, MTU, MAC, state), every tunnel end as OVS reports it',
+  (t) => {
+    const r = g(['status', '--json', lab]);
+    t.is(r.code, 0, r.stderr);
+    const [st] = JSON.parse(r.stdout) as {
+      nodes: { node: string; kind: string; ns: string; present: boolean; interfaces: { ifname: string; addresses: string[]; mtu: number; mac: string; state: string }[] }[];
+      tunnels: { name: string; type: string; vni: number; dstport: number; ends: { host: string; present: boolean; live: Record<string, unknown> }[] }[];
+    }[];
+    const g1 = st!.nodes.find((n) => n.node === 'g1')!;
+    t.like(g1, { kind: 'guest', ns: `gl-${lab}-g1`, present: true });
+    const eth0 = g1.interfaces.find((i) => i.ifname === 'eth0')!;
+    t.true(eth0.addresses.includes('203.0.113.1/24'));
+    t.is(eth0.state, 'UP');
+    t.regex(eth0.mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    // The real MAC, as the guest itself sees it.
+    t.true(execFileSync('ip', ['-n', `gl-${lab}-g1`, 'link', 'show', 'eth0'], { encoding: 'utf8' }).includes(eth0.mac));
+    const host1 = st!.nodes.find((n) => n.node === 'host-1')!;
+    t.true(host1.interfaces.some((i) => i.addresses.includes('192.0.2.151/24')), JSON.stringify(host1.interfaces));
+    t.true(host1.interfaces.some((i) => i.ifname === 'br1' && i.addresses.includes('198.51.100.1/24')));
+    t.true(st!.nodes.some((n) => n.kind === 'network' && n.node === 'underlay' && n.present));
+    const [tun] = st!.tunnels;
+    t.like(tun, { name: 'gnv', type: 'geneve', vni: 77, dstport: 6081 });
+    t.like(tun!.ends[0], { host: 'host-1', present: true, live: { type: 'geneve', key: '77', remote_ip: '192.0.2.149' } });
+    const text = g(['status', lab]);
+    t.is(text.code, 0, text.stderr);
+    t.regex(text.stdout, /guest g1 — netns gl-\S+-g1\n\s+eth0 +veth +UP +mtu \d+ +\S+ 203\.0\.113\.1\/24/);
+    t.regex(text.stdout, /gnv: geneve vni 77 port 6081 ipv4/);
+  },
+  { tools: TOOLS },
+);
