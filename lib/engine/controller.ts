@@ -35,6 +35,8 @@ export interface EngineLike {
   readonly store: { readonly dir: string; read(lab: string): LabState | undefined };
   up(lab: Lab): Promise<unknown>;
   down(lab: string): Promise<RollbackReport & { found: boolean }>;
+  /** What of a recorded lab is missing from the system (Engine.drift); optional for fakes. */
+  drift?(state: LabState): Promise<string[]>;
   readonly backend?: { close(): Promise<void> | void };
 }
 
@@ -275,13 +277,29 @@ export class EngineController implements Controller {
   announceState(): void {
     const st = this.engine.store.read(this.lab.name);
     if (!st) return;
+    // Attach: a lab an earlier `up` built in this state directory is shown as up with its objects
+    // (the recorded plan), so d and q ask before tearing it down, and checks and captures run on it.
+    const built = st.phase === 'up' || (st.phase === 'checking' && st.pid !== process.pid);
+    if (built) {
+      const lab = this.lab.name;
+      this.bus.emit({ type: 'plan', lab, plan: { lab, tag: st.tag, namespaces: [], steps: st.steps ?? [] } });
+      this.bus.emit({ type: 'phase', phase: 'up', state: 'done', lab });
+    }
     const message =
       st.phase === 'up'
-        ? `lab "${this.lab.name}" is already up (from an earlier run): u takes it over (nothing changes if it matches the recipe), d removes it`
+        ? `lab "${this.lab.name}" is up (brought up earlier): attached — c runs its checks, d tears it down, u converges it to the recipe`
         : st.pid !== process.pid && pidAlive(st.pid)
           ? `lab "${this.lab.name}" is being changed by process ${st.pid} (${st.phase}): wait for it before u or d`
           : `lab "${this.lab.name}" was left ${st.phase} by an earlier run that stopped: u recreates it, d removes what is left`;
     this.bus.emit({ type: 'notice', level: st.phase === 'up' ? 'info' : 'warning', message });
+    // Live, not only recorded: what of it is missing from the system now (someone deleted a namespace).
+    if (built && this.engine.drift)
+      void this.engine.drift(st).then(
+        (missing) => {
+          if (missing.length) this.bus.emit({ type: 'notice', level: 'warning', message: `lab "${this.lab.name}" is up but ${missing.length} object(s) are gone: ${missing.join('; ')} (u rebuilds them)` });
+        },
+        () => undefined,
+      );
   }
 
   // ---- plumbing --------------------------------------------------------------------------

@@ -158,6 +158,12 @@ export function App(props: AppProps) {
         void act('up', () => controller.up(), 'lab is up');
         return;
       case 'down':
+        // A lab that is up is asked about first (it may be one an earlier `up` built: attached).
+        if (ui.labUp) setMode('confirm-down');
+        else void act('down', () => controller.down(), 'lab is down');
+        return;
+      case 'down-confirmed':
+        setMode('main');
         void act('down', () => controller.down(), 'lab is down');
         return;
       case 'checks':
@@ -280,8 +286,8 @@ export function App(props: AppProps) {
           </T>
           <T tone="dim">?: help</T>
         </Box>
-        {mode === 'quit' ? <QuitConfirm width={columns} busy={busy} /> : null}
-        {mode === 'quit' ? null : main}
+        {mode === 'quit' || mode === 'confirm-down' ? <QuitConfirm width={columns} busy={busy} stay={mode === 'confirm-down'} /> : null}
+        {mode === 'quit' || mode === 'confirm-down' ? null : main}
         {/* Errors wrap over two lines rather than being cut; the rest is in the step log (l). */}
         <Box height={2} overflow="hidden">
           <T tone={status.tone} wrap="wrap">

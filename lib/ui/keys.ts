@@ -1,10 +1,12 @@
 /** Pure key map: which command a key press means in the current mode. */
 
-export type Mode = 'main' | 'help' | 'quit' | 'packets' | 'log';
+/** `confirm-down`: d asked "Tear the lab down?" (like q, but the TUI stays open afterwards). */
+export type Mode = 'main' | 'help' | 'quit' | 'confirm-down' | 'packets' | 'log';
 
 export type Command =
   | 'up'
   | 'down'
+  | 'down-confirmed'
   | 'checks'
   | 'rerun'
   | 'prev'
@@ -36,6 +38,11 @@ export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command |
     if (input === 'y' || input === 'Y') return 'quit-teardown';
     if (input === 'n' || input === 'N') return 'quit-keep';
     if (key.escape) return 'close';
+    return undefined;
+  }
+  if (mode === 'confirm-down') {
+    if (input === 'y' || input === 'Y') return 'down-confirmed';
+    if (input === 'n' || input === 'N' || key.escape) return 'close';
     return undefined;
   }
   if (mode === 'help') return key.escape || key.meta || input === '?' || input === 'q' ? 'close' : undefined;

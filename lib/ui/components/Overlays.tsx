@@ -9,7 +9,7 @@ export { packetLines };
 
 export const HELP_LINES: [string, string][] = [
   ['u', 'bring the lab up'],
-  ['d', 'tear the lab down'],
+  ['d', 'tear the lab down (asks first)'],
   ['c', 'run all checks'],
   ['Enter', 're-run the selected check'],
   ['↑/↓ j/k', 'select in the focused panel'],
@@ -37,13 +37,13 @@ export function HelpOverlay(props: { width: number; height: number }) {
   );
 }
 
-export function QuitConfirm(props: { width: number; busy?: string }) {
+export function QuitConfirm(props: { width: number; busy?: string; stay?: boolean }) {
   return (
     <Box borderStyle="double" flexDirection="column" width={Math.min(props.width, 60)} paddingX={1}>
       <T tone="warn" bold>
         Tear the lab down? y/n
       </T>
-      <T tone="dim">y: tear down, then quit · n: quit and leave it running · Esc: stay</T>
+      <T tone="dim">{props.stay ? 'y: tear it down · n or Esc: keep it' : 'y: tear down, then quit · n: quit and leave it running · Esc: stay'}</T>
       {props.busy ? <T tone="warn">{props.busy} is still running</T> : null}
     </Box>
   );

@@ -178,12 +178,21 @@ test.serial('q with the lab up; n quits and leaves it running; Esc stays', async
   t.deepEqual(app.exits, [{ tornDown: false }]);
 });
 
-test.serial('q with nothing up quits at once; d then q does not ask', async (t) => {
+test.serial('d with the lab up asks; Esc keeps it; y tears it down and the TUI stays; then q does not ask', async (t) => {
   const ctrl = new FakeController(lab, { up: upEvents, down: downEvents });
   const app = await start(ctrl);
   await app.bringUp();
   await app.press('d');
+  await app.waitFor(/Tear the lab down\? y\/n/);
+  t.regex(app.frame(), /y: tear it down · n or Esc: keep it/);
+  await app.press(KEY.esc);
+  t.notRegex(app.frame(), /Tear the lab down/);
+  t.deepEqual(ctrl.calls, ['up']);
+  await app.press('d');
+  await app.waitFor(/Tear the lab down\? y\/n/);
+  await app.press('y');
   await app.waitFor(/lab is down/);
+  t.deepEqual(app.exits, [], 'd never quits');
   await app.waitFor(/\[removed\] tunnel tun0/);
   await app.press('q');
   t.deepEqual(app.exits, [{ tornDown: false }]);

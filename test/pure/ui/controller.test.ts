@@ -3,6 +3,7 @@
  * executor stand in for the system; the real thing is proven by test/priv/ui/tui-e2e.test.ts.
  */
 import test from 'ava';
+import { initialUiState, uiReducer } from '../../../lib/ui/state.js';
 import { EventBus, type LabEvent } from '../../../lib/engine/events.js';
 import { EngineController, captureInterface, stepLogLines, summarizePacket, summarizePackets, trafficPair, type EngineLike } from '../../../lib/engine/controller.js';
 import { contextFromLab } from '../../../lib/checks/context.js';
@@ -370,7 +371,24 @@ test('announceState tells what the events cannot: the lab was up already, or lef
   engine.state.phase = 'applying';
   (engine.state as { pid?: number }).pid = 2 ** 22 + 12345; // above pid_max: no such process
   c.announceState();
-  const notices = seen.map((e) => (e.type === 'notice' ? e.message : ''));
-  t.regex(notices[0]!, /lab "quick" is already up \(from an earlier run\): u takes it over/);
+  const notices = seen.flatMap((e) => (e.type === 'notice' ? [e.message] : []));
+  t.regex(notices[0]!, /lab "quick" is up \(brought up earlier\): attached — c runs its checks, d tears it down/);
   t.regex(notices[1]!, /lab "quick" was left applying by an earlier run that stopped: u recreates it, d removes what is left/);
+});
+
+test('attach: a lab that is up is shown up with its recorded objects, and what is gone from the system is said', async (t) => {
+  const lab = sampleLab();
+  const plan = samplePlan();
+  const engine = fakeEngine(lab, undefined, null);
+  const withSteps = { ...engine, store: { dir: '/run/gl-test', read: () => ({ phase: 'up', pid: 1, tag: 'geneve-lab:quick', steps: plan.steps }) as unknown as LabState }, drift: async () => ['namespace gl-quick-box-2 is missing'] };
+  const c = new EngineController(lab, withSteps);
+  const seen = events(engine.bus);
+  let ui = initialUiState(lab);
+  engine.bus.on((e) => (ui = uiReducer(ui, e)));
+  c.announceState();
+  await new Promise((r) => setTimeout(r, 10));
+  t.true(ui.labUp);
+  t.true(ui.objects.every((o) => o.state === 'up'), JSON.stringify(ui.objects));
+  t.true(ui.objects.some((o) => o.steps > 0), 'the recorded steps are counted per object');
+  t.regex(seen.flatMap((e) => (e.type === 'notice' ? [e.message] : [])).join('\n'), /is up but 1 object\(s\) are gone: namespace gl-quick-box-2 is missing/);
 });
