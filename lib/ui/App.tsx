@@ -121,7 +121,7 @@ export function App(props: AppProps) {
 
   /** Run one controller action; its error lands in the status line. */
   const act = useCallback(
-    async (label: string, fn: () => Promise<unknown>, doneText: string): Promise<boolean> => {
+    async (label: string, fn: () => Promise<unknown>, doneText: string | (() => string)): Promise<boolean> => {
       if (busy) {
         setStatus({ tone: 'warn', text: `${busy} is still running — wait for it to finish` });
         return false;
@@ -130,7 +130,7 @@ export function App(props: AppProps) {
       setStatus({ tone: 'busy', text: `${label}…` });
       try {
         await fn();
-        if (mounted.current) setStatus({ tone: 'ok', text: doneText });
+        if (mounted.current) setStatus({ tone: 'ok', text: typeof doneText === 'function' ? doneText() : doneText });
         return true;
       } catch (e) {
         if (mounted.current) setStatus({ tone: 'bad', text: `${label} failed: ${errorText(e)}` });
@@ -189,8 +189,12 @@ export function App(props: AppProps) {
       case 'capture': {
         const t = targets[sel.counters];
         if (!t) return setStatus({ tone: 'warn', text: 'no interface to capture on' });
-        const title = `Packets on ${t.ifname} @ ${t.host}`;
-        setPackets({ title, list: 'capturing' });
+        // Say what is captured, where (the namespace) and, once done, how many in how long.
+        const where = `${t.ifname} @ ${t.host}${t.ns ? ` (netns ${t.ns})` : ''}`;
+        const title = `Packets on ${where}`;
+        const started = clock();
+        let summary = `captured on ${t.ifname}@${t.host}`;
+        setPackets({ title: `${title} — capturing while pinging across it…`, list: 'capturing' });
         setScroll(0);
         setMode('packets');
         void act(
@@ -198,7 +202,8 @@ export function App(props: AppProps) {
           async () => {
             try {
               const list = await controller.capture(t.host, t.ifname);
-              if (mounted.current) setPackets({ title, list });
+              summary = `${list.length} packet${list.length === 1 ? '' : 's'} captured on ${where} in ${((clock() - started) / 1000).toFixed(1)} s`;
+              if (mounted.current) setPackets({ title: `${title} — ${summary.split(' captured')[0]} in ${((clock() - started) / 1000).toFixed(1)} s`, list });
             } catch (e) {
               if (mounted.current) {
                 setPackets({ title, list: [] });
@@ -207,7 +212,7 @@ export function App(props: AppProps) {
               throw e;
             }
           },
-          `captured on ${t.ifname}@${t.host}`,
+          () => summary,
         );
         return;
       }

@@ -198,13 +198,15 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
   t.is(await tui.exitStatus(), '0', 'the TUI exited with status 0');
 }, { tools: ['tmux'] });
 
-privTest('up RECIPE --tui builds the lab at once; q, n keeps it; tui takes it over; q, y tears it down', async (t) => {
+privTest('up RECIPE --tui builds the lab at once and runs its checks; q, n keeps it; tui takes it over; q, y tears it down', async (t) => {
   t.timeout(400_000);
   if (!cliReady(t)) return;
   const tui = openTui(t, (recipe) => ['up', recipe, '--tui']);
   await tui.waitFor(new RegExp(`geneve-lab · ${tui.labName} · UP`), 'up without a key', 150_000);
   t.notRegex(tui.screen(), /\[(planned|creating|FAILED)\]/, 'every object is up');
   t.true(netns().some((n) => n.startsWith(tui.prefix)), `namespaces ${tui.prefix}* exist`);
+  // Then its checks run, as `up` runs them.
+  await tui.waitFor(/Checks — [1-9]\d* passed, 0 failed/, 'the checks ran without a key', 120_000);
 
   // Quit and keep the lab running.
   tui.key('q');

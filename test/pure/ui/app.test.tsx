@@ -112,9 +112,10 @@ test.serial('p captures on the selected interface and shows decoded packets; Esc
   await app.press('j'); // second target: tun0@box-2
   await app.press('j'); // third: eth0@box-1
   await app.press('p');
-  await app.waitFor(/captured on eth0@box-1/);
+  // What was captured, where, and how long it took.
+  await app.waitFor(/1 packet captured on eth0 @ box-1 \(netns gl-quick-box-1\) in \d+\.\d s/);
   t.deepEqual(ctrl.calls, ['capture:box-1/eth0']);
-  await app.waitFor(/Packets on eth0 @ box-1/);
+  await app.waitFor(/Packets on eth0 @ box-1 \(netns gl-quick-box-1\) — 1 packet in \d+\.\d s/);
   await app.waitFor(/geneve vni 5001/);
   await app.press(KEY.esc);
   await app.waitFor(/Topology — quick/);
