@@ -21,6 +21,11 @@ const ERROR_KEYS: Record<string, string> = {
   collisions: 'tx_collisions',
 };
 
+/** An OVS port's counters in the shape of a kernel link's (OVS knows no operstate or MTU here). */
+function portCounters(ifname: string, ns: string, v: Record<string, number>, errors: Record<string, number>): LinkCounters {
+  return { ifname, ns, operstate: 'UNKNOWN', mtu: 0, rxBytes: v.rx_bytes ?? 0, rxPackets: v.rx_packets ?? 0, txBytes: v.tx_bytes ?? 0, txPackets: v.tx_packets ?? 0, errors };
+}
+
 export function ovsStatsArgv(vsctl: readonly string[]): string[] {
   return [...vsctl, '--format=json', '--columns=name,statistics', 'list', 'Interface'];
 }
@@ -44,17 +49,7 @@ export function parseOvsInterfaceStats(json: string, ns: string): LinkCounters[]
     const stats = Object.fromEntries(pairs.filter(([, v]) => typeof v === 'number'));
     const errors: Record<string, number> = {};
     for (const [k, name] of Object.entries(ERROR_KEYS)) if (k in stats) errors[name] = stats[k]!;
-    return {
-      ifname: String(row[iName]),
-      ns,
-      operstate: 'UNKNOWN',
-      mtu: 0,
-      rxBytes: stats.rx_bytes ?? 0,
-      rxPackets: stats.rx_packets ?? 0,
-      txBytes: stats.tx_bytes ?? 0,
-      txPackets: stats.tx_packets ?? 0,
-      errors,
-    };
+    return portCounters(String(row[iName]), ns, stats, errors);
   });
 }
 
@@ -72,17 +67,9 @@ export async function readOvsStats(exec: Executor, vsctl: readonly string[], ns 
  * "LOCAL" is the bridge's own port: it is reported under the bridge's name.
  */
 export function ofctlPortCounters(text: string, bridge: string, ns: string): LinkCounters[] {
-  return parseOfctlPortCounters(text).map(({ port, values: v }) => ({
-    ifname: port === 'LOCAL' ? bridge : port,
-    ns,
-    operstate: 'UNKNOWN',
-    mtu: 0,
-    rxBytes: v.rx_bytes ?? 0,
-    rxPackets: v.rx_packets ?? 0,
-    txBytes: v.tx_bytes ?? 0,
-    txPackets: v.tx_packets ?? 0,
-    errors: Object.fromEntries(Object.entries(v).filter(([k]) => !/^(rx|tx)_(bytes|packets)$/.test(k))),
-  }));
+  return parseOfctlPortCounters(text).map(({ port, values: v }) =>
+    portCounters(port === 'LOCAL' ? bridge : port, ns, v, Object.fromEntries(Object.entries(v).filter(([k]) => !/^(rx|tx)_(bytes|packets)$/.test(k)))),
+  );
 }
 
 /** Every port of `bridges` of one OVS instance (its run directory in `env`, its host namespace `ns`). */

@@ -1,33 +1,16 @@
 /** capture: the pcap stream read as it arrives, the interface chosen, the tcpdump argv, the one-line view. */
 import test from 'ava';
+import { twoSwitchLab } from './fixture.js';
 import { PcapStream } from '../../../lib/inspect/pcap-stream.js';
 import { captureTarget, dieWithParent, parseCaptureWhere, tcpdumpArgv } from '../../../lib/inspect/capture-live.js';
 import { nodeTarget } from '../../../lib/inspect/target.js';
 import { decodeRecord } from '../../../lib/wire/decode.js';
 import { summarizePacket } from '../../../lib/engine/controller.js';
 import { packetLine } from '../../../lib/ui/packet-lines.js';
-import { loadRecipeText } from '../../../lib/recipe/load.js';
 import { UsageError } from '../../../lib/errors.js';
 import { buildFrame, writePcap, writePcapng } from '../wire/frame-builder.js';
 
-const lab = loadRecipeText(
-  `lab: tbc
-hosts:
-  - name: h1
-    interfaces: [{ ipv4: 192.0.2.1/24 }]
-  - name: h2
-    interfaces: [{ ipv4: 192.0.2.2/24 }]
-switches:
-  - { name: ovs1, host: h1, kind: ovs }
-  - { name: br2, host: h2 }
-guests:
-  - { name: g1, switch: ovs1, addresses: [203.0.113.1/24] }
-  - { name: g2, switch: br2, addresses: [203.0.113.2/24] }
-tunnels:
-  - { name: t1, between: [ovs1, br2], type: geneve, vni: 5 }
-`,
-  'lab.yaml',
-).lab;
+const lab = twoSwitchLab('tbc', 'type: geneve, vni: 5');
 
 test('records come out as soon as they are complete, whatever the chunking', (t) => {
   const frames = [buildFrame({ vni: 1 }), buildFrame({ vni: 2 }), buildFrame({ vni: 3 })];

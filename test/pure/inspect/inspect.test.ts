@@ -1,26 +1,10 @@
 /** status LAB's inspect view: interfaces parsed from `ip -j -d addr`, tunnels with what the system reports, the text form. */
 import test from 'ava';
-import { loadRecipeText } from '../../../lib/recipe/load.js';
+import { twoSwitchLab } from './fixture.js';
 import { formatInspect, inspectLab, nodePlaces, parseIpAddr, tunnelViews } from '../../../lib/inspect/inspect.js';
 import type { Executor, RunResult } from '../../../lib/exec/executor.js';
 
-const lab = loadRecipeText(
-  `lab: tbi
-hosts:
-  - name: h1
-    interfaces: [{ ipv4: 192.0.2.1/24 }]
-  - name: h2
-    interfaces: [{ ipv4: 192.0.2.2/24 }]
-switches:
-  - { name: ovs1, host: h1, kind: ovs }
-  - { name: br2, host: h2 }
-guests:
-  - { name: g1, switch: ovs1, addresses: [203.0.113.1/24] }
-tunnels:
-  - { name: t1, between: [ovs1, br2], type: vxlan, vni: 42, dstport: 4790 }
-`,
-  'lab.yaml',
-).lab;
+const lab = twoSwitchLab('tbi', 'type: vxlan, vni: 42, dstport: 4790', { secondGuest: false });
 
 const IP_ADDR = JSON.stringify([
   { ifname: 'lo', operstate: 'UNKNOWN', mtu: 65536, address: '00:00:00:00:00:00', addr_info: [{ local: '127.0.0.1', prefixlen: 8 }] },

@@ -1,27 +1,11 @@
 /** exec/shell/ovs: which namespace or SSH host a node is, and the argv that reaches it. */
 import test from 'ava';
+import { twoSwitchLab } from './fixture.js';
 import { loadRecipeText } from '../../../lib/recipe/load.js';
 import { invocation, nodeTarget, ovsInvocation, shellArgv } from '../../../lib/inspect/target.js';
 import { UsageError } from '../../../lib/errors.js';
 
-const lab = loadRecipeText(
-  `lab: tbx
-hosts:
-  - name: h1
-    interfaces: [{ ipv4: 192.0.2.1/24 }]
-  - name: h2
-    interfaces: [{ ipv4: 192.0.2.2/24 }]
-switches:
-  - { name: ovs1, host: h1, kind: ovs }
-  - { name: br2, host: h2 }
-guests:
-  - { name: g1, switch: ovs1, addresses: [203.0.113.1/24] }
-  - { name: g2, switch: br2, addresses: [203.0.113.2/24] }
-tunnels:
-  - { name: t1, between: [ovs1, br2], type: vxlan, vni: 5 }
-`,
-  'lab.yaml',
-).lab;
+const lab = twoSwitchLab('tbx', 'type: vxlan, vni: 5');
 
 const remoteLab = loadRecipeText(
   `lab: tbr
