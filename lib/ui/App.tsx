@@ -16,6 +16,7 @@ import { ProgressPanel } from './components/Progress.js';
 import { ChecksPanel } from './components/Checks.js';
 import { CountersPanel } from './components/Counters.js';
 import { HelpOverlay, LogView, PacketsView, QuitConfirm } from './components/Overlays.js';
+import { checkDetailText, wrapLines } from './detail.js';
 
 export interface AppProps {
   controller: Controller;
@@ -149,6 +150,21 @@ export function App(props: AppProps) {
 
   const lists: Record<Focus, number> = { progress: ui.steps.length, checks: ui.checks.length, counters: targets.length };
 
+  /** The log of the selected step (l), in the log view. */
+  const showStepLog = () => {
+    const s = ui.steps[sel.progress];
+    if (!s) return setStatus({ tone: 'warn', text: 'no step selected (run u first)' });
+    let lines: string[];
+    try {
+      lines = controller.stepLog(s.stepId);
+    } catch (e) {
+      return setStatus({ tone: 'bad', text: `log of step ${s.stepId} failed: ${errorText(e)}` });
+    }
+    setLog({ title: `Log of step #${s.stepId} — ${s.subject}`, lines: [...(s.error ? [s.error] : []), ...lines] });
+    setScroll(0);
+    setMode('log');
+  };
+
   useInput((input, key) => {
     const mode = modeRef.current;
     const cmd = keyToCommand(mode, input, key);
@@ -216,20 +232,22 @@ export function App(props: AppProps) {
         );
         return;
       }
-      case 'log': {
-        const s = ui.steps[sel.progress];
-        if (!s) return setStatus({ tone: 'warn', text: 'no step selected (run u first)' });
-        let lines: string[];
-        try {
-          lines = controller.stepLog(s.stepId);
-        } catch (e) {
-          return setStatus({ tone: 'bad', text: `log of step ${s.stepId} failed: ${errorText(e)}` });
+      case 'detail': {
+        // The whole of the selected check; with the progress pane focused, the step's log (as l).
+        const c = focus === 'checks' ? ui.checks[sel.checks] : undefined;
+        if (focus === 'checks' && !c) return setStatus({ tone: 'warn', text: 'no check selected' });
+        if (c) {
+          setLog({ title: `Check ${c.name} — in full`, lines: wrapLines(checkDetailText(c), columns - 4) });
+          setScroll(0);
+          setMode('log');
+          return;
         }
-        setLog({ title: `Log of step #${s.stepId} — ${s.subject}`, lines: [...(s.error ? [s.error] : []), ...lines] });
-        setScroll(0);
-        setMode('log');
+        showStepLog();
         return;
       }
+      case 'log':
+        showStepLog();
+        return;
       case 'help':
         setMode('help');
         return;
@@ -299,7 +317,7 @@ export function App(props: AppProps) {
             {status.text.split('\n')[0]}
           </T>
         </Box>
-        <T tone="dim">{clip('u up · d down · c checks · ⏎ rerun · Tab focus · p capture · l log · q quit', columns)}</T>
+        <T tone="dim">{clip('u up · d down · c checks · ⏎ rerun · i details · Tab focus · p capture · l log · q quit', columns)}</T>
       </Box>
     </ColorContext.Provider>
   );

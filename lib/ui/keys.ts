@@ -14,6 +14,7 @@ export type Command =
   | 'focus-next'
   | 'capture'
   | 'log'
+  | 'detail'
   | 'help'
   | 'quit'
   | 'quit-teardown'
@@ -67,6 +68,8 @@ export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command |
       return 'capture';
     case 'l':
       return 'log';
+    case 'i':
+      return 'detail';
     case '?':
       return 'help';
     case 'q':

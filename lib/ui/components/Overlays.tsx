@@ -16,6 +16,7 @@ export const HELP_LINES: [string, string][] = [
   ['Tab', 'focus next panel (progress, checks, counters)'],
   ['p', 'capture packets on the selected interface'],
   ['l', 'log of the selected step'],
+  ['i', 'the selected check in full (message, figures, raw output)'],
   ['?', 'this help'],
   ['Esc', 'close a view'],
   ['q', 'quit (asks whether to tear the lab down)'],

@@ -244,3 +244,23 @@ test.serial('a key pressed right after a mode change is read in the new mode, no
   t.regex(app.frame(), /Help — keys/);
   app.unmount();
 });
+
+test.serial('i opens the selected check in full: message, figures, raw output; Esc closes', async (t) => {
+  const raw = `$ iperf3 -c 203.0.113.2\n${'x'.repeat(150)}END`;
+  const ctrl = new FakeController(lab, { checks: [checkEvents[0]!, checkEvents[1]!, checkEvents[2]!, { type: 'check-done', result: { ...iperfFailed, raw } }] });
+  const app = await start(ctrl);
+  await app.press('c');
+  await app.waitFor(/1 passed, 1 failed/);
+  await app.press('j');
+  await app.press('i');
+  await app.waitFor(/Check throughput — in full/);
+  const f = app.frame();
+  t.regex(f, /throughput \(iperf\): FAILED in 3100 ms/);
+  t.regex(f, /expected at least 1\.00 Gbit\/s/);
+  t.regex(f, /retransmits = 14/);
+  t.regex(f, /\$ iperf3 -c 203\.0\.113\.2/);
+  t.regex(f, /END/, 'a line longer than the screen is wrapped, not cut');
+  await app.press(KEY.esc);
+  await app.waitFor(/Topology — quick/);
+  app.unmount();
+});
