@@ -68,10 +68,11 @@ test('SVG is rendered by Graphviz (wasm) with every node and the tunnel label', 
 
 test('the graph verb: a recipe to each format, --results checked, bad input explained', async (t) => {
   const { cli } = await import('../../support/cli.js');
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'tb-graph-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const mm = cli(['graph', 'recipes/quickstart.yaml']);
   t.is(mm.code, 0, mm.stderr);
   t.true(mm.stdout.startsWith('flowchart TB'));
