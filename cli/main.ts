@@ -66,6 +66,7 @@ async function registerOptional(path: string, fn: string, ...args: unknown[]) {
 }
 await registerOptional('./commands/vm.js', 'registerVmCommand');
 await registerOptional('./commands/tui-wiring.js', 'registerTui');
+await registerOptional('./commands/toolbox.js', 'registerToolboxCommands', run, globals);
 
 acceptGlobalsAfterVerb(program);
 

@@ -23,6 +23,7 @@ import type { CheckVerb } from '../../lib/engine/state.js';
 import { requireRoot } from '../guards.js';
 import { Interrupts } from '../interrupt.js';
 import { formatOffloads } from '../../lib/engine/offload-status.js';
+import { formatInspect, inspectRecorded } from '../../lib/inspect/inspect.js';
 
 /** Check results for `--json`: a summary and every check with its raw output and details. */
 function checksJson(lab: string, results: CheckResult[]) {
@@ -324,7 +325,10 @@ export function registerLabCommands(
         // It enters the labs' namespaces to list their links.
         requireRoot('status');
         const engine = await makeEngine({ ...globals(), json: o.json, quiet: true });
-        const labs = await engine.status(name);
+        let labs = await engine.status(name);
+        // A named lab: also the inspect view, node by node and tunnel by tunnel (lib/inspect/inspect.ts).
+        const inspected = name && labs[0] ? await inspectRecorded(engine, labs[0]) : undefined;
+        if (inspected) labs = [{ ...labs[0]!, ...inspected }];
         if (o.json) printJson({ labs }, { lab: name ?? null, exitCode: name && !labs.length ? ExitCode.invalidInput : 0 });
         else if (!labs.length) process.stdout.write(name ? `lab "${name}" is not known\n` : 'no labs\n');
         else
@@ -338,6 +342,7 @@ export function registerLabCommands(
               process.stdout.write(`  OVS on host ${o.host} (netns ${o.ns})${o.error ? `: not answering: ${o.error}` : ''}\n`);
               if (o.status) process.stdout.write(formatStatus(o.status).replace(/^/gm, '    ') + '\n');
             }
+            if (inspected) process.stdout.write(`lab ${l.lab}, node by node:\n${formatInspect(inspected)}`);
           }
         return name && !labs.length ? ExitCode.invalidInput : 0;
       }, o.json),

@@ -38,7 +38,7 @@ export function registerTui(program: Command): void {
 }
 
 /**
- * `geneve-lab up RECIPE --tui`: open the TUI and bring the lab up in it at once. Returns the exit
+ * `geneve-lab up RECIPE --tui`: open the TUI, bring the lab up in it at once and run its checks. Returns the exit
  * code (0: the user quit; the lab stays up unless they chose to tear it down).
  */
 export async function upWithTui(recipeFile: string, globals: GlobalOptions = {}, opts: { color?: boolean } = {}): Promise<number> {
@@ -51,11 +51,20 @@ export async function upWithTui(recipeFile: string, globals: GlobalOptions = {},
     const shown = runTui(controller, opts);
     // After the first render, so the progress of every step is on screen. A failure goes to the
     // status line as a notice (the app only shows errors of actions it started itself).
+    // Then its checks, as `up` runs them (issue 18 §2); a failed check shows in the checks pane.
     building = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      controller.up().catch((e: unknown) => {
-        const msg = e instanceof Error ? e.message : String(e);
-        controller.bus.emit({ type: 'notice', level: 'warning', message: `up failed: ${msg.split('\n')[0]} (l on the failed step shows its log)` });
-      }),
+      controller
+        .up()
+        .then(
+          () => controller.runChecks(),
+          (e: unknown) => {
+            const msg = e instanceof Error ? e.message : String(e);
+            controller.bus.emit({ type: 'notice', level: 'warning', message: `up failed: ${msg.split('\n')[0]} (l on the failed step shows its log)` });
+          },
+        )
+        .catch((e: unknown) => {
+          controller.bus.emit({ type: 'notice', level: 'warning', message: `checks failed to run: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` });
+        }),
     );
     await shown;
     return 0;

@@ -19,9 +19,9 @@ import { scenarioContext, type RuntimeApplier } from '../scenario/context.js';
 import { decodeOptionsFor, startCapture as startTcpdump, type CaptureOptions as TcpdumpOptions, type RunningCapture } from '../checks/capture.js';
 import type { DecodedPacket } from '../wire/decode.js';
 import { ovsRunDir } from '../plan/ovs.js';
-import { ovsPaths } from '../ovs/paths.js';
+import { ovsEnv } from '../ovs/paths.js';
 import { readWatched, sampleCounters } from '../stats/sampler.js';
-import { readOvsStats } from '../stats/ovsstats.js';
+import { readOvsPortCounters } from '../stats/ovsstats.js';
 import type { CounterSample, LinkCounters } from '../stats/linkstats.js';
 import { watchTargets, type WatchTarget } from '../stats/targets.js';
 import type { CaptureOptions, Controller, CounterOptions, DecodedPacketSummary } from '../ui/controller.js';
@@ -35,6 +35,8 @@ export interface EngineLike {
   readonly store: { readonly dir: string; read(lab: string): LabState | undefined };
   up(lab: Lab): Promise<unknown>;
   down(lab: string): Promise<RollbackReport & { found: boolean }>;
+  /** What of a recorded lab is missing from the system (Engine.drift); optional for fakes. */
+  drift?(state: LabState): Promise<string[]>;
   readonly backend?: { close(): Promise<void> | void };
 }
 
@@ -54,15 +56,12 @@ export interface ControllerDeps {
 const MAX_LOG_LINES = 200;
 const DEFAULT_CAPTURE_COUNT = 5;
 const DEFAULT_CAPTURE_TIMEOUT_MS = 10_000;
-/** How often OVS refreshes Interface statistics in its database (its default and minimum). */
-const OVS_STATS_PERIOD_MS = 5000;
 
 export class EngineController implements Controller {
   readonly bus: EventBus;
   private readonly logs = new Map<number, string[]>();
   private readonly offBus: () => void;
   private running: string | undefined;
-  private readonly ovsSeen = new Map<string, { sig: string; at: number }>();
   private readonly now: () => number;
 
   constructor(
@@ -226,7 +225,7 @@ export class EngineController implements Controller {
     });
   }
 
-  /** One reading of every watched interface: kernel links by namespace, OVS ports by host database. */
+  /** One reading of every watched interface: kernel links by namespace, OVS ports live from each host's OVS (ovs-ofctl dump-ports). */
   async readCounters(targets: WatchTarget[]): Promise<{ counters: LinkCounters[]; errors: Error[] }> {
     const state = this.engine.store.read(this.lab.name);
     if (!state) return { counters: [], errors: [new Error(`lab "${this.lab.name}" is not up: no counters (u brings it up)`)] };
@@ -237,35 +236,15 @@ export class EngineController implements Controller {
     for (const [host, ts] of ovsByHost) {
       const names = new Set(ts.map((t) => t.ifname));
       try {
-        const all = await readOvsStats(this.engine.exec, this.vsctl(host), ts[0]!.ns);
-        counters.push(...all.filter((c) => names.has(c.ifname) && this.ovsFresh(c)));
+        const bridges = this.lab.switches.filter((s) => s.host === host && s.kind === 'ovs').map((s) => s.ifname);
+        const runDir = ovsRunDir(join(this.engine.store.dir, 'run'), this.lab.name, host);
+        const all = await readOvsPortCounters(this.engine.exec, ts[0]!.ns, ovsEnv(runDir), bridges);
+        counters.push(...all.filter((c) => names.has(c.ifname)));
       } catch (e) {
         errors.push(new Error(`host "${host}": ${(e as Error).message}`));
       }
     }
     return { counters, errors };
-  }
-
-  /**
-   * OVS writes port statistics to its database only every 5 s (other_config:stats-update-interval,
-   * which cannot go lower). Read every second, they would look like 0, 0, 0, 0, 5× the rate.
-   * So a reading is handed on only when it changed (or, with no traffic, after a refresh period):
-   * the sampler then divides by the real time between two refreshes.
-   */
-  private ovsFresh(c: LinkCounters): boolean {
-    const key = `${c.ns}\0${c.ifname}`;
-    const sig = JSON.stringify([c.rxPackets, c.txPackets, c.rxBytes, c.txBytes, c.errors]);
-    const at = this.now();
-    const last = this.ovsSeen.get(key);
-    if (last && last.sig === sig && at - last.at < OVS_STATS_PERIOD_MS + 1000) return false;
-    this.ovsSeen.set(key, { sig, at });
-    return true;
-  }
-
-  /** ovs-vsctl bound to the OVS instance the lab runs for `host` (its own database socket). */
-  vsctl(host: string): string[] {
-    const runDir = ovsRunDir(join(this.engine.store.dir, 'run'), this.lab.name, host);
-    return ['ovs-vsctl', `--db=unix:${ovsPaths(runDir).dbSocket}`, '--timeout=3'];
   }
 
   /**
@@ -275,13 +254,29 @@ export class EngineController implements Controller {
   announceState(): void {
     const st = this.engine.store.read(this.lab.name);
     if (!st) return;
+    // Attach: a lab an earlier `up` built in this state directory is shown as up with its objects
+    // (the recorded plan), so d and q ask before tearing it down, and checks and captures run on it.
+    const built = st.phase === 'up' || (st.phase === 'checking' && st.pid !== process.pid);
+    if (built) {
+      const lab = this.lab.name;
+      this.bus.emit({ type: 'plan', lab, plan: { lab, tag: st.tag, namespaces: [], steps: st.steps ?? [] } });
+      this.bus.emit({ type: 'phase', phase: 'up', state: 'done', lab });
+    }
     const message =
       st.phase === 'up'
-        ? `lab "${this.lab.name}" is already up (from an earlier run): u takes it over (nothing changes if it matches the recipe), d removes it`
+        ? `lab "${this.lab.name}" is up (brought up earlier): attached — c runs its checks, d tears it down, u converges it to the recipe`
         : st.pid !== process.pid && pidAlive(st.pid)
           ? `lab "${this.lab.name}" is being changed by process ${st.pid} (${st.phase}): wait for it before u or d`
           : `lab "${this.lab.name}" was left ${st.phase} by an earlier run that stopped: u recreates it, d removes what is left`;
     this.bus.emit({ type: 'notice', level: st.phase === 'up' ? 'info' : 'warning', message });
+    // Live, not only recorded: what of it is missing from the system now (someone deleted a namespace).
+    if (built && this.engine.drift)
+      void this.engine.drift(st).then(
+        (missing) => {
+          if (missing.length) this.bus.emit({ type: 'notice', level: 'warning', message: `lab "${this.lab.name}" is up but ${missing.length} object(s) are gone: ${missing.join('; ')} (u rebuilds them)` });
+        },
+        () => undefined,
+      );
   }
 
   // ---- plumbing --------------------------------------------------------------------------

@@ -107,6 +107,19 @@ const PAYLOADS: Record<string, { properties: Record<string, Schema>; required: s
     },
     required: ['labs'],
   },
+  capture: {
+    properties: {
+      node: str,
+      ifname: str,
+      filter: str,
+      count: int,
+      ended: str,
+      signal: str,
+      // One decoded packet each (the capture decoder's fields: outer, geneve/vxlan/gre, inner…).
+      packets: { type: 'array', items: anyObj },
+    },
+    required: ['node', 'ifname', 'count', 'ended', 'packets'],
+  },
   gc: { properties: { labs: strings, namespaces: strings, checks: strings, failures: { type: 'array', items: failure } }, required: ['labs', 'namespaces', 'checks', 'failures'] },
   doctor: {
     properties: {

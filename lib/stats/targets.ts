@@ -15,7 +15,7 @@ export interface WatchTarget {
   label: string;
   /**
    * Where counters come from: a kernel netdev (netlink link stats) or an OVS port, whose
-   * counters only OVS knows (ovs-vsctl get interface NAME statistics).
+   * counters only OVS knows (ovs-ofctl dump-ports of its bridge, live).
    */
   source: 'kernel' | 'ovs';
 }

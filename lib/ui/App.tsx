@@ -16,6 +16,7 @@ import { ProgressPanel } from './components/Progress.js';
 import { ChecksPanel } from './components/Checks.js';
 import { CountersPanel } from './components/Counters.js';
 import { HelpOverlay, LogView, PacketsView, QuitConfirm } from './components/Overlays.js';
+import { checkDetailText, wrapLines } from './detail.js';
 
 export interface AppProps {
   controller: Controller;
@@ -121,7 +122,7 @@ export function App(props: AppProps) {
 
   /** Run one controller action; its error lands in the status line. */
   const act = useCallback(
-    async (label: string, fn: () => Promise<unknown>, doneText: string): Promise<boolean> => {
+    async (label: string, fn: () => Promise<unknown>, doneText: string | (() => string)): Promise<boolean> => {
       if (busy) {
         setStatus({ tone: 'warn', text: `${busy} is still running — wait for it to finish` });
         return false;
@@ -130,7 +131,7 @@ export function App(props: AppProps) {
       setStatus({ tone: 'busy', text: `${label}…` });
       try {
         await fn();
-        if (mounted.current) setStatus({ tone: 'ok', text: doneText });
+        if (mounted.current) setStatus({ tone: 'ok', text: typeof doneText === 'function' ? doneText() : doneText });
         return true;
       } catch (e) {
         if (mounted.current) setStatus({ tone: 'bad', text: `${label} failed: ${errorText(e)}` });
@@ -149,6 +150,21 @@ export function App(props: AppProps) {
 
   const lists: Record<Focus, number> = { progress: ui.steps.length, checks: ui.checks.length, counters: targets.length };
 
+  /** The log of the selected step (l), in the log view. */
+  const showStepLog = () => {
+    const s = ui.steps[sel.progress];
+    if (!s) return setStatus({ tone: 'warn', text: 'no step selected (run u first)' });
+    let lines: string[];
+    try {
+      lines = controller.stepLog(s.stepId);
+    } catch (e) {
+      return setStatus({ tone: 'bad', text: `log of step ${s.stepId} failed: ${errorText(e)}` });
+    }
+    setLog({ title: `Log of step #${s.stepId} — ${s.subject}`, lines: [...(s.error ? [s.error] : []), ...lines] });
+    setScroll(0);
+    setMode('log');
+  };
+
   useInput((input, key) => {
     const mode = modeRef.current;
     const cmd = keyToCommand(mode, input, key);
@@ -158,6 +174,12 @@ export function App(props: AppProps) {
         void act('up', () => controller.up(), 'lab is up');
         return;
       case 'down':
+        // A lab that is up is asked about first (it may be one an earlier `up` built: attached).
+        if (ui.labUp) setMode('confirm-down');
+        else void act('down', () => controller.down(), 'lab is down');
+        return;
+      case 'down-confirmed':
+        setMode('main');
         void act('down', () => controller.down(), 'lab is down');
         return;
       case 'checks':
@@ -183,8 +205,12 @@ export function App(props: AppProps) {
       case 'capture': {
         const t = targets[sel.counters];
         if (!t) return setStatus({ tone: 'warn', text: 'no interface to capture on' });
-        const title = `Packets on ${t.ifname} @ ${t.host}`;
-        setPackets({ title, list: 'capturing' });
+        // Say what is captured, where (the namespace) and, once done, how many in how long.
+        const where = `${t.ifname} @ ${t.host}${t.ns ? ` (netns ${t.ns})` : ''}`;
+        const title = `Packets on ${where}`;
+        const started = clock();
+        let summary = `captured on ${t.ifname}@${t.host}`;
+        setPackets({ title: `${title} — capturing while pinging across it…`, list: 'capturing' });
         setScroll(0);
         setMode('packets');
         void act(
@@ -192,7 +218,8 @@ export function App(props: AppProps) {
           async () => {
             try {
               const list = await controller.capture(t.host, t.ifname);
-              if (mounted.current) setPackets({ title, list });
+              summary = `${list.length} packet${list.length === 1 ? '' : 's'} captured on ${where} in ${((clock() - started) / 1000).toFixed(1)} s`;
+              if (mounted.current) setPackets({ title: `${title} — ${summary.split(' captured')[0]} in ${((clock() - started) / 1000).toFixed(1)} s`, list });
             } catch (e) {
               if (mounted.current) {
                 setPackets({ title, list: [] });
@@ -201,24 +228,26 @@ export function App(props: AppProps) {
               throw e;
             }
           },
-          `captured on ${t.ifname}@${t.host}`,
+          () => summary,
         );
         return;
       }
-      case 'log': {
-        const s = ui.steps[sel.progress];
-        if (!s) return setStatus({ tone: 'warn', text: 'no step selected (run u first)' });
-        let lines: string[];
-        try {
-          lines = controller.stepLog(s.stepId);
-        } catch (e) {
-          return setStatus({ tone: 'bad', text: `log of step ${s.stepId} failed: ${errorText(e)}` });
+      case 'detail': {
+        // The whole of the selected check; with the progress pane focused, the step's log (as l).
+        const c = focus === 'checks' ? ui.checks[sel.checks] : undefined;
+        if (focus === 'checks' && !c) return setStatus({ tone: 'warn', text: 'no check selected' });
+        if (c) {
+          setLog({ title: `Check ${c.name} — in full`, lines: wrapLines(checkDetailText(c), columns - 4) });
+          setScroll(0);
+          setMode('log');
+          return;
         }
-        setLog({ title: `Log of step #${s.stepId} — ${s.subject}`, lines: [...(s.error ? [s.error] : []), ...lines] });
-        setScroll(0);
-        setMode('log');
+        showStepLog();
         return;
       }
+      case 'log':
+        showStepLog();
+        return;
       case 'help':
         setMode('help');
         return;
@@ -280,15 +309,15 @@ export function App(props: AppProps) {
           </T>
           <T tone="dim">?: help</T>
         </Box>
-        {mode === 'quit' ? <QuitConfirm width={columns} busy={busy} /> : null}
-        {mode === 'quit' ? null : main}
+        {mode === 'quit' || mode === 'confirm-down' ? <QuitConfirm width={columns} busy={busy} stay={mode === 'confirm-down'} /> : null}
+        {mode === 'quit' || mode === 'confirm-down' ? null : main}
         {/* Errors wrap over two lines rather than being cut; the rest is in the step log (l). */}
         <Box height={2} overflow="hidden">
           <T tone={status.tone} wrap="wrap">
             {status.text.split('\n')[0]}
           </T>
         </Box>
-        <T tone="dim">{clip('u up · d down · c checks · ⏎ rerun · Tab focus · p capture · l log · q quit', columns)}</T>
+        <T tone="dim">{clip('u up · d down · c checks · ⏎ rerun · i details · Tab focus · p capture · l log · q quit', columns)}</T>
       </Box>
     </ColorContext.Provider>
   );

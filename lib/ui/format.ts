@@ -76,6 +76,18 @@ export function visibleWindow(count: number, selected: number, height: number): 
   return { start, end: start + height };
 }
 
+/**
+ * Like visibleWindow, for a list that says what it hides: when the items do not fit, one of the
+ * `height` lines is given to a note ("… 3 above, 5 below"), so an overflowing list never hides
+ * rows silently. `per` is the lines each item takes.
+ */
+export function overflowWindow(count: number, selected: number, height: number, per = 1): { start: number; end: number; note?: string } {
+  if (count * per <= height) return { start: 0, end: count };
+  const win = visibleWindow(count, selected, Math.max(1, Math.floor((height - 1) / per)));
+  const parts = [win.start ? `${win.start} above` : '', win.end < count ? `${count - win.end} below` : ''].filter(Boolean);
+  return { ...win, note: `… ${parts.join(', ')} (↑/↓)` };
+}
+
 /** Trim a line to `width` columns with an ellipsis. */
 export function clip(s: string, width: number): string {
   if (width <= 0) return '';

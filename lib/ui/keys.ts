@@ -1,10 +1,12 @@
 /** Pure key map: which command a key press means in the current mode. */
 
-export type Mode = 'main' | 'help' | 'quit' | 'packets' | 'log';
+/** `confirm-down`: d asked "Tear the lab down?" (like q, but the TUI stays open afterwards). */
+export type Mode = 'main' | 'help' | 'quit' | 'confirm-down' | 'packets' | 'log';
 
 export type Command =
   | 'up'
   | 'down'
+  | 'down-confirmed'
   | 'checks'
   | 'rerun'
   | 'prev'
@@ -12,6 +14,7 @@ export type Command =
   | 'focus-next'
   | 'capture'
   | 'log'
+  | 'detail'
   | 'help'
   | 'quit'
   | 'quit-teardown'
@@ -38,6 +41,11 @@ export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command |
     if (key.escape) return 'close';
     return undefined;
   }
+  if (mode === 'confirm-down') {
+    if (input === 'y' || input === 'Y') return 'down-confirmed';
+    if (input === 'n' || input === 'N' || key.escape) return 'close';
+    return undefined;
+  }
   if (mode === 'help') return key.escape || key.meta || input === '?' || input === 'q' ? 'close' : undefined;
   if (mode === 'packets' || mode === 'log') {
     if (key.escape || key.meta || input === 'q') return 'close';
@@ -60,6 +68,8 @@ export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command |
       return 'capture';
     case 'l':
       return 'log';
+    case 'i':
+      return 'detail';
     case '?':
       return 'help';
     case 'q':

@@ -1,7 +1,7 @@
 import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import type { CheckView } from '../state.js';
-import { clip, fmtDuration, fmtElapsed, fmtFigures, visibleWindow } from '../format.js';
+import { clip, fmtDuration, fmtElapsed, fmtFigures, overflowWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
@@ -48,7 +48,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
     for (const d of checkDetailLines(c)) rows.push({ check: i, text: d, detail: true });
   });
   const selRow = Math.max(0, rows.findIndex((r) => r.check === props.selected && !r.detail));
-  const win = visibleWindow(rows.length, selRow, room);
+  const win = overflowWindow(rows.length, selRow, room);
   return (
     <Panel title={`Checks — ${passed} passed, ${failed} failed, ${skipped ? `${skipped} not run, ` : ""}${props.checks.length} total`} width={props.width} height={props.height} focused={props.focused}>
       {props.checks.length === 0 ? <T tone="dim">no checks in this recipe</T> : null}
@@ -82,6 +82,7 @@ export function ChecksPanel(props: { checks: CheckView[]; selected: number; focu
           </Box>
         );
       })}
+      {win.note ? <T tone="dim">{clip(win.note, cols)}</T> : null}
     </Panel>
   );
 }

@@ -2,7 +2,7 @@ import { Box } from 'ink';
 import type { CounterSample } from '../../stats/linkstats.js';
 import { totalErrors } from '../../stats/linkstats.js';
 import type { WatchTarget } from '../../stats/targets.js';
-import { clip, fmtBytesRate, fmtPps, visibleWindow } from '../format.js';
+import { clip, fmtBytesRate, fmtPps, overflowWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
@@ -32,7 +32,7 @@ export function CountersPanel(props: {
   const room = innerLines(props.height) - (props.error ? 1 : 0);
   // Two lines per interface: name and errors, then rates.
   const perItem = 2;
-  const win = visibleWindow(props.targets.length, props.selected, Math.max(1, Math.floor(room / perItem)));
+  const win = overflowWindow(props.targets.length, props.selected, room, perItem);
   return (
     <Panel title="Live counters (per second)" width={props.width} height={props.height} focused={props.focused}>
       {props.targets.length === 0 ? <T tone="dim">no interfaces to watch</T> : null}
@@ -64,6 +64,7 @@ export function CountersPanel(props: {
           </Box>
         );
       })}
+      {win.note ? <T tone="dim">{clip(win.note, cols)}</T> : null}
       {props.error ? <T tone="warn">{clip(props.error, cols)}</T> : null}
     </Panel>
   );

@@ -1,18 +1,22 @@
 import { Box } from 'ink';
 import type { DecodedPacketSummary } from '../controller.js';
+import { packetLines } from '../packet-lines.js';
 import { clip, visibleWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
+export { packetLines };
+
 export const HELP_LINES: [string, string][] = [
   ['u', 'bring the lab up'],
-  ['d', 'tear the lab down'],
+  ['d', 'tear the lab down (asks first)'],
   ['c', 'run all checks'],
   ['Enter', 're-run the selected check'],
   ['↑/↓ j/k', 'select in the focused panel'],
   ['Tab', 'focus next panel (progress, checks, counters)'],
   ['p', 'capture packets on the selected interface'],
   ['l', 'log of the selected step'],
+  ['i', 'the selected check in full (message, figures, raw output)'],
   ['?', 'this help'],
   ['Esc', 'close a view'],
   ['q', 'quit (asks whether to tear the lab down)'],
@@ -34,33 +38,16 @@ export function HelpOverlay(props: { width: number; height: number }) {
   );
 }
 
-export function QuitConfirm(props: { width: number; busy?: string }) {
+export function QuitConfirm(props: { width: number; busy?: string; stay?: boolean }) {
   return (
     <Box borderStyle="double" flexDirection="column" width={Math.min(props.width, 60)} paddingX={1}>
       <T tone="warn" bold>
         Tear the lab down? y/n
       </T>
-      <T tone="dim">y: tear down, then quit · n: quit and leave it running · Esc: stay</T>
+      <T tone="dim">{props.stay ? 'y: tear it down · n or Esc: keep it' : 'y: tear down, then quit · n: quit and leave it running · Esc: stay'}</T>
       {props.busy ? <T tone="warn">{props.busy} is still running</T> : null}
     </Box>
   );
-}
-
-/** One line per decoded packet: the outer packet, then Geneve fields and the inner packet. */
-export function packetLines(p: DecodedPacketSummary): string[] {
-  const head = `${p.no} ${p.time.toFixed(3)}s ${p.src} → ${p.dst} ${p.protocol} ${p.length} B`;
-  const out = [head];
-  if (p.geneve) {
-    const g = p.geneve;
-    const opts = g.options.map((o) => `${o.class.toString(16).padStart(4, '0')}:${o.type.toString(16).padStart(2, '0')}${o.critical ? '(C)' : ''}=${o.data}`);
-    out.push(
-      `   geneve vni ${g.vni}${g.protocolType !== undefined ? ` proto 0x${g.protocolType.toString(16)}` : ''}${g.oam ? ' OAM' : ''}${g.critical ? ' C' : ''}` +
-        `${g.dstPort !== undefined ? ` port ${g.dstPort}` : ''}${opts.length ? ' opts ' + opts.join(' ') : ''}`,
-    );
-  }
-  if (p.inner) out.push(`   inner ${p.inner.src} → ${p.inner.dst} ${p.inner.protocol}`);
-  if (p.info) out.push(`   ${p.info}`);
-  return out;
 }
 
 export function PacketsView(props: { title: string; packets: DecodedPacketSummary[] | 'capturing'; scroll: number; width: number; height: number }) {

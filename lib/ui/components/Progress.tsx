@@ -1,7 +1,7 @@
 import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import type { FailureView, StepView, UiState } from '../state.js';
-import { clip, fmtDuration, fmtElapsed, visibleWindow } from '../format.js';
+import { clip, fmtDuration, fmtElapsed, overflowWindow } from '../format.js';
 import { T } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
@@ -49,7 +49,7 @@ export function ProgressPanel(props: {
   const cols = innerCols(props.width);
   const fail = failure ? failureLines(failure) : [];
   const room = Math.max(0, innerLines(props.height) - 1 - fail.length);
-  const win = visibleWindow(steps.length, props.selected, room);
+  const win = overflowWindow(steps.length, props.selected, room);
   const title = phase ? `Progress — ${phase.name}: ${phase.state === 'start' ? 'running' : phase.state}` : 'Progress — idle (u: up)';
   return (
     <Panel title={title} width={props.width} height={props.height} focused={props.focused}>
@@ -57,6 +57,7 @@ export function ProgressPanel(props: {
       {steps.slice(win.start, win.end).map((s, i) => (
         <StepRow key={s.key + ':' + (win.start + i)} s={s} selected={win.start + i === props.selected} now={props.now} cols={cols} />
       ))}
+      {win.note ? <T tone="dim">{clip(win.note, cols)}</T> : null}
       {fail.map((l, i) => (
         // Failure text wraps instead of being cut: it is what the user needs to read.
         <T key={'f' + i} wrap="wrap" tone={i === 0 || l.startsWith('ROLLBACK') ? 'bad' : l.startsWith('rolled back') ? 'warn' : 'plain'}>

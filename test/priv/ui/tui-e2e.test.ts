@@ -185,6 +185,9 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
   await sleep(300); // let the terminal's Esc timeout pass so the next key is not read as Alt+key
 
   tui.key('d');
+  await tui.waitFor(/Tear the lab down\? y\/n/, 'd asks first', 10_000);
+  await sleep(500); // the app takes keys for the new mode only once it has re-subscribed after drawing it
+  tui.key('y');
   const down = await tui.waitFor(/lab is down|down failed/, 'down', 150_000);
   t.regex(down, /lab is down/);
   t.regex(down, /\[removed\]/);
@@ -195,13 +198,15 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
   t.is(await tui.exitStatus(), '0', 'the TUI exited with status 0');
 }, { tools: ['tmux'] });
 
-privTest('up RECIPE --tui builds the lab at once; q, n keeps it; tui takes it over; q, y tears it down', async (t) => {
+privTest('up RECIPE --tui builds the lab at once and runs its checks; q, n keeps it; tui takes it over; q, y tears it down', async (t) => {
   t.timeout(400_000);
   if (!cliReady(t)) return;
   const tui = openTui(t, (recipe) => ['up', recipe, '--tui']);
   await tui.waitFor(new RegExp(`geneve-lab · ${tui.labName} · UP`), 'up without a key', 150_000);
   t.notRegex(tui.screen(), /\[(planned|creating|FAILED)\]/, 'every object is up');
   t.true(netns().some((n) => n.startsWith(tui.prefix)), `namespaces ${tui.prefix}* exist`);
+  // Then its checks run, as `up` runs them.
+  await tui.waitFor(/Checks — [1-9]\d* passed, 0 failed/, 'the checks ran without a key', 120_000);
 
   // Quit and keep the lab running.
   tui.key('q');
@@ -213,10 +218,14 @@ privTest('up RECIPE --tui builds the lab at once; q, n keeps it; tui takes it ov
 
   // A new TUI on the running lab says so, and u takes it over without rebuilding.
   tui.restart((recipe) => ['tui', recipe]);
-  await tui.waitFor(/is already up \(from an earlier run\)/, 'the new TUI says the lab is up', 30_000);
+  await tui.waitFor(/is up \(brought up earlier\): attached/, 'the new TUI says the lab is up', 30_000);
+  // Attached: shown UP with its objects before any key.
+  t.regex(tui.screen(), new RegExp(`geneve-lab · ${tui.labName} · UP`));
+  t.notRegex(tui.screen(), /\[(planned|creating|FAILED)\]/, 'every object is up');
   tui.key('u');
-  await tui.waitFor(new RegExp(`geneve-lab · ${tui.labName} · UP`), 'taken over', 60_000);
-  t.regex(tui.screen(), /lab is up|nothing to change/);
+  // Already shown UP: wait for u itself to finish (it converges: nothing to rebuild).
+  await tui.waitFor(/lab is up|nothing to change/, 'taken over', 60_000);
+  t.regex(tui.screen(), new RegExp(`geneve-lab · ${tui.labName} · UP`));
 
   tui.key('q');
   await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
@@ -224,4 +233,33 @@ privTest('up RECIPE --tui builds the lab at once; q, n keeps it; tui takes it ov
   tui.key('y');
   t.is(await tui.exitStatus(150_000), '0', 'the TUI tore the lab down and exited with status 0');
   assertNothingLeft(t, tui.labName, tui.prefix);
+}, { tools: ['tmux'] });
+
+privTest('tui attaches to a lab `up` built in another process: UP with live objects, c checks it, d asks, y tears it down and the TUI stays', async (t) => {
+  t.timeout(400_000);
+  if (!cliReady(t)) return;
+  // The TUI starts on a lab that does not exist yet; `up` in another process builds it, then a new TUI attaches.
+  const tui = openTui(t, () => ['--version']);
+  t.is(await tui.exitStatus(), '0');
+  const recipe = path.join(tmpdir(), `${tui.labName}.yaml`);
+  writeFileSync(recipe, readFileSync(shipped, 'utf8').replace(/^lab:\s*\S+\s*$/m, `lab: ${tui.labName}`));
+  t.teardown(() => rmSync(recipe, { force: true }));
+  execFileSync('node', [bin, 'up', '--no-checks', recipe], { cwd: root, stdio: 'ignore', timeout: 150_000 });
+  tui.restart(() => ['tui', recipe]);
+  await tui.waitFor(/is up \(brought up earlier\): attached/, 'attached', 30_000);
+  const attached = tui.screen();
+  t.regex(attached, new RegExp(`geneve-lab · ${tui.labName} · UP · [1-9]\\d* up`));
+  t.notRegex(attached, /\[(planned|creating|FAILED)\]/, 'every object is up');
+  tui.key('c');
+  const checks = await tui.waitFor(/checks finished|checks failed/, 'checks on the attached lab', 120_000);
+  t.regex(checks, /Checks — [1-9]\d* passed, 0 failed/);
+  tui.key('d');
+  await tui.waitFor(/Tear the lab down\? y\/n/, 'd asks first', 10_000);
+  await sleep(500);
+  tui.key('y');
+  await tui.waitFor(/lab is down/, 'down', 150_000);
+  t.regex(tui.screen(), /\[removed\]/, 'the TUI is still open, showing the objects removed');
+  assertNothingLeft(t, tui.labName, tui.prefix);
+  tui.key('q');
+  t.is(await tui.exitStatus(), '0');
 }, { tools: ['tmux'] });

@@ -112,9 +112,10 @@ test.serial('p captures on the selected interface and shows decoded packets; Esc
   await app.press('j'); // second target: tun0@box-2
   await app.press('j'); // third: eth0@box-1
   await app.press('p');
-  await app.waitFor(/captured on eth0@box-1/);
+  // What was captured, where, and how long it took.
+  await app.waitFor(/1 packet captured on eth0 @ box-1 \(netns gl-quick-box-1\) in \d+\.\d s/);
   t.deepEqual(ctrl.calls, ['capture:box-1/eth0']);
-  await app.waitFor(/Packets on eth0 @ box-1/);
+  await app.waitFor(/Packets on eth0 @ box-1 \(netns gl-quick-box-1\) — 1 packet in \d+\.\d s/);
   await app.waitFor(/geneve vni 5001/);
   await app.press(KEY.esc);
   await app.waitFor(/Topology — quick/);
@@ -178,12 +179,21 @@ test.serial('q with the lab up; n quits and leaves it running; Esc stays', async
   t.deepEqual(app.exits, [{ tornDown: false }]);
 });
 
-test.serial('q with nothing up quits at once; d then q does not ask', async (t) => {
+test.serial('d with the lab up asks; Esc keeps it; y tears it down and the TUI stays; then q does not ask', async (t) => {
   const ctrl = new FakeController(lab, { up: upEvents, down: downEvents });
   const app = await start(ctrl);
   await app.bringUp();
   await app.press('d');
+  await app.waitFor(/Tear the lab down\? y\/n/);
+  t.regex(app.frame(), /y: tear it down · n or Esc: keep it/);
+  await app.press(KEY.esc);
+  t.notRegex(app.frame(), /Tear the lab down/);
+  t.deepEqual(ctrl.calls, ['up']);
+  await app.press('d');
+  await app.waitFor(/Tear the lab down\? y\/n/);
+  await app.press('y');
   await app.waitFor(/lab is down/);
+  t.deepEqual(app.exits, [], 'd never quits');
   await app.waitFor(/\[removed\] tunnel tun0/);
   await app.press('q');
   t.deepEqual(app.exits, [{ tornDown: false }]);
@@ -232,5 +242,25 @@ test.serial('a key pressed right after a mode change is read in the new mode, no
   app.stdin.write('?');
   await tick();
   t.regex(app.frame(), /Help — keys/);
+  app.unmount();
+});
+
+test.serial('i opens the selected check in full: message, figures, raw output; Esc closes', async (t) => {
+  const raw = `$ iperf3 -c 203.0.113.2\n${'x'.repeat(150)}END`;
+  const ctrl = new FakeController(lab, { checks: [checkEvents[0]!, checkEvents[1]!, checkEvents[2]!, { type: 'check-done', result: { ...iperfFailed, raw } }] });
+  const app = await start(ctrl);
+  await app.press('c');
+  await app.waitFor(/1 passed, 1 failed/);
+  await app.press('j');
+  await app.press('i');
+  await app.waitFor(/Check throughput — in full/);
+  const f = app.frame();
+  t.regex(f, /throughput \(iperf\): FAILED in 3100 ms/);
+  t.regex(f, /expected at least 1\.00 Gbit\/s/);
+  t.regex(f, /retransmits = 14/);
+  t.regex(f, /\$ iperf3 -c 203\.0\.113\.2/);
+  t.regex(f, /END/, 'a line longer than the screen is wrapped, not cut');
+  await app.press(KEY.esc);
+  await app.waitFor(/Topology — quick/);
   app.unmount();
 });

@@ -3,10 +3,11 @@
  * executor stand in for the system; the real thing is proven by test/priv/ui/tui-e2e.test.ts.
  */
 import test from 'ava';
+import { initialUiState, uiReducer } from '../../../lib/ui/state.js';
 import { EventBus, type LabEvent } from '../../../lib/engine/events.js';
 import { EngineController, captureInterface, stepLogLines, summarizePacket, summarizePackets, trafficPair, type EngineLike } from '../../../lib/engine/controller.js';
 import { contextFromLab } from '../../../lib/checks/context.js';
-import type { Executor, RunResult } from '../../../lib/exec/executor.js';
+import type { Executor, RunOptions, RunResult } from '../../../lib/exec/executor.js';
 import type { LabState } from '../../../lib/engine/state.js';
 import type { RunningCapture } from '../../../lib/checks/capture.js';
 import type { Check, Lab } from '../../../lib/model/types.js';
@@ -23,10 +24,10 @@ const ok = (argv: readonly string[], stdout = ''): RunResult => ({ argv: [...arg
 class FakeExec implements Executor {
   readonly where = 'local';
   calls: string[][] = [];
-  constructor(private answer: (argv: readonly string[]) => RunResult = (a) => ok(a)) {}
-  async run(argv: readonly string[]): Promise<RunResult> {
+  constructor(private answer: (argv: readonly string[], opts?: RunOptions) => RunResult = (a) => ok(a)) {}
+  async run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
     this.calls.push([...argv]);
-    return this.answer(argv);
+    return this.answer(argv, opts);
   }
   start(): never {
     throw new Error('FakeExec.start is not used by these tests');
@@ -278,22 +279,26 @@ test('summarizePacket: outer addresses, Geneve fields and options, inner packet,
   t.deepEqual(list.map((p) => [p.no, p.time]), [[1, 0], [2, 0.25]]);
 });
 
-test('counters: kernel links through ip -s -s -j per namespace, OVS ports through the host database', async (t) => {
+test('counters: kernel links through ip -s -s -j per namespace, OVS ports live from ovs-ofctl dump-ports of their bridge', async (t) => {
   const lab = sampleLab();
   let ovsTx = 10;
   const linkJson = (ifname: string, rx: number) =>
     JSON.stringify([{ ifname, operstate: 'UP', mtu: 1500, stats64: { rx: { bytes: rx * 100, packets: rx, errors: 0, dropped: 0 }, tx: { bytes: 0, packets: 0, errors: 0, dropped: 0 } } }]);
-  const exec = new FakeExec((argv) => {
-    if (argv[0] === 'ovs-vsctl') {
-      const stats = ['map', [['rx_packets', 1], ['rx_bytes', 100], ['tx_packets', ovsTx], ['tx_bytes', ovsTx * 100], ['rx_errors', 0]]];
-      return ok(argv, JSON.stringify({ headings: ['name', 'statistics'], data: [['gnv0', stats], ['br2', stats]] }));
+  const envs: (Record<string, string> | undefined)[] = [];
+  const exec = new FakeExec((argv, opts) => {
+    if (argv.includes('ovs-ofctl')) {
+      envs.push(opts?.env);
+      return ok(
+        argv,
+        `OFPST_PORT reply (xid=0x2): 2 ports\n  port LOCAL: rx pkts=3, bytes=300, drop=0, errs=0, frame=0, over=0, crc=0\n           tx pkts=4, bytes=400, drop=0, errs=0, coll=0\n` +
+          `  port  gnv0: rx pkts=1, bytes=100, drop=?, errs=?, frame=?, over=?, crc=?\n           tx pkts=${ovsTx}, bytes=${ovsTx * 100}, drop=?, errs=?, coll=?\n`,
+      );
     }
     const ns = argv[argv.indexOf('-n') + 1]!;
     return ok(argv, ns === 'gl-quick-box-1' ? `[${linkJson('gnv0', 5).slice(1, -1)},${linkJson('eth0', 7).slice(1, -1)}]` : linkJson('eth0', 9));
   });
   const engine = fakeEngine(lab, exec);
-  let now = 1000;
-  const c = new EngineController(lab, engine, { now: () => now });
+  const c = new EngineController(lab, engine);
   const targets = c.watchTargets();
   t.deepEqual(targets.map((x) => `${x.key}:${x.source}`), ['box-1/gnv0:kernel', 'box-2/gnv0:ovs', 'box-1/eth0:kernel', 'box-2/eth0:kernel']);
 
@@ -305,17 +310,12 @@ test('counters: kernel links through ip -s -s -j per namespace, OVS ports throug
     'gl-quick-box-2/eth0:9/0',
     'gl-quick-box-2/gnv0:1/10',
   ]);
-  const vsctl = exec.calls.find((a) => a[0] === 'ovs-vsctl')!;
-  t.is(vsctl[1], '--db=unix:/run/gl-test/run/quick/ovs-box-2/db.sock');
-  // OVS refreshes its statistics every 5 s: an unchanged reading is held back (no false 0 rate)...
-  now += 1000;
-  t.false((await c.readCounters(targets)).counters.some((x) => x.ifname === 'gnv0' && x.ns === 'gl-quick-box-2'));
-  // ...until it changes, or a refresh period passed without traffic.
+  const ofctl = exec.calls.find((a) => a.includes('ovs-ofctl'))!;
+  t.deepEqual(ofctl, ['ip', 'netns', 'exec', 'gl-quick-box-2', 'ovs-ofctl', '--names', '--timeout=3', 'dump-ports', lab.switches.find((s) => s.host === 'box-2')!.ifname]);
+  t.is(envs[0]?.OVS_RUNDIR, '/run/gl-test/run/quick/ovs-box-2', "the host's own OVS instance");
+  // Live: every reading is the datapath's current count (no 5-s database refresh to wait for).
   ovsTx = 20;
-  now += 1000;
   t.true((await c.readCounters(targets)).counters.some((x) => x.ifname === 'gnv0' && x.ns === 'gl-quick-box-2' && x.txPackets === 20));
-  now += 7000;
-  t.true((await c.readCounters(targets)).counters.some((x) => x.ifname === 'gnv0' && x.ns === 'gl-quick-box-2'));
 
   engine.state.phase = undefined;
   const down = await c.readCounters(targets);
@@ -327,7 +327,7 @@ test('counters(): samples arrive about every interval, errors go to onError, and
   const lab = sampleLab();
   let rx = 0;
   const exec = new FakeExec((argv) => {
-    if (argv[0] === 'ovs-vsctl') return { ...ok(argv), exitCode: 1, stderr: 'ovs-vsctl: unix:/x/db.sock: database connection failed (No such file or directory)' };
+    if (argv.includes('ovs-ofctl')) return { ...ok(argv), exitCode: 1, stderr: 'ovs-ofctl: br2: failed to connect to socket (No such file or directory)' };
     rx += 10;
     return ok(argv, JSON.stringify([{ ifname: 'eth0', operstate: 'UP', mtu: 1500, stats64: { rx: { bytes: rx * 100, packets: rx }, tx: { bytes: 0, packets: 0 } } }]));
   });
@@ -342,7 +342,7 @@ test('counters(): samples arrive about every interval, errors go to onError, and
   const n = samples.length;
   t.true(n >= 3, `got ${n} samples`);
   t.true(samples.at(-1)!.some((s) => s.ifname === 'eth0' && s.rxPps > 0));
-  t.true(errors.some((e) => /host "box-2": reading OVS port counters failed: .*database connection failed/.test(e)));
+  t.true(errors.some((e) => /host "box-2": reading OVS port counters failed: .*failed to connect to socket/.test(e)));
   await new Promise((r) => setTimeout(r, 100));
   t.is(samples.length, n, 'no samples after unsubscribe');
 });
@@ -370,7 +370,24 @@ test('announceState tells what the events cannot: the lab was up already, or lef
   engine.state.phase = 'applying';
   (engine.state as { pid?: number }).pid = 2 ** 22 + 12345; // above pid_max: no such process
   c.announceState();
-  const notices = seen.map((e) => (e.type === 'notice' ? e.message : ''));
-  t.regex(notices[0]!, /lab "quick" is already up \(from an earlier run\): u takes it over/);
+  const notices = seen.flatMap((e) => (e.type === 'notice' ? [e.message] : []));
+  t.regex(notices[0]!, /lab "quick" is up \(brought up earlier\): attached — c runs its checks, d tears it down/);
   t.regex(notices[1]!, /lab "quick" was left applying by an earlier run that stopped: u recreates it, d removes what is left/);
+});
+
+test('attach: a lab that is up is shown up with its recorded objects, and what is gone from the system is said', async (t) => {
+  const lab = sampleLab();
+  const plan = samplePlan();
+  const engine = fakeEngine(lab, undefined, null);
+  const withSteps = { ...engine, store: { dir: '/run/gl-test', read: () => ({ phase: 'up', pid: 1, tag: 'geneve-lab:quick', steps: plan.steps }) as unknown as LabState }, drift: async () => ['namespace gl-quick-box-2 is missing'] };
+  const c = new EngineController(lab, withSteps);
+  const seen = events(engine.bus);
+  let ui = initialUiState(lab);
+  engine.bus.on((e) => (ui = uiReducer(ui, e)));
+  c.announceState();
+  await new Promise((r) => setTimeout(r, 10));
+  t.true(ui.labUp);
+  t.true(ui.objects.every((o) => o.state === 'up'), JSON.stringify(ui.objects));
+  t.true(ui.objects.some((o) => o.steps > 0), 'the recorded steps are counted per object');
+  t.regex(seen.flatMap((e) => (e.type === 'notice' ? [e.message] : [])).join('\n'), /is up but 1 object\(s\) are gone: namespace gl-quick-box-2 is missing/);
 });

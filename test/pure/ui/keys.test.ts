@@ -39,3 +39,11 @@ test('overlays: Esc closes, j/k scroll, lab keys are ignored', (t) => {
   t.is(keyToCommand('help', '?', {}), 'close');
   t.is(keyToCommand('help', 'u', {}), undefined);
 });
+
+test('d asks first: y tears down (the TUI stays), n or Esc keeps the lab', (t) => {
+  t.is(keyToCommand('confirm-down', 'y', {}), 'down-confirmed');
+  t.is(keyToCommand('confirm-down', 'n', {}), 'close');
+  t.is(keyToCommand('confirm-down', '', { escape: true }), 'close');
+  t.is(keyToCommand('confirm-down', 'c', { ctrl: true }), 'quit');
+  t.is(keyToCommand('confirm-down', 'u', {}), undefined);
+});

@@ -34,3 +34,21 @@ test('argv and bad input', (t) => {
   t.throws(() => parseOvsInterfaceStats('nope', 'ns1'), { message: /netns ns1/ });
   t.throws(() => parseOvsInterfaceStats('{"x":1}', ''), { message: /JSON table/ });
 });
+
+test('live OVS port counters from ovs-ofctl --names dump-ports: LOCAL is the bridge, "?" counters are absent', async (t) => {
+  const { ofctlPortCounters } = await import('../../../lib/stats/ovsstats.js');
+  const text = `OFPST_PORT reply (xid=0x2): 2 ports
+  port LOCAL: rx pkts=15, bytes=1146, drop=0, errs=0, frame=0, over=0, crc=0
+           tx pkts=36, bytes=2664, drop=0, errs=0, coll=0
+  port  geneve1: rx pkts=55, bytes=4486, drop=?, errs=?, frame=?, over=?, crc=?
+           tx pkts=118, bytes=12570, drop=?, errs=?, coll=?
+`;
+  const c = ofctlPortCounters(text, 'br1', 'gl-x-h');
+  t.deepEqual(c.map((x) => [x.ifname, x.rxPackets, x.rxBytes, x.txPackets, x.txBytes]), [
+    ['br1', 15, 1146, 36, 2664],
+    ['geneve1', 55, 4486, 118, 12570],
+  ]);
+  t.deepEqual(c[1]!.errors, {});
+  t.is(c[0]!.errors.rx_dropped, 0);
+  t.is(c[0]!.ns, 'gl-x-h');
+});
