@@ -1,9 +1,8 @@
 /** geneve-lab command line: argument parsing and wiring only — the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { registerRecipeCommands } from './commands/recipe.js';
-import { registerLabCommands } from './commands/lab.js';
 import { reportError } from './output.js';
+import { registerVerbs, type VerbModule } from './lazy-verbs.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode } from '../lib/errors.js';
 import { guardOutputStreams } from './guards.js';
@@ -48,9 +47,6 @@ async function run(fn: () => Promise<number>, json = false): Promise<void> {
   process.exitCode = code;
 }
 
-registerRecipeCommands(program, run);
-registerLabCommands(program, run, globals);
-
 async function registerOptional(path: string, fn: string, ...args: unknown[]) {
   try {
     const mod = (await import(new URL(path, import.meta.url).href)) as Record<string, (...a: unknown[]) => void>;
@@ -61,8 +57,20 @@ async function registerOptional(path: string, fn: string, ...args: unknown[]) {
       process.stderr.write(`geneve-lab: the "${path}" command is unavailable: ${(e as Error).message}\n`);
   }
 }
-await registerOptional('./commands/vm.js', 'registerVmCommand');
-await registerOptional('./commands/tui-wiring.js', 'registerTui');
+
+/**
+ * Every command module, loaded only when its verb is on the command line (cli/lazy-verbs.ts).
+ * A new module is one more entry: the verbs it registers, and a register that imports it
+ * dynamically — a static import here would load it (and all it imports) on every start.
+ * Order = order in --help.
+ */
+const verbModules: VerbModule[] = [
+  { verbs: ['validate', 'schema', 'plan'], register: async (p) => (await import('./commands/recipe.js')).registerRecipeCommands(p, run) },
+  { verbs: ['up', 'run', 'check', 'down', 'status', 'gc', 'doctor'], register: async (p) => (await import('./commands/lab.js')).registerLabCommands(p, run, globals) },
+  { verbs: ['vm'], register: () => registerOptional('./commands/vm.js', 'registerVmCommand') },
+  { verbs: ['tui'], register: () => registerOptional('./commands/tui-wiring.js', 'registerTui') },
+];
+await registerVerbs(program, verbModules, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);

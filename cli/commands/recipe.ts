@@ -2,13 +2,9 @@
 import type { Command } from 'commander';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { recipeJsonSchema } from '../../lib/recipe/schema.js';
-import { planLab } from '../../lib/plan/plan.js';
-import { renderShell } from '../../lib/backends/iproute2/render.js';
 import { formatProblem, UsageError } from '../../lib/errors.js';
 import { printJson } from '../output.js';
 import type { Plan } from '../../lib/plan/ops.js';
-import { autoDatapathFor } from '../../lib/plan/ovs.js';
-import { LocalExecutor } from '../../lib/exec/executor.js';
 
 export function formatPlanText(plan: Plan): string {
   const lines = [`plan for lab "${plan.lab}": ${plan.steps.length} steps`];
@@ -61,6 +57,13 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
       run(async () => {
         const { lab, warnings } = await loadRecipeFile(file);
         for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+        // Imported here: `validate` and `schema` need none of the planner.
+        const [{ planLab }, { renderShell }, { autoDatapathFor }, { LocalExecutor }] = await Promise.all([
+          import('../../lib/plan/plan.js'),
+          import('../../lib/backends/iproute2/render.js'),
+          import('../../lib/plan/ovs.js'),
+          import('../../lib/exec/executor.js'),
+        ]);
         // As `up` would: `auto` OVS datapaths resolved on this machine (a read-only probe).
         const { autoDatapath, sshHostsLeftToAuto } = await autoDatapathFor(lab, new LocalExecutor());
         for (const h of sshHostsLeftToAuto)
