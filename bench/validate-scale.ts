@@ -10,7 +10,10 @@
  * issue sets targets on (N=1000 / N=200; validate N=1000 minus `--version`; `--version` /
  * `node -e 0`), with the load average before and after.
  *
- *   npm run build && node --import tsx bench/validate-scale.ts [--repeat 7] [--sizes 200,1000]
+ *   npm run build && node --import tsx bench/validate-scale.ts [--repeat 7] [--sizes 200,1000] [--compare DIR]
+ *
+ * --compare DIR: also time the CLI of another built checkout (e.g. a `git worktree` of the
+ * commit before a change), interleaved with this one, rows marked "(DIR)".
  *
  * Runs the built CLI (bin/geneve-lab.js: the bundle when it is current), as users do.
  */
@@ -30,6 +33,7 @@ function flag(name: string, fallback: string): string {
 }
 const repeat = Number(flag('--repeat', '7'));
 const sizes = flag('--sizes', '200,1000').split(',').map(Number);
+const compare = flag('--compare', '');
 
 const dir = mkdtempSync(join(tmpdir(), 'gl-bench-validate-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -49,6 +53,11 @@ for (const n of sizes) {
   subjects.push({ label: `geneve-lab validate (N = ${n} guests)`, argv: [cli, 'validate', file] });
 }
 
+if (compare) {
+  const other = join(compare, 'bin', 'geneve-lab.js');
+  for (const s of subjects.slice(1)) subjects.push({ label: `${s.label} (${compare})`, argv: [other, ...s.argv.slice(1)] });
+}
+
 function timeOnce(s: Subject): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, s.argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
@@ -65,7 +74,7 @@ const median = (xs: number[]) => {
 
 const loadBefore = loadavg()[0]!;
 const times = new Map<string, number[]>(subjects.map((s) => [s.label, []]));
-timeOnce(subjects[1]!); // warm the page cache: the first start of all reads every file from disk
+for (const s of subjects) timeOnce(s); // warm the page cache and Node's compile cache: not measured
 for (let r = 0; r < repeat; r++) for (const s of subjects) times.get(s.label)!.push(timeOnce(s));
 const loadAfter = loadavg()[0]!;
 
