@@ -9,12 +9,20 @@
  * suggestions and errors are exactly what they were with everything loaded up front.
  */
 import type { Command } from 'commander';
+import type { GlobalOptions } from './context.js';
+
+/** What cli/main.ts gives every command module. */
+export interface Wiring {
+  /** Runs an action: its exit code, or the error reported (as JSON with --json). */
+  run: (fn: () => Promise<number>, json?: boolean) => Promise<void>;
+  globals: () => GlobalOptions;
+}
 
 export interface VerbModule {
   /** Every verb (command name) the module registers: the first word after the global options. */
   verbs: readonly string[];
-  /** Load the module and add its commands to the program. */
-  register: (program: Command) => Promise<void>;
+  /** Load the module (a dynamic import) and add its commands to the program. */
+  register: (program: Command, wiring: Wiring) => Promise<void>;
 }
 
 /**
@@ -34,10 +42,10 @@ export function verbOf(args: readonly string[], program: Command): string | unde
 }
 
 /** Register the module of the command line's verb, or every module when the verb is not one of theirs. */
-export async function registerVerbs(program: Command, modules: readonly VerbModule[], args: readonly string[]): Promise<void> {
+export async function registerVerbs(program: Command, modules: readonly VerbModule[], args: readonly string[], wiring: Wiring): Promise<void> {
   const verb = verbOf(args, program);
   // `--version` alone needs no command at all.
   if (verb === undefined && args.some((a) => a === '-V' || a === '--version') && !args.some((a) => a === '-h' || a === '--help')) return;
   const owner = modules.find((m) => verb !== undefined && m.verbs.includes(verb));
-  for (const m of owner ? [owner] : modules) await m.register(program);
+  for (const m of owner ? [owner] : modules) await m.register(program, wiring);
 }

@@ -2,7 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { reportError } from './output.js';
-import { registerVerbs, type VerbModule } from './lazy-verbs.js';
+import { registerVerbs } from './lazy-verbs.js';
+import { verbModules } from './verbs.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode } from '../lib/errors.js';
 import { guardOutputStreams } from './guards.js';
@@ -47,30 +48,8 @@ async function run(fn: () => Promise<number>, json = false): Promise<void> {
   process.exitCode = code;
 }
 
-async function registerOptional(path: string, fn: string, ...args: unknown[]) {
-  try {
-    const mod = (await import(new URL(path, import.meta.url).href)) as Record<string, (...a: unknown[]) => void>;
-    mod[fn]?.(program, ...args);
-  } catch (e) {
-    // An optional command that cannot load must not take the whole CLI down with it.
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND')
-      process.stderr.write(`geneve-lab: the "${path}" command is unavailable: ${(e as Error).message}\n`);
-  }
-}
-
-/**
- * Every command module, loaded only when its verb is on the command line (cli/lazy-verbs.ts).
- * A new module is one more entry: the verbs it registers, and a register that imports it
- * dynamically — a static import here would load it (and all it imports) on every start.
- * Order = order in --help.
- */
-const verbModules: VerbModule[] = [
-  { verbs: ['validate', 'schema', 'plan'], register: async (p) => (await import('./commands/recipe.js')).registerRecipeCommands(p, run) },
-  { verbs: ['up', 'run', 'check', 'down', 'status', 'gc', 'doctor'], register: async (p) => (await import('./commands/lab.js')).registerLabCommands(p, run, globals) },
-  { verbs: ['vm'], register: () => registerOptional('./commands/vm.js', 'registerVmCommand') },
-  { verbs: ['tui'], register: () => registerOptional('./commands/tui-wiring.js', 'registerTui') },
-];
-await registerVerbs(program, verbModules, process.argv.slice(2));
+// Command modules load on demand: a new one is an entry in cli/verbs.ts, never an import here.
+await registerVerbs(program, verbModules, process.argv.slice(2), { run, globals });
 
 try {
   await program.parseAsync(process.argv);

@@ -103,3 +103,17 @@ test('verbOf skips the program options and their values', (t) => {
   t.is(verbOf(['--', 'validate'], p), 'validate');
   t.is(verbOf([], p), undefined);
 });
+
+test('each command module registers exactly the verbs cli/verbs.ts lists for it', async (t) => {
+  const { verbModules } = await import('../../../cli/verbs.js');
+  const wiring = { run: async () => {}, globals: () => ({}) };
+  const all: string[] = [];
+  for (const m of verbModules) {
+    // As cli/main.ts makes it (vm's pass-through needs positional options).
+    const program = new Command().enablePositionalOptions();
+    await m.register(program, wiring);
+    t.deepEqual(program.commands.flatMap((c) => [c.name(), ...c.aliases()]).sort(), [...m.verbs].sort());
+    all.push(...m.verbs);
+  }
+  t.is(new Set(all).size, all.length, 'a verb belongs to one module');
+});
