@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Entry point. `npm run build` makes two runnable forms of the CLI in dist/: the tsc output
-// (dist/cli/main.js) and the same program bundled into one file (dist/geneve-lab.mjs, by
-// scripts/bundle.mjs), which starts much faster where opening files is slow (the TCG VM: ~1000
-// modules over 9p). The bundle is used unless tsc has written dist/ since it was made.
+// (dist/cli/main.js) and the same program bundled (dist/geneve-lab.mjs plus the chunks it loads
+// on demand, dist/geneve-lab.chunk-*.mjs, by scripts/bundle.mjs), which starts much faster where
+// opening files is slow (the TCG VM: ~1000 modules over 9p). The bundle is used unless tsc has written dist/ since it was made.
 import { existsSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';

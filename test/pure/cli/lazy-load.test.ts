@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -71,6 +71,8 @@ test('sources: the recorder does see ink when the TUI module is loaded (the chec
 });
 
 test('bundle: `--version` and `validate` load no chunk holding ink/React; ink/React sit in a chunk of their own', (t) => {
+  // Inside the checkout (node_modules must resolve from the bundle), apart from the real dist/.
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
   const out = mkdtempSync(join(ROOT, 'dist', '.bundle-test-'));
   try {
     const b = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), '--cli', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
