@@ -1,9 +1,9 @@
 /** geneve-lab command line: argument parsing and wiring only — the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { registerRecipeCommands } from './commands/recipe.js';
-import { registerLabCommands } from './commands/lab.js';
 import { reportError, noteVerb } from './output.js';
+import { registerVerbs } from './lazy-verbs.js';
+import { verbModules } from './verbs.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode } from '../lib/errors.js';
 import { guardOutputStreams } from './guards.js';
@@ -51,23 +51,9 @@ async function run(fn: () => Promise<number>, json = false): Promise<void> {
   process.exitCode = code;
 }
 
-registerRecipeCommands(program, run);
-registerLabCommands(program, run, globals);
-
-async function registerOptional(path: string, fn: string, ...args: unknown[]) {
-  try {
-    const mod = (await import(new URL(path, import.meta.url).href)) as Record<string, (...a: unknown[]) => void>;
-    mod[fn]?.(program, ...args);
-  } catch (e) {
-    // An optional command that cannot load must not take the whole CLI down with it.
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND')
-      process.stderr.write(`geneve-lab: the "${path}" command is unavailable: ${(e as Error).message}\n`);
-  }
-}
-await registerOptional('./commands/vm.js', 'registerVmCommand');
-await registerOptional('./commands/tui-wiring.js', 'registerTui');
-await registerOptional('./commands/toolbox.js', 'registerToolboxCommands', run, globals);
-
+// Command modules load on demand: a new one is an entry in cli/verbs.ts, never an import here.
+await registerVerbs(program, verbModules, process.argv.slice(2), { run, globals });
+// After the verbs exist: --backend/--state-dir after the verb, --json before it.
 acceptGlobalsAfterVerb(program);
 
 try {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles for slow machines (part of `npm run build`, after tsc):
-//   dist/geneve-lab.mjs           the CLI in one file (bin/geneve-lab.js prefers it);
+//   dist/geneve-lab.mjs           the CLI (bin/geneve-lab.js prefers it), with its lazily loaded
+//                                 parts in dist/geneve-lab.chunk-*.mjs;
 //   dist/vm-tests/**.test.mjs     each kernel-tier test file (test/vm/**/*.test.ts) in one file,
 //                                 run by ava inside the VM (test/support/run-tests.js --inner).
 // Why: inside the TCG VM every file Node opens goes over 9p and every module costs resolution
@@ -14,14 +15,16 @@
 //    paths still go to the file system at run time (an optional module that is absent stays absent);
 //  - every other `import.meta.url` becomes the URL the source file would have relative to the
 //    bundle (so paths such as ../../bin or createRequire keep resolving as in the sources).
-// Usage: node scripts/bundle.mjs [--cli] [--vm-tests]   (default: both)
+// Usage: node scripts/bundle.mjs [--cli] [--vm-tests] [--out DIR]   (default: both, in dist/)
 import { build } from 'esbuild';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dist = join(root, 'dist');
+const args = process.argv.slice(2);
+// --out DIR: the CLI bundle elsewhere (test/pure/cli/lazy-load.test.ts checks a fresh one).
+const dist = args.includes('--out') ? resolve(args[args.indexOf('--out') + 1]) : join(root, 'dist');
 const EXTERNAL = ['koffi', 'netlink', 'ava'];
 const LAZY_IMPORT = /import\(\s*new URL\(\s*([^()]+?)\s*,\s*import\.meta\.url\s*\)\.href\s*\)/g;
 
@@ -98,12 +101,21 @@ export function vmTestBundle(testFile) {
   return join(dist, 'vm-tests', relative(join(root, 'test', 'vm'), testFile)).replace(/\.tsx?$/, '.mjs');
 }
 
-const args = process.argv.slice(2);
 const want = (f) => args.length === 0 || args.includes(f);
 
 if (want('--cli')) {
-  const outfile = join(dist, 'geneve-lab.mjs');
-  await build({ ...common(() => dist), entryPoints: [join(root, 'cli', 'main.ts')], outfile });
+  // Split at the CLI's dynamic imports (cli/main.ts loads each command module on demand): a start
+  // compiles the entry and the chunks its verb needs, and only the TUI's chunk holds ink/React.
+  // Chunks sit next to the entry (dist/), so the import.meta.url rewrites above hold for them too.
+  for (const f of existsSync(dist) ? readdirSync(dist) : []) if (/^geneve-lab\.chunk-.*\.mjs(\.map)?$/.test(f)) rmSync(join(dist, f), { force: true });
+  await build({
+    ...common(() => dist),
+    entryPoints: [{ in: join(root, 'cli', 'main.ts'), out: 'geneve-lab' }],
+    outdir: dist,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'geneve-lab.chunk-[hash]',
+  });
 }
 
 if (want('--vm-tests')) {

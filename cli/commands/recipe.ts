@@ -2,14 +2,10 @@
 import type { Command } from 'commander';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { recipeJsonSchema } from '../../lib/recipe/schema.js';
-import { planLab } from '../../lib/plan/plan.js';
-import { renderShell } from '../../lib/backends/iproute2/render.js';
 import { formatProblem, UsageError } from '../../lib/errors.js';
 import { printJson, printRawJson, noteLab, noteLabOfRecipe } from '../output.js';
 import { outputSchema, OUTPUT_SCHEMA_VERBS } from '../../lib/report/output-schemas.js';
 import type { Plan } from '../../lib/plan/ops.js';
-import { autoDatapathFor } from '../../lib/plan/ovs.js';
-import { LocalExecutor } from '../../lib/exec/executor.js';
 
 export function formatPlanText(plan: Plan): string {
   const lines = [`plan for lab "${plan.lab}": ${plan.steps.length} steps`];
@@ -72,6 +68,13 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
         const { lab, warnings } = await loadRecipeFile(file);
         noteLab(lab.name);
         for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+        // Imported here: `validate` and `schema` need none of the planner.
+        const [{ planLab }, { renderShell }, { autoDatapathFor }, { LocalExecutor }] = await Promise.all([
+          import('../../lib/plan/plan.js'),
+          import('../../lib/backends/iproute2/render.js'),
+          import('../../lib/plan/ovs.js'),
+          import('../../lib/exec/executor.js'),
+        ]);
         // As `up` would: `auto` OVS datapaths resolved on this machine (a read-only probe).
         const { autoDatapath, sshHostsLeftToAuto } = await autoDatapathFor(lab, new LocalExecutor());
         for (const h of sshHostsLeftToAuto)

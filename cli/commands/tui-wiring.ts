@@ -8,7 +8,7 @@ import { assertRequirements } from '../../lib/doctor/doctor.js';
 import { EngineController } from '../../lib/engine/controller.js';
 import { UsageError } from '../../lib/errors.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
-import { registerTuiCommand, runTui } from './tui.js';
+import { loadTui, registerTuiCommand, runTui } from './tui.js';
 
 /** Load the recipe and build a controller on a quiet engine (no reporter writing over the screen). */
 export async function makeController(recipeFile: string, globals: GlobalOptions = {}): Promise<EngineController> {
@@ -45,6 +45,7 @@ export async function upWithTui(recipeFile: string, globals: GlobalOptions = {},
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new UsageError('`up --tui` needs an interactive terminal (stdin and stdout must be a TTY); drop --tui for scripts');
   }
+  await loadTui();
   const controller = await makeController(recipeFile, globals);
   let building: Promise<void> = Promise.resolve();
   try {

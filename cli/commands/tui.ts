@@ -3,9 +3,6 @@
  * controller (built by the engine) to the app; the app renders events and calls the controller.
  */
 import type { Command } from 'commander';
-import React from 'react';
-import { render } from 'ink';
-import { App } from '../../lib/ui/App.js';
 import type { Controller } from '../../lib/ui/controller.js';
 import { UsageError } from '../../lib/errors.js';
 
@@ -13,11 +10,25 @@ export interface TuiOptions {
   color?: boolean;
 }
 
+type Screen = { React: typeof import('react'); render: typeof import('ink').render; App: typeof import('../../lib/ui/App.js').App };
+let screen: Screen | undefined;
+
+/**
+ * ink, React and the app, loaded on first use, not at the top: registering `tui` (for --help)
+ * must not load them. Awaited before runTui, the app renders at once (upWithTui relies on it).
+ */
+export async function loadTui(): Promise<Screen> {
+  const [react, { render }, { App }] = await Promise.all([import('react'), import('ink'), import('../../lib/ui/App.js')]);
+  screen = { React: react.default, render, App };
+  return screen;
+}
+
 /** Render the app full-screen (alternate screen) until the user quits. */
 export async function runTui(controller: Controller, opts: TuiOptions = {}): Promise<{ tornDown: boolean }> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new UsageError('the TUI needs an interactive terminal (stdin and stdout must be a TTY); use `up`/`check` for scripts');
   }
+  const { React, render, App } = screen ?? (await loadTui());
   let how = { tornDown: false };
   const app = React.createElement(App, {
     controller,

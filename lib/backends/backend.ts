@@ -23,7 +23,18 @@ export interface Backend {
   run(step: Step): Promise<void>;
   /** The ownership tag (lo's alias) of a namespace, read in-process where the backend can. */
   netnsTag?(ns: string): Promise<string | undefined>;
+  /**
+   * The names of every link of a namespace of this machine and its tag (lo's alias), from one
+   * in-process dump; undefined when the namespace cannot be read (absent). Used by the drift
+   * check of a re-`up`, which would otherwise start processes per namespace.
+   */
+  linkDump?(ns: string): Promise<LinkDump | undefined>;
   close(): Promise<void>;
+}
+
+export interface LinkDump {
+  names: string[];
+  tag?: string;
 }
 
 export class StepFailed extends Error {

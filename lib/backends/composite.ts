@@ -55,6 +55,7 @@ export function withOvs(kernel: Backend, ovs: OvsRunner, ipsec?: IpsecRunner): B
       }
     },
     ...(kernel.netnsTag ? { netnsTag: (ns: string) => kernel.netnsTag!(ns) } : {}),
+    ...(kernel.linkDump ? { linkDump: (ns: string) => kernel.linkDump!(ns) } : {}),
     close: () => kernel.close(),
   };
 }

@@ -48,10 +48,7 @@ export function inNetns(ns: string | undefined, argv: readonly string[]): string
   return ns ? ['ip', 'netns', 'exec', ns, ...argv] : [...argv];
 }
 
-/** Shell-quote argv for display and for `plan --format sh` (never executed by us through a shell). */
-export function shellQuote(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+export { shellQuote } from './quote.js';
 
 /**
  * An execa result (or failure) as a RunResult. Shared by every executor so that all of them

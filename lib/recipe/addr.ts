@@ -63,6 +63,12 @@ export function subnetsOverlap(a: Cidr, b: Cidr): boolean {
   return addrToBigInt(a.address) >> shift === addrToBigInt(b.address) >> shift;
 }
 
+/** One text per address whatever its spelling (2001:db8::1 = 2001:DB8:0::1); undefined when not an address. */
+export function canonicalAddress(address: string): string | undefined {
+  const fam = familyOf(address);
+  return fam && `${fam}/${addrToBigInt(address)}`;
+}
+
 export function sameAddress(a: string, b: string): boolean {
   const fa = familyOf(a);
   return fa !== undefined && fa === familyOf(b) && addrToBigInt(a) === addrToBigInt(b);

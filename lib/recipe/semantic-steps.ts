@@ -11,7 +11,7 @@
 import type { Problem } from '../errors.js';
 import { ACTION_KINDS, type ActionKind } from '../model/scenario.js';
 import { showDuration } from '../scenario/duration.js';
-import { shellQuote } from '../exec/executor.js';
+import { shellQuote } from '../exec/quote.js';
 import { formatPath, Locator, suggest, type Path } from './locate.js';
 import { CHECK_KINDS, type RawCheck, type RawRecipe, type RawStep } from './schema.js';
 import { analyze, type Analysis } from './semantic.js';

@@ -72,14 +72,18 @@ export function createIproute2Backend(exec: Executor, opts: Iproute2Options = {}
   /** Split into runs that can share one process. */
   function segments(entries: Entry[]): Entry[][] {
     const segs: Entry[][] = [];
+    // Whether the last segment is all batchable `ip` lines: kept as we go, not re-checked over
+    // the whole segment for each entry (that was quadratic in a namespace's command count).
+    let lastBatchable = false;
     for (const e of entries) {
       const prev = segs.at(-1);
       const head = prev?.[0];
-      const joinable =
-        batching && head && e.cmd.tool === 'ip' && head.cmd.tool === 'ip' && head.cmd.ns === e.cmd.ns &&
-        batchLine(e.cmd.args) !== undefined && prev.every((p) => p.cmd.tool === 'ip' && batchLine(p.cmd.args) !== undefined);
-      if (joinable) prev.push(e);
-      else segs.push([e]);
+      const batchable = e.cmd.tool === 'ip' && batchLine(e.cmd.args) !== undefined;
+      if (batching && prev && head && lastBatchable && batchable && head.cmd.ns === e.cmd.ns) prev.push(e);
+      else {
+        segs.push([e]);
+        lastBatchable = batchable;
+      }
     }
     return segs;
   }

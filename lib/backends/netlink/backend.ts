@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { nftArgv } from '../../plan/nft.js';
 import { isDeepStrictEqual } from 'node:util';
-import type { Backend, ExecuteHooks } from '../backend.js';
+import type { Backend, ExecuteHooks, LinkDump } from '../backend.js';
 import { StepFailed } from '../backend.js';
 import { type Op, type Step, type LinkSpec, opNamespace, linkChangeArgs } from '../../plan/ops.js';
 import { OpError } from '../../errors.js';
@@ -15,9 +15,9 @@ import { type Native, loadNative } from './native.js';
 import { isNetemUnsupported, netemArgv, NETEM_UNSUPPORTED } from '../../checks/impair.js';
 import { Namespaces } from './namespaces.js';
 import { NetlinkError } from './socket.js';
-import { linkAddMessage, linkSetMessage, linkDelMessage, linkGetMessage, addrMessage, routeMessage, withFlags, type LinkChange } from './encode.js';
+import { linkAddMessage, linkSetMessage, linkDelMessage, linkGetMessage, addrMessage, routeMessage, withFlags, dumpMessage, type LinkChange } from './encode.js';
 import { type DecodedLink, type NlMessage, decodeLink, geneveKernelView } from './decode.js';
-import { NLM_F_ECHO, RTM_NEWLINK } from './constants.js';
+import { NLM_F_ECHO, RTM_GETLINK, RTM_NEWLINK } from './constants.js';
 import { describeTcFailure, tunnelTcArgs } from '../../tc/tunnel-key.js';
 import { ethtoolKArgv, ethtoolKRefusal, nftRulesArgv } from '../tools.js';
 
@@ -111,6 +111,24 @@ export class NetlinkBackend implements Backend {
     const opened = !this.ns.holds(ns);
     try {
       return this.getLink(ns, 'lo')?.alias;
+    } catch {
+      return undefined; // no such namespace
+    } finally {
+      if (opened) this.ns.forget(ns);
+    }
+  }
+
+  /** Every link of the namespace in one RTM_GETLINK dump (see Backend.linkDump). */
+  async linkDump(ns: string): Promise<LinkDump | undefined> {
+    // As netnsTag: never from a socket into an earlier namespace of that name, and a socket
+    // opened only for this read is closed again.
+    if (this.ns.revalidate(ns)) this.indexes.delete(ns);
+    const opened = !this.ns.holds(ns);
+    try {
+      const sock = this.ns.socket(ns);
+      const links = sock.request(dumpMessage(RTM_GETLINK, sock.nextSeq())).map((m) => decodeLink(m.payload));
+      const tag = links.find((l) => l.name === 'lo')?.alias;
+      return { names: links.map((l) => l.name), ...(tag !== undefined ? { tag } : {}) };
     } catch {
       return undefined; // no such namespace
     } finally {
