@@ -82,7 +82,7 @@ privTest('problem 6: a missing ovs-vswitchd is exit 3 before any change, and doc
   t.regex(up.stderr, /ovs-vswitchd is not installed \(or not on PATH\)/);
   t.deepEqual(leftovers(lab, stateDir), NOTHING, 'nothing was created');
   const doctor = cli(['doctor', '--json'], { PATH });
-  const item = (JSON.parse(doctor.stdout) as { feature: string; ok: boolean }[]).find((i) => i.feature === 'ovs-vswitchd');
+  const item = (JSON.parse(doctor.stdout) as { items: { feature: string; ok: boolean }[] }).items.find((i) => i.feature === 'ovs-vswitchd');
   t.false(item?.ok, 'doctor reports it missing under the same PATH');
 }, { tools: OVS });
 

@@ -27,7 +27,7 @@ privTest('recipe scenario-flow-delete: ping passes, a flow cuts it, deleting the
     ['vswitchd-log box-1', 'passed'],
     ['vswitchd-log box-2', 'passed'],
   ], show(r.results));
-  t.is(r.byName['traffic-stops']!.figures.loss, '100%');
+  t.is(r.byName['traffic-stops']!.figures.loss_pct, 100);
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
   t.deepEqual(rootLinks(), rootBefore);
 }, OVS);
