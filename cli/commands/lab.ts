@@ -125,7 +125,7 @@ const failedAny = (rs: CheckResult[]) => rs.some((r) => r.status !== 'passed');
  * and (unless `checks: false`) its checks run — here with the PATH the run uses, and on each SSH
  * host (connected here, as `up` would). Missing → exit 3 with the fix.
  */
-async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks: boolean }): Promise<void> {
+export async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks: boolean }): Promise<void> {
   const connected = await engine.connect(lab);
   // The planner may refuse too (e.g. IPsec on the userspace datapath): every missing piece is
   // reported at once, the kernel's first (a missing ESP is the more fundamental fix).

@@ -259,8 +259,13 @@ privTest(
     const before = await read();
     t.truthy(before, 'the tunnel port is listed');
     t.is(g(['exec', lab, 'g1', '--', 'ping', '-c', '5', '-i', '0.2', '-W', '2', '203.0.113.2']).code, 0);
-    // At once: well inside OVS's 5-s statistics period.
-    const after = await read();
+    // Well inside OVS's 5-s statistics period: the received side of a tunnel port is counted as
+    // the datapath's flow stats reach ofproto (revalidators, ~0.5 s, longer under load), so give it 2.5 s.
+    let after = await read();
+    for (const end = Date.now() + 2500; Date.now() < end && (after.txPackets - before.txPackets < 5 || after.rxPackets - before.rxPackets < 5); ) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await read();
+    }
     t.true(after.txPackets - before.txPackets >= 5, `tx ${before.txPackets} → ${after.txPackets}`);
     t.true(after.rxPackets - before.rxPackets >= 5, `rx ${before.rxPackets} → ${after.rxPackets}`);
   },

@@ -45,7 +45,7 @@ kernelTest('seed 004 with real OVN on the OVS kernel datapath: ping vm1 → vm2,
   const checks = JSON.parse(r.stdout).checks as { name: string; status: string; message?: string }[];
   t.deepEqual(
     checks.map((c) => [c.name, c.status]),
-    ['vm1-to-vm2', 'request-metadata-matches-sb', 'reply-metadata-matches-sb', 'vm2-bound-on-worker2', 'network1-is-datapath-1', 'trace-vm1-to-vm2', 'tunnels'].map((n) => [n, 'passed']),
+    ['vm1-to-vm2', 'request-metadata-matches-sb', 'reply-metadata-matches-sb', 'vm2-bound-on-worker2', 'network1-is-datapath-1', 'trace-vm1-to-vm2', 'tunnels', 'vswitchd-log worker1', 'vswitchd-log worker2'].map((n) => [n, 'passed']),
     JSON.stringify(checks, null, 1),
   );
   t.regex(r.stderr, /OVN control plane converged: 2 chassis registered, 2 logical ports up/);
