@@ -4,7 +4,8 @@
  * module may be loadable, built in, or blacklisted.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import type { Executor } from '../exec/executor.js';
 import { removeNamespace } from '../engine/namespaces.js';
 
@@ -18,17 +19,76 @@ export interface FeatureProbe {
 
 const PROBE_TAG = 'geneve-lab:doctor-probe';
 
-export async function probeKernel(exec: Executor): Promise<FeatureProbe[]> {
+/**
+ * A throwaway namespace to probe in, and how to run a command inside it.
+ * Here (local): a namespace no file names, held by a child the kernel kills when this process
+ * dies (PR_SET_PDEATHSIG via setpriv) — a probe cut short by kill -9 leaves nothing behind, and
+ * nothing under /run/netns that gc would have to prove is ours. Elsewhere (SSH): a named
+ * namespace tagged like a lab, removed at the end (gc finds it by its tag after a crash).
+ */
+interface ProbeNs {
+  /** argv that runs `argv` inside the probe namespace. */
+  inside(argv: string[]): string[];
+  /** Remove the namespace (local: end its holder, and with it the namespace). */
+  dispose(): Promise<void>;
+}
+
+async function probeNamespace(exec: Executor): Promise<ProbeNs | string> {
+  if (exec.where === 'local') {
+    const holder = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--net', '--', 'sleep', 'infinity'], { stdio: 'ignore' });
+    const failed = await new Promise<string | undefined>((settle) => {
+      let settled = false;
+      const resolve = (v: string | undefined) => {
+        settled = true;
+        settle(v);
+      };
+      holder.once('error', (e) => resolve(`cannot start setpriv/unshare: ${e.message}`));
+      holder.once('exit', (code) => resolve(`unshare --net exited (${code}): cannot create a network namespace`));
+      // The namespace exists once unshare has exec'd sleep: its net namespace differs from ours.
+      const mine = readlinkSafe('/proc/self/ns/net');
+      const poll = () => {
+        if (settled) return;
+        const theirs = holder.pid ? readlinkSafe(`/proc/${holder.pid}/ns/net`) : undefined;
+        if (theirs && theirs !== mine && readlinkSafe(`/proc/${holder.pid}/exe`)?.endsWith('/sleep')) resolve(undefined);
+        else setTimeout(poll, 5);
+      };
+      poll();
+    });
+    if (failed) {
+      holder.kill('SIGKILL');
+      return failed;
+    }
+    const net = `--net=/proc/${holder.pid}/ns/net`;
+    return {
+      inside: (argv) => ['nsenter', net, '--', ...argv],
+      dispose: async () => {
+        holder.kill('SIGKILL');
+      },
+    };
+  }
   const ns = `gl-probe-${randomBytes(3).toString('hex')}`;
   const add = await exec.run(['ip', 'netns', 'add', ns]);
-  if (add.exitCode !== 0) {
-    return [{ feature: 'netns', ok: false, detail: `cannot create a network namespace: ${add.stderr.trim()}` }];
-  }
+  if (add.exitCode !== 0) return `cannot create a network namespace: ${add.stderr.trim()}`;
+  await exec.run(['ip', '-n', ns, 'link', 'set', 'lo', 'alias', PROBE_TAG]);
+  return { inside: (argv) => ['ip', 'netns', 'exec', ns, ...argv], dispose: () => removeNamespace(exec, ns, PROBE_TAG).then(() => undefined) };
+}
+
+function readlinkSafe(path: string): string | undefined {
   try {
-    await exec.run(['ip', '-n', ns, 'link', 'set', 'lo', 'alias', PROBE_TAG]);
-    await exec.run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function probeKernel(exec: Executor): Promise<FeatureProbe[]> {
+  const probe = await probeNamespace(exec);
+  if (typeof probe === 'string') return [{ feature: 'netns', ok: false, detail: probe }];
+  const run = (argv: string[]) => exec.run(probe.inside(argv));
+  try {
+    await run(['ip', 'link', 'set', 'lo', 'up']);
     const tryLink = async (feature: KernelFeature, args: string[]): Promise<FeatureProbe> => {
-      const r = await exec.run(['ip', '-n', ns, 'link', 'add', ...args]);
+      const r = await run(['ip', 'link', 'add', ...args]);
       const msg = r.stderr.trim().replace(/^Error: /, '');
       return { feature, ok: r.exitCode === 0, detail: r.exitCode === 0 ? 'supported' : msg || 'not supported' };
     };
@@ -38,26 +98,26 @@ export async function probeKernel(exec: Executor): Promise<FeatureProbe[]> {
     results.push(await tryLink('vxlan', ['p-vx', 'type', 'vxlan', 'id', '1', 'remote', '192.0.2.1', 'dstport', '4789']));
     results.push(await tryLink('geneve', ['p-gnv', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1']));
     results.push(await tryLink('gretap', ['p-gre', 'type', 'gretap', 'remote', '192.0.2.1', 'local', '192.0.2.2']));
-    const netem = await exec.run(['tc', '-n', ns, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
+    const netem = await run(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
     results.push({
       feature: 'netem',
       ok: netem.exitCode === 0,
       detail: netem.exitCode === 0 ? 'supported' : netem.stderr.trim().replace(/^Error: /, '') || 'not supported',
     });
-    const v6 = await exec.run(['ip', '-n', ns, '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad']);
+    const v6 = await run(['ip', '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad']);
     results.push({ feature: 'ipv6', ok: v6.exitCode === 0, detail: v6.exitCode === 0 ? 'supported' : v6.stderr.trim() || 'IPv6 disabled' });
     results.push(await probeOpenvswitch(exec));
-    results.push(await probeEsp(exec, ns));
+    results.push(await probeEsp(run));
     return results;
   } finally {
-    await removeNamespace(exec, ns, PROBE_TAG);
+    await probe.dispose();
   }
 }
 
 /** ESP in the kernel (IPsec tunnels): an SA with AES-CBC + HMAC-SHA1, which every ESP-capable kernel has. */
-async function probeEsp(exec: Executor, ns: string): Promise<FeatureProbe> {
-  const r = await exec.run(
-    ['ip', '-n', ns, 'xfrm', 'state', 'add', 'src', '192.0.2.1', 'dst', '192.0.2.2', 'proto', 'esp', 'spi', '0x100', 'mode', 'transport', 'enc', 'cbc(aes)', '0x' + '00'.repeat(16), 'auth-trunc', 'hmac(sha1)', '0x' + '00'.repeat(20), '96'],
+async function probeEsp(run: (argv: string[]) => Promise<{ exitCode: number; stderr: string }>): Promise<FeatureProbe> {
+  const r = await run(
+    ['ip', 'xfrm', 'state', 'add', 'src', '192.0.2.1', 'dst', '192.0.2.2', 'proto', 'esp', 'spi', '0x100', 'mode', 'transport', 'enc', 'cbc(aes)', '0x' + '00'.repeat(16), 'auth-trunc', 'hmac(sha1)', '0x' + '00'.repeat(20), '96'],
   );
   const msg = r.stderr.trim().replace(/^Error: /, '');
   return { feature: 'esp', ok: r.exitCode === 0, detail: r.exitCode === 0 ? 'supported' : `${msg || 'not supported'} (no ESP: CONFIG_INET_ESP)` };
