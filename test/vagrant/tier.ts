@@ -30,7 +30,9 @@ import { parseJunit } from './junit.js';
 import { diffSnapshots, snapshotRootNs, type Snapshot } from './root-ns.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const RECIPES = ['recipes/vagrant-ovs-geneve-vni.yaml', 'recipes/vagrant-encapsulations.yaml', 'recipes/vagrant-kernel-geneve.yaml', 'recipes/vagrant-ipsec-gre.yaml'];
+const RECIPES = ['recipes/vagrant-ovs-geneve-vni.yaml', 'recipes/vagrant-encapsulations.yaml', 'recipes/vagrant-kernel-geneve.yaml'];
+// Not yet: recipes/vagrant-ipsec-gre.yaml (IKE does not complete between the boxes' own
+// openvswitch-ipsec services; see the recipe's header).
 const started = Date.now();
 const secs = (ms: number) => Math.round(ms / 1000);
 
