@@ -129,17 +129,20 @@ vmTest('encapsulations-ipsec-gre (seed 003, GRE over IPsec): SAs up before the c
   const { sas, uat } = keysOf(`gl-${lab}-box-2`);
   t.true(sas.length >= 2, 'box-2 has the SA pair');
   const ours = decodeCapture(readFileSync(pcap), { espSas: sas }).packets.filter((p) => p.esp);
-  const rows = execFileSync('tshark', ['-r', pcap, '-o', 'esp.enable_encryption_decode:TRUE', ...uat, '-Y', 'esp', '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', '-e', 'esp.spi', '-e', 'esp.sequence', '-e', 'gre.proto', '-e', 'ip.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  const rows = execFileSync('tshark', ['-r', pcap, '-o', 'esp.enable_encryption_decode:TRUE', ...uat, '-Y', 'esp', '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', '-e', 'esp.spi', '-e', 'esp.sequence', '-e', 'gre.proto', '-e', 'ip.dst', '-e', 'ipv6.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
     .split('\n')
     .filter(Boolean)
     .map((l) => l.split('|'));
   t.is(rows.length, ours.length);
   for (const [i, p] of ours.entries()) {
-    const [spi, seq, proto, ipDst] = rows[i]!;
+    const [spi, seq, proto, ipDst, ip6Dst] = rows[i]!;
     t.is(spi, `0x${p.esp!.spi.toString(16).padStart(8, '0')}`);
     t.is(seq, String(p.esp!.seq));
     t.is(proto, p.gre ? '0x6558' : '');
-    t.is(ipDst!.split(',').at(-1), p.inner?.dst ?? p.outer!.dst);
+    // The innermost destination: an inner IPv6 packet (a router solicitation to ff02::2, say) is
+    // in tshark's ipv6.dst, not in ip.dst (which then holds only the outer IPv4 address).
+    if (p.inner?.family === 'ipv6') t.is(ip6Dst!.split(',').at(-1), p.inner.dst);
+    else t.is(ipDst!.split(',').at(-1), p.inner?.dst ?? p.outer!.dst);
   }
 
   const down = g(['down', lab]);
