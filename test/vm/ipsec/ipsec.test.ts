@@ -161,10 +161,10 @@ vmTest('geneve-ipsec: Geneve over IPsec between an OVS port and a kernel geneve 
   t.log(r.stderr);
   t.is(r.code, 0, r.stdout + r.stderr);
   const checks = JSON.parse(r.stdout).checks as { name: string; status: string }[];
-  // v4-back is a step (a `wait` for the kernel end's own ping): see the recipe.
+  // Steps: each overlay settles (a `wait`), then the checks, then the kernel end's own ping (see the recipe).
   t.deepEqual(
     checks.map((c) => [c.name, c.status]).sort(),
-    ['v4', 'v6', 'tcp4', 'wire4', 'wire6', 'v4-back', 'vswitchd-log box-1'].sort().map((n) => [n, 'passed']),
+    ['settle4', 'settle6', 'v4', 'v6', 'tcp4', 'wire4', 'wire6', 'v4-back', 'vswitchd-log box-1'].sort().map((n) => [n, 'passed']),
     JSON.stringify(checks, null, 1),
   );
   const notices = ((JSON.parse(r.stdout).up.notices ?? []) as { message: string }[]).map((n) => n.message).join('\n');
