@@ -31,6 +31,11 @@ test('the gate passes on what every lab logs here (the default allow list)', (t)
   // What every lab logs in the TCG VM (kernel datapath), from a VM-tier run:
   const vm = ['2026-12-06T05:31:02.118Z|00061|timeval|WARN|Unreasonably long 3408ms poll interval (181ms user, 111ms system)', '2026-12-06T05:31:02.118Z|00062|timeval|WARN|faults: 26 minor, 0 major', '2026-12-06T05:31:02.118Z|00063|timeval|WARN|context switches: 1 voluntary, 10 involuntary'];
   t.true(logAssertions(gate(), parseLogLines(vm.join('\n')))[0]!.ok);
+  // A tunnel with `ipsec: { esp: … }` (geneve-ipsec.yaml in the VM): vswitchd does not know ovs-monitor-ipsec's option.
+  t.true(logAssertions(gate(), parseLogLines("2026-12-06T13:29:52.101Z|00041|netdev_vport|WARN|gnv6: unknown geneve argument 'ipsec_esp'"))[0]!.ok);
+  // …but only ipsec_* options at WARN: any other unknown argument stays a failure.
+  t.false(logAssertions(gate(), parseLogLines("2026-12-06T13:29:52.101Z|00041|netdev_vport|WARN|gnv6: unknown geneve argument 'ipsec_esp_typo x'"))[0]!.ok);
+  t.false(logAssertions(gate(), parseLogLines("2026-12-06T13:29:52.101Z|00041|netdev_vport|WARN|gnv6: unknown geneve argument 'csum_typo'"))[0]!.ok);
 });
 
 test('the gate catches a real warning, names it, and a recipe can allow it', (t) => {
