@@ -35,7 +35,15 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
           // As `plan` does: warnings (a renamed >15-byte name, an MTU that does not fit) on stderr.
           for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
           process.stdout.write(
-            `${file}: ok — lab "${lab.name}": ${lab.hosts.length} hosts, ${lab.routers?.length ? `${lab.routers.length} routers, ` : ''}${lab.switches.length} switches, ${lab.guests.length} guests, ${lab.tunnels.length} tunnels, ${lab.checks.length} checks${lab.steps?.length ? `, ${lab.steps.length} steps` : ''}\n`,
+            `${file}: ok — lab "${lab.name}": ${[
+              count(lab.hosts.length, 'host'),
+              ...(lab.routers?.length ? [count(lab.routers.length, 'router')] : []),
+              count(lab.switches.length, 'switch', 'switches'),
+              count(lab.guests.length, 'guest'),
+              count(lab.tunnels.length, 'tunnel'),
+              count(lab.checks.length, 'check'),
+              ...(lab.steps?.length ? [count(lab.steps.length, 'step')] : []),
+            ].join(', ')}\n`,
           );
         }
         return 0;
@@ -96,4 +104,9 @@ export function registerRecipeCommands(program: Command, run: (fn: () => Promise
         return 0;
       }, o.format === 'json'),
     );
+}
+
+/** "1 tunnel", "2 tunnels", "1 switch", "0 switches". */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

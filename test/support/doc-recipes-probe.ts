@@ -19,7 +19,7 @@ try {
       out[file] = null;
     } catch (e) {
       if (!(e instanceof PrerequisiteError)) throw e;
-      out[file] = `this machine lacks: ${e.missing.map((m) => m.feature).join(', ')} (it runs in the VM: geneve-lab vm -- run)`;
+      out[file] = `this machine lacks: ${e.missing.map((m) => m.feature).join(', ')} (the kernel tier runs it in the VM: test/vm/look/doc-recipes.test.ts)`;
     }
   }
 } finally {

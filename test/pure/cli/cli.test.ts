@@ -44,6 +44,8 @@ test('validate accepts every example recipe', (t) => {
     t.is(r.code, 0, `${f}: ${r.stderr}`);
     t.regex(r.stdout, /: ok — lab "/);
   }
+  // Counts agree with their nouns: the quickstart has one tunnel.
+  t.regex(cli(['validate', 'recipes/quickstart.yaml']).stdout, /: ok — lab "quickstart": \d+ hosts?, \d+ switch(es)?, \d+ guests?, 1 tunnel, \d+ checks?\n$/);
 });
 
 test('plan --format sh prints the exact ip commands; --format json the operations; nothing is touched', (t) => {
