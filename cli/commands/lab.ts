@@ -167,7 +167,10 @@ export function registerLabCommands(
       .option('--tui', 'bring the lab up inside the interactive TUI (like `tui RECIPE`, then u)'),
   ).action((file: string, o: LabCmdOptions) =>
     run(() => withJunitOutcome(o.junit, 'up', async (writeJunit) => {
-      if (o.tui) return (await import('./tui-wiring.js')).upWithTui(file, globals());
+      if (o.tui) {
+        noteLabOfRecipe(file);
+        return (await import('./tui-wiring.js')).upWithTui(file, globals(), {}, writeJunit);
+      }
       const lab = await loadLab(file, o.json);
       requireRoot('up');
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });

@@ -9,6 +9,8 @@ import { EngineController } from '../../lib/engine/controller.js';
 import { UsageError } from '../../lib/errors.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
 import { loadTui, registerTuiCommand, runTui } from './tui.js';
+import { TuiOutcome } from '../tui-outcome.js';
+import type { WriteJunitResults } from '../junit-outcome.js';
 
 /** Load the recipe and build a controller on a quiet engine (no reporter writing over the screen). */
 export async function makeController(recipeFile: string, globals: GlobalOptions = {}): Promise<EngineController> {
@@ -38,26 +40,31 @@ export function registerTui(program: Command): void {
 }
 
 /**
- * `geneve-lab up RECIPE --tui`: open the TUI, bring the lab up in it at once and run its checks. Returns the exit
- * code (0: the user quit; the lab stays up unless they chose to tear it down).
+ * `geneve-lab up RECIPE --tui`: open the TUI, bring the lab up in it at once and run its checks.
+ * When the user quits (the lab stays up unless they chose to tear it down), the session ends as
+ * `up` would have on what the screen last showed (cli/tui-outcome.ts): the last `up` failed → its
+ * error is thrown (exit 3/4, `--junit` gets one errored test case); else the check results go to
+ * `--junit` and the exit code is 1 when one did not pass, 0 otherwise.
  */
-export async function upWithTui(recipeFile: string, globals: GlobalOptions = {}, opts: { color?: boolean } = {}): Promise<number> {
+export async function upWithTui(recipeFile: string, globals: GlobalOptions = {}, opts: { color?: boolean } = {}, writeJunit: WriteJunitResults = () => {}): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new UsageError('`up --tui` needs an interactive terminal (stdin and stdout must be a TTY); drop --tui for scripts');
   }
   await loadTui();
   const controller = await makeController(recipeFile, globals);
+  const outcome = new TuiOutcome(controller);
+  const ui = outcome.controller;
   let building: Promise<void> = Promise.resolve();
   try {
-    const shown = runTui(controller, opts);
+    const shown = runTui(ui, opts);
     // After the first render, so the progress of every step is on screen. A failure goes to the
     // status line as a notice (the app only shows errors of actions it started itself).
     // Then its checks, as `up` runs them (issue 18 §2); a failed check shows in the checks pane.
     building = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      controller
+      ui
         .up()
         .then(
-          () => controller.runChecks(),
+          () => ui.runChecks(),
           (e: unknown) => {
             const msg = e instanceof Error ? e.message : String(e);
             controller.bus.emit({ type: 'notice', level: 'warning', message: `up failed: ${msg.split('\n')[0]} (l on the failed step shows its log)` });
@@ -68,11 +75,11 @@ export async function upWithTui(recipeFile: string, globals: GlobalOptions = {},
         }),
     );
     await shown;
-    return 0;
   } finally {
     // Quitting while the lab is still being built must not leave it half-built: let `up` finish
     // (or roll back) before releasing the backend.
     await building;
     await controller.close();
   }
+  return outcome.finish(writeJunit);
 }

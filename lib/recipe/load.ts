@@ -76,7 +76,9 @@ function loadRecipeChecked(bytes: Buffer, file: string, text?: string): LoadedRe
     const line = before.split('\n').length;
     throw new RecipeError([fileProblem(file, 'contains NUL bytes (binary data?); a recipe is a YAML text file', line, nul - before.lastIndexOf('\n'))]);
   }
-  if (text.replace(/^\uFEFF/, '').trim() === '' || /^(\s*#.*\n?)*\s*$/.test(text))
+  // Line by line, not one regular expression: /^(\s*#.*\n?)*\s*$/ backtracked exponentially on a
+  // long comment header followed by YAML (15 s for recipes/inject-malformed-geneve.yaml).
+  if (text.split('\n').every((l) => l.trim() === '' || l.trim().startsWith('#')))
     throw new RecipeError([fileProblem(file, 'is empty; a recipe needs at least "lab: NAME" (see docs/recipes.md)')]);
 
   const deep = nestingProblem(file, text);

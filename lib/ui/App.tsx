@@ -10,8 +10,9 @@ import type { CounterSample } from '../stats/linkstats.js';
 import { initialUiState, objectSummary, uiReducer, type UiState } from './state.js';
 import { keyToCommand, type Mode } from './keys.js';
 import { clip } from './format.js';
+import { innerLines } from './components/Panel.js';
 import { ColorContext, T, colorFromEnv } from './theme.js';
-import { TopologyPanel } from './components/Topology.js';
+import { TopologyPanel, topologyText, topologyWindow } from './components/Topology.js';
 import { ProgressPanel } from './components/Progress.js';
 import { ChecksPanel } from './components/Checks.js';
 import { CountersPanel } from './components/Counters.js';
@@ -30,8 +31,9 @@ export interface AppProps {
   now?: () => number;
 }
 
-type Focus = 'progress' | 'checks' | 'counters';
-const FOCUS_ORDER: Focus[] = ['progress', 'checks', 'counters'];
+/** The panes in reading order (Tab cycles through them); the topology pane scrolls, the others select. */
+type Focus = 'topology' | 'progress' | 'checks' | 'counters';
+const FOCUS_ORDER: Focus[] = ['topology', 'progress', 'checks', 'counters'];
 
 interface Status {
   tone: 'bad' | 'ok' | 'busy' | 'warn' | 'dim';
@@ -68,7 +70,8 @@ export function App(props: AppProps) {
     setModeState(m);
   };
   const [focus, setFocus] = useState<Focus>('checks');
-  const [sel, setSel] = useState<Record<Focus, number>>({ progress: 0, checks: 0, counters: 0 });
+  // For the topology pane: its top row (it has no selection), clamped to its last page.
+  const [sel, setSel] = useState<Record<Focus, number>>({ topology: 0, progress: 0, checks: 0, counters: 0 });
   const [status, setStatus] = useState<Status>({ tone: 'dim', text: 'ready — u: up, c: checks, ?: help' });
   const [busy, setBusy] = useState<string | undefined>();
   const [samples, setSamples] = useState<Record<string, CounterSample>>({});
@@ -148,7 +151,21 @@ export function App(props: AppProps) {
     app.exit();
   };
 
-  const lists: Record<Focus, number> = { progress: ui.steps.length, checks: ui.checks.length, counters: targets.length };
+  // Layout: header, two rows of two panels, status line. Everything fits in columns × rows.
+  const leftW = Math.floor(columns / 2);
+  const rightW = columns - leftW;
+  const body = rows - 4; // header, two status lines, key hints
+  const topH = Math.floor(body / 2);
+  const botH = body - topH;
+  const topo = topologyWindow(controller.lab, ui.objects, leftW, topH, sel.topology);
+  const lists: Record<Focus, number> = { topology: topo.maxTop + 1, progress: ui.steps.length, checks: ui.checks.length, counters: targets.length };
+  /** How far PgUp/PgDn move in each pane: about one pane's worth of rows (counters take two per item). */
+  const page: Record<Focus, number> = {
+    topology: Math.max(1, topo.end - topo.start),
+    progress: Math.max(1, innerLines(topH) - 2),
+    checks: Math.max(1, innerLines(botH) - 2),
+    counters: Math.max(1, Math.floor((innerLines(botH) - 1) / 2)),
+  };
 
   /** The log of the selected step (l), in the log view. */
   const showStepLog = () => {
@@ -193,10 +210,15 @@ export function App(props: AppProps) {
         return;
       }
       case 'prev':
-      case 'next': {
-        const d = cmd === 'prev' ? -1 : 1;
-        if (mode === 'packets' || mode === 'log') return setScroll((x) => Math.max(0, x + d));
-        setSel((s) => ({ ...s, [focus]: clampSel(s[focus] + d, lists[focus]) }));
+      case 'next':
+      case 'page-up':
+      case 'page-down': {
+        const paged = cmd === 'page-up' || cmd === 'page-down';
+        const sign = cmd === 'prev' || cmd === 'page-up' ? -1 : 1;
+        if (mode === 'packets' || mode === 'log') return setScroll((x) => Math.max(0, x + sign * (paged ? Math.max(1, body - 4) : 1)));
+        // The topology's top row starts from where it is drawn (a resize may have clamped it).
+        const from = focus === 'topology' ? topo.start : sel[focus];
+        setSel((s) => ({ ...s, [focus]: clampSel(from + sign * (paged ? page[focus] : 1), lists[focus]) }));
         return;
       }
       case 'focus-next':
@@ -233,7 +255,14 @@ export function App(props: AppProps) {
         return;
       }
       case 'detail': {
-        // The whole of the selected check; with the progress pane focused, the step's log (as l).
+        // The whole of the selected check; with the progress pane focused, the step's log (as l);
+        // with the topology focused, every object and tunnel parameter uncut.
+        if (focus === 'topology') {
+          setLog({ title: `Topology — ${ui.lab} — in full`, lines: wrapLines(topologyText(controller.lab, ui.objects), columns - 4) });
+          setScroll(0);
+          setMode('log');
+          return;
+        }
         const c = focus === 'checks' ? ui.checks[sel.checks] : undefined;
         if (focus === 'checks' && !c) return setStatus({ tone: 'warn', text: 'no check selected' });
         if (c) {
@@ -271,12 +300,6 @@ export function App(props: AppProps) {
     }
   });
 
-  // Layout: header, two rows of two panels, status line. Everything fits in columns × rows.
-  const leftW = Math.floor(columns / 2);
-  const rightW = columns - leftW;
-  const body = rows - 4; // header, two status lines, key hints
-  const topH = Math.floor(body / 2);
-  const botH = body - topH;
   const sum = objectSummary(ui);
   const header =
     `geneve-lab · ${ui.lab} · ${ui.labUp ? 'UP' : ui.phase?.state === 'start' ? ui.phase.name + '…' : 'down'}` +
@@ -290,7 +313,7 @@ export function App(props: AppProps) {
     main = (
       <Box flexDirection="column">
         <Box>
-          <TopologyPanel lab={controller.lab} objects={ui.objects} width={leftW} height={topH} />
+          <TopologyPanel lab={controller.lab} objects={ui.objects} focused={focus === 'topology'} scroll={sel.topology} width={leftW} height={topH} />
           <ProgressPanel state={ui} selected={sel.progress} focused={focus === 'progress'} now={now} width={rightW} height={topH} />
         </Box>
         <Box>

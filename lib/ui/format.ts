@@ -84,8 +84,51 @@ export function visibleWindow(count: number, selected: number, height: number): 
 export function overflowWindow(count: number, selected: number, height: number, per = 1): { start: number; end: number; note?: string } {
   if (count * per <= height) return { start: 0, end: count };
   const win = visibleWindow(count, selected, Math.max(1, Math.floor((height - 1) / per)));
-  const parts = [win.start ? `${win.start} above` : '', win.end < count ? `${count - win.end} below` : ''].filter(Boolean);
-  return { ...win, note: `… ${parts.join(', ')} (↑/↓)` };
+  return { ...win, note: hiddenNote(win.start, count - win.end) };
+}
+
+/** The note an overflowing list shows instead of hiding rows silently: "… 3 above, 5 below (↑/↓)". */
+export function hiddenNote(above: number, below: number): string | undefined {
+  if (!above && !below) return undefined;
+  return `… ${[above ? `${above} above` : '', below ? `${below} below` : ''].filter(Boolean).join(', ')} (↑/↓)`;
+}
+
+/**
+ * A list scrolled by its top row rather than by a selection (the topology pane): `top` is
+ * clamped so the last page is full, and when the rows do not fit one of the `height` lines is the
+ * note saying how many are hidden above and below.
+ */
+export function scrollWindow(count: number, top: number, height: number): { start: number; end: number; note?: string; maxTop: number } {
+  if (height <= 0) return { start: 0, end: 0, maxTop: 0 };
+  if (count <= height) return { start: 0, end: count, maxTop: 0 };
+  const room = Math.max(1, height - 1);
+  const maxTop = count - room;
+  const start = Math.min(Math.max(0, top), maxTop);
+  const end = start + room;
+  return { start, end, maxTop, note: hiddenNote(start, count - end) };
+}
+
+/** Words of `text` in lines of at most `width` columns (a longer word is broken). */
+export function wrapWords(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ').filter(Boolean)) {
+    let rest = [...word];
+    if (line && [...line].length + 1 + rest.length <= w) {
+      line += ' ' + word;
+      continue;
+    }
+    if (line) out.push(line);
+    line = '';
+    while (rest.length > w) {
+      out.push(rest.slice(0, w).join(''));
+      rest = rest.slice(w);
+    }
+    line = rest.join('');
+  }
+  if (line || !out.length) out.push(line);
+  return out;
 }
 
 /** Trim a line to `width` columns with an ellipsis. */

@@ -11,6 +11,8 @@ export type Command =
   | 'rerun'
   | 'prev'
   | 'next'
+  | 'page-up'
+  | 'page-down'
   | 'focus-next'
   | 'capture'
   | 'log'
@@ -25,6 +27,8 @@ export type Command =
 export interface KeyInfo {
   upArrow?: boolean;
   downArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
   return?: boolean;
   escape?: boolean;
   tab?: boolean;
@@ -51,10 +55,14 @@ export function keyToCommand(mode: Mode, input: string, key: KeyInfo): Command |
     if (key.escape || key.meta || input === 'q') return 'close';
     if (key.upArrow || input === 'k') return 'prev';
     if (key.downArrow || input === 'j') return 'next';
+    if (key.pageUp) return 'page-up';
+    if (key.pageDown) return 'page-down';
     return undefined;
   }
   if (key.upArrow || input === 'k') return 'prev';
   if (key.downArrow || input === 'j') return 'next';
+  if (key.pageUp) return 'page-up';
+  if (key.pageDown) return 'page-down';
   if (key.return) return 'rerun';
   if (key.tab) return 'focus-next';
   switch (input) {

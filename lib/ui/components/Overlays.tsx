@@ -12,11 +12,12 @@ export const HELP_LINES: [string, string][] = [
   ['d', 'tear the lab down (asks first)'],
   ['c', 'run all checks'],
   ['Enter', 're-run the selected check'],
-  ['↑/↓ j/k', 'select in the focused panel'],
-  ['Tab', 'focus next panel (progress, checks, counters)'],
+  ['↑/↓ j/k', 'select in the focused panel (the topology scrolls)'],
+  ['PgUp/PgDn', 'a page up or down in the focused panel or view'],
+  ['Tab', 'focus next panel (topology, progress, checks, counters)'],
   ['p', 'capture packets on the selected interface'],
   ['l', 'log of the selected step'],
-  ['i', 'the selected check in full (message, figures, raw output)'],
+  ['i', 'in full: the selected check (message, figures, raw output), or the topology'],
   ['?', 'this help'],
   ['Esc', 'close a view'],
   ['q', 'quit (asks whether to tear the lab down)'],
@@ -60,7 +61,7 @@ export function PacketsView(props: { title: string; packets: DecodedPacketSummar
       {lines.slice(win.start, win.end).map((l, i) => (
         <T key={i}>{clip(l, cols)}</T>
       ))}
-      <T tone="dim">Esc to close · j/k scroll</T>
+      <T tone="dim">Esc to close · j/k PgUp/PgDn scroll</T>
     </Panel>
   );
 }
@@ -74,7 +75,7 @@ export function LogView(props: { title: string; lines: string[]; scroll: number;
       {props.lines.slice(win.start, win.end).map((l, i) => (
         <T key={i}>{clip(l, cols)}</T>
       ))}
-      <T tone="dim">Esc to close · j/k scroll</T>
+      <T tone="dim">Esc to close · j/k PgUp/PgDn scroll</T>
     </Panel>
   );
 }

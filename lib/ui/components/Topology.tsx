@@ -1,7 +1,7 @@
 import { Box } from 'ink';
 import type { Lab } from '../../model/types.js';
 import type { ObjectState, ObjectView } from '../state.js';
-import { tunnelParams, clip } from '../format.js';
+import { tunnelParams, clip, scrollWindow, wrapWords } from '../format.js';
 import { T, type Tone } from '../theme.js';
 import { Panel, innerCols, innerLines } from './Panel.js';
 
@@ -46,32 +46,44 @@ export function topologyLines(lab: Lab, objects: ObjectView[]): Line[] {
   return lines;
 }
 
-export function TopologyPanel(props: { lab: Lab; objects: ObjectView[]; width: number; height: number; focused?: boolean }) {
+/** One screen row of the pane: an object with its state, or one wrapped line of a tunnel's parameters. */
+export interface TopologyRow {
+  text: string;
+  state?: ObjectState;
+  indent?: boolean;
+}
+
+/**
+ * The pane's rows at `cols` inner columns: tunnel parameters wrapped into rows of their own (so
+ * the pane can count, scroll and say what it hides), other objects one row each.
+ */
+export function topologyRows(lab: Lab, objects: ObjectView[], cols: number): TopologyRow[] {
+  return topologyLines(lab, objects).flatMap((l): TopologyRow[] =>
+    l.indent ? wrapWords(l.text, Math.max(1, cols - 2)).map((text) => ({ text, indent: true })) : [{ text: l.text, ...(l.state ? { state: l.state } : {}) }],
+  );
+}
+
+/** The topology as a window of rows: `scroll` is the top row (clamped); the App scrolls it when the pane has the focus. */
+export function topologyWindow(lab: Lab, objects: ObjectView[], width: number, height: number, scroll: number) {
+  const rows = topologyRows(lab, objects, innerCols(width));
+  return { rows, ...scrollWindow(rows.length, scroll, innerLines(height)) };
+}
+
+/** The topology in full, for the detail view (i with the pane focused): nothing clipped. */
+export function topologyText(lab: Lab, objects: ObjectView[]): string[] {
+  return topologyLines(lab, objects).map((l) => (l.indent ? `    ${l.text}` : `[${STATE_LABEL[l.state ?? 'planned']}] ${l.text}`));
+}
+
+export function TopologyPanel(props: { lab: Lab; objects: ObjectView[]; width: number; height: number; focused?: boolean; scroll?: number }) {
   const cols = innerCols(props.width);
-  const max = innerLines(props.height);
-  const all = topologyLines(props.lab, props.objects);
-  // Tunnel parameter lines wrap (estimate their height); the rest are one line each.
-  const height = (l: Line) => (l.indent ? Math.max(1, Math.ceil(l.text.length / Math.max(1, cols - 4))) : 1);
-  const total = all.reduce((n, l) => n + height(l), 0);
-  let shown = all;
-  if (total > max) {
-    shown = [];
-    let used = 0;
-    for (const l of all) {
-      if (used + height(l) > max - 1) break;
-      shown.push(l);
-      used += height(l);
-    }
-  }
+  const win = topologyWindow(props.lab, props.objects, props.width, props.height, props.scroll ?? 0);
   return (
     <Panel title={`Topology — ${props.lab.name}`} width={props.width} height={props.height} focused={props.focused}>
-      {shown.map((l, i) =>
+      {win.rows.slice(win.start, win.end).map((l, i) =>
         l.indent ? (
           <Box key={i} paddingLeft={2}>
-            {/* Parameters wrap rather than being cut: they are what the panel is for. */}
-            <T tone="dim" wrap="wrap">
-              {l.text}
-            </T>
+            {/* Parameters are wrapped into rows (topologyRows), never cut: they are what the pane is for. */}
+            <T tone="dim">{l.text}</T>
           </Box>
         ) : (
           <Box key={i}>
@@ -80,7 +92,7 @@ export function TopologyPanel(props: { lab: Lab; objects: ObjectView[]; width: n
           </Box>
         ),
       )}
-      {all.length > shown.length ? <T tone="dim">… {all.length - shown.length} more</T> : null}
+      {win.note ? <T tone="dim">{clip(win.note, cols)}</T> : null}
     </Panel>
   );
 }

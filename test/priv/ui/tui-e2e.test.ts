@@ -198,15 +198,27 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
   t.is(await tui.exitStatus(), '0', 'the TUI exited with status 0');
 }, { tools: ['tmux'] });
 
-privTest('up RECIPE --tui builds the lab at once and runs its checks; q, n keeps it; tui takes it over; q, y tears it down', async (t) => {
+privTest('up RECIPE --tui --junit FILE builds the lab at once and runs its checks; Tab reaches the topology; q, n keeps it and writes the report; tui takes it over; q, y tears it down', async (t) => {
   t.timeout(400_000);
   if (!cliReady(t)) return;
-  const tui = openTui(t, (recipe) => ['up', recipe, '--tui']);
+  const junitDir = mkdtempSync(path.join(tmpdir(), 'geneve-lab-tui-junit-'));
+  t.teardown(() => rmSync(junitDir, { recursive: true, force: true }));
+  const junit = path.join(junitDir, 'up-tui.xml');
+  const tui = openTui(t, (recipe) => ['up', recipe, '--tui', '--junit', junit]);
   await tui.waitFor(new RegExp(`geneve-lab · ${tui.labName} · UP`), 'up without a key', 150_000);
   t.notRegex(tui.screen(), /\[(planned|creating|FAILED)\]/, 'every object is up');
   t.true(netns().some((n) => n.startsWith(tui.prefix)), `namespaces ${tui.prefix}* exist`);
   // Then its checks run, as `up` runs them.
-  await tui.waitFor(/Checks — [1-9]\d* passed, 0 failed/, 'the checks ran without a key', 120_000);
+  const checked = await tui.waitFor(/Checks — ([1-9]\d*) passed, 0 failed, \1 total/, 'the checks ran without a key, all passed', 120_000);
+  const passed = Number(/Checks — (\d+) passed/.exec(checked)![1]);
+
+  // Tab: checks → counters → topology (the pane gets the focus marker).
+  tui.key('Tab');
+  tui.key('Tab');
+  await tui.waitFor(/▶ Topology — /, 'Tab reaches the topology pane', 10_000);
+  tui.key('PgDn'); // scrolls when it overflows; never an error either way
+  await sleep(300);
+  t.regex(tui.screen(), /▶ Topology — /);
 
   // Quit and keep the lab running.
   tui.key('q');
@@ -215,6 +227,10 @@ privTest('up RECIPE --tui builds the lab at once and runs its checks; q, n keeps
   tui.key('n');
   t.is(await tui.exitStatus(), '0', 'quit, lab kept: exit status 0');
   t.true(netns().some((n) => n.startsWith(tui.prefix)), 'the lab is still there after quitting with n');
+  // --junit: written when the TUI closed, with the checks it showed (all passed).
+  t.true(existsSync(junit), '--junit FILE written by up --tui');
+  const xml = existsSync(junit) ? readFileSync(junit, 'utf8') : '';
+  t.regex(xml, new RegExp(`<testsuite name="${tui.labName}" tests="${passed}" failures="0" errors="0"`));
 
   // A new TUI on the running lab says so, and u takes it over without rebuilding.
   tui.restart((recipe) => ['tui', recipe]);

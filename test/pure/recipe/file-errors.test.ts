@@ -40,3 +40,13 @@ test('duplicate keys are malformed YAML', async (t) => {
   t.regex(e!.problems[0]!.message, /malformed YAML: .*unique/i);
   t.is(e!.problems[0]!.line, 2);
 });
+
+test('a long comment header before the YAML is read at once (the empty-recipe test is linear, not a backtracking regex)', async (t) => {
+  const { loadRecipeText } = await import('../../../lib/recipe/load.js');
+  const header = Array.from({ length: 60 }, (_, i) => `# comment line ${i}: ${'x'.repeat(60)}`).join('\n');
+  const started = Date.now();
+  const { lab } = loadRecipeText(`${header}\nlab: commented\nhosts: [{ name: h1 }]\n`, 'commented.yaml');
+  t.is(lab.name, 'commented');
+  t.true(Date.now() - started < 2000, `${Date.now() - started} ms`);
+  t.throws(() => loadRecipeText(`${header}\n  # indented\n\n`, 'only-comments.yaml'), { message: /is empty/ });
+});

@@ -9,7 +9,7 @@ import { iperfFailed, pingPassed, sampleLab, samplePlan } from './fixtures/lab.j
 const lab = sampleLab();
 const plan = samplePlan();
 const tick = (ms = 80) => new Promise((r) => setTimeout(r, ms));
-const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', tab: '\t', esc: '\u001B' };
+const KEY = { up: '\u001B[A', down: '\u001B[B', pgUp: '\u001B[5~', pgDown: '\u001B[6~', enter: '\r', tab: '\t', esc: '\u001B' };
 
 const upEvents: LabEvent[] = [
   { type: 'plan', lab: 'quick', plan },
@@ -144,6 +144,7 @@ test.serial('l shows the log of the selected step', async (t) => {
   await app.waitFor(/\$ ip -n gl-quick-box-2 link add x9 type dummy/);
   await app.press(KEY.esc);
   await app.press(KEY.tab); // checks → counters
+  await app.press(KEY.tab); // → topology
   await app.press(KEY.tab); // → progress
   await app.waitFor(/▶ Progress/);
   await app.press('k');
@@ -262,5 +263,85 @@ test.serial('i opens the selected check in full: message, figures, raw output; E
   t.regex(f, /END/, 'a line longer than the screen is wrapped, not cut');
   await app.press(KEY.esc);
   await app.waitFor(/Topology — quick/);
+  app.unmount();
+});
+
+/** The rows of the topology pane (left half of the top panes), borders and the right pane cut off. */
+const topologyPane = (f: string) => {
+  const lines = f.split('\n');
+  const top = lines.findIndex((l) => /Topology — /.test(l));
+  const out: string[] = [];
+  for (const l of lines.slice(top)) {
+    if (/^└/.test(l)) break;
+    out.push(l.slice(1, l.indexOf('│', 1)).trimEnd());
+  }
+  return out;
+};
+
+test.serial('Tab reaches the topology pane; ↓/PgDn scroll it to the hidden rows, ↑/PgUp back; it says how many rows it hides; i shows it in full', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents });
+  // 80×24: the topology pane has 7 rows for 10 rows of topology.
+  const app = await start(ctrl, { columns: 80, rows: 24 });
+  await app.bringUp();
+  let pane = topologyPane(app.frame());
+  t.regex(pane[1]!, /^\[up\] tunnel tun0 geneve\/v4/, 'the tunnel first');
+  t.false(pane.some((l) => /host box-2/.test(l)), 'the last host is below the fold');
+  const note = pane.find((l) => /^… /.test(l));
+  t.truthy(note, 'the pane says it hides rows');
+  const below = Number(/… (\d+) below \(↑\/↓\)$/.exec(note!)?.[1]);
+  t.true(below >= 2, note);
+  t.notRegex(app.frame(), /▶ Topology/, 'not focused at start (the checks are)');
+
+  // checks → counters → topology
+  await app.press(KEY.tab);
+  await app.press(KEY.tab);
+  await app.waitFor(/▶ Topology — quick/);
+  t.notRegex(app.frame(), /▶ Checks/);
+
+  await app.press(KEY.down);
+  pane = topologyPane(app.frame());
+  t.regex(pane.find((l) => /^… /.test(l)) ?? '', new RegExp(`^… 1 above, ${below - 1} below`), 'one row scrolled');
+  t.notRegex(pane[1]!, /tunnel tun0/, 'the first row scrolled out');
+
+  await app.press(KEY.pgDown);
+  pane = topologyPane(app.frame());
+  t.true(pane.some((l) => /\[up\] host box-2 · eth0 198\.51\.100\.2\/24/.test(l)), `the last row is revealed:\n${pane.join('\n')}`);
+  t.regex(pane.find((l) => /^… /.test(l)) ?? '', /^… \d+ above \(↑\/↓\)$/, 'nothing below any more');
+  await app.press(KEY.pgDown);
+  await app.press(KEY.down);
+  t.deepEqual(topologyPane(app.frame()), pane, 'scrolling stops at the last row');
+
+  await app.press(KEY.pgUp);
+  await app.press(KEY.up);
+  await app.press(KEY.up);
+  pane = topologyPane(app.frame());
+  t.regex(pane[1]!, /^\[up\] tunnel tun0 geneve\/v4/, 'back at the top');
+  t.regex(pane.find((l) => /^… /.test(l)) ?? '', new RegExp(`^… ${below} below`));
+
+  // The cut guest lines in full.
+  await app.press('i');
+  await app.waitFor(/Topology — quick — in full/);
+  t.regex(app.frame(), /\[up\] guest left on br1 · 203\.0\.113\.1\/24/);
+  t.regex(app.frame(), /\[up\] host box-2 · eth0 198\.51\.100\.2\/24/);
+  await app.press(KEY.esc);
+  await app.waitFor(/▶ Topology — quick/);
+  t.deepEqual(ctrl.calls, ['up'], 'scrolling and i called nothing on the lab');
+  app.unmount();
+});
+
+test.serial('PgDn/PgUp move the selection by a page in a list pane', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents });
+  const app = await start(ctrl, { columns: 80, rows: 24 });
+  await app.bringUp();
+  // Tab ×3: checks → counters → topology → progress; the newest step (#9) is selected.
+  for (let i = 0; i < 3; i++) await app.press(KEY.tab);
+  await app.waitFor(/▶ Progress/);
+  await app.press(KEY.pgUp);
+  const sel = /› ✓ #(\d+) /.exec(app.frame())?.[1];
+  t.truthy(sel);
+  t.true(Number(sel) < 8, `moved more than one step: #${sel}`);
+  await app.press(KEY.pgDown);
+  await app.press(KEY.pgDown);
+  t.regex(app.frame(), /› ✓ #9 /, 'PgDn stops at the last step');
   app.unmount();
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import React from 'react';
 import { render } from 'ink-testing-library';
-import { TopologyPanel } from '../../../lib/ui/components/Topology.js';
+import { TopologyPanel, topologyRows } from '../../../lib/ui/components/Topology.js';
 import { ProgressPanel } from '../../../lib/ui/components/Progress.js';
 import { ChecksPanel } from '../../../lib/ui/components/Checks.js';
 import { CountersPanel, growingErrors } from '../../../lib/ui/components/Counters.js';
@@ -49,6 +49,27 @@ test('topology, creating/up/failed per object from step events', (t) => {
   t.regex(line(f, /guest right/), /\[creating\]/);
   t.regex(line(f, /tunnel tun0/), /\[FAILED\]/);
   t.regex(line(f, /host box-1/), /\[planned\]/);
+});
+
+test('topology, too small: scrolled by its top row, the hidden rows counted above and below, parameters wrapped into rows', (t) => {
+  const objects = initialUiState(lab).objects;
+  const rows = topologyRows(lab, objects, 38);
+  t.true(rows.filter((r) => r.indent).length >= 2, 'the tunnel parameters take more than one row at 38 columns');
+  for (const r of rows) t.true([...r.text].length <= (r.indent ? 36 : Infinity), r.text);
+  // height 9: 6 rows inside the border and title, one of them the note.
+  const at = (scroll: number) => frame(<TopologyPanel lab={lab} objects={objects} width={40} height={9} scroll={scroll} focused />);
+  let f = at(0);
+  t.regex(f, /▶ Topology — quick/, 'the focused pane is marked');
+  t.regex(f, /\[planned\] tunnel tun0/);
+  t.regex(f, new RegExp(`… ${rows.length - 5} below \\(↑/↓\\)`));
+  f = at(2);
+  t.notRegex(f, /tunnel tun0/);
+  t.regex(f, new RegExp(`… 2 above, ${rows.length - 7} below`));
+  f = at(999);
+  t.regex(f, /\[planned\] host box-2/, 'the last row at the bottom');
+  t.regex(f, new RegExp(`… ${rows.length - 5} above \\(↑/↓\\)`), 'a scroll past the end is clamped to the last page');
+  // Tall enough: no note.
+  t.notRegex(frame(<TopologyPanel lab={lab} objects={objects} width={40} height={rows.length + 3} />), /… \d+ (above|below)/);
 });
 
 test('progress: running step with spinner and elapsed time, done steps with duration', (t) => {

@@ -12,6 +12,8 @@ test('main view keys', (t) => {
   t.is(k('k'), 'prev');
   t.is(k('', { upArrow: true }), 'prev');
   t.is(k('', { tab: true }), 'focus-next');
+  t.is(k('', { pageUp: true }), 'page-up');
+  t.is(k('', { pageDown: true }), 'page-down');
   t.is(k('p'), 'capture');
   t.is(k('l'), 'log');
   t.is(k('?'), 'help');
@@ -33,6 +35,8 @@ test('overlays: Esc closes, j/k scroll, lab keys are ignored', (t) => {
   for (const mode of ['packets', 'log'] as const) {
     t.is(keyToCommand(mode, '', { escape: true }), 'close');
     t.is(keyToCommand(mode, 'j', {}), 'next');
+    t.is(keyToCommand(mode, '', { pageDown: true }), 'page-down');
+    t.is(keyToCommand(mode, '', { pageUp: true }), 'page-up');
     t.is(keyToCommand(mode, 'u', {}), undefined);
     t.is(keyToCommand(mode, 'd', { meta: true }), 'close', 'Esc typed just before another key still closes');
   }
