@@ -20,7 +20,10 @@
 #              offline box to use instead of building: build.ts --print-dir), GL_BOX_FILE (a .box
 #              file to add instead), GL_PROVIDER (libvirt|virtualbox), GL_RESULTS_DIR,
 #              GL_RECIPES (space separated), GL_CLI (default "node bin/geneve-lab.js"),
-#              GL_KEEP_BOXES=1 (skip destroy, debugging only), GL_RECIPE_TIMEOUT (seconds per
+#              GL_KEEP_BOXES=1 (skip destroy, debugging only; not with the offline box, whose
+#              lab's watchdog removes the boxes when this script ends), GL_PAUSE_BEFORE_DESTROY=
+#              SECONDS (debugging: wait that long, or until $RESULTS/PAUSED is removed, before the
+#              trap destroys anything), GL_RECIPE_TIMEOUT (seconds per
 #              command, default 900), GL_BOOT_TIMEOUT (seconds for vagrant up, default 600),
 #              GL_INSIDE_BOX (0|1: also run the recipes inside box-1; default 1 except offline).
 set -euo pipefail
@@ -95,14 +98,30 @@ STARTED=$(date +%s)
 LAB_WORKDIR=
 VAGRANT=(vagrant)
 
+# GL_PAUSE_BEFORE_DESTROY=SECONDS (debugging): the trap waits before destroying anything, up to
+# SECONDS or until $RESULTS/PAUSED is removed, so the boxes can be looked at after a failure.
+# shellcheck disable=SC2317  # called by the EXIT trap
+pause_before_destroy() {
+  local secs=${GL_PAUSE_BEFORE_DESTROY:-0} until
+  [[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] && [ -f "$LAB/vagrant_ssh_config" ] || return 0
+  until=$(($(date +%s) + secs))
+  : >"$RESULTS/PAUSED"
+  log "GL_PAUSE_BEFORE_DESTROY=$secs: the boxes stay up until $(date -u -d "@$until" +%H:%M:%S) or until $RESULTS/PAUSED is removed; reach one with:"
+  echo "  ${IN_LAB[*]} ssh -F $LAB/vagrant_ssh_config box-1 'sudo ipsec statusall'"
+  while [ -e "$RESULTS/PAUSED" ] && [ "$(date +%s)" -lt "$until" ]; do sleep 2; done
+  rm -f "$RESULTS/PAUSED"
+}
+
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   trap '' INT TERM # a second Ctrl-C must not interrupt the cleanup itself
   if [ -n "$CHILD" ]; then kill "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
+  pause_before_destroy
   if [ "${GL_KEEP_BOXES:-0}" = 1 ]; then
     log "GL_KEEP_BOXES=1: boxes left running; remove them with: ${VAGRANT[*]} destroy -f${LAB_WORKDIR:+ ; ${DRIVER[*]} down --lab $LAB_WORKDIR}"
+    [ -z "$LAB_WORKDIR" ] || echo "ci.sh: with the offline box the lab's watchdog removes the boxes as soon as this script ends; to look at them, use GL_PAUSE_BEFORE_DESTROY=SECONDS instead" >&2
   else
     log "vagrant destroy -f"
     timeout 300 "${VAGRANT[@]}" destroy -f || { echo "ci.sh: vagrant destroy failed; run '${VAGRANT[*]} destroy -f' by hand" >&2; [ "$rc" != 0 ] || rc=1; }

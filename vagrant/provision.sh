@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision one geneve-lab box (Debian 12): the tools the lab drives (iproute2, Open vSwitch,
-# iperf3, tcpdump, tshark, ethtool), Node.js >= 22 and the project itself.
+# iperf3, tcpdump, tshark, ethtool, strongSwan with openvswitch-ipsec), Node.js >= 22 and the
+# project itself.
 # Run by Vagrant as root; safe to run again (every step checks before it changes anything).
 set -euo pipefail
 
@@ -20,7 +21,13 @@ log "installing Debian packages"
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   iproute2 openvswitch-switch iperf3 tcpdump tshark ethtool kmod procps \
-  ca-certificates rsync npm
+  ca-certificates rsync npm \
+  strongswan libstrongswan-standard-plugins openvswitch-ipsec
+# GRE over IPsec (vagrant-ipsec-gre.yaml): openvswitch-ipsec's IKE is strongSwan, and its proposal
+# is AES-GCM, which needs the gcm plugin from libstrongswan-standard-plugins (only a Recommends).
+# As on the offline box, the IPsec daemons run only when a recipe needs them (vagrant/ci.sh starts
+# openvswitch-ipsec then).
+systemctl disable --now openvswitch-ipsec.service strongswan-starter.service >/dev/null 2>&1 || true
 
 # Node: bookworm's nodejs is 18, the project needs >= 22. The `node` package on the npm registry
 # carries the official binary; installed into /usr/local it comes first on PATH.

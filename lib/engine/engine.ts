@@ -115,7 +115,9 @@ export class Engine {
 
   constructor(deps: EngineDeps) {
     this.exec = deps.exec;
-    this.remotes = new RemoteHosts(deps.ssh);
+    // Notices of an SSH host's runners (e.g. "IPsec SAs established in 3.1 s") go on the bus like
+    // this machine's (the bus is read when one is emitted, so it may be set below).
+    this.remotes = new RemoteHosts(deps.ssh, (message, level = 'info') => this.bus.emit({ type: 'notice', level, message }));
     // Steps of SSH hosts go to the iproute2 backend over that host's connection; closing the
     // backend (as every command does at its end) also ends the SSH connections.
     this.localBackend = deps.backend;

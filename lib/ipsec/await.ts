@@ -33,6 +33,17 @@ export function ipsecArgv(t: AwaitTarget): string[] {
   return t.ipsecDir ? ipsecCmd(ipsecPaths(t.ipsecDir), t.ns) : inNetns(t.ns || undefined, ['ipsec']);
 }
 
+/**
+ * The end of charon's log: the lab's own file on a simulated host; on a machine's own IKE service
+ * (an SSH host) its journal (charon logs to syslog under the ident "charon"; this boot only).
+ * Empty when there is none to read. `timestamps`: journal lines with their time (artifacts).
+ */
+export async function charonLogTail(t: AwaitTarget, lines: number, timestamps = false): Promise<string> {
+  if (t.ipsecDir) return logTail(t.exec, ipsecPaths(t.ipsecDir).charonLog, lines);
+  const r = await t.exec.run(['journalctl', '-q', '--no-pager', '-b', '-o', timestamps ? 'short-iso' : 'cat', '-t', 'charon', '-n', String(lines)], { timeoutMs: 15_000 });
+  return r.exitCode === 0 ? r.stdout.trim() : '';
+}
+
 /** How long authentication keeps failing before `up` stops waiting (the peer had time to load its key). */
 export const AUTH_GIVE_UP_MS = 20_000;
 
@@ -77,7 +88,7 @@ export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date
     }
     await sleep(250);
   }
-  const log = t.ipsecDir ? await logTail(t.exec, ipsecPaths(t.ipsecDir).charonLog, 200) : '';
+  const log = await charonLogTail(t, 200);
   const hints = negotiationHints(`${log}\n${lastError}`);
   const what = !conns.length
     ? 'no strongSwan connection for it was ever configured' + ('ovsPort' in spec.conns ? ` (ovs-monitor-ipsec did not write one for port "${spec.conns.ovsPort}")` : '')

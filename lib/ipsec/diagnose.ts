@@ -6,9 +6,8 @@
  */
 import { inNetns, type Executor } from '../exec/executor.js';
 import type { Lab, Tunnel } from '../model/types.js';
-import { ipsecArgv } from './await.js';
-import { logTail } from './daemons.js';
-import { ipsecDir, ipsecPaths } from './paths.js';
+import { charonLogTail, ipsecArgv } from './await.js';
+import { ipsecDir } from './paths.js';
 import { installed, negotiationHints, ovsPortConns, parseIpsecStatus } from './status.js';
 import { ikeConnsFor } from './strongswan.js';
 
@@ -32,7 +31,7 @@ async function ikeProblem(lab: Lab, t: Tunnel, o: DiagnoseOptions): Promise<stri
   const status = parseIpsecStatus(st.stdout);
   const conns = end.impl === 'ovs' ? ovsPortConns(status.routed.concat(status.children.map((c) => c.conn)), end.ifname) : ikeConnsFor(t.name, t.type, end.local, end.remote, port(t)).map((c) => c.name);
   if (conns.length && conns.every((c) => installed(status, c))) return undefined;
-  const log = target.ipsecDir ? await logTail(target.exec, ipsecPaths(target.ipsecDir).charonLog, 300) : '';
+  const log = await charonLogTail(target, 300);
   const hints = negotiationHints(log);
   return `the IPsec SA of tunnel "${t.name}" never came up (${end.local} ⇄ ${end.remote}${hints.length ? `: ${hints.join('; ')}` : conns.length ? '' : ': no strongSwan connection for it on host "' + h.name + '"'})`;
 }

@@ -10,6 +10,7 @@ import { ipsecCmd, startIpsec, stopIpsec, writeFileVia } from './daemons.js';
 import type { IpsecOp } from './ops.js';
 import { setPortPsk } from './ovsdb-psk.js';
 import { ipsecPaths } from './paths.js';
+import { ikeCryptoProblem } from './status.js';
 import { labConns, labSecrets } from './strongswan.js';
 import { policyAddLine, policyDeleteLine, stateAddLine, stateDeleteLine } from './xfrm.js';
 
@@ -54,6 +55,14 @@ export class IpsecRunner {
             request: 'pgrep -f ovs-monitor-ipsec',
             kernelMessage: 'the machine\'s openvswitch-ipsec service (ovs-monitor-ipsec) is not running, so nothing would negotiate this port\'s SAs: start it (systemctl start openvswitch-ipsec), or use static keys (ipsec: { keys: [...] })',
           });
+        if (!op.ipsecDir) {
+          // …and its charon must be able to run OVS's IKE proposal (AES-GCM): without a plugin for
+          // it, IKE_SA_INIT succeeds and then key derivation fails, forever (seen on Debian boxes
+          // installed without recommends, which lack libstrongswan-standard-plugins).
+          const plugins = await this.exec.run(['ipsec', 'listplugins'], { timeoutMs: 15_000 });
+          const problem = plugins.exitCode === 0 ? ikeCryptoProblem(plugins.stdout) : undefined;
+          if (problem) throw new OpError({ ...where, request: 'ipsec listplugins', kernelMessage: problem });
+        }
         await setPortPsk(this.exec, { db: op.db, port: op.port, psk: op.psk, ...(op.esp ? { esp: op.esp } : {}), subject: step.subject, ...(op.ns ? { ns: op.ns } : {}) });
         return;
       case 'ipsec.await': {

@@ -66,6 +66,10 @@ const FAILURES: [RegExp, string][] = [
   [/TS_UNACCEPTABLE|traffic selectors .* unacceptable/, 'traffic selectors unacceptable (TS_UNACCEPTABLE): the ends protect different protocols or ports'],
   [/unable to add SAD entry|unable to install (inbound|outbound) IPsec SA/, 'the kernel refused the SA (no ESP support or algorithm: modprobe esp4 / esp6)'],
   [/giving up after \d+ retransmits|retransmit \d+ of request/, 'no answer from the peer (IKE retransmits): is its IKE daemon running, is UDP 500/4500 reachable?'],
+  [
+    /ENCRYPTION_ALGORITHM \S+ \(key size \d+\) not supported|key derivation failed/,
+    "charon cannot use the negotiated IKE algorithm (\"not supported!\", \"key derivation failed\"): a crypto plugin is missing — OVS's IKE proposal is AES-GCM, which needs strongSwan's gcm (or openssl) plugin: install libstrongswan-standard-plugins and restart the IKE daemon",
+  ],
 ];
 
 /**
@@ -80,4 +84,37 @@ export function negotiationHints(log: string): string[] {
     if (hit) return [hit[1]];
   }
   return [];
+}
+
+/**
+ * The AEAD ovs-monitor-ipsec's strongSwan connections use: its `conn %default` fixes
+ * `ike=aes256gcm16-sha256-modp2048` (and the same ESP unless the port says otherwise), whatever
+ * the port's options. strongSwan's feature name for it in `ipsec listplugins`.
+ */
+export const OVS_IKE_AEAD = 'AEAD:AES_GCM_16-32';
+
+/**
+ * Whether the machine's charon can run ovs-monitor-ipsec's IKE proposal, from `ipsec listplugins`
+ * (pure): a message when no loaded plugin provides AES-GCM-256 (Debian: the gcm plugin is in
+ * libstrongswan-standard-plugins, only a Recommends of strongswan). Without it charon accepts the
+ * proposal in IKE_SA_INIT and then fails to derive the keys, so IKE never completes. undefined when
+ * it can, or when the text is not strongSwan's plugin list (nothing to judge from).
+ */
+export function ikeCryptoProblem(listplugins: string): string | undefined {
+  // stroke's list: "name:" per plugin, then what it provides (4 spaces; " (not loaded)" appended
+  // when a dependency is missing) and what that depends on (8 spaces). Anything else is not a
+  // list to judge.
+  if (!/^List of loaded Plugins:/m.test(listplugins) || !/^ {4}\S/m.test(listplugins)) return undefined;
+  const aead = new RegExp(`^ {4}${OVS_IKE_AEAD}$`, 'm');
+  if (aead.test(listplugins)) return undefined;
+  const loaded = listplugins
+    .split('\n')
+    .map((l) => /^(\S+):\s*$/.exec(l)?.[1])
+    .filter((x): x is string => Boolean(x));
+  return (
+    `strongSwan's charon on this machine has no AES-GCM (${OVS_IKE_AEAD}), which ovs-monitor-ipsec's IKE proposal (aes256gcm16) needs — ` +
+    `IKE would never complete (charon: "AES_GCM_16 (key size 256) not supported!"). Install the gcm or openssl plugin ` +
+    `(Debian/Ubuntu: apt-get install libstrongswan-standard-plugins) and restart the IKE daemon (systemctl restart openvswitch-ipsec)` +
+    (loaded.length ? `; loaded plugins: ${loaded.join(' ')}` : '')
+  );
 }

@@ -12,7 +12,7 @@ import { specFromPlacement } from './ssh-args.js';
 import { discoverInterface } from './discover.js';
 import { withOvs } from '../backends/composite.js';
 import { OvsRunner } from '../backends/ovs-runner.js';
-import { IpsecRunner } from '../ipsec/runner.js';
+import { IpsecRunner, type Notice } from '../ipsec/runner.js';
 import { prepareOvsHosts } from './ovs-service.js';
 
 /** Client-side settings applied to every host (not part of recipes): client netns, ssh_config, timeouts. */
@@ -65,7 +65,11 @@ interface Conn {
 export class RemoteHosts {
   private readonly conns = new Map<string, Conn>();
 
-  constructor(readonly defaults: SshDefaults = {}) {}
+  constructor(
+    readonly defaults: SshDefaults = {},
+    /** Where the runners' notices go (e.g. how long a tunnel's IPsec SAs took to come up). */
+    private readonly notice?: Notice,
+  ) {}
 
   /**
    * Open a connection to every host in `specs` that is not open yet (all at once; if any host
@@ -84,7 +88,7 @@ export class RemoteHosts {
     await preflight(fresh);
     for (const exec of fresh)
       // OVS operations of an SSH host go to the machine's running OVS service over the same connection.
-      this.conns.set(exec.spec.host, { key: JSON.stringify(exec.spec), exec, backend: withOvs(createIproute2Backend(exec), new OvsRunner(exec), new IpsecRunner(exec)), underlay: new Map() });
+      this.conns.set(exec.spec.host, { key: JSON.stringify(exec.spec), exec, backend: withOvs(createIproute2Backend(exec), new OvsRunner(exec, this.notice), new IpsecRunner(exec, this.notice)), underlay: new Map() });
   }
 
   /**

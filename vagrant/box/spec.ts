@@ -17,7 +17,11 @@ export const FORMAT = 1;
 /**
  * Packages on top of Debian's minbase (Essential + priority required + apt). What the lab drives
  * on a box (iproute2, OVS with its kernel datapath, iperf3, tcpdump, ping, ethtool), the IKE
- * daemon of GRE over IPsec (strongswan: Debian's openvswitch-ipsec depends on it), what makes it
+ * daemon of GRE over IPsec (strongswan: Debian's openvswitch-ipsec depends on it; and
+ * libstrongswan-standard-plugins, only a Recommends of libstrongswan, which --no-install-recommends
+ * leaves out: it holds charon's gcm plugin, and ovs-monitor-ipsec's fixed IKE proposal is
+ * aes256gcm16 — without it charon accepts that proposal in IKE_SA_INIT, then cannot derive the
+ * keys ("AES_GCM_16 (key size 256) not supported!") and IKE never completes), what makes it
  * a Vagrant box (openssh-server, sudo, the qemu guest agent that tells vagrant-libvirt the static
  * address), systemd with udev as init, and busybox-static for the box's own small initramfs.
  */
@@ -37,6 +41,7 @@ export const BOX_PACKAGES = [
   'iperf3',
   'tcpdump',
   'strongswan',
+  'libstrongswan-standard-plugins',
   'openvswitch-ipsec',
   'busybox-static',
 ] as const;

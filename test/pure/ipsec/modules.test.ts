@@ -12,7 +12,8 @@ import { secret } from '../../../lib/ipsec/secret.js';
 import { ipsecPaths, ipsecDir } from '../../../lib/ipsec/paths.js';
 import { ikeConnsFor, ipsecConfTop, ipsecSecretsTop, labConnName, labConns, labSecrets, strongswanConf, wrapperScript } from '../../../lib/ipsec/strongswan.js';
 import { parseXfrmStates, policyAddLine, policyDeleteLine, saPair, stateAddLine, stateDeleteLine } from '../../../lib/ipsec/xfrm.js';
-import { negotiationHints, ovsPortConns, parseIpsecStatus } from '../../../lib/ipsec/status.js';
+import { ikeCryptoProblem, negotiationHints, ovsPortConns, parseIpsecStatus } from '../../../lib/ipsec/status.js';
+import { charonLogTail } from '../../../lib/ipsec/await.js';
 import { IpsecRunner } from '../../../lib/ipsec/runner.js';
 import { pskTransaction } from '../../../lib/ipsec/ovsdb-psk.js';
 import { OpError } from '../../../lib/errors.js';
@@ -121,6 +122,66 @@ test('negotiation hints say what to fix', (t) => {
   t.deepEqual(negotiationHints('received NO_PROPOSAL_CHOSEN notify error\nreceived AUTHENTICATION_FAILED notify error'), ["IKE authentication failed (AUTHENTICATION_FAILED): the two ends' pre-shared keys differ"], 'the most recent failure only');
 });
 
+// charon on the Vagrant boxes before libstrongswan-standard-plugins was in the box (journal, -o cat):
+// it accepts OVS's AES-GCM proposal, then cannot derive the keys.
+const NO_GCM_LOG = `00[LIB] plugin 'gcm': failed to load - gcm_plugin_create not found and no plugin file available
+06[ENC] parsed IKE_SA_INIT response 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) N(CHDLESS_SUP) N(MULT_AUTH) ]
+06[CFG] selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/MODP_2048
+06[IKE] ENCRYPTION_ALGORITHM AES_GCM_16 (key size 256) not supported!
+06[IKE] key derivation failed`;
+
+test('negotiation hints: an IKE algorithm charon cannot run names the missing plugin package', (t) => {
+  t.regex(negotiationHints(NO_GCM_LOG).join(), /gcm \(or openssl\) plugin: install libstrongswan-standard-plugins/);
+  t.regex(negotiationHints('ipsec up: key derivation failed').join(), /libstrongswan-standard-plugins/, "from `ipsec up`'s output alone too");
+});
+
+// `ipsec listplugins` (stroke's format: "name:", provided features indented by 4, their
+// dependencies by 8, " (not loaded)" when a dependency is missing).
+const plugins = (extra: string) => `
+List of loaded Plugins:
+
+charon:
+    CUSTOM:libcharon
+        NONCE_GEN
+aes:
+    CRYPTER:AES_CBC-16
+    CRYPTER:AES_CBC-32
+sha2:
+    HASHER:HASH_SHA256
+${extra}kernel-netlink:
+    CUSTOM:kernel-ipsec
+`;
+const GCM = `gcm:
+    AEAD:AES_GCM_16-16
+        CRYPTER:AES_CBC-16
+    AEAD:AES_GCM_16-32
+        CRYPTER:AES_CBC-32
+`;
+
+test("ikeCryptoProblem: charon must provide AES-GCM-256 for ovs-monitor-ipsec's IKE proposal", (t) => {
+  t.is(ikeCryptoProblem(plugins(GCM)), undefined);
+  t.is(ikeCryptoProblem(plugins('openssl:\n    AEAD:AES_GCM_16-32\n        CRYPTER:AES_CBC-32\n')), undefined, 'the openssl plugin does it too');
+  const missing = ikeCryptoProblem(plugins(''));
+  t.regex(missing ?? '', /no AES-GCM \(AEAD:AES_GCM_16-32\).*aes256gcm16.*apt-get install libstrongswan-standard-plugins.*systemctl restart openvswitch-ipsec/);
+  t.regex(missing ?? '', /loaded plugins: charon aes sha2 kernel-netlink$/);
+  t.truthy(ikeCryptoProblem(plugins(GCM.replace('AEAD:AES_GCM_16-32\n', 'AEAD:AES_GCM_16-32 (not loaded)\n'))), 'provided but not loaded');
+  t.truthy(ikeCryptoProblem(plugins('ccm:\n    AEAD:AES_CCM_16-16\n        AEAD:AES_GCM_16-32\n')), 'only a dependency, not provided');
+  t.is(ikeCryptoProblem(''), undefined, 'nothing to judge from');
+  t.is(ikeCryptoProblem('ipsec: unknown command listplugins'), undefined, 'not strongSwan: nothing to judge from');
+});
+
+test("charonLogTail: the lab's log file on a simulated host, charon's journal on a machine's own service", async (t) => {
+  const ex = fake((argv) => ({ stdout: argv[0] === 'journalctl' ? 'journal line\n' : 'file line\n' }));
+  t.is(await charonLogTail({ exec: ex, ns: 'gl-t-h', ipsecDir: '/run/x/ipsec-h' }, 50), 'file line');
+  t.deepEqual(ex.calls[0]!.argv, ['tail', '-n', '50', ipsecPaths('/run/x/ipsec-h').charonLog]);
+  t.is(await charonLogTail({ exec: ex, ns: '' }, 200), 'journal line');
+  t.deepEqual(ex.calls[1]!.argv, ['journalctl', '-q', '--no-pager', '-b', '-o', 'cat', '-t', 'charon', '-n', '200']);
+  await charonLogTail({ exec: ex, ns: '' }, 10, true);
+  t.true(ex.calls[2]!.argv.includes('short-iso'));
+  const none = fake(() => ({ exitCode: 1, stderr: 'journalctl: not found' }));
+  t.is(await charonLogTail({ exec: none, ns: '' }, 10), '', 'no journal: nothing, not an error');
+});
+
 test('the OVSDB transaction that sets a PSK: replaces psk and ipsec_esp, names the port', (t) => {
   t.deepEqual(pskTransaction('tun0', secret('k'), 'aes128-sha1-modp2048'), [
     'Open_vSwitch',
@@ -185,4 +246,19 @@ test('ipsec.psk on an SSH host: refused when the machine\'s openvswitch-ipsec is
     message: /openvswitch-ipsec service \(ovs-monitor-ipsec\) is not running.*systemctl start openvswitch-ipsec/,
   });
   t.is(ex.calls.length, 1, 'the database was not touched');
+});
+
+test("ipsec.psk on an SSH host: refused when the machine's charon cannot run OVS's AES-GCM proposal (IKE would never complete)", async (t) => {
+  const db = JSON.stringify({ result: [{ count: 1 }, { count: 1 }] });
+  const noGcm = fake((argv) => (argv[0] === 'ipsec' ? { stdout: plugins('') } : { stdout: db }));
+  const op = { op: 'ipsec.psk' as const, ns: '', db: '/var/run/openvswitch/db.sock', port: 't-tun0', psk: secret('hunter2') };
+  await t.throwsAsync(new IpsecRunner(noGcm).run(step(op)), { instanceOf: OpError, message: /libstrongswan-standard-plugins[\s\S]*request: ipsec listplugins/ });
+  t.deepEqual(noGcm.calls.map((c) => c.argv[0]), ['pgrep', 'ipsec'], 'the database was not touched');
+  const gcm = fake((argv) => (argv[0] === 'ipsec' ? { stdout: plugins(GCM) } : { stdout: db }));
+  await new IpsecRunner(gcm).run(step(op));
+  t.is(gcm.calls.length, 3, 'pgrep, ipsec listplugins, then the PSK');
+  // A simulated host's own charon (ipsecDir) is the lab's: not asked.
+  const local = fake(() => ({ stdout: db }));
+  await new IpsecRunner(local).run(step({ ...op, ipsecDir: '/run/x/ipsec-box-1' }));
+  t.false(local.calls.some((c) => c.argv.includes('listplugins')));
 });
