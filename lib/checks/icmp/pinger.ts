@@ -6,9 +6,10 @@
  *
  * - a UDP socket is connected to the destination first, as ping does to pick its route; when that
  *   fails, nothing is sent and the same words are printed (`ping: connect: Network is unreachable`);
- * - probe k (icmp_seq k) goes out at (k-1)·interval, never more than `count`;
- * - it ends when replies + ICMP errors reach `count`, or at the deadline (-w), whichever is first
- *   (with a deadline, ping ignores its per-reply wait -W);
+ * - probe k (icmp_seq k) goes out at (k-1)·interval;
+ * - with a deadline, -c counts answers: probes go on until replies + ICMP errors reach `count`;
+ *   it ends then, at the first batch of ICMP errors (ping: `if (deadline && nerrors) break`),
+ *   or at the deadline (-w), whichever is first (the per-reply wait -W only paces retries);
  * - -Q, -t, -I (device or address) map to IP_TOS/IPV6_TCLASS, IP_TTL/IPV6_UNICAST_HOPS,
  *   SO_BINDTODEVICE or bind().
  * DF/-M probes are not done here (see canPingInProcess): ping reports a local "message too long"
@@ -220,8 +221,10 @@ function exchange(c: IcmpLibc, r: Reactor, raw: number, a: PingArgs, signal?: Ab
         } else {
           log.errors.push({ seq: m.seq, from: addressOf(from), text: m.text });
         }
-        if (settled()) return finish();
       }
+      // ping's main loop reads everything queued, then looks: enough answers, or — with a
+      // deadline (always given here) — any ICMP error at all ends it.
+      if (settled() || log.errors.length > 0) finish();
     };
     const send = () => {
       if (finished) return;
@@ -230,15 +233,17 @@ function exchange(c: IcmpLibc, r: Reactor, raw: number, a: PingArgs, signal?: Ab
       const t = realtimeNs(c, ts);
       if (c.sendto(raw, pkt, pkt.length, MSG_DONTWAIT, to, to.length) < 0) {
         const e = c.errno();
-        // iputils pinger(): a full socket buffer is not a probe — try again in 10 ms; a full
-        // device queue or OOM: again at min(interval/2, 500 ms) until that has taken the
-        // per-reply wait (-W), then it is a hard error like any other.
+        // iputils pinger(): a full socket buffer is not a probe — try again in 10 ms. A full
+        // queue (ENOBUFS: probes waiting for an unresolved neighbour fill the small send
+        // buffer) is retried while oom_count × min(interval/2, 500 ms) stays under the reply
+        // wait (-W); ping's send tokens were emptied, so each retry comes an interval later.
+        // oom_count only goes back to zero on a successful send.
         if (e === EAGAIN) {
           sendTimer = setTimeout(send, 10);
           return;
         }
-        if ((e === ENOBUFS || e === ENOMEM) && ++oom * Math.min(a.intervalMs / 2, 500) < (a.waitS ?? 1) * 1000) {
-          sendTimer = setTimeout(send, Math.min(a.intervalMs / 2, 500));
+        if ((e === ENOBUFS || e === ENOMEM) && ++oom * Math.max(10, Math.min(a.intervalMs / 2, 500)) < (a.waitS ?? 1) * 1000) {
+          sendTimer = setTimeout(send, Math.max(10, a.intervalMs));
           return;
         }
         // A hard local error: ping says so and "pretends we sent the packet" (iputils' words):
@@ -248,6 +253,7 @@ function exchange(c: IcmpLibc, r: Reactor, raw: number, a: PingArgs, signal?: Ab
       } else {
         log.transmitted = seq;
         sentAt.set(seq, t);
+        oom = 0;
       }
       // With a deadline, -c counts answers, not probes: ping keeps sending until `count` replies
       // and errors came back or the deadline passed.
