@@ -10,6 +10,8 @@ import { checkStateDir } from './guards.js';
 export interface GlobalOptions {
   backend?: BackendName;
   stateDir?: string;
+  /** --jobs: checks at once (lib/checks/run.ts defaultJobs() when absent). */
+  jobs?: number;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;

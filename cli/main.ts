@@ -7,7 +7,7 @@ import { verbModules } from './verbs.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode } from '../lib/errors.js';
 import { guardOutputStreams } from './guards.js';
-import { acceptGlobalsAfterVerb } from './global-options.js';
+import { acceptGlobalsAfterVerb, JOBS_HELP, parseJobs } from './global-options.js';
 
 guardOutputStreams();
 
@@ -29,6 +29,7 @@ const program = new Command('geneve-lab')
   .version(packageVersion())
   .option('--backend <name>', 'kernel backend: netlink | iproute2 (default: netlink where it loads)')
   .option('--state-dir <dir>', 'where lab state is kept (default /run/geneve-lab)')
+  .option('--jobs <n>', JOBS_HELP)
   .showHelpAfterError()
   // `vm -- <args>` passes everything after it through untouched.
   .enablePositionalOptions()
@@ -37,8 +38,9 @@ const program = new Command('geneve-lab')
   .hook('preAction', (_program, action) => noteVerb(action.name()));
 
 const globals = (): GlobalOptions => {
-  const o = program.opts<{ backend?: GlobalOptions['backend']; stateDir?: string }>();
-  return { ...(o.backend ? { backend: o.backend } : {}), ...(o.stateDir ? { stateDir: o.stateDir } : {}) };
+  const o = program.opts<{ backend?: GlobalOptions['backend']; stateDir?: string; jobs?: string }>();
+  const jobs = parseJobs(o.jobs);
+  return { ...(o.backend ? { backend: o.backend } : {}), ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(jobs ? { jobs } : {}) };
 };
 
 async function run(fn: () => Promise<number>, json = false): Promise<void> {

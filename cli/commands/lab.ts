@@ -42,6 +42,8 @@ interface LabCmdOptions {
   artifacts?: string;
   /** `up --tui`: build the lab inside the interactive TUI (cli/commands/tui-wiring.ts). */
   tui?: boolean;
+  /** The global --jobs (merged in from globals()). */
+  jobs?: number;
 }
 
 async function loadLab(file: string, json?: boolean): Promise<Lab> {
@@ -99,6 +101,7 @@ async function runLabChecks(engine: Engine, lab: Lab, o: LabCmdOptions, verb: Ch
         ...ctx,
         ...(o.artifacts ? { artifactsDir: o.artifacts } : {}),
         ...(signal ? { signal } : {}),
+        ...(o.jobs ? { jobs: o.jobs } : {}),
         tempDir: (ep, prefix) => registry.tempDir(ep.exec, prefix, ep.host),
       },
       { runtime: engine, execFor, runRoot: join(engine.store.dir, 'run') },
@@ -182,7 +185,7 @@ export function registerLabCommands(
       try {
         await assertPrerequisites(engine, lab, { checks: o.checks !== false });
         outcome = await engine.up(lab, { signal: interrupts.signal });
-        if (o.checks !== false) results = await runLabChecks(engine, lab, o, 'up', writeJunit, interrupts.signal);
+        if (o.checks !== false) results = await runLabChecks(engine, lab, { ...o, ...globals() }, 'up', writeJunit, interrupts.signal);
         else writeJunit(lab.name, []);
         if (interrupts.signalled)
           throw new InterruptedError(
@@ -230,7 +233,7 @@ export function registerLabCommands(
         await assertPrerequisites(engine, lab, { checks: true });
         outcome = await engine.up(lab, { signal: interrupts.signal });
         created = true;
-        results = await runLabChecks(engine, lab, o, 'run', writeJunit, interrupts.signal);
+        results = await runLabChecks(engine, lab, { ...o, ...globals() }, 'run', writeJunit, interrupts.signal);
       } finally {
         try {
           if (created) {
@@ -275,7 +278,7 @@ export function registerLabCommands(
         // The checks' programs, here and on the SSH hosts, before any check starts (exit 3, not a "failed" check).
         await engine.connect(lab);
         await assertRequirements(lab, engine.exec, [], { plan: { lab: lab.name, tag: state.tag, namespaces: [], steps: [] }, remote: (h) => engine.remotes.exec(h) });
-        results = await runLabChecks(engine, lab, o, 'check', writeJunit, interrupts.signal);
+        results = await runLabChecks(engine, lab, { ...o, ...globals() }, 'check', writeJunit, interrupts.signal);
       } finally {
         lock.release();
         await engine.backend.close();

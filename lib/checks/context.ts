@@ -57,6 +57,14 @@ export interface CheckContext {
   explain?: () => Promise<string | undefined>;
   /** The lab's ESP keys (from the kernel's SAs), so captures decrypt what IPsec tunnels carry. */
   espSas?: () => Promise<EspSa[]>;
+  /**
+   * How ping probes are sent: 'auto' (default) from this process where the endpoint is local
+   * (lib/checks/icmp/), else one `ping` process per check; 'process' always starts `ping`.
+   * GENEVE_LAB_PROBES=process in the environment means the same.
+   */
+  probes?: 'auto' | 'process';
+  /** How many checks run at once (`--jobs`); default: lib/checks/run.ts defaultJobs(). */
+  jobs?: number;
 }
 
 export function familyOf(address: string): Family {

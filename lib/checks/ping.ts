@@ -8,6 +8,7 @@ import type { Family, PingCheck } from '../model/types.js';
 import type { CheckContext } from './context.js';
 import type { CheckResult } from './result.js';
 import { formatPercent } from './units.js';
+import { InProcessUnavailable, pingInProcess } from './icmp/pinger.js';
 
 export interface PingArgs {
   address: string;
@@ -77,6 +78,8 @@ export interface PingOutput {
   mtuHint?: MtuHint;
   /** ping did not run (bad argument, unknown namespace, not installed): the message. */
   fatal?: string;
+  /** Per-probe round trips of the replies, in the order printed: icmp_seq and milliseconds. */
+  replies: { seq: number; ms: number }[];
 }
 
 // "0 packets transmitted, 0 received" (nothing could be sent) has no loss figure.
@@ -84,7 +87,7 @@ const STATS = /(\d+) packets transmitted, (\d+) (?:packets )?received(?:, \+(\d+
 const RTT = /(?:rtt|round-trip) min\/avg\/max(?:\/mdev)? = ([0-9.]+)\/([0-9.]+)\/([0-9.]+)(?:\/([0-9.]+))? ms/;
 
 export function parsePing(stdout: string, stderr = ''): PingOutput {
-  const out: PingOutput = { complete: false, transmitted: 0, received: 0, errors: 0, lossPct: 100, problems: [], networkErrors: [] };
+  const out: PingOutput = { complete: false, transmitted: 0, received: 0, errors: 0, lossPct: 100, problems: [], networkErrors: [], replies: [] };
   const note = (p: string) => {
     if (!out.problems.includes(p)) out.problems.push(p);
   };
@@ -100,6 +103,12 @@ export function parsePing(stdout: string, stderr = ''): PingOutput {
   if (rtt) out.rtt = { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]), mdev: Number(rtt[4] ?? 0) };
 
   for (const line of stdout.split('\n')) {
+    // "64 bytes from 203.0.113.2: icmp_seq=1 ttl=64 time=0.050 ms" (DUP! lines are not replies)
+    const reply = /^\d+ bytes from \S+ icmp_seq=(\d+)(?: \S+)*? time=([0-9.]+) ms$/.exec(line.trim().replace(/:(?= icmp_seq)/, ''));
+    if (reply) {
+      out.replies.push({ seq: Number(reply[1]), ms: Number(reply[2]) });
+      continue;
+    }
     // "From 203.0.113.254 icmp_seq=1 Frag needed and DF set (mtu = 1400)"
     const from = /^From (\S+?):? (?:icmp_seq=\d+ )?(.+)$/.exec(line.trim());
     if (!from) continue;
@@ -177,21 +186,46 @@ export function rawOf(r: RunResult): string {
   return `$ ${shellQuote(r.argv)}\n(exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})\n${r.stdout}${err ? `\n[stderr]\n${err}` : ''}`;
 }
 
+/**
+ * Whether this check's probes can be sent from this process (lib/checks/icmp/) instead of a
+ * `ping` process per check: the endpoint is on this machine, and the check is not a DF/PMTU
+ * probe (ping reports a local "message too long, mtu=N" from its socket error queue, which the
+ * MTU figures depend on; those keep the process). `ctx.probes: 'process'` forces the process
+ * path (the equivalence test and the benchmark run both).
+ */
+export function canPingInProcess(check: Pick<PingCheck, 'df' | 'pmtu'>, ep: { exec: { inProcess?: boolean } }, ctx: Pick<CheckContext, 'probes'>): boolean {
+  const probes = ctx.probes ?? (process.env.GENEVE_LAB_PROBES === 'process' ? 'process' : 'auto');
+  return probes !== 'process' && ep.exec.inProcess === true && !check.df && !check.pmtu;
+}
+
+/** Ping in-process; undefined when that is not possible here (no FFI, no CAP_NET_RAW): the caller runs ping. */
+async function inProcess(ns: string | undefined, argv: string[], a: PingArgs, signal?: AbortSignal): Promise<{ inProcess: true; raw: string; stdout: string; stderr: string; timedOut: false } | undefined> {
+  try {
+    const out = await pingInProcess(ns, a, signal);
+    const equivalent = `$ ${shellQuote(inNetns(ns, argv))}`;
+    return { inProcess: true, timedOut: false, ...out, raw: `# in-process ICMP (no ping process), the equivalent of\n${equivalent}\n${out.stdout}${out.stderr ? `\n[stderr]\n${out.stderr}` : ''}` };
+  } catch (e) {
+    if (e instanceof InProcessUnavailable) return undefined;
+    throw e;
+  }
+}
+
 export async function runPing(check: PingCheck, ctx: CheckContext): Promise<CheckResult> {
   const started = Date.now();
   const ep = ctx.endpoint(check.from);
   const address = ctx.address(check.to, check.family);
   const knobs = pingKnobs(check);
   const what = `ping ${check.from} → ${check.to}${address !== check.to ? ` (${address})` : ''}, ${check.count} × ${check.size} B${check.df && !check.pmtu ? ' DF' : ''}${knobs ? `, ${knobs}` : ''}, expect ${check.expect}`;
-  const argv = pingArgv({
+  const pingArgs: PingArgs = {
     address, family: check.family, count: check.count, intervalMs: check.intervalMs, deadlineS: check.deadlineS, size: check.size, df: check.df,
     ...(check.tos !== undefined ? { tos: check.tos } : {}),
     ...(check.ttl !== undefined ? { ttl: check.ttl } : {}),
     ...(check.pmtu ? { pmtu: check.pmtu } : {}),
     ...(check.source !== undefined ? { source: check.source } : {}),
-  });
-  const r = await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: (check.deadlineS + 5) * 1000 });
-  const base = { name: check.name, kind: check.kind, what, raw: rawOf(r) };
+  };
+  const argv = pingArgv(pingArgs);
+  const r = (canPingInProcess(check, ep, ctx) && (await inProcess(ep.ns, argv, pingArgs, ctx.signal))) || (await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: (check.deadlineS + 5) * 1000 }));
+  const base = { name: check.name, kind: check.kind, what, raw: 'inProcess' in r ? r.raw : rawOf(r) };
   const p = parsePing(r.stdout, toolStderr(r.stderr));
   if (r.timedOut || p.fatal) {
     const why = r.timedOut ? `ping did not finish within ${check.deadlineS + 5} s` : p.fatal;

@@ -1,6 +1,6 @@
 /**
  * Running checks: one entry point per check (`runCheck`) and the scheduler the engine calls
- * (`runChecks`). Checks run concurrently (default 4), in recipe order of starting, except iperf
+ * (`runChecks`). Checks run concurrently (`--jobs`, default defaultJobs()), in recipe order of starting, except iperf
  * checks, which run alone: a throughput test that shares the machine with other checks
  * measures the other checks, and its flood would make their pings lose packets. Impair steps
  * run alone too (they slow a link other checks cross) and run their inner checks in order.
@@ -9,6 +9,7 @@
  * (read before, run the check, read after). Final checks (the vswitchd log gate) run after
  * every other check of the call.
  */
+import { availableParallelism } from 'node:os';
 import type { EventBus } from '../engine/events.js';
 import type { CaptureCheck, Check, CounterCheck, LogCheck } from '../model/types.js';
 import { runCaptureCheck } from './capture.js';
@@ -220,6 +221,17 @@ function buildTasks(checks: Check[]): Task[] {
   return tasks;
 }
 
+/**
+ * How many checks run at once unless `--jobs` says otherwise: 8 per core, at least 4. Most checks
+ * spend their time waiting — a ping for its interval and replies (in-process since
+ * lib/checks/icmp/, so a waiting ping costs neither a process nor CPU), a capture for the check
+ * it wraps — so the limit is there to bound the processes the others start (tcpdump, ss, ovs-*),
+ * not the CPU. iperf checks, impair steps and counted checks run alone whatever the limit.
+ */
+export function defaultJobs(cores = availableParallelism()): number {
+  return Math.max(4, 8 * cores);
+}
+
 /** The same context, with the checks that checks run (impair steps) reported on `bus`. */
 export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext {
   return {
@@ -245,7 +257,7 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
     return checks.map((c) => by.get(c.name)!);
   }
   const ctx = withInnerEvents(labCtx, bus);
-  const limit = Math.max(1, opts.concurrency ?? 4);
+  const limit = Math.max(1, opts.concurrency ?? ctx.jobs ?? defaultJobs());
   const results = new Map<string, CheckResult>();
   const done = (r: CheckResult) => {
     results.set(r.name, r);

@@ -54,6 +54,7 @@ export class HelperRegistry {
     });
     return {
       where: exec.where,
+      ...(exec.inProcess ? { inProcess: true } : {}),
       run: async (argv: readonly string[], opts?: RunOptions): Promise<RunResult> => {
         if (this.signal?.aborted) throw new Error('checks were interrupted');
         let pid: number | undefined;

@@ -39,6 +39,11 @@ export interface Background {
 export interface Executor {
   /** Human description of where commands run: "local", "ssh root@192.0.2.1". */
   readonly where: string;
+  /**
+   * Commands run on this very machine, in this process's view of /run/netns: a check may open
+   * sockets inside a namespace itself instead of starting a process there (in-process ping).
+   */
+  readonly inProcess?: boolean;
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   start(argv: readonly string[], opts?: RunOptions): Background;
 }
@@ -77,6 +82,7 @@ export function toRunResult(argv: readonly string[], started: number, r: any, no
 
 export class LocalExecutor implements Executor {
   readonly where = 'local';
+  readonly inProcess = true;
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const [file, ...args] = argv;
