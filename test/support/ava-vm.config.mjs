@@ -18,6 +18,7 @@ export const LONGEST_FIRST = [
   'faults/df', // ~190 s (three labs of three tunnels; 196 s for the whole VM run of this file alone, host load ~1.5)
   'ovs/ssh-ovs-system', // ~180 s (SSH round trips, kernel-datapath OVS on two fake machines)
   'faults/external-tc', // ~175 s
+  'look/doc-recipes', // ~180 s (three doc recipes, kernel geneve and IPsec: one CLI run each; 4 min with the VM boot, host idle)
   'ovs/interop', // ~170 s
   'ovs/userspace', // ~150 s estimate (two OVS-userspace ↔ kernel geneve labs with iperf; ~13 min at host load 20)
   'kernel-tier', // ~150 s
