@@ -47,7 +47,10 @@ for (const verb of ['up', 'run'] as const)
   for (const k of KINDS) {
     privTest(`problem 4: kill -9 during the ${k.kind} check of ${verb}, then gc: ${verb === 'run' ? 'torn down, nothing left' : 'helpers and files gone, the lab stays up'}`, async (t) => {
       const { lab, file } = recipe(t, k.checks);
-      const child = startCli(['--state-dir', stateDir, verb, file], { GENEVE_LAB_PAUSE_WITH_HELPER: k.helper });
+      // Local pings are sent in-process now (no helper to leave behind); the ping kind exercises
+      // the process path that DF/PMTU pings and SSH hosts still use.
+      const env = { GENEVE_LAB_PAUSE_WITH_HELPER: k.helper, ...(k.kind === 'ping' ? { GENEVE_LAB_PROBES: 'process' } : {}) };
+      const child = startCli(['--state-dir', stateDir, verb, file], env);
       await child.waitFor(new RegExp(`paused with ${k.helper} running`));
       const held = new HeldNamespaces(`gl-${lab}-`);
       t.teardown(() => held.release());
