@@ -61,7 +61,8 @@ for (const [step, sig, code] of [
 
 privTest('problem 3: Ctrl-C during the checks of up stops them and their helpers; the lab stays up (exit 130)', async (t) => {
   const { lab, file } = quickstart(t, 200);
-  const up = startCli(['--state-dir', stateDir, 'up', file]);
+  // The process path (DF/PMTU pings, SSH hosts): a ping helper process to stop. In-process pings: below.
+  const up = startCli(['--state-dir', stateDir, 'up', file], { GENEVE_LAB_PROBES: 'process' });
   // The long ping runs in the left guest's namespace: interrupt while it does.
   await until(() => processesIn(netnsInodes(`gl-${lab}-left`)).some((p) => p.comm === 'ping'), 120_000, 'the ping check to start');
   const held = new HeldNamespaces(`gl-${lab}-`);
@@ -79,9 +80,25 @@ privTest('problem 3: Ctrl-C during the checks of up stops them and their helpers
   t.deepEqual(leftovers(lab, stateDir, { inodes }), NOTHING);
 }, { tools: [...OVS, 'ping'] });
 
+privTest('problem 3: Ctrl-C during in-process pings of up stops them; the lab stays up (exit 130), no process left', async (t) => {
+  const { lab, file } = quickstart(t, 200);
+  const up = startCli(['--state-dir', stateDir, 'up', file]);
+  await until(() => JSON.parse(g(['status', '--json', lab]).stdout || '{"labs":[]}').labs?.[0]?.phase === 'checking', 120_000, 'the checks to start');
+  await new Promise((r) => setTimeout(r, 1500)); // well inside the 200-probe ping
+  const held = new HeldNamespaces(`gl-${lab}-`);
+  t.teardown(() => held.release());
+  const inodes = held.inodes;
+  up.child.kill('SIGINT');
+  t.is(await up.exit, 130, up.stderr());
+  t.deepEqual(processesIn(inodes).filter((p) => !p.comm.startsWith('ovs')), [], 'nothing of the checks left running');
+  t.is(JSON.parse(g(['status', '--json', lab]).stdout).labs[0].phase, 'up', 'the lab is up, not "checking"');
+  t.is(g(['down', lab]).code, 0);
+  t.deepEqual(leftovers(lab, stateDir, { inodes }), NOTHING);
+}, { tools: [...OVS] });
+
 privTest('problem 3: Ctrl-C during the checks of run tears the lab down (exit 130)', async (t) => {
   const { lab, file } = quickstart(t, 200);
-  const run = startCli(['--state-dir', stateDir, 'run', file]);
+  const run = startCli(['--state-dir', stateDir, 'run', file], { GENEVE_LAB_PROBES: 'process' });
   await until(() => processesIn(netnsInodes(`gl-${lab}-`)).some((p) => p.comm === 'ping'), 120_000, 'the ping check to start');
   const held = new HeldNamespaces(`gl-${lab}-`);
   t.teardown(() => held.release());
