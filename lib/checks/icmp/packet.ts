@@ -11,6 +11,7 @@
  * reads the same whichever way the check ran.
  */
 import type { Family } from '../../model/types.js';
+import { formatIpv6 as formatWireIpv6 } from '../../wire/addr.js';
 
 const ICMP_ECHOREPLY = 0;
 const ICMP_DEST_UNREACH = 3;
@@ -177,23 +178,8 @@ export function addressOf(sa: Buffer): string {
   return '?';
 }
 
-/** RFC 5952 text (what inet_ntop prints, so "From" lines match ping's). */
+/** RFC 5952 text as inet_ntop prints it (so "From" lines match ping's): v4-mapped as ::ffff:a.b.c.d. */
 export function formatIpv6(b: Buffer): string {
-  const g = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${[...b.subarray(12, 16)].join('.')}`;
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  const mapped = b.subarray(0, 10).every((x) => x === 0) && b.readUInt16BE(10) === 0xffff;
+  return mapped ? `::ffff:${[...b.subarray(12, 16)].join('.')}` : formatWireIpv6(b, 0);
 }
