@@ -19,7 +19,7 @@
  * continued inside each recvmsg(). Nothing waits on the network. SO_RCVTIMEO bounds the
  * wait anyway so a kernel surprise cannot hang the process.
  */
-import { createRequire } from 'node:module';
+import { loadLibc } from '../../native/libc.js';
 
 export interface Native {
   socket(domain: number, type: number, protocol: number): number;
@@ -46,16 +46,7 @@ let cached: Native | undefined;
 /** Load libc functions; throws an Error that says why when the FFI cannot load. */
 export function loadNative(): Native {
   if (cached) return cached;
-  if (process.platform !== 'linux') throw new Error(`netlink backend needs Linux (this is ${process.platform})`);
-  const require = createRequire(import.meta.url);
-  let koffi: any;
-  try {
-    koffi = require('koffi');
-  } catch (e) {
-    throw new Error(`cannot load the koffi FFI package (${(e as Error).message.split('\n')[0]})`);
-  }
-  const lib = koffi.load('libc.so.6');
-  const f = (sig: string) => lib.func(sig);
+  const { koffi, func: f } = loadLibc('netlink backend');
   const n: Native = {
     socket: f('int socket(int, int, int)'),
     bind: f('int bind(int, const void *, uint32_t)'),

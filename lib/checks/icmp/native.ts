@@ -4,7 +4,7 @@
  * on a foreign fd. `pollAsync` runs poll(2) on one of koffi's worker threads so the JS thread
  * stays free while probes are in flight; everything else is a short synchronous call.
  */
-import { createRequire } from 'node:module';
+import { loadLibc } from '../../native/libc.js';
 
 export interface IcmpLibc {
   socket(domain: number, type: number, protocol: number): number;
@@ -32,16 +32,7 @@ let cached: IcmpLibc | undefined;
 /** Load the calls; throws an Error saying why when the FFI cannot load (callers fall back to ping processes). */
 export function loadIcmpLibc(): IcmpLibc {
   if (cached) return cached;
-  if (process.platform !== 'linux') throw new Error(`in-process ICMP needs Linux (this is ${process.platform})`);
-  const require = createRequire(import.meta.url);
-  let koffi: any;
-  try {
-    koffi = require('koffi');
-  } catch (e) {
-    throw new Error(`cannot load the koffi FFI package (${(e as Error).message.split('\n')[0]})`);
-  }
-  const lib = koffi.load('libc.so.6');
-  const f = (sig: string) => lib.func(sig);
+  const { koffi, func: f } = loadLibc('in-process ICMP');
   // errno is read on the worker thread right after poll returns, where koffi keeps it.
   const poll = f('int poll(_Inout_ void *, unsigned long, int)');
   const errnoOf = () => koffi.errno() as number;
