@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../lib/errors.js';
 
-export const JOBS_HELP = 'how many checks run at once (default: 8 per CPU core, at least 4; iperf checks always run alone)';
+export const JOBS_HELP = 'how many checks run at once (default: 8 per CPU core, at least 4, for checks that start processes; pings sent in-process are not bounded by it; iperf checks always run alone)';
 
 const GLOBALS: { flags: string; key: 'backend' | 'stateDir' | 'jobs'; description: string }[] = [
   { flags: '--backend <name>', key: 'backend', description: 'kernel backend: netlink | iproute2 (also accepted before the verb)' },

@@ -8,6 +8,7 @@ import { assertRequirements } from '../../lib/doctor/doctor.js';
 import { EngineController } from '../../lib/engine/controller.js';
 import { UsageError } from '../../lib/errors.js';
 import { makeEngine, type GlobalOptions } from '../context.js';
+import { parseJobs } from '../global-options.js';
 import { loadTui, registerTuiCommand, runTui } from './tui.js';
 import { TuiOutcome } from '../tui-outcome.js';
 import type { WriteJunitResults } from '../junit-outcome.js';
@@ -16,12 +17,13 @@ import type { WriteJunitResults } from '../junit-outcome.js';
 export async function makeController(recipeFile: string, globals: GlobalOptions = {}): Promise<EngineController> {
   const { lab } = await loadRecipeFile(recipeFile);
   const engine = await makeEngine({ ...globals, quiet: true });
-  return new EngineController(lab, engine, { preflight: (l, exec) => assertRequirements(l, exec) });
+  return new EngineController(lab, engine, { preflight: (l, exec) => assertRequirements(l, exec), ...(globals.jobs ? { jobs: globals.jobs } : {}) });
 }
 
 function globalsOf(program: Command): GlobalOptions {
-  const o = program.opts<{ backend?: GlobalOptions['backend']; stateDir?: string }>();
-  return { ...(o.backend ? { backend: o.backend } : {}), ...(o.stateDir ? { stateDir: o.stateDir } : {}) };
+  const o = program.opts<{ backend?: GlobalOptions['backend']; stateDir?: string; jobs?: string }>();
+  const jobs = parseJobs(o.jobs);
+  return { ...(o.backend ? { backend: o.backend } : {}), ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(jobs ? { jobs } : {}) };
 }
 
 /** Called by cli/main.ts: adds `tui RECIPE`. */

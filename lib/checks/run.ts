@@ -1,6 +1,7 @@
 /**
  * Running checks: one entry point per check (`runCheck`) and the scheduler the engine calls
- * (`runChecks`). Checks run concurrently (`--jobs`, default defaultJobs()), in recipe order of starting, except iperf
+ * (`runChecks`). Checks run concurrently (`--jobs`, default defaultJobs() for checks that may start
+ * processes, IN_PROCESS_PING_JOBS for in-process pings), in recipe order of starting, except iperf
  * checks, which run alone: a throughput test that shares the machine with other checks
  * measures the other checks, and its flood would make their pings lose packets. Impair steps
  * run alone too (they slow a link other checks cross) and run their inner checks in order.
@@ -20,7 +21,7 @@ import { runTransfer, transferWhat } from './transfer.js';
 import type { CheckContext } from './context.js';
 import { runIperf } from './iperf.js';
 import { runMtu } from './mtu.js';
-import { runPing } from './ping.js';
+import { canPingInProcess, runPing } from './ping.js';
 import { impairStepWhat, runImpairStep } from './impair-step.js';
 import type { CheckResult } from './result.js';
 import { ovnCheckWhat, runOvnCheck } from './ovn.js';
@@ -232,6 +233,25 @@ export function defaultJobs(cores = availableParallelism()): number {
   return Math.max(4, 8 * cores);
 }
 
+/**
+ * How many in-process pings run at once when `--jobs` was not given. Such a ping starts no
+ * process and costs one raw socket in the shared poll loop while it waits, so the process bound
+ * above does not apply to it; this cap only keeps a huge mesh well below the file-descriptor limit.
+ * An explicit `--jobs` bounds every check alike (a user who asks for 1 gets checks one by one).
+ */
+export const IN_PROCESS_PING_JOBS = 256;
+
+/** Whether a task is an in-process ping with nothing around it: it starts no process at all. */
+function startsNoProcess(t: Task, ctx: CheckContext): boolean {
+  const c = t.target;
+  if (!c || c.kind !== 'ping' || t.captures.length) return false;
+  try {
+    return canPingInProcess(c, ctx.endpoint(c.from), ctx);
+  } catch {
+    return false; // an unknown endpoint: the check reports it itself, counted like any other
+  }
+}
+
 /** The same context, with the checks that checks run (impair steps) reported on `bus`. */
 export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext {
   return {
@@ -257,14 +277,19 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
     return checks.map((c) => by.get(c.name)!);
   }
   const ctx = withInnerEvents(labCtx, bus);
-  const limit = Math.max(1, opts.concurrency ?? ctx.jobs ?? defaultJobs());
+  const explicit = opts.concurrency ?? ctx.jobs;
+  const limit = Math.max(1, explicit ?? defaultJobs());
+  const lightLimit = IN_PROCESS_PING_JOBS;
   const results = new Map<string, CheckResult>();
   const done = (r: CheckResult) => {
     results.set(r.name, r);
     bus.emit({ type: 'check-done', result: r });
   };
   const tasks = buildTasks(checks);
+  // Two counts: tasks that may start processes (bounded by defaultJobs()) and in-process pings
+  // (bounded by lightLimit); an explicit --jobs bounds the two together.
   let running = 0;
+  let light = 0;
   let exclusiveRunning = false;
   let wake: (() => void) | undefined;
   const changed = () => {
@@ -274,7 +299,7 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
   };
   const inflight: Promise<void>[] = [];
 
-  const exec = async (t: Task) => {
+  const exec = async (t: Task, isLight: boolean) => {
     try {
       if (t.orphan) {
         bus.emit({ type: 'check-start', check: t.orphan.check });
@@ -286,19 +311,23 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
       done(r.target);
       for (const c of r.captures) done(c);
     } finally {
-      running--;
+      if (isLight) light--;
+      else running--;
       if (t.exclusive) exclusiveRunning = false;
       changed();
     }
   };
 
   for (const t of tasks) {
-    while (exclusiveRunning || running >= limit || (t.exclusive && running > 0)) {
+    const isLight = !t.exclusive && startsNoProcess(t, ctx);
+    const busy = () => (explicit !== undefined ? running + light >= limit : isLight ? light >= lightLimit : running >= limit);
+    while (exclusiveRunning || busy() || (t.exclusive && running + light > 0)) {
       await new Promise<void>((res) => (wake = res));
     }
-    running++;
+    if (isLight) light++;
+    else running++;
     if (t.exclusive) exclusiveRunning = true;
-    inflight.push(exec(t));
+    inflight.push(exec(t, isLight));
   }
   await Promise.all(inflight);
   return checks.map((c) => results.get(c.name) ?? errorResult(c, 'check was not run (internal error: no result)'));

@@ -49,6 +49,8 @@ export interface ControllerDeps {
   startCapture?: (ep: { exec: Executor; ns?: string }, ifname: string, opts: TcpdumpOptions) => Promise<RunningCapture>;
   /** Where a capture's temporary pcap goes (removed afterwards). */
   tmpDir?: string;
+  /** How many checks run at once (`--jobs`); lib/checks/run.ts's default when absent. */
+  jobs?: number;
   now?: () => number;
 }
 
@@ -138,7 +140,8 @@ export class EngineController implements Controller {
   }
 
   private checkContext(): CheckContext {
-    return contextFromLab(this.lab, this.engine.exec, undefined, { runRoot: join(this.engine.store.dir, 'run') });
+    const ctx = contextFromLab(this.lab, this.engine.exec, undefined, { runRoot: join(this.engine.store.dir, 'run') });
+    return this.deps.jobs ? { ...ctx, jobs: this.deps.jobs } : ctx;
   }
 
   // ---- capture ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { contextFromLab, type CheckContext } from '../../../lib/checks/context.js';
-import { runCheck, runChecks } from '../../../lib/checks/run.js';
+import { defaultJobs, runCheck, runChecks } from '../../../lib/checks/run.js';
 import { EventBus } from '../../../lib/engine/events.js';
 import { LocalExecutor } from '../../../lib/exec/executor.js';
 import type { CheckResult } from '../../../lib/checks/result.js';
@@ -148,4 +148,33 @@ privTest('a full mesh at once: every pair passes in-process, each with its own p
     t.is((r.details as { replies: unknown[] }).replies.length, 5, r.name);
     t.true(r.raw?.startsWith('# in-process ICMP'));
   }
+}, { tools: TOOLS });
+
+/** The most checks in flight at once during a runChecks call (from its start/done events). */
+async function peakConcurrency(checks: PingCheck[], c: CheckContext): Promise<{ peak: number; results: CheckResult[] }> {
+  const bus = new EventBus();
+  let now = 0;
+  let peak = 0;
+  bus.on((e) => {
+    if (e.type === 'check-start') peak = Math.max(peak, ++now);
+    if (e.type === 'check-done') now--;
+  });
+  const results = await runChecks(checks, c, bus);
+  return { peak, results };
+}
+
+privTest('the default --jobs bounds checks that start processes, not in-process pings; an explicit --jobs bounds both', async (t) => {
+  // More pings than the default bound, each lasting ~0.4 s (3 probes 200 ms apart): unbounded,
+  // every one of them is in flight before the first ends.
+  const n = defaultJobs() + 10;
+  const checks = Array.from({ length: n }, (_, i) => ping({ name: `p${i}`, to: '10.71.0.2', count: 3, intervalMs: 200 }));
+  const { jobs: _jobs, ...noJobs } = ctx;
+  const free = await peakConcurrency(checks, noJobs);
+  t.true(free.results.every((r) => r.status === 'passed' && r.raw?.startsWith('# in-process ICMP')), JSON.stringify(free.results.map((r) => r.message)));
+  t.true(free.peak > defaultJobs(), `in-process pings at once: ${free.peak}, default bound ${defaultJobs()}`);
+  const bounded = await peakConcurrency(checks, { ...noJobs, jobs: 3 });
+  t.is(bounded.peak, 3, 'an explicit --jobs 3 bounds in-process pings too');
+  const processes = await peakConcurrency(checks, { ...noJobs, probes: 'process' });
+  t.true(processes.results.every((r) => r.status === 'passed'));
+  t.true(processes.peak <= defaultJobs() && processes.peak > 1, `ping processes at once: ${processes.peak}, default bound ${defaultJobs()}`);
 }, { tools: TOOLS });

@@ -128,6 +128,15 @@ test('runChecks refuses a lab that is not up, else runs every check between chec
   );
 });
 
+test('the TUI runs checks with the --jobs it was given (absent: the scheduler default)', async (t) => {
+  const lab = sampleLab();
+  const seen: (number | undefined)[] = [];
+  const recordJobs = { runChecks: async (_c: Check[], ctx: { jobs?: number }) => (seen.push(ctx.jobs), []) };
+  await new EngineController(lab, fakeEngine(lab), { ...recordJobs, jobs: 3 }).runChecks();
+  await new EngineController(lab, fakeEngine(lab), recordJobs).runChecks();
+  t.deepEqual(seen, [3, undefined]);
+});
+
 test('rerunCheck runs one check by name with start/done events; an unknown name lists the checks', async (t) => {
   const lab = sampleLab();
   const engine = fakeEngine(lab);
