@@ -132,7 +132,7 @@ export async function assertRequirements(
   if (opts.remote) missing.push(...(await missingRemoteTools(tools, opts.remote)));
   // Probing needs root; probes passed in (tests, a cached doctor run) are used as they are.
   if (probes || (process.getuid?.() === 0 && which('ip'))) {
-    const got = probes ?? (await probeKernel(exec));
+    const got = probes ?? (await probeKernel(exec, need.features));
     for (const f of need.features) {
       const p = got.find((x) => x.feature === f);
       if (p && !p.ok) missing.push({ feature: `this kernel has no ${f} support (${p.detail})`, fix: FEATURE_FIX[f].replace(/^this kernel has no \w+ support: /, '') });

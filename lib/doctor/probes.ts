@@ -81,10 +81,17 @@ function readlinkSafe(path: string): string | undefined {
   }
 }
 
-export async function probeKernel(exec: Executor): Promise<FeatureProbe[]> {
+/**
+ * Probe the kernel: every feature (doctor), or only `only` (the preflight of `up` asks for what
+ * the lab needs — each probe is a process or two, seconds in a TCG guest). The probes are
+ * independent (links of distinct names, lo's qdisc, an address, an SA) and run at once; the
+ * results keep the order of KernelFeature.
+ */
+export async function probeKernel(exec: Executor, only?: readonly KernelFeature[]): Promise<FeatureProbe[]> {
   const probe = await probeNamespace(exec);
   if (typeof probe === 'string') return [{ feature: 'netns', ok: false, detail: probe }];
   const run = (argv: string[]) => exec.run(probe.inside(argv));
+  const wanted = (f: KernelFeature) => !only || only.includes(f);
   try {
     await run(['ip', 'link', 'set', 'lo', 'up']);
     const tryLink = async (feature: KernelFeature, args: string[]): Promise<FeatureProbe> => {
@@ -92,23 +99,25 @@ export async function probeKernel(exec: Executor): Promise<FeatureProbe[]> {
       const msg = r.stderr.trim().replace(/^Error: /, '');
       return { feature, ok: r.exitCode === 0, detail: r.exitCode === 0 ? 'supported' : msg || 'not supported' };
     };
-    const results: FeatureProbe[] = [{ feature: 'netns', ok: true, detail: 'supported' }];
-    results.push(await tryLink('veth', ['p-veth0', 'type', 'veth', 'peer', 'name', 'p-veth1']));
-    results.push(await tryLink('bridge', ['p-br', 'type', 'bridge']));
-    results.push(await tryLink('vxlan', ['p-vx', 'type', 'vxlan', 'id', '1', 'remote', '192.0.2.1', 'dstport', '4789']));
-    results.push(await tryLink('geneve', ['p-gnv', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1']));
-    results.push(await tryLink('gretap', ['p-gre', 'type', 'gretap', 'remote', '192.0.2.1', 'local', '192.0.2.2']));
-    const netem = await run(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
-    results.push({
-      feature: 'netem',
-      ok: netem.exitCode === 0,
-      detail: netem.exitCode === 0 ? 'supported' : netem.stderr.trim().replace(/^Error: /, '') || 'not supported',
-    });
-    const v6 = await run(['ip', '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad']);
-    results.push({ feature: 'ipv6', ok: v6.exitCode === 0, detail: v6.exitCode === 0 ? 'supported' : v6.stderr.trim() || 'IPv6 disabled' });
-    results.push(await probeOpenvswitch(exec));
-    results.push(await probeEsp(run));
-    return results;
+    const probes: Record<Exclude<KernelFeature, 'netns'>, () => Promise<FeatureProbe>> = {
+      veth: () => tryLink('veth', ['p-veth0', 'type', 'veth', 'peer', 'name', 'p-veth1']),
+      bridge: () => tryLink('bridge', ['p-br', 'type', 'bridge']),
+      vxlan: () => tryLink('vxlan', ['p-vx', 'type', 'vxlan', 'id', '1', 'remote', '192.0.2.1', 'dstport', '4789']),
+      geneve: () => tryLink('geneve', ['p-gnv', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1']),
+      gretap: () => tryLink('gretap', ['p-gre', 'type', 'gretap', 'remote', '192.0.2.1', 'local', '192.0.2.2']),
+      netem: async () => {
+        const netem = await run(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
+        return { feature: 'netem', ok: netem.exitCode === 0, detail: netem.exitCode === 0 ? 'supported' : netem.stderr.trim().replace(/^Error: /, '') || 'not supported' };
+      },
+      ipv6: async () => {
+        const v6 = await run(['ip', '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad']);
+        return { feature: 'ipv6', ok: v6.exitCode === 0, detail: v6.exitCode === 0 ? 'supported' : v6.stderr.trim() || 'IPv6 disabled' };
+      },
+      openvswitch: () => probeOpenvswitch(exec),
+      esp: () => probeEsp(run),
+    };
+    const chosen = (Object.keys(probes) as (keyof typeof probes)[]).filter(wanted);
+    return [{ feature: 'netns', ok: true, detail: 'supported' }, ...(await Promise.all(chosen.map((f) => probes[f]())))];
   } finally {
     await probe.dispose();
   }
