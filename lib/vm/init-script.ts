@@ -79,10 +79,9 @@ $bb mkdir -p /dev/pts /dev/shm
 $bb mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts || fail "mounting /dev/pts"
 $bb mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "mounting /dev/shm"
 $bb ln -sf /proc/self/fd /dev/fd
-# /dev/net/tun: the OVS userspace datapath makes its bridges' ports as tap devices. There is
-# no udev here, so load the module (kmod's modprobe, from the host's root) and make the node
-# if devtmpfs did not (a built-in tun shows up by itself).
-/sbin/modprobe tun 2>/dev/null
+# /dev/net/tun: the OVS userspace datapath makes its bridges' ports as tap devices. Stage 1
+# loaded tun (a built-in one needs nothing); there is no udev here, so make the node if
+# devtmpfs did not.
 if [ ! -c /dev/net/tun ]; then
   $bb mkdir -p /dev/net && $bb mknod -m 0666 /dev/net/tun c 10 200 || echo "geneve-lab: warning: no /dev/net/tun (the OVS userspace datapath will not work)"
 fi

@@ -5,11 +5,14 @@
  */
 
 /**
- * What the initramfs needs before it can switch to the host's filesystem: virtio PCI, 9p over
- * virtio for the shares, overlayfs for the writable tmpfs layer, and virtio_console for the
- * command's stdout/stderr ports.
+ * What the initramfs needs before it can switch to the host's filesystem: virtio over PCI (the PC
+ * machine) and over MMIO (microvm, lib/vm/qemu.ts; a module with no device of its kind costs a
+ * few ms), 9p over virtio for the shares, overlayfs for the
+ * writable tmpfs layer, virtio_console for the command's stdout/stderr ports, and tun for the
+ * OVS userspace datapath's tap ports (loaded here by insmod: a `modprobe` from stage 2 reads
+ * kmod's indexes over 9p, 0.2–0.4 s under TCG).
  */
-export const INITRAMFS_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'virtio_console'] as const;
+export const INITRAMFS_MODULES = ['virtio_pci', 'virtio_mmio', '9pnet_virtio', '9p', 'overlay', 'virtio_console', 'tun'] as const;
 
 export interface ModuleLoad {
   /** Module name as the kernel knows it (file name without .ko[.xz|.gz|.zst]). */

@@ -18,6 +18,7 @@ import { ensureDebianKernel, userKernel, type Kernel } from './kernel.js';
 import { defaultCacheDir, kvmStateFile } from './paths.js';
 import { findInPath, QEMU_BINARY } from './prerequisites.js';
 import { qemuArgv, standardShares, type Accel } from './qemu.js';
+import { hostTscKhz } from './tsc.js';
 import { bootableKernel } from './vmlinux.js';
 
 export interface VmRunOptions {
@@ -89,6 +90,17 @@ async function outputSocket(path: string, sink: NodeJS.WritableStream): Promise<
   };
 }
 
+/**
+ * The machine to boot (lib/vm/qemu.ts): a microvm under TCG when the host's TSC frequency is
+ * known, else the PC machine (and always under KVM, whose PC guests get kvmclock).
+ * GENEVE_LAB_VM_MACHINE=pc forces the PC machine.
+ */
+export function machineFor(accel: Accel, env: NodeJS.ProcessEnv = process.env, tscKhz: () => number | undefined = hostTscKhz): { microvm?: { tscKhz: number } } {
+  if (accel !== 'tcg' || env.GENEVE_LAB_VM_MACHINE === 'pc') return {};
+  const khz = tscKhz();
+  return khz ? { microvm: { tscKhz: khz } } : {};
+}
+
 function killHard(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
@@ -155,6 +167,7 @@ export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
       const argv = qemuArgv({
         qemu,
         accel,
+        ...machineFor(accel),
         memoryMb: opts.memoryMb ?? 2048,
         cpus: opts.cpus ?? 2,
         kernel: image,

@@ -48,8 +48,8 @@ test('module names from compressed and plain files', (t) => {
   t.is(moduleNameOf('/a/9pnet_virtio.ko.gz'), '9pnet_virtio');
 });
 
-test('the initramfs asks for 9p, overlay, virtio PCI and virtio console', (t) => {
+test('the initramfs asks for virtio over PCI and MMIO (PC machine, microvm), 9p, overlay, virtio console and tun', (t) => {
   t.deepEqual(showDependsArgv('/b', '6.1.0-56-amd64', INITRAMFS_MODULES), [
-    'modprobe', '--show-depends', '-d', '/b', '-S', '6.1.0-56-amd64', '-a', 'virtio_pci', '9pnet_virtio', '9p', 'overlay', 'virtio_console',
+    'modprobe', '--show-depends', '-d', '/b', '-S', '6.1.0-56-amd64', '-a', 'virtio_pci', 'virtio_mmio', '9pnet_virtio', '9p', 'overlay', 'virtio_console', 'tun',
   ]);
 });

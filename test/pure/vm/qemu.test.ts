@@ -47,13 +47,33 @@ test('host root is shared read-only with device remapping; control and results r
     'local,id=fs2,path=/tmp/x/ctl,security_model=none',
     'local,id=fs3,path=/w/results,security_model=none',
   ]);
-  const tags = valueAfter(argv, '-device').filter((d) => d.startsWith('virtio-9p-pci'));
+  const tags = valueAfter(argv, '-device').filter((d) => d.startsWith('virtio-9p'));
   t.deepEqual(tags, [
     'virtio-9p-pci,fsdev=fs0,mount_tag=hostroot',
     'virtio-9p-pci,fsdev=fs1,mount_tag=modules',
     'virtio-9p-pci,fsdev=fs2,mount_tag=glctl',
     'virtio-9p-pci,fsdev=fs3,mount_tag=results',
   ]);
+});
+
+test('the PC machine: virtio-pci devices, no microvm kernel arguments', (t) => {
+  const argv = qemuArgv(base);
+  t.deepEqual(valueAfter(argv, '-machine'), ['pc']);
+  t.true(valueAfter(argv, '-device').includes('virtio-serial-pci,id=vser'));
+  t.notRegex(valueAfter(argv, '-append')[0]!, /pci=off|tsc_early_khz/);
+});
+
+test('a microvm: no PCI bus, every device on virtio-mmio, the kernel told not to look for PCI and given the TSC frequency', (t) => {
+  const argv = qemuArgv({ ...base, microvm: { tscKhz: 2445404 } });
+  t.deepEqual(valueAfter(argv, '-machine'), ['microvm']);
+  t.false(valueAfter(argv, '-device').some((d) => /-pci\b/.test(d)), valueAfter(argv, '-device').join(' '));
+  t.true(valueAfter(argv, '-device').includes('virtio-serial-device,id=vser'));
+  t.deepEqual(valueAfter(argv, '-device').filter((d) => d.startsWith('virtio-9p')).length, 4);
+  t.true(valueAfter(argv, '-device').every((d) => !d.startsWith('virtio-9p') || d.startsWith('virtio-9p-device,')));
+  const append = valueAfter(argv, '-append')[0]!;
+  t.regex(append, /(^| )pci=off( |$)/);
+  t.regex(append, /(^| )tsc_early_khz=2445404( |$)/);
+  t.throws(() => qemuArgv({ ...base, microvm: { tscKhz: 0 } }), { message: /TSC frequency/ });
 });
 
 test('stdout and stderr ports go to the host sockets', (t) => {
