@@ -172,7 +172,7 @@ export function registerLabCommands(
     run(() => withJunitOutcome(o.junit, 'up', async (writeJunit) => {
       if (o.tui) {
         noteLabOfRecipe(file);
-        return (await import('./tui-wiring.js')).upWithTui(file, globals(), {}, writeJunit);
+        return (await import('./tui-wiring.js')).upWithTui(file, globals(), { checks: o.checks !== false }, writeJunit);
       }
       const lab = await loadLab(file, o.json);
       requireRoot('up');

@@ -48,7 +48,7 @@ export function registerTui(program: Command): void {
  * error is thrown (exit 3/4, `--junit` gets one errored test case); else the check results go to
  * `--junit` and the exit code is 1 when one did not pass, 0 otherwise.
  */
-export async function upWithTui(recipeFile: string, globals: GlobalOptions = {}, opts: { color?: boolean } = {}, writeJunit: WriteJunitResults = () => {}): Promise<number> {
+export async function upWithTui(recipeFile: string, globals: GlobalOptions = {}, opts: { color?: boolean; checks?: boolean } = {}, writeJunit: WriteJunitResults = () => {}): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new UsageError('`up --tui` needs an interactive terminal (stdin and stdout must be a TTY); drop --tui for scripts');
   }
@@ -62,11 +62,12 @@ export async function upWithTui(recipeFile: string, globals: GlobalOptions = {},
     // After the first render, so the progress of every step is on screen. A failure goes to the
     // status line as a notice (the app only shows errors of actions it started itself).
     // Then its checks, as `up` runs them (issue 18 §2); a failed check shows in the checks pane.
+    // `--no-checks`: only the lab, as `up --no-checks` (c still runs them on demand).
     building = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
       ui
         .up()
         .then(
-          () => ui.runChecks(),
+          () => (opts.checks === false ? undefined : ui.runChecks()),
           (e: unknown) => {
             const msg = e instanceof Error ? e.message : String(e);
             controller.bus.emit({ type: 'notice', level: 'warning', message: `up failed: ${msg.split('\n')[0]} (l on the failed step shows its log)` });

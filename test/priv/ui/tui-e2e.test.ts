@@ -251,6 +251,24 @@ privTest('up RECIPE --tui --junit FILE builds the lab at once and runs its check
   assertNothingLeft(t, tui.labName, tui.prefix);
 }, { tools: ['tmux'] });
 
+privTest('up RECIPE --tui --no-checks builds the lab and runs no check until c; q, y tears it down', async (t) => {
+  t.timeout(400_000);
+  if (!cliReady(t)) return;
+  const tui = openTui(t, (recipe) => ['up', recipe, '--tui', '--no-checks']);
+  await tui.waitFor(new RegExp(`geneve-lab · ${tui.labName} · UP`), 'up without a key', 150_000);
+  // Checks would have started right after up; give them the time they take to show, then look.
+  await sleep(3000);
+  t.regex(tui.screen(), /Checks — 0 passed, 0 failed/, 'no check ran by itself');
+  tui.key('c');
+  await tui.waitFor(/Checks — ([1-9]\d*) passed, 0 failed, \1 total/, 'c runs them on demand', 120_000);
+  tui.key('q');
+  await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
+  await sleep(500);
+  tui.key('y');
+  t.is(await tui.exitStatus(150_000), '0', 'the TUI tore the lab down and exited with status 0');
+  assertNothingLeft(t, tui.labName, tui.prefix);
+}, { tools: ['tmux'] });
+
 privTest('tui attaches to a lab `up` built in another process: UP with live objects, c checks it, d asks, y tears it down and the TUI stays', async (t) => {
   t.timeout(400_000);
   if (!cliReady(t)) return;
