@@ -76,6 +76,15 @@ export function planHash(plan: Plan): string {
   return createHash('sha256').update(jsonWithSecretDigests(plan, plan.tag)).digest('hex').slice(0, 16);
 }
 
+/**
+ * Wait for every promise (none is left running behind the caller's back), then throw the first
+ * rejection if there was one — Promise.all would return at the first and leave the rest going.
+ */
+async function settleAll(work: Promise<void>[]): Promise<void> {
+  const rejected = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
 /** Errors that mean "already gone" when undoing: a missing object is the goal of an undo. */
 function alreadyGone(e: unknown): boolean {
   if (!(e instanceof OpError)) return false;
@@ -422,21 +431,24 @@ export class Engine {
     // the deletions): everything else the lab undoes (OVS daemons, links on SSH hosts) comes
     // first, in reverse plan order, while the namespaces it may need still exist.
     const nsUndos = new Map<Executor, Step[]>();
+    const otherUndos = new Map<Executor, Step[]>();
     for (const step of [...state.steps].reverse()) {
       if (!touched(step) || !step.undo) continue;
-      const undo: Step = { ...step, op: step.undo, undo: null };
-      if (undo.op.op === 'netns.del') {
-        const ex = this.execFor(step.host);
-        nsUndos.set(ex, [...(nsUndos.get(ex) ?? []), step]);
-        continue;
-      }
+      const ex = this.execFor(step.host);
+      const into = step.undo.op === 'netns.del' ? nsUndos : otherUndos;
+      const list = into.get(ex) ?? [];
+      if (!into.has(ex)) into.set(ex, list);
+      list.push(step);
+    }
+    const undoOne = async (step: Step): Promise<void> => {
+      const undo: Step = { ...step, op: step.undo!, undo: null };
       if (undo.op.op === 'link.del') {
         // A link in a namespace the lab does not own (an SSH host's): only when it still carries the tag.
         const owner = await sharedLinkOwner(this.execFor(step.host), undo.op.ns, undo.op.name).catch(() => 'ours' as const);
         if (owner === 'foreign') {
           this.bus.emit({ type: 'notice', level: 'warning', message: `link ${undo.op.name}${step.host ? ` on host "${step.host}"` : ''} is not tagged as lab "${state.lab}"'s: left alone` });
           this.store.journalUndone(state.lab, step.id);
-          continue;
+          return;
         }
       }
       this.bus.emit({ type: 'undo-start', step });
@@ -448,14 +460,23 @@ export class Engine {
           const failure = e instanceof OpError ? e.failure : { subject: step.subject, request: undo.op.op, kernelMessage: (e as Error).message };
           failures.push(failure);
           this.bus.emit({ type: 'undo-failed', step, failure });
-          continue;
+          return;
         }
       }
       undone++;
       this.store.journalUndone(state.lab, step.id);
       this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
-    }
-    for (const ex of new Set([...this.allExecs(), ...nsUndos.keys()])) {
+    };
+    // Each machine's undos in reverse plan order; the machines at once (a machine's objects
+    // depend only on that machine's: one lab on 20 SSH hosts is 20 independent teardowns).
+    await settleAll(
+      [...otherUndos.values()].map(async (steps) => {
+        for (const step of steps) await undoOne(step);
+      }),
+    );
+    // One batch per machine, the machines at once: each batch is a few round trips to its own
+    // machine (listing, tags, processes, deletions), and nothing in one depends on another's.
+    const removeOn = async (ex: Executor): Promise<void> => {
       const steps = nsUndos.get(ex) ?? [];
       const nsOf = (s: Step) => (s.undo as { ns: string }).ns;
       const present = await namespaceNames(ex);
@@ -463,7 +484,7 @@ export class Engine {
       // Only names the lab can have (gl-<lab>-…): a machine may hold hundreds of other namespaces.
       const inSteps = new Set(steps.map(nsOf));
       const strays = [...present].filter((ns) => ns.startsWith(`gl-${state.lab}-`) && !inSteps.has(ns));
-      if (!steps.length && !strays.length) continue;
+      if (!steps.length && !strays.length) return;
       for (const step of steps) this.bus.emit({ type: 'undo-start', step });
       const t0 = Date.now();
       const results = await removeNamespaces(
@@ -499,7 +520,8 @@ export class Engine {
         this.store.journalUndone(state.lab, step.id);
         this.bus.emit({ type: 'undo-done', step, durationMs: Date.now() - t0 });
       }
-    }
+    };
+    await settleAll([...new Set([...this.allExecs(), ...nsUndos.keys()])].map(removeOn));
     // Entries of /run/netns here with the lab's namespace names but no namespace mounted (a
     // crash between creating the name and mounting, or made in a mount namespace that ended).
     for (const ns of staleLocalEntries(state.steps.flatMap((s) => (s.op.op === 'netns.add' ? [s.op.ns] : [])))) {
