@@ -35,7 +35,10 @@ export function iperfClientArgv(a: IperfClientArgs): string[] {
   if (a.reverse) argv.push('-R');
   if (a.protocol === 'udp') argv.push('-u');
   if (a.bitrateBps !== undefined) argv.push('-b', String(Math.round(a.bitrateBps)));
-  argv.push('--connect-timeout', String(a.connectTimeoutMs ?? 3000), '--json');
+  // 10 s: TCP's SYN retries come at 1, 3 and 7 s, so an iperf across a lossy link (an impair
+  // step at 30% loss) gets four tries per connection — with 3 s it got two, and ~1 run in 10
+  // reported "unable to connect" instead of the throughput it was there to measure.
+  argv.push('--connect-timeout', String(a.connectTimeoutMs ?? 10_000), '--json');
   return argv;
 }
 

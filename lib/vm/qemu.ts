@@ -54,8 +54,11 @@ export function qemuOptValue(value: string): string {
  */
 export function kernelCommandLine(extra: readonly string[] = [], microvm?: { tscKhz: number }): string {
   // microvm: pci=off (there is no PCI bus; the kernel would print "PCI: Fatal: No config space
-  // access function found"), and the TSC frequency so that the kernel never calibrates it.
-  const machine = microvm ? ['pci=off', `tsc_early_khz=${microvm.tscKhz}`] : [];
+  // access function found"), the TSC frequency so that the kernel never calibrates it, and
+  // tsc=reliable: a TCG guest's TSC is the host's constant TSC, the same on every vCPU, but the
+  // kernel's sync check between vCPU threads fails under emulation and would leave a microvm
+  // (no HPET, no ACPI PM timer) on the jiffies clock — 4 ms steps in every RTT and timestamp.
+  const machine = microvm ? ['pci=off', `tsc_early_khz=${microvm.tscKhz}`, 'tsc=reliable'] : [];
   return ['console=ttyS0', 'quiet', 'panic=-1', '8250.nr_uarts=1', 'i8042.noaux', 'i8042.nokbd', ...machine, ...extra].join(' ');
 }
 

@@ -204,3 +204,15 @@ kernelTest('geneve kernel errors carry the kernel text, errno, subject and names
   await fails('e6', { vni: 77, remote: '192.0.2.7' }, 'EBUSY', /\(EBUSY\)/);
   if (kernelHasPortRange) await fails('e7', { vni: 2, remote: '192.0.2.2', srcport: { low: 6000, high: 5000 } }, 'EINVAL', /Invalid source port range/);
 }, GENEVE);
+
+kernelTest('the guest keeps fine-grained time: a high-resolution clocksource, not jiffies (RTTs and capture timestamps are not in 4 ms steps)', (t) => {
+  // A microvm has no HPET and no ACPI PM timer: if the kernel distrusted the TSC it would fall
+  // back to jiffies (lib/vm/qemu.ts passes tsc=reliable for that reason).
+  const clock = sh(['cat', '/sys/devices/system/clocksource/clocksource0/current_clocksource']).trim();
+  t.notRegex(clock, /jiffies/, `clocksource ${clock}`);
+  // The monotonic clock moves in sub-millisecond steps.
+  const a = performance.now();
+  let b = a;
+  while (b === a) b = performance.now();
+  t.true(b - a < 1, `the clock stepped by ${(b - a).toFixed(3)} ms (clocksource ${clock})`);
+}, { features: [] });

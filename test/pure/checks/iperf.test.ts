@@ -4,7 +4,7 @@ import { fixture } from './fixtures.js';
 
 test('client argv: every option an array element, bitrate in bits per second, --json', (t) => {
   t.deepEqual(iperfClientArgv({ address: '203.0.113.2', port: 5301, family: 'ipv4', protocol: 'udp', durationS: 2, parallel: 2, reverse: true, bitrateBps: 50e6 }), [
-    'iperf3', '-c', '203.0.113.2', '-p', '5301', '-4', '-t', '2', '-P', '2', '-R', '-u', '-b', '50000000', '--connect-timeout', '3000', '--json',
+    'iperf3', '-c', '203.0.113.2', '-p', '5301', '-4', '-t', '2', '-P', '2', '-R', '-u', '-b', '50000000', '--connect-timeout', '10000', '--json',
   ]);
   t.deepEqual(iperfClientArgv({ address: '2001:db8::2', port: 1, family: 'ipv6', protocol: 'tcp', durationS: 1, parallel: 1, reverse: false }).slice(0, 7), ['iperf3', '-c', '2001:db8::2', '-p', '1', '-6', '-t']);
   t.deepEqual(iperfServerArgv(5301, 30), ['iperf3', '-s', '-1', '-p', '5301', '--json', '--idle-timeout', '30']);

@@ -60,7 +60,7 @@ test('the PC machine: virtio-pci devices, no microvm kernel arguments', (t) => {
   const argv = qemuArgv(base);
   t.deepEqual(valueAfter(argv, '-machine'), ['pc']);
   t.true(valueAfter(argv, '-device').includes('virtio-serial-pci,id=vser'));
-  t.notRegex(valueAfter(argv, '-append')[0]!, /pci=off|tsc_early_khz/);
+  t.notRegex(valueAfter(argv, '-append')[0]!, /pci=off|tsc_early_khz|tsc=reliable/);
 });
 
 test('a microvm: no PCI bus, every device on virtio-mmio, the kernel told not to look for PCI and given the TSC frequency', (t) => {
@@ -73,6 +73,7 @@ test('a microvm: no PCI bus, every device on virtio-mmio, the kernel told not to
   const append = valueAfter(argv, '-append')[0]!;
   t.regex(append, /(^| )pci=off( |$)/);
   t.regex(append, /(^| )tsc_early_khz=2445404( |$)/);
+  t.regex(append, /(^| )tsc=reliable( |$)/, 'the TSC as clocksource, not jiffies');
   t.throws(() => qemuArgv({ ...base, microvm: { tscKhz: 0 } }), { message: /TSC frequency/ });
 });
 
