@@ -31,6 +31,18 @@ test('the gate passes on what every lab logs here (the default allow list)', (t)
   // What every lab logs in the TCG VM (kernel datapath), from a VM-tier run:
   const vm = ['2026-12-06T05:31:02.118Z|00061|timeval|WARN|Unreasonably long 3408ms poll interval (181ms user, 111ms system)', '2026-12-06T05:31:02.118Z|00062|timeval|WARN|faults: 26 minor, 0 major', '2026-12-06T05:31:02.118Z|00063|timeval|WARN|context switches: 1 voluntary, 10 involuntary'];
   t.true(logAssertions(gate(), parseLogLines(vm.join('\n')))[0]!.ok);
+  // The same stall in other threads, and RCU waiting on them (a CI run of the kernel tier, host under load):
+  const threads = [
+    '2026-12-06T21:50:01.100Z|00070|ovs_rcu(urcu3)|WARN|blocked 1001 ms waiting for handler4 to quiesce',
+    '2026-12-06T21:50:01.100Z|00071|ovs_rcu|WARN|blocked 1001 ms waiting for handler4 to quiesce',
+    '2026-12-06T21:50:01.200Z|00072|timeval(handler4)|WARN|Unreasonably long 1172ms poll interval (2ms user, 1147ms system)',
+    '2026-12-06T21:50:01.200Z|00073|timeval(handler4)|WARN|faults: 13 minor, 0 major',
+    '2026-12-06T21:50:01.200Z|00074|timeval(handler4)|WARN|context switches: 0 voluntary, 5 involuntary',
+  ];
+  t.true(logAssertions(gate(), parseLogLines(threads.join('\n')))[0]!.ok);
+  // …but not another ovs_rcu or timeval warning, nor the same words at ERR.
+  t.false(logAssertions(gate(), parseLogLines('2026-12-06T21:50:01.100Z|00070|ovs_rcu|WARN|something else entirely'))[0]!.ok);
+  t.false(logAssertions(gate(), parseLogLines('2026-12-06T21:50:01.100Z|00070|ovs_rcu(urcu3)|ERR|blocked 1001 ms waiting for handler4 to quiesce'))[0]!.ok);
   // A tunnel with `ipsec: { esp: … }` (geneve-ipsec.yaml in the VM): vswitchd does not know ovs-monitor-ipsec's option.
   t.true(logAssertions(gate(), parseLogLines("2026-12-06T13:29:52.101Z|00041|netdev_vport|WARN|gnv6: unknown geneve argument 'ipsec_esp'"))[0]!.ok);
   // …but only ipsec_* options at WARN: any other unknown argument stays a failure.
