@@ -30,6 +30,7 @@ import { LocalExecutor } from '../lib/exec/executor.js';
 import type { PingCheck } from '../lib/model/types.js';
 import { loadRecipeFile } from '../lib/recipe/load.js';
 import { scaleLayout, scaleRecipe } from './scale-recipe.js';
+import { median } from './stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const flag = (name: string, fallback: string) => {
@@ -61,11 +62,6 @@ if (spawnSync('sh', ['-c', 'command -v mn && command -v brctl'], { stdio: 'ignor
   if (r.status !== 0) throw new Error('apt-get install mininet bridge-utils failed');
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 // geneve-lab: the lab, and N·(N−1) ping checks over it.
 const layout = scaleLayout(LAB, n);

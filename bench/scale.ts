@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { scaleLayout, scaleRecipe, scaleBatchScript } from './scale-recipe.js';
+import { median } from './stats.js';
 
 type Mode = 'netlink' | 'iproute2' | 'ip-batch';
 const MODES: Mode[] = ['netlink', 'iproute2', 'ip-batch'];
@@ -224,10 +225,6 @@ async function measure(mode: Mode, n: number): Promise<Measurement> {
 const fmtS = (ms: number) => (ms / 1000).toFixed(2);
 const fmtMB = (kib: number) => (kib / 1024).toFixed(0);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * One row per (N, mode): medians over the repeats; a ratio to ip-batch is taken per repeat

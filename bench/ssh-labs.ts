@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startSshLab, type SshLab } from '../test/support/sshd.js';
 import { chainRecipe, cliIn } from '../test/support/ssh-recipes.js';
+import { median } from './stats.js';
 
 const args = process.argv.slice(2);
 const ri = args.indexOf('--repeat');
@@ -44,11 +45,6 @@ interface Machines {
   dir: string;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const sec = (ms: number) => (ms / 1000).toFixed(1);
 
 async function measure(m: Machines, round: number): Promise<Run> {

@@ -23,6 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scaleLayout, scaleRecipe } from './scale-recipe.js';
+import { median } from './stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'bin', 'geneve-lab.js');
@@ -66,11 +67,6 @@ function timeOnce(s: Subject): number {
   return ms;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const loadBefore = loadavg()[0]!;
 const times = new Map<string, number[]>(subjects.map((s) => [s.label, []]));

@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from './stats.js';
 
 const root = resolve(import.meta.dirname, '..');
 const flag = (name: string, fallback?: string) => {
@@ -45,10 +46,6 @@ const date = new Date().toISOString();
 for (let i = 0; i < repeat; i++) for (const r of rows) r.times.push(once(r));
 const load1 = loadavg()[0]!;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const floor = median(rows[2]!.times);
 console.log(`${date}  ${repeat} interleaved rounds  load average ${load0.toFixed(1)} → ${load1.toFixed(1)}`);
 console.log('');

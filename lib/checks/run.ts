@@ -279,7 +279,6 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
   const ctx = withInnerEvents(labCtx, bus);
   const explicit = opts.concurrency ?? ctx.jobs;
   const limit = Math.max(1, explicit ?? defaultJobs());
-  const lightLimit = IN_PROCESS_PING_JOBS;
   const results = new Map<string, CheckResult>();
   const done = (r: CheckResult) => {
     results.set(r.name, r);
@@ -287,7 +286,7 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
   };
   const tasks = buildTasks(checks);
   // Two counts: tasks that may start processes (bounded by defaultJobs()) and in-process pings
-  // (bounded by lightLimit); an explicit --jobs bounds the two together.
+  // (bounded by IN_PROCESS_PING_JOBS); an explicit --jobs bounds the two together.
   let running = 0;
   let light = 0;
   let exclusiveRunning = false;
@@ -320,7 +319,7 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
 
   for (const t of tasks) {
     const isLight = !t.exclusive && startsNoProcess(t, ctx);
-    const busy = () => (explicit !== undefined ? running + light >= limit : isLight ? light >= lightLimit : running >= limit);
+    const busy = () => (explicit !== undefined ? running + light >= limit : isLight ? light >= IN_PROCESS_PING_JOBS : running >= limit);
     while (exclusiveRunning || busy() || (t.exclusive && running + light > 0)) {
       await new Promise<void>((res) => (wake = res));
     }

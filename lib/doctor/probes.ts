@@ -94,25 +94,20 @@ export async function probeKernel(exec: Executor, only?: readonly KernelFeature[
   const wanted = (f: KernelFeature) => !only || only.includes(f);
   try {
     await run(['ip', 'link', 'set', 'lo', 'up']);
-    const tryLink = async (feature: KernelFeature, args: string[]): Promise<FeatureProbe> => {
-      const r = await run(['ip', 'link', 'add', ...args]);
-      const msg = r.stderr.trim().replace(/^Error: /, '');
-      return { feature, ok: r.exitCode === 0, detail: r.exitCode === 0 ? 'supported' : msg || 'not supported' };
+    // A probe passes when its command succeeds; else the kernel's own words say why.
+    const judge = async (feature: KernelFeature, argv: string[], fallback: string): Promise<FeatureProbe> => {
+      const r = await run(argv);
+      return { feature, ok: r.exitCode === 0, detail: r.exitCode === 0 ? 'supported' : r.stderr.trim().replace(/^Error: /, '') || fallback };
     };
+    const tryLink = (feature: KernelFeature, args: string[]) => judge(feature, ['ip', 'link', 'add', ...args], 'not supported');
     const probes: Record<Exclude<KernelFeature, 'netns'>, () => Promise<FeatureProbe>> = {
       veth: () => tryLink('veth', ['p-veth0', 'type', 'veth', 'peer', 'name', 'p-veth1']),
       bridge: () => tryLink('bridge', ['p-br', 'type', 'bridge']),
       vxlan: () => tryLink('vxlan', ['p-vx', 'type', 'vxlan', 'id', '1', 'remote', '192.0.2.1', 'dstport', '4789']),
       geneve: () => tryLink('geneve', ['p-gnv', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1']),
       gretap: () => tryLink('gretap', ['p-gre', 'type', 'gretap', 'remote', '192.0.2.1', 'local', '192.0.2.2']),
-      netem: async () => {
-        const netem = await run(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
-        return { feature: 'netem', ok: netem.exitCode === 0, detail: netem.exitCode === 0 ? 'supported' : netem.stderr.trim().replace(/^Error: /, '') || 'not supported' };
-      },
-      ipv6: async () => {
-        const v6 = await run(['ip', '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad']);
-        return { feature: 'ipv6', ok: v6.exitCode === 0, detail: v6.exitCode === 0 ? 'supported' : v6.stderr.trim() || 'IPv6 disabled' };
-      },
+      netem: () => judge('netem', ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], 'not supported'),
+      ipv6: () => judge('ipv6', ['ip', '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad'], 'IPv6 disabled'),
       openvswitch: () => probeOpenvswitch(exec),
       esp: () => probeEsp(run),
     };

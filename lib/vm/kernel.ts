@@ -127,7 +127,6 @@ export async function ensureDebianKernel(
 
 /** The kernel of package `pkg` from the cache, downloaded and unpacked into it the first time. */
 async function ensureDebianKernelOf(pkg: string, kernelsDir: string, run: Run, onProgress?: (message: string) => void): Promise<Kernel> {
-  const opts = { onProgress };
   const version = releaseOfPackage(pkg);
   const kernel = debianKernelAt(kernelsDir, version);
   if (existsSync(kernel.vmlinuz) && existsSync(join(kernel.modulesDir, 'modules.dep'))) return kernel;
@@ -138,7 +137,7 @@ async function ensureDebianKernelOf(pkg: string, kernelsDir: string, run: Run, o
   const unpack = join(kernelsDir, `.unpack-${tag}`);
   try {
     await mkdir(dl, { recursive: true });
-    opts.onProgress?.(`downloading ${pkg} (once, about 70 MB) into ${kernelsDir}`);
+    onProgress?.(`downloading ${pkg} (once, about 70 MB) into ${kernelsDir}`);
     const aptArgs = process.getuid?.() === 0 ? ['-o', 'APT::Sandbox::User=root'] : [];
     const download = await run(['apt-get', ...aptArgs, 'download', pkg], { cwd: dl });
     if (download.exitCode !== 0) {
@@ -148,7 +147,7 @@ async function ensureDebianKernelOf(pkg: string, kernelsDir: string, run: Run, o
     }
     const deb = (await readdir(dl)).find((f) => f.endsWith('.deb'));
     if (!deb) throw new PrerequisiteError([{ feature: `VM kernel ${pkg}`, fix: `apt-get download ${pkg} produced no .deb file` }]);
-    opts.onProgress?.(`unpacking ${deb}`);
+    onProgress?.(`unpacking ${deb}`);
     const x = await run(['dpkg', '-x', join(dl, deb), unpack]);
     if (x.exitCode !== 0) throw new PrerequisiteError([{ feature: `VM kernel ${pkg}`, fix: `dpkg -x failed: ${failure(x)}` }]);
     await depmod(run, unpack, version);

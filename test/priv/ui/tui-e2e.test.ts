@@ -156,6 +156,16 @@ function assertNothingLeft(t: ExecutionContext, labName: string, prefix: string)
   t.deepEqual(processesMentioning(`/${labName}/`), [], "no process uses the lab's run directory");
 }
 
+/** q, then y at the teardown prompt: the TUI tears the lab down, exits 0, and nothing of the lab is left. */
+async function quitAndTearDown(t: ExecutionContext, tui: ReturnType<typeof openTui>): Promise<void> {
+  tui.key('q');
+  await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
+  await sleep(500); // the app takes keys for the new mode only once it has re-subscribed after drawing it
+  tui.key('y');
+  t.is(await tui.exitStatus(150_000), '0', 'the TUI tore the lab down and exited with status 0');
+  assertNothingLeft(t, tui.labName, tui.prefix);
+}
+
 privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
   t.timeout(300_000);
   if (!cliReady(t)) return;
@@ -243,12 +253,7 @@ privTest('up RECIPE --tui --junit FILE builds the lab at once and runs its check
   await tui.waitFor(/lab is up|nothing to change/, 'taken over', 60_000);
   t.regex(tui.screen(), new RegExp(`geneve-lab · ${tui.labName} · UP`));
 
-  tui.key('q');
-  await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
-  await sleep(500);
-  tui.key('y');
-  t.is(await tui.exitStatus(150_000), '0', 'the TUI tore the lab down and exited with status 0');
-  assertNothingLeft(t, tui.labName, tui.prefix);
+  await quitAndTearDown(t, tui);
 }, { tools: ['tmux'] });
 
 privTest('up RECIPE --tui --no-checks builds the lab and runs no check until c; q, y tears it down', async (t) => {
@@ -261,12 +266,7 @@ privTest('up RECIPE --tui --no-checks builds the lab and runs no check until c; 
   t.regex(tui.screen(), /Checks — 0 passed, 0 failed/, 'no check ran by itself');
   tui.key('c');
   await tui.waitFor(/Checks — ([1-9]\d*) passed, 0 failed, \1 total/, 'c runs them on demand', 120_000);
-  tui.key('q');
-  await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
-  await sleep(500);
-  tui.key('y');
-  t.is(await tui.exitStatus(150_000), '0', 'the TUI tore the lab down and exited with status 0');
-  assertNothingLeft(t, tui.labName, tui.prefix);
+  await quitAndTearDown(t, tui);
 }, { tools: ['tmux'] });
 
 privTest('tui attaches to a lab `up` built in another process: UP with live objects, c checks it, d asks, y tears it down and the TUI stays', async (t) => {
