@@ -9,11 +9,26 @@ import { LocalExecutor } from '../../../lib/exec/executor.js';
 import { privTest } from '../../support/priv.js';
 
 const ALL: KernelFeature[] = ['netns', 'veth', 'bridge', 'vxlan', 'geneve', 'gretap', 'netem', 'ipv6', 'openvswitch', 'esp'];
-const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+// Other test files build labs at the same time, so the machine's namespace list is not this
+// test's to compare whole: what the probe could leave is a gl-probe-* namespace (the named kind)
+// or its namespace holder (setpriv → unshare → sleep, a child of this process).
+const probeNamespaces = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.startsWith('gl-probe-'));
+const children = () => {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => /setpriv|unshare|sleep infinity/.test(line));
+  } catch {
+    return []; // ps exits 1 when there is no such process
+  }
+};
 
 privTest('doctor probes every feature; up probes only those its lab needs, with the same verdicts', async (t) => {
   const exec = new LocalExecutor();
-  const before = namespaces();
+  const before = probeNamespaces();
   const full = await probeKernel(exec);
   t.deepEqual(full.map((p) => p.feature), ALL);
   t.true(full.find((p) => p.feature === 'veth')!.ok, 'veth works on any kernel these tests run on');
@@ -26,5 +41,8 @@ privTest('doctor probes every feature; up probes only those its lab needs, with 
     const same = full.find((x) => x.feature === p.feature)!;
     t.is(p.ok, same.ok, `${p.feature}: ${p.detail} / ${same.detail}`);
   }
-  t.is(namespaces(), before, 'probing leaves no namespace behind');
+  t.deepEqual(probeNamespaces(), before, 'probing leaves no probe namespace behind');
+  // The holder is killed at dispose; its exit is reaped asynchronously, so allow it a moment.
+  for (let i = 0; i < 50 && children().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.deepEqual(children(), [], 'no namespace holder process outlives the probe');
 }, { tools: ['setpriv', 'unshare', 'nsenter'] });
