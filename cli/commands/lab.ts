@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
 import { formatProblem, InterruptedError, PrerequisiteError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
-import { assertRequirements, doctor } from '../../lib/doctor/doctor.js';
+import { assertRequirements, doctor, startKernelProbe } from '../../lib/doctor/doctor.js';
+import { LocalExecutor } from '../../lib/exec/executor.js';
+import type { FeatureProbe } from '../../lib/doctor/probes.js';
 import { contextFromLab } from '../../lib/checks/context.js';
 import { runScenario } from '../../lib/scenario/run.js';
 import { scenarioContext } from '../../lib/scenario/context.js';
@@ -128,7 +130,7 @@ const failedAny = (rs: CheckResult[]) => rs.some((r) => r.status !== 'passed');
  * and (unless `checks: false`) its checks run — here with the PATH the run uses, and on each SSH
  * host (connected here, as `up` would). Missing → exit 3 with the fix.
  */
-export async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks: boolean }): Promise<void> {
+export async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks: boolean; probing?: Promise<FeatureProbe[] | undefined> | undefined }): Promise<void> {
   const connected = await engine.connect(lab);
   // The planner may refuse too (e.g. IPsec on the userspace datapath): every missing piece is
   // reported at once, the kernel's first (a missing ESP is the more fundamental fix).
@@ -141,7 +143,7 @@ export async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks:
     refused = e;
   }
   try {
-    await assertRequirements(connected, engine.exec, undefined, { plan: plan ?? { lab: lab.name, tag: connected.tag, namespaces: [], steps: [] }, checks: o.checks, remote: (h) => engine.remotes.exec(h) });
+    await assertRequirements(connected, engine.exec, (await o.probing) ?? undefined, { plan: plan ?? { lab: lab.name, tag: connected.tag, namespaces: [], steps: [] }, checks: o.checks, remote: (h) => engine.remotes.exec(h) });
   } catch (e) {
     if (refused && e instanceof PrerequisiteError) throw new PrerequisiteError([...e.missing, ...refused.missing]);
     throw e;
@@ -176,6 +178,7 @@ export function registerLabCommands(
       }
       const lab = await loadLab(file, o.json);
       requireRoot('up');
+      const probing = startKernelProbe(lab, new LocalExecutor());
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
       const interrupts = new Interrupts(engine.bus, { abortable: true });
       // Held across up and its checks: no other geneve-lab process can change the lab meanwhile.
@@ -183,7 +186,7 @@ export function registerLabCommands(
       let outcome;
       let results: CheckResult[] = [];
       try {
-        await assertPrerequisites(engine, lab, { checks: o.checks !== false });
+        await assertPrerequisites(engine, lab, { checks: o.checks !== false, probing });
         outcome = await engine.up(lab, { signal: interrupts.signal });
         if (o.checks !== false) results = await runLabChecks(engine, lab, { ...o, ...globals() }, 'up', writeJunit, interrupts.signal);
         else writeJunit(lab.name, []);
@@ -220,6 +223,7 @@ export function registerLabCommands(
     run(() => withJunitOutcome(o.junit, 'run', async (writeJunit) => {
       const lab = await loadLab(file, o.json);
       requireRoot('run');
+      const probing = startKernelProbe(lab, new LocalExecutor());
       const engine = await makeEngine({ ...globals(), json: o.json, verbose: o.verbose });
       const interrupts = new Interrupts(engine.bus, { abortable: true });
       let results: CheckResult[] = [];
@@ -230,7 +234,7 @@ export function registerLabCommands(
       try {
         const existing = engine.store.read(lab.name);
         if (existing && (existing.phase === 'up' || (existing.phase === 'checking' && existing.checking?.verb !== 'run'))) throw new LabIsUpError(lab.name);
-        await assertPrerequisites(engine, lab, { checks: true });
+        await assertPrerequisites(engine, lab, { checks: true, probing });
         outcome = await engine.up(lab, { signal: interrupts.signal });
         created = true;
         results = await runLabChecks(engine, lab, { ...o, ...globals() }, 'run', writeJunit, interrupts.signal);
@@ -387,7 +391,6 @@ export function registerLabCommands(
     .option('--json', 'machine-readable output')
     .action((o: { json?: boolean }) =>
       run(async () => {
-        const { LocalExecutor } = await import('../../lib/exec/executor.js');
         const extra = [];
         try {
           const vm = (await import(new URL('../../lib/vm/doctor.js', import.meta.url).href)) as { vmDoctor?: () => Promise<never[]> };

@@ -110,6 +110,19 @@ export function requirements(lab: Lab): { features: KernelFeature[]; tools: stri
   return { features: [...features], tools: [...tools] };
 }
 
+/** Probing the kernel needs root and ip. */
+const canProbe = () => process.getuid?.() === 0 && Boolean(which('ip'));
+
+/**
+ * Start probing the kernel for what `lab` needs, so that the probe processes run while the rest of
+ * the command loads its backend and plans (in a TCG guest both take a second or more); hand the
+ * result to assertRequirements. Undefined where probing is not possible. Never rejects.
+ */
+export function startKernelProbe(lab: Lab, exec: Executor): Promise<FeatureProbe[] | undefined> | undefined {
+  if (!canProbe()) return undefined;
+  return probeKernel(exec, requirements(lab).features).catch(() => undefined);
+}
+
 /**
  * Fail before any change when the lab needs something this machine lacks: kernel features, and
  * every program the plan and the checks will run here (`plan` given: exactly its operations'
@@ -130,9 +143,11 @@ export async function assertRequirements(
   missing.push(...missingLocalTools(tools));
   // SSH hosts: the same question asked on each machine (one round trip per host).
   if (opts.remote) missing.push(...(await missingRemoteTools(tools, opts.remote)));
-  // Probing needs root; probes passed in (tests, a cached doctor run) are used as they are.
-  if (probes || (process.getuid?.() === 0 && which('ip'))) {
-    const got = probes ?? (await probeKernel(exec, need.features));
+  // Probing needs root; probes passed in (tests, an early probe) are used when they answer every
+  // feature this lab needs (or say there are no namespaces at all, which answers everything).
+  const answered = probes && (probes.some((p) => p.feature === 'netns' && !p.ok) || need.features.every((f) => probes.some((p) => p.feature === f)));
+  if (answered || canProbe()) {
+    const got = answered ? probes : await probeKernel(exec, need.features);
     for (const f of need.features) {
       const p = got.find((x) => x.feature === f);
       if (p && !p.ok) missing.push({ feature: `this kernel has no ${f} support (${p.detail})`, fix: FEATURE_FIX[f].replace(/^this kernel has no \w+ support: /, '') });

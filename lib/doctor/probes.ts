@@ -4,8 +4,7 @@
  * module may be loadable, built in, or blacklisted.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readlinkSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Executor } from '../exec/executor.js';
 import { removeNamespace } from '../engine/namespaces.js';
 
@@ -20,52 +19,22 @@ export interface FeatureProbe {
 const PROBE_TAG = 'geneve-lab:doctor-probe';
 
 /**
- * A throwaway namespace to probe in, and how to run a command inside it.
- * Here (local): a namespace no file names, held by a child the kernel kills when this process
- * dies (PR_SET_PDEATHSIG via setpriv) — a probe cut short by kill -9 leaves nothing behind, and
- * nothing under /run/netns that gc would have to prove is ours. Elsewhere (SSH): a named
- * namespace tagged like a lab, removed at the end (gc finds it by its tag after a crash).
+ * Where the probe commands run, and how to run one there.
+ * Here (local): every probe process starts in a namespace of its own (`unshare --net`) that no
+ * file names and that ends with the process — a probe cut short by kill -9 leaves nothing behind,
+ * nothing under /run/netns that gc would have to prove is ours, and no holder process to start
+ * and end. Elsewhere (SSH): one named namespace tagged like a lab, removed at the end (gc finds it
+ * by its tag after a crash).
  */
 interface ProbeNs {
-  /** argv that runs `argv` inside the probe namespace. */
+  /** argv that runs `argv` inside a probe namespace. */
   inside(argv: string[]): string[];
-  /** Remove the namespace (local: end its holder, and with it the namespace). */
+  /** Remove the namespace (local: nothing to remove). */
   dispose(): Promise<void>;
 }
 
 async function probeNamespace(exec: Executor): Promise<ProbeNs | string> {
-  if (exec.where === 'local') {
-    const holder = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--net', '--', 'sleep', 'infinity'], { stdio: 'ignore' });
-    const failed = await new Promise<string | undefined>((settle) => {
-      let settled = false;
-      const resolve = (v: string | undefined) => {
-        settled = true;
-        settle(v);
-      };
-      holder.once('error', (e) => resolve(`cannot start setpriv/unshare: ${e.message}`));
-      holder.once('exit', (code) => resolve(`unshare --net exited (${code}): cannot create a network namespace`));
-      // The namespace exists once unshare has exec'd sleep: its net namespace differs from ours.
-      const mine = readlinkSafe('/proc/self/ns/net');
-      const poll = () => {
-        if (settled) return;
-        const theirs = holder.pid ? readlinkSafe(`/proc/${holder.pid}/ns/net`) : undefined;
-        if (theirs && theirs !== mine && readlinkSafe(`/proc/${holder.pid}/exe`)?.endsWith('/sleep')) resolve(undefined);
-        else setTimeout(poll, 5);
-      };
-      poll();
-    });
-    if (failed) {
-      holder.kill('SIGKILL');
-      return failed;
-    }
-    const net = `--net=/proc/${holder.pid}/ns/net`;
-    return {
-      inside: (argv) => ['nsenter', net, '--', ...argv],
-      dispose: async () => {
-        holder.kill('SIGKILL');
-      },
-    };
-  }
+  if (exec.where === 'local') return { inside: (argv) => ['unshare', '--net', '--', ...argv], dispose: async () => undefined };
   const ns = `gl-probe-${randomBytes(3).toString('hex')}`;
   const add = await exec.run(['ip', 'netns', 'add', ns]);
   if (add.exitCode !== 0) return `cannot create a network namespace: ${add.stderr.trim()}`;
@@ -73,46 +42,75 @@ async function probeNamespace(exec: Executor): Promise<ProbeNs | string> {
   return { inside: (argv) => ['ip', 'netns', 'exec', ns, ...argv], dispose: () => removeNamespace(exec, ns, PROBE_TAG).then(() => undefined) };
 }
 
-function readlinkSafe(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
+/** The probes that are one line of `ip -batch` each, and what a failure without words means. */
+const IP_BATCH_PROBES: Partial<Record<KernelFeature, { line: string; fallback: string }>> = {
+  veth: { line: 'link add p-veth0 type veth peer name p-veth1', fallback: 'not supported' },
+  bridge: { line: 'link add p-br type bridge', fallback: 'not supported' },
+  vxlan: { line: 'link add p-vx type vxlan id 1 remote 192.0.2.1 dstport 4789', fallback: 'not supported' },
+  geneve: { line: 'link add p-gnv type geneve id 1 remote 192.0.2.1', fallback: 'not supported' },
+  gretap: { line: 'link add p-gre type gretap remote 192.0.2.1 local 192.0.2.2', fallback: 'not supported' },
+  ipv6: { line: 'addr add 2001:db8::1/128 dev lo nodad', fallback: 'IPv6 disabled' },
+};
+
+/**
+ * `ip -force -batch` carries on past a failed line and names it after the kernel's words:
+ * "Error: Unknown device type.\nCommand failed -:3". Returns those words by line number (1-based).
+ */
+export function batchFailures(stderr: string): Map<number, string> {
+  const failures = new Map<number, string>();
+  let words: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const failed = /^Command failed .*:(\d+)$/.exec(line.trim());
+    if (failed) {
+      failures.set(Number(failed[1]), words.join(' ').replace(/^Error: /, '').trim());
+      words = [];
+    } else if (line.trim()) words.push(line.trim());
   }
+  return failures;
 }
 
 /**
  * Probe the kernel: every feature (doctor), or only `only` (the preflight of `up` asks for what
- * the lab needs — each probe is a process or two, seconds in a TCG guest). The probes are
- * independent (links of distinct names, lo's qdisc, an address, an SA) and run at once; the
- * results keep the order of KernelFeature.
+ * the lab needs). Every link and address probe is one line of a single `ip -force -batch` (one
+ * process, where one per feature cost a second each in a TCG guest); tc's netem and ip xfrm (which
+ * ends the batch at its first error) are processes of their own, at the same time. Distinct names,
+ * so the lines are independent. The results keep the order of KernelFeature.
  */
 export async function probeKernel(exec: Executor, only?: readonly KernelFeature[]): Promise<FeatureProbe[]> {
   const probe = await probeNamespace(exec);
   if (typeof probe === 'string') return [{ feature: 'netns', ok: false, detail: probe }];
-  const run = (argv: string[]) => exec.run(probe.inside(argv));
   const wanted = (f: KernelFeature) => !only || only.includes(f);
+  const run = (argv: string[], input?: string) => exec.run(probe.inside(argv), input === undefined ? undefined : { input });
   try {
-    await run(['ip', 'link', 'set', 'lo', 'up']);
-    // A probe passes when its command succeeds; else the kernel's own words say why.
+    const inBatch = (Object.keys(IP_BATCH_PROBES) as KernelFeature[]).filter(wanted);
+    // Line 1 brings lo up (netem and the IPv6 address sit on it); the batch always runs, as the
+    // probe of the namespace itself.
+    const lines = ['link set lo up', ...inBatch.map((f) => IP_BATCH_PROBES[f]!.line)];
     const judge = async (feature: KernelFeature, argv: string[], fallback: string): Promise<FeatureProbe> => {
       const r = await run(argv);
       return { feature, ok: r.exitCode === 0, detail: r.exitCode === 0 ? 'supported' : r.stderr.trim().replace(/^Error: /, '') || fallback };
     };
-    const tryLink = (feature: KernelFeature, args: string[]) => judge(feature, ['ip', 'link', 'add', ...args], 'not supported');
-    const probes: Record<Exclude<KernelFeature, 'netns'>, () => Promise<FeatureProbe>> = {
-      veth: () => tryLink('veth', ['p-veth0', 'type', 'veth', 'peer', 'name', 'p-veth1']),
-      bridge: () => tryLink('bridge', ['p-br', 'type', 'bridge']),
-      vxlan: () => tryLink('vxlan', ['p-vx', 'type', 'vxlan', 'id', '1', 'remote', '192.0.2.1', 'dstport', '4789']),
-      geneve: () => tryLink('geneve', ['p-gnv', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1']),
-      gretap: () => tryLink('gretap', ['p-gre', 'type', 'gretap', 'remote', '192.0.2.1', 'local', '192.0.2.2']),
+    const separate: Partial<Record<KernelFeature, () => Promise<FeatureProbe>>> = {
       netem: () => judge('netem', ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], 'not supported'),
-      ipv6: () => judge('ipv6', ['ip', '-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'lo', 'nodad'], 'IPv6 disabled'),
       openvswitch: () => probeOpenvswitch(exec),
       esp: () => probeEsp(run),
     };
-    const chosen = (Object.keys(probes) as (keyof typeof probes)[]).filter(wanted);
-    return [{ feature: 'netns', ok: true, detail: 'supported' }, ...(await Promise.all(chosen.map((f) => probes[f]())))];
+    const [batch, ...others] = await Promise.all([
+      run(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n'),
+      ...(Object.keys(separate) as KernelFeature[]).filter(wanted).map((f) => separate[f]!()),
+    ]);
+    const noNetns = /^unshare: .*/m.exec(batch.stderr);
+    if (noNetns) return [{ feature: 'netns', ok: false, detail: `cannot create a network namespace: ${noNetns[0]}` }];
+    const failures = batchFailures(batch.stderr);
+    // ip ended without naming a line (it crashed, or was killed): no line's verdict is known.
+    const unexplained = batch.exitCode !== 0 && failures.size === 0 ? batch.stderr.trim() || `ip -batch exited with ${batch.exitCode}` : undefined;
+    const results: FeatureProbe[] = [{ feature: 'netns', ok: true, detail: 'supported' }, ...others];
+    inBatch.forEach((feature, i) => {
+      const words = unexplained ?? failures.get(i + 2);
+      results.push(words === undefined ? { feature, ok: true, detail: 'supported' } : { feature, ok: false, detail: words || IP_BATCH_PROBES[feature]!.fallback });
+    });
+    const order = Object.keys(FEATURE_FIX) as KernelFeature[];
+    return results.sort((a, b) => order.indexOf(a.feature) - order.indexOf(b.feature));
   } finally {
     await probe.dispose();
   }
