@@ -30,7 +30,11 @@ export interface CaptureOptions {
   decode?: DecodeOptions;
   /** How long to wait for tcpdump to start listening (default 10 s). */
   startTimeoutMs?: number;
-  /** ESP keys, fetched once the traffic is over (the SAs exist then), to decrypt ESP packets. */
+  /**
+   * ESP keys, to decrypt ESP packets: read once tcpdump listens and again once the traffic is
+   * over, and the two joined — an SA that IKE replaced or deleted during the capture (a rekey, a
+   * duplicate CHILD_SA closed) was only there at the start, one it made only at the end.
+   */
   espSas?: () => Promise<EspSa[]>;
 }
 
@@ -120,6 +124,8 @@ export async function startCapture(ep: { exec: Executor; ns?: string }, ifname: 
     }
     await sleep(25);
   }
+  // Not awaited here: the traffic may start at once; the reading is joined at stop().
+  const espAtStart = opts.espSas?.().catch(() => undefined);
   return {
     argv,
     async stop() {
@@ -136,7 +142,7 @@ export async function startCapture(ep: { exec: Executor; ns?: string }, ifname: 
         throw captureFailure(ep, ifname, argv, r, `tcpdump failed (code ${r.exitCode})`);
       }
       const buf = await fs.read(opts.file);
-      const espSas = opts.espSas ? await opts.espSas().catch(() => undefined) : undefined;
+      const espSas = opts.espSas ? joinKeyrings(await opts.espSas().catch(() => undefined), await espAtStart) : undefined;
       const { packets, warnings } = decodeCapture(buf, { ...opts.decode, ...(espSas ? { espSas } : {}) });
       const num = (re: RegExp) => {
         const m = re.exec(r.stderr);
@@ -150,6 +156,15 @@ export async function startCapture(ep: { exec: Executor; ns?: string }, ifname: 
       return { file: opts.file, packets, warnings, stats, stderr: r.stderr };
     },
   };
+}
+
+/** Both readings of the SAs, the later first; an SA is one SPI to one destination. */
+export function joinKeyrings(atEnd: EspSa[] | undefined, atStart: EspSa[] | undefined): EspSa[] | undefined {
+  if (!atEnd && !atStart) return undefined;
+  const out = [...(atEnd ?? [])];
+  const seen = new Set(out.map((sa) => `${sa.spi}/${sa.dst ?? ''}`));
+  for (const sa of atStart ?? []) if (!seen.has(`${sa.spi}/${sa.dst ?? ''}`)) out.push(sa);
+  return out;
 }
 
 /** Which UDP ports to decode as which tunnel, from the lab's tunnels and the expectation itself. */

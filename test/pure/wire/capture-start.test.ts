@@ -1,9 +1,11 @@
 /** startCapture's process handling against a fake executor: argv, readiness, early exit, timeout, stop. */
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeOptionsFor, startCapture } from '../../../lib/checks/capture.js';
+import { decodeOptionsFor, joinKeyrings, startCapture } from '../../../lib/checks/capture.js';
+import { espKeyring, parseXfrmStates } from '../../../lib/ipsec/xfrm.js';
+import type { EspSa } from '../../../lib/wire/esp.js';
 import type { Background, Executor, RunResult } from '../../../lib/exec/executor.js';
 import { OpError } from '../../../lib/errors.js';
 import { buildFrame, writePcap } from './frame-builder.js';
@@ -76,4 +78,27 @@ test('decode ports come from the lab tunnels and the expectation', (t) => {
   t.deepEqual(decodeOptionsFor(ctx, {}), { genevePorts: [6081, 7000], vxlanPorts: [4789, 8472, 8000] });
   t.deepEqual(decodeOptionsFor(undefined, { 'udp.dstport': 9000, 'vxlan.vni': 1 }).vxlanPorts, [4789, 8472, 9000]);
   t.deepEqual(decodeOptionsFor(undefined, { udp: { dstport: 6082 } }).genevePorts, [6081, 6082]);
+});
+
+test('ESP keys are read when tcpdump listens and again at the end: an SA gone by the end (rekeyed, a duplicate closed) still decrypts', async (t) => {
+  const { d, cleanup } = tmp();
+  t.teardown(cleanup);
+  const FX = join(import.meta.dirname, '../../fixtures/esp');
+  const keys = espKeyring(parseXfrmStates(readFileSync(join(FX, 'gcm128-geneve.xfrm.txt'), 'utf8')));
+  const { exec } = fakeExec({ readyAfterMs: 20, content: readFileSync(join(FX, 'gcm128-geneve.pcap')) });
+  const readings: EspSa[][] = [keys, []]; // at the start the SAs exist; by the end IKE has removed them
+  let reads = 0;
+  const cap = await startCapture({ exec }, 'eth1', { file: join(d, 'c.pcap'), espSas: async () => readings[reads++]! });
+  const out = await cap.stop();
+  t.is(reads, 2, 'read twice');
+  t.true(out.packets.length > 0);
+  t.true(out.packets.every((p) => p.esp?.decrypted === true), 'every ESP packet decrypted with the keys read at the start');
+});
+
+test('joinKeyrings: the end reading first, start-only SAs added, one entry per SPI and destination', (t) => {
+  const sa = (spi: number, dst: string, tag: number) => ({ spi, dst, enc: { name: 'cbc(aes)', key: Buffer.from([tag]) } });
+  const joined = joinKeyrings([sa(1, '192.0.2.2', 9)], [sa(1, '192.0.2.2', 1), sa(2, '192.0.2.2', 2), sa(1, '192.0.2.1', 3)])!;
+  t.deepEqual(joined.map((s) => [s.spi, s.dst, s.enc!.key[0]]), [[1, '192.0.2.2', 9], [2, '192.0.2.2', 2], [1, '192.0.2.1', 3]]);
+  t.is(joinKeyrings(undefined, undefined), undefined, 'no reading at all: no keys given');
+  t.deepEqual(joinKeyrings(undefined, [sa(5, 'x', 5)])!.map((s) => s.spi), [5], 'the end reading failed: the start one still counts');
 });
