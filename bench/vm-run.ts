@@ -41,9 +41,14 @@ function once(r: Row): number {
 }
 
 for (const r of rows) once(r); // warm-up: kernel, initramfs, page cache
+process.stderr.write(`warm-up done; rows: ${rows.map((r) => r.label).join(' | ')}\n`);
 const load0 = loadavg()[0]!;
 const date = new Date().toISOString();
-for (let i = 0; i < repeat; i++) for (const r of rows) r.times.push(once(r));
+for (let i = 0; i < repeat; i++) {
+  for (const r of rows) r.times.push(once(r));
+  // Per round on stderr: a run cut short still shows what it measured.
+  process.stderr.write(`round ${i + 1}/${repeat}: ${rows.map((r) => `${r.times.at(-1)!.toFixed(2)} s`).join(' | ')}\n`);
+}
 const load1 = loadavg()[0]!;
 
 const floor = median(rows[2]!.times);
