@@ -222,8 +222,13 @@ privTest('up RECIPE --tui --junit FILE builds the lab at once and runs its check
   const checked = await tui.waitFor(/Checks — ([1-9]\d*) passed, 0 failed, \1 total/, 'the checks ran without a key, all passed', 120_000);
   const passed = Number(/Checks — (\d+) passed/.exec(checked)![1]);
 
-  // Tab: checks → counters → topology (the pane gets the focus marker).
+  // Tab: checks → counters → topology (the pane gets the focus marker). Keys sent in the instant
+  // the checks' end is drawn were lost once in CI (both Tabs, focus still on Checks): wait for the
+  // idle status line and let the app re-subscribe, as before the other mode changes here.
+  await tui.waitFor(/ready — u: up/, 'idle after the checks', 30_000);
+  await sleep(500);
   tui.key('Tab');
+  await tui.waitFor(/▶ Live counters/, 'Tab moves the focus to the counters', 10_000);
   tui.key('Tab');
   await tui.waitFor(/▶ Topology — /, 'Tab reaches the topology pane', 10_000);
   tui.key('PgDn'); // scrolls when it overflows; never an error either way
