@@ -143,7 +143,7 @@ export async function assertPrerequisites(engine: Engine, lab: Lab, o: { checks:
     refused = e;
   }
   try {
-    await assertRequirements(connected, engine.exec, (await o.probing) ?? undefined, { plan: plan ?? { lab: lab.name, tag: connected.tag, namespaces: [], steps: [] }, checks: o.checks, remote: (h) => engine.remotes.exec(h) });
+    await assertRequirements(connected, engine.exec, await o.probing, { plan: plan ?? { lab: lab.name, tag: connected.tag, namespaces: [], steps: [] }, checks: o.checks, remote: (h) => engine.remotes.exec(h) });
   } catch (e) {
     if (refused && e instanceof PrerequisiteError) throw new PrerequisiteError([...e.missing, ...refused.missing]);
     throw e;

@@ -42,13 +42,13 @@ async function probeNamespace(exec: Executor): Promise<ProbeNs | string> {
   return { inside: (argv) => ['ip', 'netns', 'exec', ns, ...argv], dispose: () => removeNamespace(exec, ns, PROBE_TAG).then(() => undefined) };
 }
 
-/** The probes that are one line of `ip -batch` each, and what a failure without words means. */
-const IP_BATCH_PROBES: Partial<Record<KernelFeature, { line: string; fallback: string }>> = {
-  veth: { line: 'link add p-veth0 type veth peer name p-veth1', fallback: 'not supported' },
-  bridge: { line: 'link add p-br type bridge', fallback: 'not supported' },
-  vxlan: { line: 'link add p-vx type vxlan id 1 remote 192.0.2.1 dstport 4789', fallback: 'not supported' },
-  geneve: { line: 'link add p-gnv type geneve id 1 remote 192.0.2.1', fallback: 'not supported' },
-  gretap: { line: 'link add p-gre type gretap remote 192.0.2.1 local 192.0.2.2', fallback: 'not supported' },
+/** The probes that are one line of `ip -batch` each; `fallback`: what a failure without words means (default "not supported"). */
+export const IP_BATCH_PROBES: Partial<Record<KernelFeature, { line: string; fallback?: string }>> = {
+  veth: { line: 'link add p-veth0 type veth peer name p-veth1' },
+  bridge: { line: 'link add p-br type bridge' },
+  vxlan: { line: 'link add p-vx type vxlan id 1 remote 192.0.2.1 dstport 4789' },
+  geneve: { line: 'link add p-gnv type geneve id 1 remote 192.0.2.1' },
+  gretap: { line: 'link add p-gre type gretap remote 192.0.2.1 local 192.0.2.2' },
   ipv6: { line: 'addr add 2001:db8::1/128 dev lo nodad', fallback: 'IPv6 disabled' },
 };
 
@@ -107,7 +107,7 @@ export async function probeKernel(exec: Executor, only?: readonly KernelFeature[
     const results: FeatureProbe[] = [{ feature: 'netns', ok: true, detail: 'supported' }, ...others];
     inBatch.forEach((feature, i) => {
       const words = unexplained ?? failures.get(i + 2);
-      results.push(words === undefined ? { feature, ok: true, detail: 'supported' } : { feature, ok: false, detail: words || IP_BATCH_PROBES[feature]!.fallback });
+      results.push(words === undefined ? { feature, ok: true, detail: 'supported' } : { feature, ok: false, detail: words || IP_BATCH_PROBES[feature]!.fallback || 'not supported' });
     });
     const order = Object.keys(FEATURE_FIX) as KernelFeature[];
     return results.sort((a, b) => order.indexOf(a.feature) - order.indexOf(b.feature));

@@ -4,7 +4,7 @@
  * verdicts for those features as the full probe gives, in the same order.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { probeKernel, type KernelFeature } from '../../../lib/doctor/probes.js';
+import { IP_BATCH_PROBES, probeKernel, type KernelFeature } from '../../../lib/doctor/probes.js';
 import { LocalExecutor, type Executor } from '../../../lib/exec/executor.js';
 import { privTest } from '../../support/priv.js';
 import { assertRequirements, requirements, startKernelProbe } from '../../../lib/doctor/doctor.js';
@@ -50,13 +50,9 @@ privTest('doctor probes every feature; up probes only those its lab needs, with 
 
   // One batch for every link/address probe must judge each line as that command alone would:
   // the same command by itself, in a namespace of its own.
-  const alone: Partial<Record<KernelFeature, string[]>> = {
-    veth: ['link', 'add', 'p-veth0', 'type', 'veth', 'peer', 'name', 'p-veth1'],
-    bridge: ['link', 'add', 'p-br', 'type', 'bridge'],
-    vxlan: ['link', 'add', 'p-vx', 'type', 'vxlan', 'id', '1', 'remote', '192.0.2.1', 'dstport', '4789'],
-    geneve: ['link', 'add', 'p-gnv', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.1'],
-    gretap: ['link', 'add', 'p-gre', 'type', 'gretap', 'remote', '192.0.2.1', 'local', '192.0.2.2'],
-  };
+  // Every batched probe line, as its own `ip` command (ipv6 included: same words either way).
+  const alone = Object.fromEntries(Object.entries(IP_BATCH_PROBES).map(([f, p]) => [f, p!.line.split(' ')]));
+  t.deepEqual(Object.keys(alone).sort(), ['bridge', 'geneve', 'gretap', 'ipv6', 'veth', 'vxlan'], 'every batched probe is compared');
   for (const [feature, args] of Object.entries(alone) as [KernelFeature, string[]][]) {
     const r = spawnSync('unshare', ['--net', '--', 'ip', ...args], { encoding: 'utf8' });
     const batched = full.find((p) => p.feature === feature)!;
