@@ -2,6 +2,9 @@
 // Bundles for slow machines (part of `npm run build`, after tsc):
 //   dist/geneve-lab.mjs           the CLI (bin/geneve-lab.js prefers it), with its lazily loaded
 //                                 parts in dist/geneve-lab.chunk-*.mjs;
+//   dist/geneve-lab.blob          the CLI as a V8 startup snapshot (cli/snapshot.ts), from one
+//                                 CommonJS bundle (dist/geneve-lab.snapshot.cjs): what `vm` runs
+//                                 inside the TCG guest, where evaluating the modules took seconds;
 //   dist/vm-tests/**.test.mjs     each kernel-tier test file (test/vm/**/*.test.ts) in one file,
 //                                 run by ava inside the VM (test/support/run-tests.js --inner).
 // Why: inside the TCG VM every file Node opens goes over 9p and every module costs resolution
@@ -15,8 +18,9 @@
 //    paths still go to the file system at run time (an optional module that is absent stays absent);
 //  - every other `import.meta.url` becomes the URL the source file would have relative to the
 //    bundle (so paths such as ../../bin or createRequire keep resolving as in the sources).
-// Usage: node scripts/bundle.mjs [--cli] [--vm-tests] [--out DIR]   (default: both, in dist/)
+// Usage: node scripts/bundle.mjs [--cli] [--snapshot] [--vm-tests] [--out DIR]   (default: all three, in dist/)
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +74,18 @@ const absentOptional = {
   },
 };
 
+/** The snapshot build's stand-in for the TUI's modules: loading one fails with where the TUI is. */
+const withoutTui = {
+  name: 'without-tui',
+  setup(b) {
+    b.onResolve({ filter: /^(ink|react|react\/jsx-runtime|ink-[a-z-]+)$/ }, (a) => ({ path: a.path, namespace: 'no-tui' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-tui' }, () => ({
+      contents: `throw new Error('the TUI is not part of the startup snapshot build; run it with bin/geneve-lab.js');`,
+      loader: 'js',
+    }));
+  },
+};
+
 function common(outDirOf) {
   return {
     bundle: true,
@@ -116,6 +132,36 @@ if (want('--cli')) {
     splitting: true,
     chunkNames: 'geneve-lab.chunk-[hash]',
   });
+}
+
+if (want('--snapshot')) {
+  // The CLI as one CommonJS file evaluated into a V8 startup snapshot (cli/snapshot.ts says why).
+  // A snapshot's entry may require() only Node's built-ins: everything else is bundled, koffi is
+  // loaded at run time through createRequire, and the TUI (ink has top-level await, which a
+  // CommonJS bundle cannot hold) is replaced by a module that says where the TUI is.
+  const cjs = join(dist, 'geneve-lab.snapshot.cjs');
+  const blob = join(dist, 'geneve-lab.blob');
+  const base = common(() => dist);
+  await build({
+    ...base,
+    format: 'cjs',
+    banner: { js: "var __glMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { 'import.meta.url': '__glMetaUrl' },
+    plugins: [withoutTui, ...base.plugins],
+    entryPoints: [join(root, 'cli', 'snapshot.ts')],
+    outfile: cjs,
+    sourcemap: false,
+    // The TUI's imports from the stand-in are undefined by design (that code never runs here).
+    logOverride: { 'import-is-undefined': 'silent' },
+  });
+  rmSync(blob, { force: true });
+  rmSync(`${blob}.json`, { force: true });
+  // --no-warnings: Node warns that child_process, tty and module are "not yet fully verified" in
+  // snapshots; none of them is used at build time (only imported), which is what it warns about.
+  const r = spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', blob, '--build-snapshot', cjs], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`building the startup snapshot ${blob} failed (exit ${r.status ?? r.signal})`);
+  // lib/vm/project.ts uses the blob only with the Node.js that made it.
+  writeFileSync(`${blob}.json`, JSON.stringify({ node: process.version }) + '\n');
 }
 
 if (want('--vm-tests')) {

@@ -57,7 +57,9 @@ const ENOBUFS = 105;
 export class InProcessUnavailable extends Error {}
 
 let reactor: Reactor | undefined;
-let nextId = (process.pid * 7919 + Date.now()) & 0xffff;
+// Seeded on first use, not at module evaluation: the CLI's startup snapshot (cli/snapshot.ts)
+// evaluates modules once at build time, and every process would start from the same id.
+let nextId: number | undefined;
 
 const int32 = (v: number) => {
   const b = Buffer.alloc(4);
@@ -178,7 +180,7 @@ export async function pingInProcess(ns: string | undefined, a: PingArgs, signal?
 
 /** Send the probes on `raw` and collect what comes back; the reactor closes `raw` at the end. */
 function exchange(c: IcmpLibc, r: Reactor, raw: number, a: PingArgs, signal?: AbortSignal): Promise<{ stdout: string; stderr: string }> {
-  const id = (nextId = (nextId + 1) & 0xffff);
+  const id = (nextId = ((nextId ?? process.pid * 7919 + Date.now()) + 1) & 0xffff);
   const to = sockaddr(a.family, a.address);
   const ts = Buffer.alloc(16);
   const sentAt = new Map<number, bigint>();

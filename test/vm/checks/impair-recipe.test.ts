@@ -4,6 +4,8 @@
  * host-1's underlay NIC at `up`; the checks here show it on the wire and exercise the impair
  * step: 0% loss → an iperf minimum passes; 30% loss on the sending guest → the same minimum
  * FAILS naming the figure; the step leaves no qdisc behind (and puts a recipe impairment back).
+ * The minimum is 5 Mbit/s: through the 20 ms delay a clean path in a TCG guest once gave only
+ * 18.8 Mbit/s with the host busy (20 Mbit/s failed there), while 30% loss gives well under 1 Mbit/s.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,11 +47,11 @@ checks:
   - name: clean
     impair: { on: { guest: left }, loss: 0% }
     then:
-      - iperf: { from: left, to: right, duration: 3, min: 20Mbit }
+      - iperf: { from: left, to: right, duration: 3, min: 5Mbit }
   - name: heavy
     impair: { on: { guest: left }, loss: 30% }
     then:
-      - iperf: { from: left, to: right, duration: 3, min: 20Mbit }
+      - iperf: { from: left, to: right, duration: 3, min: 5Mbit }
   - name: on-host-1
     impair: { on: { host: host-1 }, loss: 0% }
     then:
@@ -74,9 +76,9 @@ checks:
   t.is(by.heavy?.status, 'failed', dump);
   const inner = by.heavy!.children![0]!;
   t.is(inner.status, 'failed');
-  const m = /^expected throughput ≥ 20 Mbit\/s, saw ([0-9.]+) ([kMG])bit\/s/.exec(inner.message ?? '');
+  const m = /^expected throughput ≥ 5 Mbit\/s, saw ([0-9.]+) ([kMG])bit\/s/.exec(inner.message ?? '');
   t.truthy(m, inner.message);
-  t.regex(by.heavy!.message!, /^1 of 1 check did not pass with loss 30%:\n {2}heavy › iperf left→right: expected throughput ≥ 20 Mbit\/s, saw /);
+  t.regex(by.heavy!.message!, /^1 of 1 check did not pass with loss 30%:\n {2}heavy › iperf left→right: expected throughput ≥ 5 Mbit\/s, saw /);
 
   // After the steps: the guest's NIC has no netem; host-1's NIC has the recipe's own back.
   const left = qdiscs(`gl-${lab}-left`, 'eth0');
