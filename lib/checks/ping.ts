@@ -80,6 +80,8 @@ export interface PingOutput {
   fatal?: string;
   /** Per-probe round trips of the replies, in the order printed: icmp_seq and milliseconds. */
   replies: { seq: number; ms: number }[];
+  /** Probes still on their way when ping stopped at its count-th reply: not judged (settleInFlight). */
+  inFlight: number;
 }
 
 // "0 packets transmitted, 0 received" (nothing could be sent) has no loss figure.
@@ -87,7 +89,7 @@ const STATS = /(\d+) packets transmitted, (\d+) (?:packets )?received(?:, \+(\d+
 const RTT = /(?:rtt|round-trip) min\/avg\/max(?:\/mdev)? = ([0-9.]+)\/([0-9.]+)\/([0-9.]+)(?:\/([0-9.]+))? ms/;
 
 export function parsePing(stdout: string, stderr = ''): PingOutput {
-  const out: PingOutput = { complete: false, transmitted: 0, received: 0, errors: 0, lossPct: 100, problems: [], networkErrors: [], replies: [] };
+  const out: PingOutput = { complete: false, transmitted: 0, received: 0, errors: 0, lossPct: 100, problems: [], networkErrors: [], replies: [], inFlight: 0 };
   const note = (p: string) => {
     if (!out.problems.includes(p)) out.problems.push(p);
   };
@@ -143,11 +145,28 @@ export function parsePing(stdout: string, stderr = ''): PingOutput {
   return out;
 }
 
+/**
+ * `ping -c N -w D` stops the moment its N-th reply arrives and counts every probe sent meanwhile
+ * as lost: on a slow path (a TCG guest, 100 ms of netem delay) a healthy path read "16.7% loss:
+ * 5/6 replies". A probe sent after the last answered one has had less time than that reply's
+ * round trip — it is in flight, not lost — so it is left out of the judged probes. Only when ping
+ * stopped on its count: stopped by its deadline, every unanswered probe counts, as before. Both
+ * paths (ping's own output, the in-process transcript) go through here, so they still agree.
+ */
+export function settleInFlight(p: PingOutput, count: number): PingOutput {
+  if (!p.complete || p.received < count || p.replies.length === 0) return p;
+  const inFlight = Math.max(0, p.transmitted - Math.max(...p.replies.map((r) => r.seq)));
+  if (inFlight === 0) return p;
+  const judged = p.transmitted - inFlight;
+  return { ...p, inFlight, lossPct: (100 * Math.max(0, judged - p.received)) / judged };
+}
+
 export type Verdict = { ok: true } | { ok: false; message: string };
 
 /** Summary of what ping saw, used in every message: "100% loss: 0/3 replies; Destination Host Unreachable (from …)". */
 export function describePing(p: PingOutput): string {
-  const base = p.complete && p.transmitted > 0 ? `${formatPercent(p.lossPct)} loss: ${p.received}/${p.transmitted} replies` : 'no packet could be sent';
+  const inFlight = p.inFlight ? ` (+${p.inFlight} still in flight when ping stopped, not judged)` : '';
+  const base = p.complete && p.transmitted > 0 ? `${formatPercent(p.lossPct)} loss: ${p.received}/${p.transmitted - p.inFlight} replies${inFlight}` : 'no packet could be sent';
   const why = [...p.problems];
   return why.length ? `${base}; ${why.join('; ')}` : base;
 }
@@ -164,6 +183,7 @@ export function pingVerdict(expect: PingCheck['expect'], maxLossPct: number, p: 
 export function pingFigures(p: PingOutput): Record<string, string | number | boolean> {
   const f: Record<string, string | number | boolean> = { sent: p.transmitted, received: p.received, loss: formatPercent(p.lossPct) };
   if (p.errors) f.errors = p.errors;
+  if (p.inFlight) f.in_flight = p.inFlight;
   if (p.rtt) {
     f.rtt_min_ms = p.rtt.min;
     f.rtt_avg_ms = p.rtt.avg;
@@ -226,7 +246,7 @@ export async function runPing(check: PingCheck, ctx: CheckContext): Promise<Chec
   const argv = pingArgv(pingArgs);
   const r = (canPingInProcess(check, ep, ctx) && (await inProcess(ep.ns, argv, pingArgs, ctx.signal))) || (await ep.exec.run(inNetns(ep.ns, argv), { timeoutMs: (check.deadlineS + 5) * 1000 }));
   const base = { name: check.name, kind: check.kind, what, raw: 'inProcess' in r ? r.raw : rawOf(r) };
-  const p = parsePing(r.stdout, toolStderr(r.stderr));
+  const p = settleInFlight(parsePing(r.stdout, toolStderr(r.stderr)), check.count);
   if (r.timedOut || p.fatal) {
     const why = r.timedOut ? `ping did not finish within ${check.deadlineS + 5} s` : p.fatal;
     return { ...base, status: 'error', message: `could not run ping from "${check.from}"${ep.ns ? ` (netns ${ep.ns})` : ''}: ${why}`, figures: {}, durationMs: Date.now() - started };
