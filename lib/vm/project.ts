@@ -20,13 +20,13 @@ export function projectRoot(from: string = fileURLToPath(import.meta.url)): stri
   }
 }
 
-/** What `scripts/bundle.mjs --snapshot` writes next to the blob: which Node.js made it. */
+/** What `scripts/bundle.mjs --snapshot` writes next to the blob (`<blob>.json`, as below): which Node.js made it. */
 export interface SnapshotInfo {
   node: string;
 }
 
 export const SNAPSHOT_BLOB = join('dist', 'geneve-lab.blob');
-export const SNAPSHOT_INFO = join('dist', 'geneve-lab.blob.json');
+export const SNAPSHOT_INFO = `${SNAPSHOT_BLOB}.json`;
 
 /**
  * Node.js options that start the CLI from its startup snapshot (cli/snapshot.ts), or undefined when

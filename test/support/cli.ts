@@ -23,7 +23,12 @@ export interface CliResult {
 }
 
 export function cli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [...CLI_ARGV, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
+  return cliFrom(CLI_ARGV, args, env);
+}
+
+/** The CLI started with these Node.js arguments before its own (a script, or the startup snapshot's options). */
+export function cliFrom(nodeArgs: readonly string[], args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 

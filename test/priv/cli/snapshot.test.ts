@@ -6,23 +6,21 @@
  * build time. Run on the host here; inside the VM the kernel tier runs its CLI calls through it.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
-import { cli, ROOT } from '../../support/cli.js';
+import { cli, cliFrom, ROOT, type CliResult } from '../../support/cli.js';
 import { snapshotOptions } from '../../../lib/vm/project.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gl-snapshot-'));
 const stateDir = join(dir, 'state');
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-function fromSnapshot(args: string[]): { code: number; stdout: string; stderr: string } {
+function fromSnapshot(args: string[]): CliResult {
   const snap = snapshotOptions(ROOT);
   if (!snap) throw new Error('dist/geneve-lab.blob is missing or stale: run `npm run build` (the test runner does) before this test');
-  const r = spawnSync(process.execPath, [...snap, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  return cliFrom(snap, args);
 }
 
 test('the npm build made a snapshot this Node.js can load, newer than the compiled CLI', (t) => {

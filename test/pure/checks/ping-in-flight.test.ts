@@ -33,23 +33,20 @@ test('the same report before settling is what ping says: 16.7% loss (the old ver
   t.false(pingVerdict('reachable', 0, p).ok);
 });
 
-test('a probe lost before the last answered one is a loss, however late the replies', (t) => {
-  const p = settleInFlight(parsePing(report(6, [1, 2, 3, 4, 6])), 5);
-  t.is(p.inFlight, 0);
-  t.true(Math.abs(p.lossPct - 100 / 6) < 0.01);
-  const v = pingVerdict('reachable', 0, p);
-  t.false(v.ok);
-  if (!v.ok) t.is(v.message, 'expected reachable (loss ≤ 0%), saw 16.7% loss: 5/6 replies');
-});
-
-test('a loss in the middle and one probe in flight: only the in-flight one is left out', (t) => {
-  const p = settleInFlight(parsePing(report(7, [1, 2, 4, 5, 6])), 5);
-  t.is(p.inFlight, 1);
-  t.true(Math.abs(p.lossPct - 100 / 6) < 0.01);
-  const v = pingVerdict('reachable', 0, p);
-  t.false(v.ok);
-  if (!v.ok) t.is(v.message, 'expected reachable (loss ≤ 0%), saw 16.7% loss: 5/6 replies (+1 still in flight when ping stopped, not judged)');
-});
+// Real losses among late replies: the verdict fails with the judged probes (and the in-flight ones) named.
+for (const [title, transmitted, answered, inFlight, seen] of [
+  ['a probe lost before the last answered one is a loss, however late the replies', 6, [1, 2, 3, 4, 6], 0, '16.7% loss: 5/6 replies'],
+  ['a loss in the middle and one probe in flight: only the in-flight one is left out', 7, [1, 2, 4, 5, 6], 1, '16.7% loss: 5/6 replies (+1 still in flight when ping stopped, not judged)'],
+] as const) {
+  test(title, (t) => {
+    const p = settleInFlight(parsePing(report(transmitted, [...answered])), 5);
+    t.is(p.inFlight, inFlight);
+    t.true(Math.abs(p.lossPct - 100 / 6) < 0.01);
+    const v = pingVerdict('reachable', 0, p);
+    t.false(v.ok);
+    if (!v.ok) t.is(v.message, `expected reachable (loss ≤ 0%), saw ${seen}`);
+  });
+}
 
 test('stopped by the deadline (fewer replies than the count): every unanswered probe counts', (t) => {
   const p = settleInFlight(parsePing(report(10, [1, 2, 3])), 5);
