@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { loadRecipeFile } from '../../lib/recipe/load.js';
-import { formatProblem, InterruptedError, PrerequisiteError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError } from '../../lib/errors.js';
+import { formatProblem, InterruptedError, PrerequisiteError, LabError, LabIsUpError, LabNotUpError, ExitCode, UsageError, describeFailure } from '../../lib/errors.js';
 import { assertRequirements, doctor, startKernelProbe } from '../../lib/doctor/doctor.js';
 import { LocalExecutor } from '../../lib/exec/executor.js';
 import type { FeatureProbe } from '../../lib/doctor/probes.js';
@@ -376,11 +376,18 @@ export function registerLabCommands(
           interrupts.dispose();
         }
         if (o.json) printJson(r, { exitCode: r.failures.length ? ExitCode.applyFailed : 0 });
-        else if (!r.labs.length && !r.namespaces.length && !r.checks.length) process.stdout.write('nothing to collect\n');
+        else if (!r.labs.length && !r.namespaces.length && !r.checks.length && !r.connections.length) process.stdout.write('nothing to collect\n');
         else
           process.stdout.write(
-            `collected: ${[...r.labs.map((l) => `lab ${l}`), ...r.checks.map((l) => `checks of lab ${l} (the lab stays up)`), ...r.namespaces.map((n) => `netns ${n}`)].join(', ')}\n`,
+            `collected: ${[
+              ...r.labs.map((l) => `lab ${l}`),
+              ...r.checks.map((l) => `checks of lab ${l} (the lab stays up)`),
+              ...r.namespaces.map((n) => `netns ${n}`),
+              ...r.connections.map((c) => `SSH connection to ${c.host} (${c.id})`),
+            ].join(', ')}\n`,
           );
+        if (!o.json && r.failures.length)
+          process.stderr.write(`gc: ${r.failures.length} thing(s) could not be collected:\n${r.failures.map((f) => '  ' + describeFailure(f)).join('\n')}\n`);
         return r.failures.length ? ExitCode.applyFailed : 0;
       }, o.json),
     );

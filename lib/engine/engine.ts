@@ -33,6 +33,8 @@ const selfOwner = () => {
   return { pid: me.pid, ...(me.start !== undefined ? { pidStart: me.start } : {}) };
 };
 import { RemoteHosts, sshSpecsOf, type SshDefaults } from '../remote/hosts.js';
+import { ConnectionFiles, sweepConnections, type ConnectionSweep } from '../remote/connections.js';
+import { removeRemoteLeftovers } from '../exec/ssh.js';
 import { routeByHost } from '../backends/router.js';
 import { sshOvsStatus, sweepSshOvs } from '../remote/ovs-service.js';
 import { applyRuntime, markMutated, type RuntimeDraft, type RuntimeOptions } from './runtime.js';
@@ -121,18 +123,21 @@ export class Engine {
   readonly store: StateStore;
   /** Connections to the SSH hosts of the lab being worked on (none for simulated labs). */
   readonly remotes: RemoteHosts;
+  /** Every SSH connection this state directory's processes hold open (see lib/remote/connections.ts). */
+  private readonly connections: ConnectionFiles;
 
   constructor(deps: EngineDeps) {
     this.exec = deps.exec;
     // Notices of an SSH host's runners (e.g. "IPsec SAs established in 3.1 s") go on the bus like
     // this machine's (the bus is read when one is emitted, so it may be set below).
-    this.remotes = new RemoteHosts(deps.ssh, (message, level = 'info') => this.bus.emit({ type: 'notice', level, message }));
+    this.store = deps.store ?? new StateStore();
+    this.connections = new ConnectionFiles(this.store.connectionsPath);
+    this.remotes = new RemoteHosts(deps.ssh, (message, level = 'info') => this.bus.emit({ type: 'notice', level, message }), this.connections);
     // Steps of SSH hosts go to the iproute2 backend over that host's connection; closing the
     // backend (as every command does at its end) also ends the SSH connections.
     this.localBackend = deps.backend;
     this.backend = routeByHost(deps.backend, (h) => this.remotes.backend(h), () => this.remotes.close());
     this.bus = deps.bus ?? new EventBus();
-    this.store = deps.store ?? new StateStore();
   }
 
   /** Where a host's commands run: its SSH connection, or this machine. */
@@ -565,9 +570,11 @@ export class Engine {
    * Remove what crashed labs left: labs whose state says they were mid-change and whose
    * process is dead, and namespaces tagged as a lab that has no state at all. A lab whose `up`
    * or `check` died during its checks keeps running (it was built); only its checks' helper
-   * processes and files are removed (`checks`). A `run` that died anywhere is torn down.
+   * processes and files are removed (`checks`). A `run` that died anywhere is torn down. SSH
+   * connections of dead processes go too (`connections`: the master, its local and remote
+   * directories).
    */
-  async gc(): Promise<{ labs: string[]; namespaces: string[]; checks: string[]; failures: OpFailure[] }> {
+  async gc(): Promise<{ labs: string[]; namespaces: string[]; checks: string[]; connections: ConnectionSweep['collected']; failures: OpFailure[] }> {
     const labs: string[] = [];
     const namespaces: string[] = [];
     const checks: string[] = [];
@@ -620,7 +627,10 @@ export class Engine {
         else if (r.outcome === 'removed') namespaces.push(r.ns);
       }
     }
-    return { labs, namespaces, checks, failures };
+    const swept = await sweepConnections(this.connections, (rec) => removeRemoteLeftovers(rec, this.connections));
+    for (const k of swept.kept)
+      failures.push({ subject: `SSH connection to host "${k.host}" left by a process that died (${k.id})`, request: 'remove its remote directory', kernelMessage: k.reason });
+    return { labs, namespaces, checks, connections: swept.collected, failures };
   }
 
   /**

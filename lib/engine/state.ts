@@ -98,6 +98,10 @@ export class StateStore {
   private helpersFile(lab: string) {
     return join(this.labsDir(), `${lab}.helpers`);
   }
+  /** Where open SSH connections are on record (connections/; see lib/remote/connections.ts). */
+  get connectionsPath(): string {
+    return join(this.dir, 'connections');
+  }
   /** Where lab state and locks live (labs/). */
   get labsPath(): string {
     return this.labsDir();

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ExitCode, LabError, OpError } from '../errors.js';
 import { toRunResult, type Background, type Executor, type RunOptions, type RunResult } from './executor.js';
@@ -24,6 +24,8 @@ import {
   specProblems,
   type SshSpec,
 } from '../remote/ssh-args.js';
+import type { ConnectionLedger, ConnectionRecord } from '../remote/connections.js';
+import { selfId } from '../engine/procs.js';
 
 export type { SshSpec } from '../remote/ssh-args.js';
 
@@ -82,14 +84,18 @@ export class SshExecutor implements Executor {
   /** Private directory on the remote host for pid files of started processes. */
   private remoteDir: string | undefined;
   private useSudo = false;
+  /** Where this connection is on record while open (see lib/remote/connections.ts), and its id there. */
+  private readonly ledger: ConnectionLedger | undefined;
+  private recordId: string | undefined;
   private readonly running = new Set<Background>();
   private activeRuns = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(spec: SshSpec) {
+  constructor(spec: SshSpec, opts: { ledger?: ConnectionLedger } = {}) {
     const problems = specProblems(spec);
     if (problems.length) throw new SshSpecError(problems);
     this.spec = { ...spec };
+    this.ledger = opts.ledger;
     this.where = `ssh ${spec.host} (${spec.target}${spec.port ? `:${spec.port}` : ''})`;
   }
 
@@ -116,33 +122,49 @@ export class SshExecutor implements Executor {
     // mkdtemp creates the directory 0700: nobody else can reach (or replace) our control socket.
     const dir = await mkdtemp(join(tmpdir(), 'gl-ssh-'));
     const controlPath = join(dir, 'm');
+    // The remote directory's name is chosen here so that it is on record before it exists.
+    const remoteDir = `/tmp/geneve-lab-ssh.${randomBytes(8).toString('hex')}`;
+    const record: ConnectionRecord = { id: basename(dir), owner: selfId(), host: this.spec.host, spec: this.spec, localDir: dir, controlPath, remoteDir };
+    const forget = async () => {
+      await rm(dir, { recursive: true, force: true });
+      this.ledger?.remove(record.id);
+    };
+    try {
+      // On record before the master starts: a kill -9 from here on leaves nothing gc cannot find.
+      this.ledger?.write(record);
+    } catch (e) {
+      await forget();
+      throw e;
+    }
     const [file, ...args] = this.local(masterArgv(this.spec, controlPath));
     // -f: ssh returns once authenticated and leaves the master in the background (stdio on /dev/null).
     const r = await execa(file!, args, { reject: false, stdin: 'ignore', timeout: ((this.spec.connectTimeoutSec ?? 10) + 20) * 1000 });
     if (r.exitCode !== 0) {
-      await rm(dir, { recursive: true, force: true });
+      await forget();
       throw this.unreachable(typeof r.stderr === 'string' && r.stderr ? r.stderr : String(r.shortMessage ?? ''));
     }
     this.localDir = dir;
     this.controlPath = controlPath;
+    this.recordId = record.id;
     openExecutors.add(this);
     installExitHook();
     try {
-      await this.probe();
+      await this.probe(remoteDir);
     } catch (e) {
       await this.close();
       throw e;
     }
   }
 
-  /** One round trip: quoting works, who we are, sudo if needed, a private remote temp dir. */
-  private async probe(): Promise<void> {
+  /** One round trip: quoting works, who we are, sudo if needed, the private remote temp dir (`dir`, 0700). */
+  private async probe(dir: string): Promise<void> {
     const mode = this.spec.privilege ?? 'auto';
+    // mkdir without -p fails on an existing path: the directory is ours alone or the probe fails.
     const script =
-      'printf "%s\\n" "$1"; echo "uid=$(id -u)"; d=$(mktemp -d /tmp/geneve-lab-ssh.XXXXXXXX) && echo "dir=$d"; ' +
+      'printf "%s\\n" "$1"; echo "uid=$(id -u)"; mkdir -m 700 -- "$3" && echo "dir=$3"; ' +
       'if [ "$2" = sudo ] || { [ "$2" = auto ] && [ "$(id -u)" != 0 ]; }; then ' +
       'if sudo -n true >/dev/null 2>&1; then echo sudo=ok; else echo sudo=no; fi; fi';
-    const r = await this.raw(['sh', '-c', script, 'sh', PROBE, mode], {});
+    const r = await this.raw(['sh', '-c', script, 'sh', PROBE, mode, dir], {});
     const lines = r.stdout.split('\n');
     if (r.exitCode !== 0 || lines[0] !== PROBE)
       throw new OpError({
@@ -153,9 +175,8 @@ export class SshExecutor implements Executor {
         exitCode: r.exitCode,
       });
     const field = (k: string) => lines.find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
-    const dir = field('dir');
-    if (!dir)
-      throw new OpError({ subject: `cannot create a temporary directory in /tmp on host "${this.spec.host}"`, host: this.spec.host, request: 'mktemp -d', stderr: r.stderr });
+    if (field('dir') !== dir)
+      throw new OpError({ subject: `cannot create a temporary directory in /tmp on host "${this.spec.host}"`, host: this.spec.host, request: `mkdir -m 700 ${dir}`, stderr: r.stderr });
     this.remoteDir = dir;
     const sudo = field('sudo');
     if (sudo === 'no')
@@ -320,39 +341,73 @@ export class SshExecutor implements Executor {
   async close(): Promise<void> {
     if (!this.controlPath) return;
     await Promise.all([...this.running].map((b) => b.stop().catch(() => undefined)));
-    if (this.remoteDir)
-      await this.raw(['rm', '-rf', '--', this.remoteDir], { localTimeoutMs: 15_000 }).catch(() => undefined);
+    const removed = this.remoteDir
+      ? await this.raw(['rm', '-rf', '--', this.remoteDir], { localTimeoutMs: 15_000 }).then((r) => r.exitCode === 0, () => false)
+      : true;
     const [file, ...args] = this.local(controlArgv(this.spec, this.controlPath, 'exit'));
     await execa(file!, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
     if (this.localDir) await rm(this.localDir, { recursive: true, force: true });
+    this.forgetRecord(removed);
     openExecutors.delete(this);
     this.controlPath = undefined;
     this.localDir = undefined;
     this.remoteDir = undefined;
   }
 
+  /**
+   * The connection is closed: its record goes, unless the remote directory could not be removed
+   * (host gone meanwhile) — then the record stays and a later `gc` removes the directory.
+   */
+  private forgetRecord(remoteRemoved: boolean): void {
+    if (this.recordId && remoteRemoved) this.ledger?.remove(this.recordId);
+    this.recordId = undefined;
+  }
+
   /** Last-resort synchronous cleanup at process exit (see `openExecutors`); prefer close(). */
   closeSync(): void {
     if (!this.controlPath) return;
-    const sync = (argv: string[]) => {
+    const sync = (argv: string[]): boolean => {
       const [file, ...args] = this.local(argv);
       try {
         execFileSync(file!, args, { stdio: 'ignore', timeout: 10_000 });
+        return true;
       } catch {
-        /* best effort at exit */
+        return false; // best effort at exit
       }
     };
-    if (this.remoteDir) {
-      const script = 'for f in "$1"/*.pid; do [ -s "$f" ] && kill -TERM "$(cat "$f")"; done 2>/dev/null; rm -rf -- "$1"';
-      const argv = [...(this.useSudo ? ['sudo', '-n', '--'] : []), 'sh', '-c', script, 'sh', this.remoteDir];
-      sync(commandArgv(this.spec, this.controlPath, remoteCommand(argv)));
-    }
+    const removed = this.remoteDir
+      ? sync(commandArgv(this.spec, this.controlPath, remoteCommand([...(this.useSudo ? ['sudo', '-n', '--'] : []), ...remoteDirCleanup(this.remoteDir)])))
+      : true;
     sync(controlArgv(this.spec, this.controlPath, 'exit'));
     if (this.localDir) rmSync(this.localDir, { recursive: true, force: true });
+    this.forgetRecord(removed);
     openExecutors.delete(this);
     this.controlPath = undefined;
     this.localDir = undefined;
     this.remoteDir = undefined;
+  }
+}
+
+/**
+ * Stop the processes named by the pid files in a remote directory of ours, then remove it (argv
+ * for the remote side; prefix sudo when the login user is not root).
+ */
+function remoteDirCleanup(dir: string): string[] {
+  return ['sh', '-c', 'for f in "$1"/*.pid; do [ -s "$f" ] && kill -TERM "$(cat "$f")"; done 2>/dev/null; rm -rf -- "$1"', 'sh', dir];
+}
+
+/**
+ * After a crash (`gc`): reach the host of a connection record afresh and remove the remote
+ * directory the dead process left (stopping what its pid files name). Throws when the host
+ * cannot be reached or the removal fails; the record is then kept for a later gc.
+ */
+export async function removeRemoteLeftovers(rec: ConnectionRecord, ledger?: ConnectionLedger): Promise<void> {
+  const ex = new SshExecutor(rec.spec, ledger ? { ledger } : {});
+  await ex.open();
+  try {
+    await ex.runOk(remoteDirCleanup(rec.remoteDir), `remove ${rec.remoteDir} (left by a geneve-lab process that died) on host "${rec.host}"`, { timeoutMs: 20_000 });
+  } finally {
+    await ex.close();
   }
 }
 

@@ -14,6 +14,7 @@ import { withOvs } from '../backends/composite.js';
 import { OvsRunner } from '../backends/ovs-runner.js';
 import { IpsecRunner, type Notice } from '../ipsec/runner.js';
 import { prepareOvsHosts } from './ovs-service.js';
+import type { ConnectionLedger } from './connections.js';
 
 /** Client-side settings applied to every host (not part of recipes): client netns, ssh_config, timeouts. */
 export type SshDefaults = Omit<Partial<SshSpec>, 'host' | 'target'>;
@@ -69,6 +70,8 @@ export class RemoteHosts {
     readonly defaults: SshDefaults = {},
     /** Where the runners' notices go (e.g. how long a tunnel's IPsec SAs took to come up). */
     private readonly notice?: Notice,
+    /** Where open connections are put on record, so `gc` can collect them after a crash. */
+    private readonly ledger?: ConnectionLedger,
   ) {}
 
   /**
@@ -82,7 +85,7 @@ export class RemoteHosts {
       const have = this.conns.get(spec.host);
       if (have?.key === key && have.exec.isOpen) continue;
       if (have) await this.drop(spec.host);
-      fresh.push(new SshExecutor(spec));
+      fresh.push(new SshExecutor(spec, this.ledger ? { ledger: this.ledger } : {}));
     }
     if (!fresh.length) return;
     await preflight(fresh);

@@ -120,7 +120,17 @@ const PAYLOADS: Record<string, { properties: Record<string, Schema>; required: s
     },
     required: ['node', 'ifname', 'count', 'ended', 'packets'],
   },
-  gc: { properties: { labs: strings, namespaces: strings, checks: strings, failures: { type: 'array', items: failure } }, required: ['labs', 'namespaces', 'checks', 'failures'] },
+  gc: {
+    properties: {
+      labs: strings,
+      namespaces: strings,
+      checks: strings,
+      // SSH connections of dead geneve-lab processes: master stopped, local and remote directories removed.
+      connections: { type: 'array', items: obj({ host: str, id: str, processes: int }, ['host', 'id', 'processes']) },
+      failures: { type: 'array', items: failure },
+    },
+    required: ['labs', 'namespaces', 'checks', 'connections', 'failures'],
+  },
   doctor: {
     properties: {
       items: { type: 'array', items: obj({ area: str, feature: str, ok: bool, detail: str, fix: str }, ['area', 'feature', 'ok', 'detail']) },

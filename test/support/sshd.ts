@@ -6,10 +6,11 @@
  */
 import { execa } from 'execa';
 import { mkdtemp, readFile, rm, writeFile, mkdir, stat } from 'node:fs/promises';
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SshSpec } from '../../lib/exec/ssh.js';
+import { processAlive, selfId, type ProcessId } from '../../lib/engine/procs.js';
 
 export interface SshBox {
   name: string;
@@ -82,34 +83,84 @@ function removeStaleEntries(names: Iterable<string>): void {
   }
 }
 
+/**
+ * A fake SSH lab's record (`<dir>/owner.json`): the test process that made it and the namespaces
+ * it made, written before each namespace exists. A test run that was killed (SIGTERM'd `npm test`,
+ * kill -9 of a worker) never runs its teardowns; the next fixture started anywhere removes what
+ * such dead owners left (sweepDeadSshLabs).
+ */
+interface FixtureRecord {
+  owner: ProcessId;
+  namespaces: string[];
+}
+const FIXTURE_PREFIX = 'gl-sshd-';
+
+/** Kill every process in the namespaces, delete them (those still present), and remove the stale entries made through them. */
+async function removeFixtureNamespaces(namespaces: readonly string[], madeInBoxes: Set<string> = new Set()): Promise<void> {
+  // Everything still running in our namespaces is ours: sshd, its per-connection processes, OVS
+  // daemons of the boxes, and the ssh masters of a client that was killed (ControlPersist keeps them).
+  for (const ns of namespaces) {
+    const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
+    for (const pid of String(pids.stdout).split('\n').map(Number).filter((p) => p > 1)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const ns of [...namespaces].reverse()) await execa('ip', ['netns', 'del', ns], { reject: false });
+  removeStaleEntries(madeInBoxes);
+}
+
+/**
+ * Remove the fake SSH labs of test processes that died without their teardown: namespaces (and
+ * every process in them) and directory, by each lab's own record. A live owner's lab, or a
+ * directory without a record, is never touched. Returns the directories removed.
+ */
+export async function sweepDeadSshLabs(root = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of readdirSync(root)) {
+    if (!name.startsWith(FIXTURE_PREFIX)) continue;
+    const dir = join(root, name);
+    let rec: FixtureRecord;
+    try {
+      rec = JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')) as FixtureRecord;
+    } catch {
+      continue;
+    }
+    if (!rec.owner || processAlive(rec.owner) || !Array.isArray(rec.namespaces)) continue;
+    // Only the names this fixture gives its namespaces (gl-<lab>-box-N, gl-<lab>--u).
+    await removeFixtureNamespaces(rec.namespaces.filter((ns) => /^gl-[a-z0-9]+-(-u|box-\d+)$/.test(ns)));
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
 export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
-  const dir = await mkdtemp(join(tmpdir(), `gl-sshd-${lab}-`));
+  await sweepDeadSshLabs();
+  const dir = await mkdtemp(join(tmpdir(), `${FIXTURE_PREFIX}${lab}-`));
   const clientNs = `gl-${lab}--u`;
   const boxes: SshBox[] = [];
   const children: ReturnType<typeof execa>[] = [];
   const namespaces: string[] = [];
+  const owner = selfId();
+  /** Record a namespace before it is made (see FixtureRecord). */
+  const recordNamespace = (ns: string) => {
+    namespaces.push(ns);
+    writeFileSync(join(dir, 'owner.json'), JSON.stringify({ owner, namespaces } satisfies FixtureRecord));
+  };
   const teardown = async () => {
     // What the boxes mounted under /run/netns that this machine's view has not (see removeStaleEntries).
     const here = netnsMountsOf('self');
     const madeInBoxes = new Set<string>();
     for (const c of children) if (c.pid) for (const ns of netnsMountsOf(c.pid)) if (!here.has(ns)) madeInBoxes.add(ns);
     for (const c of children) c.kill('SIGKILL');
-    // Everything still running in our namespaces is ours: sshd's per-connection processes and the
-    // ssh masters of a client that was killed (ControlPersist keeps them). They hold sshd's stdio,
-    // so they must go before waiting for sshd.
-    for (const ns of namespaces) {
-      const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
-      for (const pid of String(pids.stdout).split('\n').map(Number).filter((p) => p > 1)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-    await Promise.race([Promise.allSettled(children), new Promise((r) => setTimeout(r, 5000))]);
-    for (const ns of namespaces.reverse()) await execa('ip', ['netns', 'del', ns], { reject: false });
-    removeStaleEntries(madeInBoxes);
+    // The processes in the namespaces hold sshd's stdio, so they go before waiting for sshd.
+    const settled = Promise.race([Promise.allSettled(children), new Promise((r) => setTimeout(r, 5000))]);
+    await removeFixtureNamespaces(namespaces, madeInBoxes);
+    await settled;
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -120,8 +171,8 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
     const clientKey = join(dir, 'client');
     await writeFile(join(dir, 'authorized_keys'), await readFile(`${clientKey}.pub`));
 
+    recordNamespace(clientNs);
     await sh(['ip', 'netns', 'add', clientNs]);
-    namespaces.push(clientNs);
     await sh(['ip', '-n', clientNs, 'link', 'set', 'lo', 'up']);
     await sh(['ip', '-n', clientNs, 'link', 'add', 'br0', 'type', 'bridge']);
     await sh(['ip', '-n', clientNs, 'addr', 'add', '198.51.100.1/24', 'dev', 'br0']);
@@ -134,8 +185,8 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
       const address = `198.51.100.${10 + i}`;
       const bdir = join(dir, name);
       await mkdir(bdir, { mode: 0o700 });
+      recordNamespace(ns);
       await sh(['ip', 'netns', 'add', ns]);
-      namespaces.push(ns);
       await sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       // Both veth ends are born inside namespaces: nothing appears in the root namespace.
       await sh(['ip', '-n', clientNs, 'link', 'add', `p-${name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);

@@ -3,11 +3,15 @@
  * Oracles: the servers' own logs (accepted connections), `ss`, `pgrep`, files on disk.
  */
 import { execa } from 'execa';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { startSshLab, type SshLab } from '../../support/sshd.js';
-import { SshExecutor, SshUnreachableError, openSsh, preflight } from '../../../lib/exec/ssh.js';
+import { SshExecutor, SshUnreachableError, openSsh, preflight, removeRemoteLeftovers } from '../../../lib/exec/ssh.js';
+import { ConnectionFiles, sweepConnections } from '../../../lib/remote/connections.js';
 import { OpError } from '../../../lib/errors.js';
 import { discoverInterface } from '../../../lib/remote/discover.js';
 
@@ -229,6 +233,60 @@ privTest('ssh: a process that exits without close() leaves no master, remote pro
   t.deepEqual(await processesMatching('sleep 3151'), []);
   // This test's master names this lab's known_hosts; other tests may hold masters of their own.
   t.deepEqual(await sshClientsOf(lab.dir), []);
+}, TOOLS);
+
+privTest('ssh: after kill -9 of a process with an open connection, gc\'s sweep removes its master, session clients, remote process and both directories, by the record — and nothing of a live connection', async (t) => {
+  const lab = await withLab(t, 1);
+  const spec = lab.spec('box-1');
+  const ledgerDir = await mkdtemp(join(tmpdir(), 'gl-ledger-'));
+  t.teardown(() => rm(ledgerDir, { recursive: true, force: true }));
+  const ledger = new ConnectionFiles(ledgerDir);
+  // A connection of a live process (this one) in the same record directory: the sweep must leave it.
+  const live = new SshExecutor(spec, { ledger });
+  await live.open();
+  t.teardown(() => live.close());
+  const mine = ledger.list();
+  t.is(mine.length, 1, 'an open connection is on record');
+  t.is(mine[0]!.owner.pid, process.pid);
+
+  const child = execa('node', ['--import', 'tsx', new URL('../../support/ssh-exit-child.ts', import.meta.url).pathname, JSON.stringify(spec), '3152', '--ledger', ledgerDir, '--hang'], { reject: false });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the child did not open its connection')), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const theirs = ledger.list().find((r) => r.owner.pid === child.pid);
+  t.truthy(theirs, 'the child\'s connection is on record');
+  const rec = theirs!;
+  t.true(existsSync(rec.localDir) && existsSync(rec.remoteDir), 'its local and remote directories exist');
+  t.true(readdirSync(rec.remoteDir).some((f) => f.endsWith('.pid')), 'the remote process has its pid file');
+  t.true((await sshClientsOf(rec.controlPath)).length >= 2, 'its master and the session of `sleep 3152` run');
+  t.true((await processesMatching('sleep 3152')).some((l) => /^\d+ sleep 3152$/.test(l)), 'the remote sleep runs');
+  child.kill('SIGKILL');
+  await child;
+
+  // kill -9 left everything behind: that is what the sweep is for.
+  t.true(existsSync(rec.localDir) && existsSync(rec.remoteDir));
+  t.true((await sshClientsOf(rec.controlPath)).length >= 1);
+  const sweep = await sweepConnections(ledger, (r) => removeRemoteLeftovers(r, ledger));
+  t.deepEqual(sweep.kept, []);
+  t.deepEqual(sweep.collected.map((c) => [c.host, c.id]), [['box-1', rec.id]]);
+  t.true(sweep.collected[0]!.processes >= 1, 'the orphaned master was stopped');
+  t.false(existsSync(rec.localDir), 'local control-socket directory removed');
+  t.false(existsSync(rec.remoteDir), 'remote directory removed');
+  t.deepEqual(await processesMatching('sleep 3152'), [], 'the remote process it started was stopped');
+  t.deepEqual(await sshClientsOf(rec.controlPath), [], 'no ssh process of the dead connection is left');
+  // The live connection: on record, working, its directory intact.
+  t.deepEqual(ledger.list().map((r) => r.id), [mine[0]!.id]);
+  t.is((await live.run(['true'])).exitCode, 0);
+  t.true(existsSync(mine[0]!.remoteDir));
+  await live.close();
+  t.deepEqual(ledger.list(), [], 'close() takes the record away');
+  t.false(existsSync(mine[0]!.localDir) || existsSync(mine[0]!.remoteDir));
 }, TOOLS);
 
 privTest('ssh: preflight of 10 hosts opens exactly one connection per host (timed)', async (t) => {

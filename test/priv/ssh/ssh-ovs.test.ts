@@ -9,7 +9,7 @@
  * Oracles: the CLI's JSON, and ovs-vsctl/ip run directly against each machine's service.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { privTest, randomLabName } from '../../support/priv.js';
@@ -18,6 +18,7 @@ import { cliIn } from '../../support/ssh-recipes.js';
 import { checkSummary, netnsOf, ovsRecipe, serviceBridges, spawnSyncText, startOvsMachines } from '../../support/ssh-ovs.js';
 import { ROOT } from '../../support/cli.js';
 import { StateStore } from '../../../lib/engine/state.js';
+import { ConnectionFiles, sshProcessesOf } from '../../../lib/remote/connections.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'ovs-vswitchd', 'ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl', 'tcpdump', 'tshark', 'iperf3', 'ethtool', 'nsenter'];
 
@@ -215,9 +216,23 @@ privTest(
     t.true(crashed[`${lab}-sw1`]!.ports.includes(`${lab}-t1`));
 
     t.log(`paused after step ${pauseAt}, killed`);
+    // The dead CLI's SSH connections are on record, with what they left: masters, local and remote dirs.
+    const connections = new ConnectionFiles(join(w.stateDir, 'connections'));
+    const left = connections.list();
+    t.deepEqual(left.map((c) => c.host).sort(), ['box-1', 'box-2']);
+    for (const c of left) {
+      t.true(existsSync(c.localDir) && existsSync(c.remoteDir), `${c.host}: the dead CLI's directories are still there`);
+      t.true(sshProcessesOf(c.controlPath).length >= 1, `${c.host}: its master outlived it`);
+    }
     const gc = w.cli(w.ssh.clientNs, ['gc'], 90_000);
     t.log(gc.code, gc.stdout, gc.stderr);
     t.is(gc.code, 0, gc.stdout + gc.stderr);
+    t.regex(gc.stdout, /SSH connection to box-1 .*SSH connection to box-2|SSH connection to box-2 .*SSH connection to box-1/);
+    t.deepEqual(connections.list(), [], 'gc opened and closed its own connections; the dead ones are collected');
+    for (const c of left) {
+      t.false(existsSync(c.localDir) || existsSync(c.remoteDir), `${c.host}: both directories removed`);
+      t.deepEqual(sshProcessesOf(c.controlPath), [], `${c.host}: no ssh process of the dead connection is left`);
+    }
     for (const b of w.ssh.boxes) {
       t.deepEqual(await w.bridges(b.name), ADMIN, `gc left only the admin's bridges on ${b.name}`);
       t.deepEqual(netnsOf(b.pid).filter((n) => n.includes(lab)), []);

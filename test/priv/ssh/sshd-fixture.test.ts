@@ -8,9 +8,13 @@
  * are removed from /run/netns when the machine ends, so a failing test leaves no stale entries.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
-import { startSshLab, type SshLab } from '../../support/sshd.js';
+import { startSshLab, sweepDeadSshLabs, type SshLab } from '../../support/sshd.js';
+import { execa } from 'execa';
+import { processStartTime } from '../../../lib/engine/procs.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen'];
 
@@ -46,4 +50,47 @@ privTest('problem 10: a namespace made through a fake machine leaves no stale /r
   t.throws(() => execFileSync('ip', ['-n', made, 'link'], { stdio: 'pipe' }));
   await lab.teardown();
   t.false(existsSync(`/run/netns/${made}`), 'no stale entry left');
+}, { tools: TOOLS });
+
+privTest('a fake SSH lab whose test process was killed (teardown never ran) is removed by the next fixture start, by its record; a live one is not', async (t) => {
+  const live = await startSshLab(randomLabName('sd'), 1);
+  t.teardown(() => live.teardown());
+  // The dead lab's directory in a root of its own (TMPDIR): other test files starting fixtures
+  // meanwhile sweep /tmp, so this test alone decides when it is swept.
+  const root = mkdtempSync(join(tmpdir(), 'gl-fixture-root-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const child = execa('node', ['--import', 'tsx', new URL('../../support/sshd-child.ts', import.meta.url).pathname, randomLabName('se')], { reject: false, env: { TMPDIR: root } });
+  const made = await new Promise<{ dir: string; namespaces: string[]; sshd: number[] }>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the child did not start its lab: ${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(JSON.parse(out.split('\n')[0]!));
+      }
+    });
+  });
+  child.kill('SIGKILL');
+  await child;
+  const netns = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (const ns of made.namespaces) t.true(netns().includes(ns), `${ns} outlived its test process`);
+  t.true(existsSync(made.dir));
+
+  t.true(made.dir.startsWith(root + '/'));
+  const swept = await sweepDeadSshLabs(root);
+  t.deepEqual(swept, [made.dir]);
+  for (const ns of made.namespaces) t.false(netns().includes(ns), `${ns} removed`);
+  t.false(existsSync(made.dir), 'its directory removed');
+  // SIGKILL was sent; give the kernel a moment to finish the process (a zombie counts as ended).
+  const ended = async (pid: number) => {
+    for (let i = 0; i < 50 && processStartTime(pid) !== undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    return processStartTime(pid) === undefined;
+  };
+  for (const pid of made.sshd) t.true(await ended(pid), `its sshd (${pid}) is gone`);
+  // The live lab (this process's) is untouched by a sweep of its own directory's root, and still answers.
+  await sweepDeadSshLabs();
+  t.true(existsSync(live.dir));
+  t.true(netns().includes(live.clientNs));
+  t.is(ssh(live, 'box-1', ['true']).status, 0);
 }, { tools: TOOLS });

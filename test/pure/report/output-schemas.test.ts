@@ -61,7 +61,7 @@ test('up/run/check/down/status/gc documents conform to their schemas', (t) => {
     ['check', envelope({ verb: 'check', lab: 'ct-a', exitCode: 1 }, checks('ct-a'))],
     ['down', envelope({ verb: 'down', lab: 'ct-a' }, { found: true, undone: 12, failures: [] })],
     ['status', envelope({ verb: 'status', lab: null }, { labs: [{ lab: 'ct-a', phase: 'up', crashed: false, namespaces: [{ name: 'gl-ct-a-h', present: true, links: [{ ifname: 'eth0', kind: 'veth', state: 'UP', offloads: { 'tx-udp_tnl-segmentation': 'on' } }] }] }] })],
-    ['gc', envelope({ verb: 'gc' }, { labs: [], namespaces: ['gl-ct-x-h'], checks: [], failures: [{ subject: 'netns gl-ct-x-h', request: 'ip netns del', errno: 'EBUSY', kernelMessage: 'busy' }] })],
+    ['gc', envelope({ verb: 'gc' }, { labs: [], namespaces: ['gl-ct-x-h'], checks: [], connections: [{ host: 'box-1', id: 'gl-ssh-Ab12Cd', processes: 1 }], failures: [{ subject: 'netns gl-ct-x-h', request: 'ip netns del', errno: 'EBUSY', kernelMessage: 'busy' }] })],
   ];
   for (const [verb, doc] of docs) {
     t.is(conforms(verb, doc), undefined, `${verb}: ${JSON.stringify(doc)}`);
