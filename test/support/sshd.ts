@@ -10,7 +10,6 @@ import { readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SshSpec } from '../../lib/exec/ssh.js';
-import { processAlive, selfId, type ProcessId } from '../../lib/engine/procs.js';
 
 export interface SshBox {
   name: string;
@@ -90,8 +89,20 @@ function removeStaleEntries(names: Iterable<string>): void {
  * such dead owners left (sweepDeadSshLabs).
  */
 interface FixtureRecord {
-  owner: ProcessId;
+  /** pid and start time (field 22 of /proc/PID/stat): a recycled pid is not the owner. */
+  owner: { pid: number; start: string };
   namespaces: string[];
+}
+
+/** Start time of a running process (undefined: no such process, or a zombie). Kept apart from lib/ on purpose: a fixture. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[0] === 'Z' ? undefined : rest[19];
+  } catch {
+    return undefined;
+  }
 }
 const FIXTURE_PREFIX = 'gl-sshd-';
 
@@ -129,7 +140,7 @@ export async function sweepDeadSshLabs(root = tmpdir()): Promise<string[]> {
     } catch {
       continue;
     }
-    if (!rec.owner || processAlive(rec.owner) || !Array.isArray(rec.namespaces)) continue;
+    if (!rec.owner || startTime(rec.owner.pid) === rec.owner.start || !Array.isArray(rec.namespaces)) continue;
     // Only the names this fixture gives its namespaces (gl-<lab>-box-N, gl-<lab>--u).
     await removeFixtureNamespaces(rec.namespaces.filter((ns) => /^gl-[a-z0-9]+-(-u|box-\d+)$/.test(ns)));
     rmSync(dir, { recursive: true, force: true });
@@ -145,7 +156,7 @@ export async function startSshLab(lab: string, boxCount = 2): Promise<SshLab> {
   const boxes: SshBox[] = [];
   const children: ReturnType<typeof execa>[] = [];
   const namespaces: string[] = [];
-  const owner = selfId();
+  const owner = { pid: process.pid, start: startTime(process.pid)! };
   /** Record a namespace before it is made (see FixtureRecord). */
   const recordNamespace = (ns: string) => {
     namespaces.push(ns);
