@@ -4,7 +4,7 @@
  * tap, database or namespace; a user's own OVS instance and bridge survive both.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
@@ -33,7 +33,16 @@ function userOvs(t: import('ava').ExecutionContext) {
   const dir = mkdtempSync(join(tmpdir(), 'ovsr-user-'));
   const f = (n: string) => join(dir, n);
   const env = { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
-  const pids = () => ['ovsdb-server.pid', 'ovs-vswitchd.pid'].filter((p) => existsSync(f(p))).map((p) => Number(readFileSync(f(p), 'utf8').trim()));
+  // A daemon that is exiting removes its own pidfile, possibly between a check and a read: a
+  // vanished pidfile is a daemon not running (the race failed CI once, in the teardown).
+  const pidOf = (file: string): number | undefined => {
+    try {
+      return Number(readFileSync(f(file), 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+  };
+  const pids = () => ['ovsdb-server.pid', 'ovs-vswitchd.pid'].map(pidOf).filter((p): p is number => p !== undefined);
   t.teardown(() => {
     spawnSync('ovs-appctl', ['-t', f('ovs-vswitchd.ctl'), 'exit', '--cleanup'], { timeout: 10_000 });
     spawnSync('ovs-appctl', ['-t', f('ovsdb-server.ctl'), 'exit'], { timeout: 10_000 });

@@ -7,10 +7,10 @@
  */
 import { type ExecutionContext } from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { processesInNetns } from '../../../vagrant/lab/procs.js';
+import { cmdline, processesInNetns } from '../../../vagrant/lab/procs.js';
 import { readState } from '../../../vagrant/lab/state.js';
 import { privTest } from '../../support/priv.js';
 import { diffSnapshots, snapshotRootNs } from '../../vagrant/root-ns.js';
@@ -97,7 +97,7 @@ privTest(
     t.is(inLab(lab, ['ip', 'link', 'show', 'glvgt0']).code, 0, 'the bridge exists in the lab namespace');
     t.regex(inLab(lab, ['iptables-save']).stdout, /LIBVIRT|MASQUERADE/, "libvirt's NAT rules are in the lab namespace");
     t.is(inLab(lab, ['cat', '/proc/sys/net/ipv4/ip_forward']).stdout.trim(), '1');
-    t.true(processesInNetns(nsInode).some((p) => /dnsmasq/.test(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'))), 'dnsmasq runs in the lab namespace');
+    t.true(processesInNetns(nsInode).some((p) => /dnsmasq/.test(cmdline(p.pid))), 'dnsmasq runs in the lab namespace');
     t.deepEqual(diffSnapshots(before, snapshotRootNs()), [], 'root namespace unchanged while the lab runs');
 
     const down = driver(lab.work, ['down', '--lab', lab.vars.LAB_WORKDIR!]);
