@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { Background, Executor, RunOptions, RunResult } from '../exec/executor.js';
 import { processStartTime, stopProcesses, type ProcessId } from './procs.js';
 import type { StateStore } from './state.js';
+import { collectPidFileScript } from '../remote/pid-files.js';
 
 /** Records the helpers of one lab's running checks. */
 export class HelperRegistry {
@@ -176,10 +177,9 @@ export async function collectHelpers(
       kept++;
       continue;
     }
-    const script = t.path.endsWith('.pid')
-      ? '[ -s "$1" ] && kill -TERM "$(cat "$1")" 2>/dev/null; sleep 0.2; [ -s "$1" ] && kill -KILL "$(cat "$1")" 2>/dev/null; rm -f -- "$1"; true'
-      : 'rm -rf -- "$1"';
-    const r = await ex.run(['sh', '-c', script, 'sh', t.path]).catch(() => undefined);
+    // A pid file's process is signalled only while it is still the one recorded (its start time).
+    const argv = t.path.endsWith('.pid') ? collectPidFileScript(t.path) : ['rm', '-rf', '--', t.path];
+    const r = await ex.run(argv).catch(() => undefined);
     if (r && r.exitCode === 0) removed++;
     else kept++;
   }

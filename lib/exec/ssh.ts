@@ -25,6 +25,7 @@ import {
   type SshSpec,
 } from '../remote/ssh-args.js';
 import type { ConnectionLedger, ConnectionRecord } from '../remote/connections.js';
+import { pidFileWrapper, removeRemoteDirScript, signalLiveScript } from '../remote/pid-files.js';
 import { selfId } from '../engine/procs.js';
 
 export type { SshSpec } from '../remote/ssh-args.js';
@@ -273,9 +274,7 @@ export class SshExecutor implements Executor {
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const wrapper = [
       ...(this.useSudo ? ['sudo', '-n', '--'] : []),
-      'sh', '-c',
-      'f=$1; shift; "$@" & p=$!; echo "$p" >"$f.tmp" && mv "$f.tmp" "$f"; wait "$p"; r=$?; rm -f "$f"; exit "$r"',
-      'sh', pidFile,
+      ...pidFileWrapper(pidFile),
       // As in run(): a local timeout alone would leave the remote process running.
       ...(opts.timeoutMs ? ['timeout', '-k', '2', (opts.timeoutMs / 1000).toFixed(3)] : []),
       ...(env.length ? ['env', ...env] : []),
@@ -301,13 +300,8 @@ export class SshExecutor implements Executor {
       this.waiting.shift()?.(); // a session came free
     });
     const signal = (sig: 'TERM' | 'KILL', waitForPid: boolean) =>
-      this.run([
-        'sh', '-c',
-        // The session may not have written the pid yet when stop() follows start() at once.
-        `i=0; while [ ! -s "$1" ] && [ "$2" = wait ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ` +
-          `[ -s "$1" ] && kill -${sig} "$(cat "$1")" 2>/dev/null; true`,
-        'sh', pidFile, waitForPid ? 'wait' : 'nowait',
-      ]).catch(() => undefined);
+      // The session may not have written the pid yet when stop() follows start() at once.
+      this.run(signalLiveScript(pidFile, sig, waitForPid)).catch(() => undefined);
     const within = (ms: number) =>
       Promise.race([done.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), ms).unref())]);
     const bg: Background = {
@@ -376,7 +370,7 @@ export class SshExecutor implements Executor {
       }
     };
     const removed = this.remoteDir
-      ? sync(commandArgv(this.spec, this.controlPath, remoteCommand([...(this.useSudo ? ['sudo', '-n', '--'] : []), ...remoteDirCleanup(this.remoteDir)])))
+      ? sync(commandArgv(this.spec, this.controlPath, remoteCommand([...(this.useSudo ? ['sudo', '-n', '--'] : []), ...removeRemoteDirScript(this.remoteDir)])))
       : true;
     sync(controlArgv(this.spec, this.controlPath, 'exit'));
     if (this.localDir) rmSync(this.localDir, { recursive: true, force: true });
@@ -389,14 +383,6 @@ export class SshExecutor implements Executor {
 }
 
 /**
- * Stop the processes named by the pid files in a remote directory of ours, then remove it (argv
- * for the remote side; prefix sudo when the login user is not root).
- */
-function remoteDirCleanup(dir: string): string[] {
-  return ['sh', '-c', 'for f in "$1"/*.pid; do [ -s "$f" ] && kill -TERM "$(cat "$f")"; done 2>/dev/null; rm -rf -- "$1"', 'sh', dir];
-}
-
-/**
  * After a crash (`gc`): reach the host of a connection record afresh and remove the remote
  * directory the dead process left (stopping what its pid files name). Throws when the host
  * cannot be reached or the removal fails; the record is then kept for a later gc.
@@ -405,7 +391,7 @@ export async function removeRemoteLeftovers(rec: ConnectionRecord, ledger?: Conn
   const ex = new SshExecutor(rec.spec, ledger ? { ledger } : {});
   await ex.open();
   try {
-    await ex.runOk(remoteDirCleanup(rec.remoteDir), `remove ${rec.remoteDir} (left by a geneve-lab process that died) on host "${rec.host}"`, { timeoutMs: 20_000 });
+    await ex.runOk(removeRemoteDirScript(rec.remoteDir), `remove ${rec.remoteDir} (left by a geneve-lab process that died) on host "${rec.host}"`, { timeoutMs: 20_000 });
   } finally {
     await ex.close();
   }

@@ -3,7 +3,7 @@
  * Oracles: the servers' own logs (accepted connections), `ss`, `pgrep`, files on disk.
  */
 import { execa } from 'execa';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,6 +271,11 @@ privTest('ssh: after kill -9 of a process with an open connection, gc\'s sweep r
 
   // kill -9 left everything behind: that is what the sweep is for.
   t.true(existsSync(rec.localDir) && existsSync(rec.remoteDir));
+  // A pid file whose pid now belongs to someone else (same pid, another start time: a reused pid)
+  // must not get that process killed. The boxes share this machine's pids, so a local sleep will do.
+  const bystander = execa('sleep', ['3153'], { reject: false });
+  t.teardown(() => void bystander.kill('SIGKILL'));
+  writeFileSync(join(rec.remoteDir, 'reused.pid'), `${bystander.pid} 1\n`);
   t.true((await sshClientsOf(rec.controlPath)).length >= 1);
   const sweep = await sweepConnections(ledger, (r) => removeRemoteLeftovers(r, ledger));
   t.deepEqual(sweep.kept, []);
@@ -279,6 +284,7 @@ privTest('ssh: after kill -9 of a process with an open connection, gc\'s sweep r
   t.false(existsSync(rec.localDir), 'local control-socket directory removed');
   t.false(existsSync(rec.remoteDir), 'remote directory removed');
   t.deepEqual(await processesMatching('sleep 3152'), [], 'the remote process it started was stopped');
+  t.true((await processesMatching('sleep 3153')).length === 1, 'the process behind the reused pid lives');
   t.deepEqual(await sshClientsOf(rec.controlPath), [], 'no ssh process of the dead connection is left');
   // The live connection: on record, working, its directory intact.
   t.deepEqual(ledger.list().map((r) => r.id), [mine[0]!.id]);

@@ -5,14 +5,15 @@
  * SSH connection per host per command; an unreachable host fails before any change anywhere; a
  * failure on one host rolls back every host.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { privTest, randomLabName } from '../../support/priv.js';
 import { startSshLab, type SshLab } from '../../support/sshd.js';
 import { chainRecipe, cliIn, twoGuestChecks } from '../../support/ssh-recipes.js';
 import { StateStore } from '../../../lib/engine/state.js';
+import { CLI_ARGV, ROOT } from '../../support/cli.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'tcpdump', 'iperf3'];
 /** The ownership tag of a lab kept in `stateDir` (scoped to the state directory, lib/engine/state.ts). */
@@ -177,6 +178,88 @@ privTest(
     for (const b of ['box-1', 'box-2']) t.deepEqual(w.boxTagged(b, lab2), [], `rollback left nothing on ${b}`);
     t.deepEqual(netnsNames().filter((n) => n.startsWith(`gl-${lab2}-`)), []);
     t.false(existsSync(join(w.dir, 'state', 'labs', `${lab2}.json`)), 'no state left after a complete rollback');
+  },
+  { tools: TOOLS },
+);
+
+/** Start time of a running (not zombie) process, as /proc/PID/stat field 22; undefined otherwise. */
+function runningStart(pid: number): string | undefined {
+  try {
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return rest[0] === 'Z' ? undefined : rest[19];
+  } catch {
+    return undefined;
+  }
+}
+const until = async (f: () => boolean, ms: number) => {
+  const end = Date.now() + ms;
+  while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  return f();
+};
+
+privTest(
+  'kill -9 during the checks of an SSH lab (tcpdump running on box-2 over SSH), then gc: the remote helper is stopped by its pid file, a process behind a reused pid is not; the lab stays up, down leaves nothing',
+  async (t) => {
+    t.timeout(300_000);
+    const w = await world(t);
+    const stateDir = join(w.dir, 'state');
+    const lab = randomLabName('sk');
+    const file = join(w.dir, 'crash.yaml');
+    const checks = [
+      '  - name: long',
+      '    ping: { from: g1, to: g2, count: 300, interval: 0.2 }',
+      '  - name: wire',
+      '    capture: { host: box-2, interface: underlay, during: long, at_least: 1, expect: { vxlan.vni: 101 } }',
+    ].join('\n');
+    writeFileSync(file, chainRecipe({ lab, hosts: 2, ssh: w.ssh, checks }));
+    t.teardown(() => w.cli(w.ssh.clientNs, ['down', lab]));
+
+    // The CLI runs where the ssh client must (the client namespace); `ip netns exec` execs into node.
+    const child = spawn('ip', ['netns', 'exec', w.ssh.clientNs, process.execPath, ...CLI_ARGV, '--state-dir', stateDir, 'up', file], {
+      cwd: ROOT,
+      env: { ...process.env, GENEVE_LAB_PAUSE_WITH_HELPER: 'tcpdump' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => void child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.resume();
+    t.true(await until(() => /paused with tcpdump running/.test(stderr) || child.exitCode !== null, 180_000), `up did not start tcpdump: ${stderr}`);
+    t.regex(stderr, /paused with tcpdump running/);
+
+    // The remote tcpdump's pid file is on record (with its host) and names it: "PID START".
+    const store = new StateStore(stateDir);
+    const pidFile = store.readHelpers(lab).temps.find((x) => x.host === 'box-2' && x.path.endsWith('.pid'))?.path;
+    t.truthy(pidFile, JSON.stringify(store.readHelpers(lab)));
+    t.true(await until(() => existsSync(pidFile!), 20_000), 'the wrapper on box-2 wrote the pid file');
+    const [pid, start] = readFileSync(pidFile!, 'utf8').trim().split(' ');
+    t.is(runningStart(Number(pid)), start, 'the pid file names the running remote program by pid and start time');
+    t.regex(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /tcpdump/);
+
+    child.kill('SIGKILL');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+    t.is(runningStart(Number(pid)), start, 'kill -9 of the CLI left the remote tcpdump running');
+
+    // A stale pid file in the same remote directory whose pid is now someone else's (another start
+    // time): gc must not signal it. The fake machines share this machine's pids.
+    const bystander = spawn('sleep', ['3154'], { stdio: 'ignore' });
+    t.teardown(() => void bystander.kill('SIGKILL'));
+    const stale = join(dirname(pidFile!), 'reused.pid');
+    writeFileSync(stale, `${bystander.pid} 1\n`);
+
+    const gc = w.cli(w.ssh.clientNs, ['gc']);
+    t.is(gc.code, 0, gc.stdout + gc.stderr);
+    t.regex(gc.stdout, new RegExp(`checks of lab ${lab} \\(the lab stays up\\)`));
+    t.true(await until(() => runningStart(Number(pid)) !== start, 5000), 'the remote tcpdump was stopped');
+    t.false(existsSync(pidFile!), 'its pid file is gone');
+    t.truthy(runningStart(bystander.pid!), 'the process behind the reused pid lives');
+
+    const after = JSON.parse(w.cli(w.ssh.clientNs, ['status', '--json', lab]).stdout).labs;
+    t.is(after[0].phase, 'up');
+    const down = w.cli(w.ssh.clientNs, ['down', lab]);
+    t.is(down.code, 0, down.stdout + down.stderr);
+    for (const b of ['box-1', 'box-2']) t.deepEqual(w.boxTagged(b, lab), [], `nothing of the lab left on ${b}`);
+    t.false(existsSync(dirname(pidFile!)), 'the remote directory of the dead connection is gone');
   },
   { tools: TOOLS },
 );
