@@ -2,7 +2,7 @@
  * The TUI container: subscribes to engine events and counters, keeps view state, maps keys to
  * controller calls. It renders only; every decision and system call is the controller's.
  */
-import React, { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import React, { useEffect, useReducer, useRef, useState } from 'react';
 import { Box, useApp, useInput, useWindowSize } from 'ink';
 import type { LabEvent } from '../engine/events.js';
 import type { Controller, DecodedPacketSummary } from './controller.js';
@@ -69,11 +69,30 @@ export function App(props: AppProps) {
     modeRef.current = m;
     setModeState(m);
   };
-  const [focus, setFocus] = useState<Focus>('checks');
+  // Focus and selections are read by keys through refs too, for the same reason: "Tab j" or
+  // "k k l" typed faster than a redraw must act on the pane and row the earlier keys chose.
+  const [focus, setFocusState] = useState<Focus>('checks');
+  const focusRef = useRef<Focus>('checks');
+  const setFocus = (f: Focus) => {
+    focusRef.current = f;
+    setFocusState(f);
+  };
   // For the topology pane: its top row (it has no selection), clamped to its last page.
-  const [sel, setSel] = useState<Record<Focus, number>>({ topology: 0, progress: 0, checks: 0, counters: 0 });
+  const [sel, setSelState] = useState<Record<Focus, number>>({ topology: 0, progress: 0, checks: 0, counters: 0 });
+  const selRef = useRef(sel);
+  const setSel = (next: (s: Record<Focus, number>) => Record<Focus, number>) => {
+    selRef.current = next(selRef.current);
+    setSelState(selRef.current);
+  };
   const [status, setStatus] = useState<Status>({ tone: 'dim', text: 'ready — u: up, c: checks, ?: help' });
-  const [busy, setBusy] = useState<string | undefined>();
+  const [busy, setBusyState] = useState<string | undefined>();
+  // What runs, for keys (a ref, like modeRef): "u c" typed in one go must not start the checks
+  // while up still runs.
+  const busyRef = useRef<string | undefined>(undefined);
+  const setBusy = (label: string | undefined) => {
+    busyRef.current = label;
+    setBusyState(label);
+  };
   const [samples, setSamples] = useState<Record<string, CounterSample>>({});
   const [counterError, setCounterError] = useState<string | undefined>();
   const [packets, setPackets] = useState<{ title: string; list: DecodedPacketSummary[] | 'capturing' }>({ title: '', list: [] });
@@ -124,27 +143,25 @@ export function App(props: AppProps) {
   }, [ui.steps.length]);
 
   /** Run one controller action; its error lands in the status line. */
-  const act = useCallback(
-    async (label: string, fn: () => Promise<unknown>, doneText: string | (() => string)): Promise<boolean> => {
-      if (busy) {
-        setStatus({ tone: 'warn', text: `${busy} is still running — wait for it to finish` });
-        return false;
-      }
-      setBusy(label);
-      setStatus({ tone: 'busy', text: `${label}…` });
-      try {
-        await fn();
-        if (mounted.current) setStatus({ tone: 'ok', text: typeof doneText === 'function' ? doneText() : doneText });
-        return true;
-      } catch (e) {
-        if (mounted.current) setStatus({ tone: 'bad', text: `${label} failed: ${errorText(e)}` });
-        return false;
-      } finally {
-        if (mounted.current) setBusy(undefined);
-      }
-    },
-    [busy],
-  );
+  const act = async (label: string, fn: () => Promise<unknown>, doneText: string | (() => string)): Promise<boolean> => {
+    const current = busyRef.current;
+    if (current) {
+      setStatus({ tone: 'warn', text: `${current} is still running — wait for it to finish` });
+      return false;
+    }
+    setBusy(label);
+    setStatus({ tone: 'busy', text: `${label}…` });
+    try {
+      await fn();
+      if (mounted.current) setStatus({ tone: 'ok', text: typeof doneText === 'function' ? doneText() : doneText });
+      return true;
+    } catch (e) {
+      if (mounted.current) setStatus({ tone: 'bad', text: `${label} failed: ${errorText(e)}` });
+      return false;
+    } finally {
+      if (mounted.current) setBusy(undefined);
+    }
+  };
 
   const quit = (tornDown: boolean) => {
     props.onExit?.({ tornDown });
@@ -169,7 +186,7 @@ export function App(props: AppProps) {
 
   /** The log of the selected step (l), in the log view. */
   const showStepLog = () => {
-    const s = ui.steps[sel.progress];
+    const s = ui.steps[selRef.current.progress];
     if (!s) return setStatus({ tone: 'warn', text: 'no step selected (run u first)' });
     let lines: string[];
     try {
@@ -184,6 +201,8 @@ export function App(props: AppProps) {
 
   useInput((input, key) => {
     const mode = modeRef.current;
+    const focus = focusRef.current;
+    const sel = selRef.current;
     const cmd = keyToCommand(mode, input, key);
     if (!cmd) return;
     switch (cmd) {
@@ -217,16 +236,18 @@ export function App(props: AppProps) {
         const sign = cmd === 'prev' || cmd === 'page-up' ? -1 : 1;
         if (mode === 'packets' || mode === 'log') return setScroll((x) => Math.max(0, x + sign * (paged ? Math.max(1, body - 4) : 1)));
         // The topology's top row starts from where it is drawn (a resize may have clamped it).
-        const from = focus === 'topology' ? topo.start : sel[focus];
+        const from = focus === 'topology' ? Math.min(Math.max(0, sel.topology), topo.maxTop) : sel[focus];
         setSel((s) => ({ ...s, [focus]: clampSel(from + sign * (paged ? page[focus] : 1), lists[focus]) }));
         return;
       }
       case 'focus-next':
-        setFocus((f) => FOCUS_ORDER[(FOCUS_ORDER.indexOf(f) + 1) % FOCUS_ORDER.length]!);
+        setFocus(FOCUS_ORDER[(FOCUS_ORDER.indexOf(focus) + 1) % FOCUS_ORDER.length]!);
         return;
       case 'capture': {
         const t = targets[sel.counters];
         if (!t) return setStatus({ tone: 'warn', text: 'no interface to capture on' });
+        // Refused before the packets view opens (it would wait for a capture that never starts).
+        if (busyRef.current) return setStatus({ tone: 'warn', text: `${busyRef.current} is still running — wait for it to finish` });
         // Say what is captured, where (the namespace) and, once done, how many in how long.
         const where = `${t.ifname} @ ${t.host}${t.ns ? ` (netns ${t.ns})` : ''}`;
         const title = `Packets on ${where}`;
@@ -281,7 +302,7 @@ export function App(props: AppProps) {
         setMode('help');
         return;
       case 'quit':
-        if (ui.labUp || busy) setMode('quit');
+        if (ui.labUp || busyRef.current) setMode('quit');
         else quit(false);
         return;
       case 'quit-keep':
@@ -290,7 +311,7 @@ export function App(props: AppProps) {
       case 'quit-teardown':
         setMode('main');
         void (async () => {
-          const ok = busy ? false : await act('down', () => controller.down(), 'lab is down');
+          const ok = busyRef.current ? false : await act('down', () => controller.down(), 'lab is down');
           if (ok) quit(true);
         })();
         return;

@@ -18,6 +18,13 @@ import { privTest, randomLabName } from '../../support/priv.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'bin/geneve-lab.js');
 const shipped = path.resolve(root, process.env.GENEVE_LAB_TUI_RECIPE ?? 'recipes/quickstart.yaml');
+/**
+ * Pauses before a key that follows a new view: keys sent the instant a view was drawn were lost
+ * in CI a few times. Not from reading keys in a stale state — the app reads mode, focus,
+ * selection and what runs through refs (lib/ui/App.tsx; the pure tests type keys faster than
+ * the screen redraws) — so the cause is elsewhere (tmux or ink's input path) and not found; the
+ * margins stay until it is.
+ */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const netns = () =>
@@ -160,7 +167,7 @@ function assertNothingLeft(t: ExecutionContext, labName: string, prefix: string)
 async function quitAndTearDown(t: ExecutionContext, tui: ReturnType<typeof openTui>): Promise<void> {
   tui.key('q');
   await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
-  await sleep(500); // the app takes keys for the new mode only once it has re-subscribed after drawing it
+  await sleep(500); // margin: a key sent the instant a view is drawn was lost once in CI (see the note at `sleep`)
   tui.key('y');
   t.is(await tui.exitStatus(150_000), '0', 'the TUI tore the lab down and exited with status 0');
   assertNothingLeft(t, tui.labName, tui.prefix);
@@ -196,7 +203,7 @@ privTest('tui e2e in tmux: u, c, p, d, q', async (t) => {
 
   tui.key('d');
   await tui.waitFor(/Tear the lab down\? y\/n/, 'd asks first', 10_000);
-  await sleep(500); // the app takes keys for the new mode only once it has re-subscribed after drawing it
+  await sleep(500); // margin: a key sent the instant a view is drawn was lost once in CI (see the note at `sleep`)
   tui.key('y');
   const down = await tui.waitFor(/lab is down|down failed/, 'down', 150_000);
   t.regex(down, /lab is down/);
@@ -238,7 +245,7 @@ privTest('up RECIPE --tui --junit FILE builds the lab at once and runs its check
   // Quit and keep the lab running.
   tui.key('q');
   await tui.waitFor(/Tear the lab down\? y\/n/, 'quit asks whether to tear down', 10_000);
-  await sleep(500); // the app takes keys for the new mode only once it has re-subscribed after drawing it
+  await sleep(500); // margin: a key sent the instant a view is drawn was lost once in CI (see the note at `sleep`)
   tui.key('n');
   t.is(await tui.exitStatus(), '0', 'quit, lab kept: exit status 0');
   t.true(netns().some((n) => n.startsWith(tui.prefix)), 'the lab is still there after quitting with n');

@@ -345,3 +345,72 @@ test.serial('PgDn/PgUp move the selection by a page in a list pane', async (t) =
   t.regex(app.frame(), /› ✓ #9 /, 'PgDn stops at the last step');
   app.unmount();
 });
+
+test.serial('keys typed faster than the screen redraws each count: k k moves two steps, then l opens the step they reached', async (t) => {
+  const ctrl = new FakeController(lab, { up: upEvents, log: { 7: ['$ step seven'] } });
+  const app = await start(ctrl);
+  await app.bringUp();
+  for (let i = 0; i < 3; i++) await app.press(KEY.tab); // checks → counters → topology → progress
+  await app.waitFor(/▶ Progress/);
+  t.regex(app.frame(), /› ✓ #9 /);
+  // Three keys in one go (one read, no redraw between them).
+  app.stdin.write('k');
+  app.stdin.write('k');
+  app.stdin.write('l');
+  await tick();
+  t.deepEqual(ctrl.calls.filter((c) => c.startsWith('log:')), ['log:7'], 'l read the selection the two k made');
+  await app.waitFor(/Log of step #7/);
+  await app.press(KEY.esc);
+  await app.waitFor(/› ✓ #7 /);
+  app.unmount();
+});
+
+test.serial('Tab then a key in one go: the key acts in the pane Tab moved to, as when typed slowly', async (t) => {
+  /** Tab j p after the checks ran, typed slowly (a redraw between keys) or in one go. */
+  const run = async (fast: boolean) => {
+    const ctrl = new FakeController(lab, { checks: checkEvents });
+    const app = await start(ctrl);
+    await app.press('c');
+    await app.waitFor(/1 passed, 1 failed/);
+    const checksSel = () => /› \S+ (left-to-right|throughput)/.exec(app.frame())?.[1];
+    t.is(checksSel(), 'left-to-right', 'the first check is selected');
+    // Tab: checks → counters; j: the second counter target (not the second check); p: capture on it.
+    for (const k of [KEY.tab, 'j', 'p']) {
+      if (fast) app.stdin.write(k);
+      else await app.press(k);
+    }
+    await tick();
+    const captures = ctrl.calls.filter((c) => c.startsWith('capture:'));
+    await app.waitFor(/Packets on /);
+    await app.press(KEY.esc);
+    await app.waitFor(/▶ Live counters/);
+    t.is(checksSel(), 'left-to-right', `the checks selection did not move (${fast ? 'fast' : 'slow'})`);
+    app.unmount();
+    return captures;
+  };
+  const slow = await run(false);
+  t.is(slow.length, 1);
+  t.not(slow[0], 'capture:box-1/gnv0', 'j moved off the first target');
+  t.deepEqual(await run(true), slow);
+});
+
+test.serial('a second action typed right behind the first waits its turn: u then c in one go runs up only, and says why', async (t) => {
+  let release!: () => void;
+  const upGate = new Promise<void>((r) => (release = r));
+  const ctrl = new FakeController(lab, { up: upEvents, checks: checkEvents, upGate });
+  const app = await start(ctrl);
+  app.stdin.write('u');
+  app.stdin.write('c');
+  await tick();
+  t.deepEqual(ctrl.calls, ['up'], 'no checks while up runs');
+  await app.waitFor(/up is still running — wait for it to finish/);
+  await app.press('p'); // a capture too: refused, and the packets view does not open
+  t.deepEqual(ctrl.calls, ['up']);
+  t.regex(app.frame(), /Topology — quick/, 'still the main view');
+  release();
+  await app.waitFor(/lab is up/);
+  await app.press('c');
+  await app.waitFor(/checks finished/);
+  t.deepEqual(ctrl.calls, ['up', 'checks']);
+  app.unmount();
+});
