@@ -96,7 +96,7 @@ vmTest('kernel geneve ↔ OVS with the log gate on: green as shipped (the VM\'s 
   const L = labOf(t, 'recipes/kernel-ovs-geneve-log-gate.yaml');
   const r = L.run(['run', L.path]);
   t.is(r.code, 0, show(r.checks));
-  t.deepEqual(r.checks.map((c) => c.name), ['reachable', 'mib', 'kernel-end', 'ovs-end', 'port-added', 'vswitchd-log box-1']);
+  t.deepEqual(r.checks.map((c) => c.name), ['settle', 'reachable', 'mib', 'kernel-end', 'ovs-end', 'port-added', 'vswitchd-log box-1']);
   t.true(r.checks.every((c) => c.status === 'passed'), show(r.checks));
 });
 
