@@ -31,6 +31,20 @@ export interface AppProps {
   now?: () => number;
 }
 
+/**
+ * State whose latest value is also readable at once through a ref: set() updates both, so an
+ * input handler running before the next render sees what the previous key set.
+ */
+function useLiveState<V>(initial: V): [V, (v: V) => void, { readonly current: V }] {
+  const [value, setValue] = useState<V>(initial);
+  const ref = useRef<V>(initial);
+  const set = (v: V) => {
+    ref.current = v;
+    setValue(v);
+  };
+  return [value, set, ref];
+}
+
 /** The panes in reading order (Tab cycles through them); the topology pane scrolls, the others select. */
 type Focus = 'topology' | 'progress' | 'checks' | 'counters';
 const FOCUS_ORDER: Focus[] = ['topology', 'progress', 'checks', 'counters'];
@@ -60,39 +74,16 @@ export function App(props: AppProps) {
   const color = props.noColor ? false : colorFromEnv();
 
   const [ui, dispatch] = useReducer((s: UiState, e: LabEvent) => uiReducer(s, e, clock()), controller.lab, initialUiState);
-  const [mode, setModeState] = useState<Mode>('main');
-  // Keys are read against this ref, not the rendered `mode`: a key that arrives before React has
-  // re-rendered after a mode change (fast typing, several keys in one read) would otherwise be
-  // read in the old mode and lost (e.g. "?" then "q" quit instead of closing help).
-  const modeRef = useRef<Mode>('main');
-  const setMode = (m: Mode) => {
-    modeRef.current = m;
-    setModeState(m);
-  };
-  // Focus and selections are read by keys through refs too, for the same reason: "Tab j" or
-  // "k k l" typed faster than a redraw must act on the pane and row the earlier keys chose.
-  const [focus, setFocusState] = useState<Focus>('checks');
-  const focusRef = useRef<Focus>('checks');
-  const setFocus = (f: Focus) => {
-    focusRef.current = f;
-    setFocusState(f);
-  };
+  // Keys read mode, focus, selection and what runs through refs (useLiveState), not the rendered
+  // values: keys typed faster than a redraw ("? q", "Tab j", "k k l", "u c" in one read) must act
+  // on what the earlier keys chose, not on the last render.
+  const [mode, setMode, modeRef] = useLiveState<Mode>('main');
+  const [focus, setFocus, focusRef] = useLiveState<Focus>('checks');
   // For the topology pane: its top row (it has no selection), clamped to its last page.
-  const [sel, setSelState] = useState<Record<Focus, number>>({ topology: 0, progress: 0, checks: 0, counters: 0 });
-  const selRef = useRef(sel);
-  const setSel = (next: (s: Record<Focus, number>) => Record<Focus, number>) => {
-    selRef.current = next(selRef.current);
-    setSelState(selRef.current);
-  };
+  const [sel, setSelValue, selRef] = useLiveState<Record<Focus, number>>({ topology: 0, progress: 0, checks: 0, counters: 0 });
+  const setSel = (next: (s: Record<Focus, number>) => Record<Focus, number>) => setSelValue(next(selRef.current));
   const [status, setStatus] = useState<Status>({ tone: 'dim', text: 'ready — u: up, c: checks, ?: help' });
-  const [busy, setBusyState] = useState<string | undefined>();
-  // What runs, for keys (a ref, like modeRef): "u c" typed in one go must not start the checks
-  // while up still runs.
-  const busyRef = useRef<string | undefined>(undefined);
-  const setBusy = (label: string | undefined) => {
-    busyRef.current = label;
-    setBusyState(label);
-  };
+  const [busy, setBusy, busyRef] = useLiveState<string | undefined>(undefined);
   const [samples, setSamples] = useState<Record<string, CounterSample>>({});
   const [counterError, setCounterError] = useState<string | undefined>();
   const [packets, setPackets] = useState<{ title: string; list: DecodedPacketSummary[] | 'capturing' }>({ title: '', list: [] });
@@ -142,13 +133,16 @@ export function App(props: AppProps) {
     setSel((s) => ({ ...s, progress: Math.max(0, ui.steps.length - 1) }));
   }, [ui.steps.length]);
 
+  /** True (and says so) when an action is still running: one action at a time. */
+  const refusedWhileBusy = (): boolean => {
+    if (!busyRef.current) return false;
+    setStatus({ tone: 'warn', text: `${busyRef.current} is still running — wait for it to finish` });
+    return true;
+  };
+
   /** Run one controller action; its error lands in the status line. */
   const act = async (label: string, fn: () => Promise<unknown>, doneText: string | (() => string)): Promise<boolean> => {
-    const current = busyRef.current;
-    if (current) {
-      setStatus({ tone: 'warn', text: `${current} is still running — wait for it to finish` });
-      return false;
-    }
+    if (refusedWhileBusy()) return false;
     setBusy(label);
     setStatus({ tone: 'busy', text: `${label}…` });
     try {
@@ -247,7 +241,7 @@ export function App(props: AppProps) {
         const t = targets[sel.counters];
         if (!t) return setStatus({ tone: 'warn', text: 'no interface to capture on' });
         // Refused before the packets view opens (it would wait for a capture that never starts).
-        if (busyRef.current) return setStatus({ tone: 'warn', text: `${busyRef.current} is still running — wait for it to finish` });
+        if (refusedWhileBusy()) return;
         // Say what is captured, where (the namespace) and, once done, how many in how long.
         const where = `${t.ifname} @ ${t.host}${t.ns ? ` (netns ${t.ns})` : ''}`;
         const title = `Packets on ${where}`;

@@ -13,6 +13,7 @@ import { privTest, randomLabName } from '../../support/priv.js';
 import { startSshLab, type SshLab } from '../../support/sshd.js';
 import { chainRecipe, cliIn, twoGuestChecks } from '../../support/ssh-recipes.js';
 import { StateStore } from '../../../lib/engine/state.js';
+import { processStartTime } from '../../../lib/engine/procs.js';
 import { CLI_ARGV, ROOT } from '../../support/cli.js';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'tcpdump', 'iperf3'];
@@ -182,15 +183,8 @@ privTest(
   { tools: TOOLS },
 );
 
-/** Start time of a running (not zombie) process, as /proc/PID/stat field 22; undefined otherwise. */
-function runningStart(pid: number): string | undefined {
-  try {
-    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-    return rest[0] === 'Z' ? undefined : rest[19];
-  } catch {
-    return undefined;
-  }
-}
+/** Start time of a running (not zombie) process, as the pid file writes it; undefined otherwise. */
+const runningStart = (pid: number): string | undefined => processStartTime(pid)?.toString();
 const until = async (f: () => boolean, ms: number) => {
   const end = Date.now() + ms;
   while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { processStartTime } from '../../../lib/engine/procs.js';
 import { collectPidFileScript, pidFileWrapper, removeRemoteDirScript, signalLiveScript } from '../../../lib/remote/pid-files.js';
 
 const SHELLS: string[][] = [['sh']];
@@ -30,23 +31,10 @@ const runScript = async (shell: string[], argv: string[]) => {
   if (r.exitCode !== 0) throw new Error(`${shell.join(' ')} ${argv[2]}: exit ${r.exitCode}: ${r.stderr}`);
 };
 
-const startTime = (pid: number): string | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-};
+/** Start time of a running (not zombie) process as /proc/PID/stat field 22 (lib/engine/procs.ts, the local side's reading). */
+const startTime = (pid: number): string | undefined => processStartTime(pid)?.toString();
 /** Alive and not a zombie (a signalled child of a wrapper is a zombie until reaped). */
-const running = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
+const running = (pid: number) => processStartTime(pid) !== undefined;
 const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
 const until = async (f: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
