@@ -47,7 +47,17 @@ export async function charonLogTail(t: AwaitTarget, lines: number, timestamps = 
 /** How long authentication keeps failing before `up` stops waiting (the peer had time to load its key). */
 export const AUTH_GIVE_UP_MS = 20_000;
 
-export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date.now()): Promise<AwaitOutcome> {
+/**
+ * How long the same SAs must stay installed before `up` calls them established: an SA that a
+ * refresh of ovs-monitor-ipsec, a duplicate CHILD_SA or an IKE_SA replaced by uniqueids is about
+ * to delete can still be listed as INSTALLED for a moment.
+ */
+export const STABLE_MS = 1000;
+
+/** The installed SAs as one comparable value: connection, CHILD_SA id and both SPIs of each. */
+const saKey = (children: ChildSa[]) => children.map((c) => `${c.conn}{${c.id}}${c.spis ? `${c.spis.in}/${c.spis.out}` : ''}`).join(' ');
+
+export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date.now(), pause = sleep): Promise<AwaitOutcome> {
   const ipsec = ipsecArgv(t);
   const t0 = now();
   const deadline = t0 + spec.timeoutMs;
@@ -58,12 +68,25 @@ export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date
   // peer may still have been loading its key) waiting longer only delays the report.
   let authFailedSince: number | undefined;
   let authFailures = 0;
+  let seen: { key: string; since: number } | undefined;
   for (;;) {
     const st = await t.exec.run([...ipsec, 'status'], { timeoutMs: 15_000 });
     const status = parseIpsecStatus(st.stdout);
     conns = 'names' in spec.conns ? spec.conns.names : ovsPortConns(status.routed, spec.conns.ovsPort);
     const children = conns.map((c) => installed(status, c));
-    if (conns.length && children.every(Boolean)) return { established: true, ms: now() - t0, children: children as ChildSa[] };
+    if (conns.length && children.every(Boolean)) {
+      // Established once the same SAs are still there STABLE_MS later.
+      const key = saKey(children as ChildSa[]);
+      if (seen?.key === key && now() - seen.since >= STABLE_MS) return { established: true, ms: now() - t0, children: children as ChildSa[] };
+      if (seen?.key !== key) seen = { key, since: now() };
+      if (now() >= deadline) {
+        lastError = `the SAs were installed but kept being replaced (none stayed ${STABLE_MS} ms)`;
+        break;
+      }
+      await pause(250);
+      continue;
+    }
+    seen = undefined;
     if (now() >= deadline) break;
     // Initiate (again) once the connections are loaded here; an attempt that fails because the
     // peer is not ready yet (no proposal, no key) is retried.
@@ -86,7 +109,7 @@ export async function awaitSas(t: AwaitTarget, spec: AwaitSpec, now = () => Date
       if (authFailures >= 3 && authFailedSince !== undefined && now() - authFailedSince >= AUTH_GIVE_UP_MS) break;
       continue;
     }
-    await sleep(250);
+    await pause(250);
   }
   const log = await charonLogTail(t, 200);
   const hints = negotiationHints(`${log}\n${lastError}`);

@@ -75,6 +75,11 @@ export type IpsecOp =
    * argv) and, when the recipe chose one, options:ipsec_esp. `db` is the database socket path.
    */
   | { op: 'ipsec.psk'; ns: string; db: string; port: string; psk: Secret; esp?: string; ipsecDir?: string }
+  /**
+   * Wait until the host's ovs-monitor-ipsec has configured these ports (monitor.ts: its refreshes
+   * tear down the host's SAs, so none is brought up before the last one). Never fails the lab.
+   */
+  | { op: 'ipsec.monitor'; ns: string; ipsecDir?: string; ports: string[]; timeoutMs: number }
   /** Bring the tunnel's SAs up from this end and wait for them; reports how long negotiation took. */
   | { op: 'ipsec.await'; ns: string; ipsecDir?: string; spec: AwaitSpec }
   /** Static SAs and the policies that require them, through `ip -batch` on stdin (keys never in an argv). */

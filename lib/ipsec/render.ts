@@ -5,6 +5,7 @@
  */
 import { inNetns } from '../exec/executor.js';
 import { OVS_MONITOR_IPSEC } from './daemons.js';
+import { monitorShowArgv } from './monitor.js';
 import type { IpsecOp } from './ops.js';
 import { ipsecPaths } from './paths.js';
 import { policyAddLine, policyDeleteLine, redactedArgv, stateAddLine, stateDeleteLine } from './xfrm.js';
@@ -44,6 +45,8 @@ export function ipsecOpArgv(op: IpsecOp): IpsecArgv[] {
     }
     case 'ipsec.psk':
       return [note(`geneve-lab sets Interface ${op.port} options:psk=<redacted>${op.esp ? ` options:ipsec_esp=${op.esp}` : ''} through ${op.db} (JSON-RPC on stdin, never an argv)`)];
+    case 'ipsec.monitor':
+      return [{ argv: monitorShowArgv(op) }, note(`geneve-lab repeats this until ovs-monitor-ipsec lists ${op.ports.join(', ')} as CONFIGURED (at most ${op.timeoutMs / 1000} s)`)];
     case 'ipsec.await':
       return [note(`geneve-lab brings up and waits for the IPsec SAs of tunnel ${op.spec.tunnel} (${op.spec.local} <-> ${op.spec.remote}, at most ${op.spec.timeoutMs / 1000} s)`)];
     case 'xfrm.add':

@@ -7,6 +7,7 @@ import { OpError } from '../errors.js';
 import type { Step } from '../plan/ops.js';
 import { awaitSas, spisText } from './await.js';
 import { ipsecCmd, startIpsec, stopIpsec, writeFileVia } from './daemons.js';
+import { awaitMonitor } from './monitor.js';
 import type { IpsecOp } from './ops.js';
 import { setPortPsk } from './ovsdb-psk.js';
 import { ipsecPaths } from './paths.js';
@@ -65,6 +66,17 @@ export class IpsecRunner {
         }
         await setPortPsk(this.exec, { db: op.db, port: op.port, psk: op.psk, ...(op.esp ? { esp: op.esp } : {}), subject: step.subject, ...(op.ns ? { ns: op.ns } : {}) });
         return;
+      case 'ipsec.monitor': {
+        const r = await awaitMonitor({ exec: this.exec, ns: op.ns, ...(op.ipsecDir ? { ipsecDir: op.ipsecDir } : {}) }, op.ports, op.timeoutMs);
+        const secs = (r.ms / 1000).toFixed(1);
+        if (r.configured) this.notice(`ovs-monitor-ipsec on ${step.host ? `host "${step.host}"` : `netns ${op.ns}`} configured ${op.ports.join(', ')} in ${secs} s`);
+        else
+          this.notice(
+            `ovs-monitor-ipsec on ${step.host ? `host "${step.host}"` : `netns ${op.ns}`} did not report ${op.ports.join(', ')} configured within ${secs} s (${r.reason}): SAs brought up now may be torn down by its next refresh.`,
+            'warning',
+          );
+        return;
+      }
       case 'ipsec.await': {
         const r = await awaitSas({ exec: this.exec, ns: op.ns, ...(op.ipsecDir ? { ipsecDir: op.ipsecDir } : {}) }, op.spec);
         const secs = (r.ms / 1000).toFixed(1);

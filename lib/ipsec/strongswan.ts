@@ -81,17 +81,30 @@ export const MONITOR_CONF_INITIAL = 'config setup\n';
 
 /**
  * `ipsec` for this host: strongSwan's own script with STRONGSWAN_CONF set, in a mount namespace
- * of its own where the host's directory is mounted on /run. starter and charon keep their pid
- * files and control socket at fixed paths under /run, so this is what lets one kernel run one
- * charon per simulated host; every later `ipsec` call (the monitor's, the lab's) sees the same
- * files through the same mount. The namespace ends with the processes in it.
+ * of its own where the host's private run directory is mounted on /run. starter and charon keep
+ * their pid files and control socket at fixed paths under /run, so this is what lets one kernel
+ * run one charon per simulated host; every later `ipsec` call (the monitor's, the lab's) sees the
+ * same files through the same mount. The namespace ends with the processes in it.
+ *
+ * When the host's directory itself lives under /run (the default state directory is
+ * /run/geneve-lab), mounting over /run would hide strongswan.conf and everything else in it:
+ * so the directory is first bound at the same path inside the private run directory, and that
+ * one is bound on /run with its submounts (--rbind). Paths are resolved first (/var/run is a
+ * symbolic link to /run).
  */
+const WRAPPER_INNER = [
+  'run=$(readlink -f "$0") && dir=$(readlink -f "$1") || exit 1',
+  'shift',
+  'case $dir in /run/*) inner=$run${dir#/run}; mkdir -p "$inner" && mount --bind "$dir" "$inner" || exit 1;; esac',
+  'mount --rbind "$run" /run && exec /usr/sbin/ipsec "$@"',
+].join('\n');
+
 export function wrapperScript(p: IpsecPaths, label: string): string {
   return `#!/bin/sh
 # geneve-lab: strongSwan's ipsec for ${label.replace(/\n/g, ' ')}, confined to ${p.dir} (generated)
 STRONGSWAN_CONF=${shq(p.strongswanConf)}
 export STRONGSWAN_CONF
-exec unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /run && exec /usr/sbin/ipsec "$@"' ${shq(p.run)} "$@"
+exec unshare --mount --propagation private -- /bin/sh -c ${shq(WRAPPER_INNER)} ${shq(p.run)} ${shq(p.dir)} "$@"
 `;
 }
 

@@ -138,8 +138,20 @@ export function planIpsecEndAfter(ctx: OvsPlanContext, lab: Lab, t: Tunnel, inde
   );
 }
 
-/** After every tunnel: bring each PSK tunnel's SAs up from its first end and wait for them. */
+/** How long `up` waits for a host's ovs-monitor-ipsec to take in its ports (each refresh takes seconds under TCG). */
+export const MONITOR_TIMEOUT_MS = 60_000;
+
+/**
+ * After every tunnel: wait until each host's ovs-monitor-ipsec has configured all of the host's
+ * PSK ports (its refreshes tear the host's SAs down: lib/ipsec/monitor.ts), then bring each PSK
+ * tunnel's SAs up from its first end and wait for them.
+ */
 export function planIpsecAwait(ctx: OvsPlanContext, lab: Lab, add: Add): void {
+  for (const h of lab.hosts) {
+    const ports = lab.tunnels.filter(usesPsk).flatMap((t) => t.ends.filter((e) => e.host === h.name && e.impl === 'ovs').map((e) => e.ifname));
+    if (!ports.length) continue;
+    add(`ovs-monitor-ipsec on host "${h.name}"`, { op: 'ipsec.monitor', ns: h.ns, ...(h.placement.kind === 'netns' ? { ipsecDir: ipsecDir(ctx.runRoot, lab.name, h.name) } : {}), ports, timeoutMs: MONITOR_TIMEOUT_MS }, h.name);
+  }
   for (const t of lab.tunnels.filter(usesPsk)) {
     const end = t.ends[0];
     const h = hostOf(lab, end.host);

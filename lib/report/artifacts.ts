@@ -131,6 +131,11 @@ export async function ovsDumps(ex: Executor, o: OvsInstanceRef): Promise<[string
   const bridges = brs.ok ? brs.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
   for (const br of bridges) out.push([`flows-${safeFileName(br)}.txt`, (await run(['ovs-ofctl', '--timeout=5', 'dump-flows', br])).text]);
   out.push(['tnl-ports.txt', (await run(['ovs-appctl', '--timeout=5', '-t', p.vswitchdCtl, 'tnl/ports/show'])).text]);
+  // The userspace datapath resolves a tunnel's next hop from its own neighbour cache (learned
+  // from ARP/ND on the underlay bridge): an address missing there is a tunnel that sends nothing.
+  out.push(['tnl-neigh.txt', (await run(['ovs-appctl', '--timeout=5', '-t', p.vswitchdCtl, 'tnl/neigh/show'])).text]);
+  // …and the route to the remote from its own copy of the routing table.
+  out.push(['tnl-routes.txt', (await run(['ovs-appctl', '--timeout=5', '-t', p.vswitchdCtl, 'ovs/route/show'])).text]);
   out.push(['dp-flows.txt', (await run(['ovs-appctl', '--timeout=5', '-t', p.vswitchdCtl, 'dpctl/dump-flows'])).text]);
   return out;
 }

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** A fresh directory under the system temp dir, removed with its contents on teardown. */
-export function tempDir(t: ExecutionContext, prefix = 'gl-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+export function tempDir(t: ExecutionContext, prefix = 'gl-test-', parent = tmpdir()): string {
+  const dir = mkdtempSync(join(parent, prefix));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

@@ -181,6 +181,7 @@ export function renderOp(op: Op): Command[] {
     case 'ipsec.stop':
     case 'ipsec.conns':
     case 'ipsec.psk':
+    case 'ipsec.monitor':
     case 'ipsec.await':
     case 'xfrm.add':
     case 'xfrm.del':

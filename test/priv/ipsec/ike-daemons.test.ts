@@ -10,7 +10,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { privTest } from '../../support/priv.js';
@@ -22,6 +22,7 @@ import { ipsecPaths } from '../../../lib/ipsec/paths.js';
 import { secret } from '../../../lib/ipsec/secret.js';
 import { ikeConnsFor } from '../../../lib/ipsec/strongswan.js';
 import { awaitSas } from '../../../lib/ipsec/await.js';
+import { awaitMonitor } from '../../../lib/ipsec/monitor.js';
 import { startOvs } from '../../../lib/ovs/daemons.js';
 import type { Step } from '../../../lib/plan/ops.js';
 
@@ -48,11 +49,11 @@ function assertNotInPs(t: ExecutionContext, psk: string): void {
 }
 
 /** Two hosts on one veth, each with its IKE daemon, and the lab's GRE connections between them. */
-async function twoHosts(t: ExecutionContext, pskA: string, pskB: string) {
+async function twoHosts(t: ExecutionContext, pskA: string, pskB: string, parent?: string) {
   const tag = `ipsect-${randomBytes(3).toString('hex')}`;
   const [a, b] = scratchNamespaces(t, `${tag}-a`, `${tag}-b`);
   vethPair({ ns: a!, ifname: 'u0', addresses: ['192.0.2.1/24'] }, { ns: b!, ifname: 'u0', addresses: ['192.0.2.2/24'] });
-  const root = tempDir(t, 'gl-ipsec-');
+  const root = tempDir(t, 'gl-ipsec-', parent);
   const dirs = [join(root, 'ipsec-a'), join(root, 'ipsec-b')];
   t.teardown(async () => {
     for (const d of dirs) await stopIpsec(exec, d).catch(() => {});
@@ -104,6 +105,26 @@ privTest('two simulated hosts\' charons on one kernel negotiate IKEv2 with each 
   for (const h of hosts) t.is(sh(['ip', 'netns', 'pids', h.ns]).stdout.trim(), '', `no process left in ${h.ns}`);
 }, { tools: TOOLS });
 
+// The CLI's default state directory is /run/geneve-lab: each host's IPsec directory then lives
+// under /run, which its charon's private mount namespace covers with the host's own run directory.
+privTest('host IPsec directories under /run (the default state directory): both charons still read their configuration, negotiate, and stop leaving nothing', async (t) => {
+  const psk = `gl-${randomBytes(6).toString('hex')}`;
+  const { hosts, root } = await twoHosts(t, psk, psk, '/run');
+  const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  for (const h of hosts) {
+    const status = ipsecOf(h.ns, h.dir, 'statusall');
+    t.is(status.status, 0, status.stderr);
+    t.regex(status.stdout, /gl_tun0:\s+192\.0\.2\.\d\.\.\.192\.0\.2\.\d\s+IKEv2/, `the lab's connection is loaded on ${h.ns}: charon read ${ipsecPaths(h.dir).strongswanConf}`);
+  }
+  const up = ipsecOf(a.ns, a.dir, 'up', 'gl_tun0');
+  t.regex(up.stdout, /IKE_SA gl_tun0\[\d+\] established between 192\.0\.2\.1\[192\.0\.2\.1\]\.\.\.192\.0\.2\.2\[192\.0\.2\.2\]/, up.stdout + up.stderr);
+  t.regex(ipsecOf(b.ns, b.dir, 'status').stdout, /gl_tun0\[\d+\]: ESTABLISHED/);
+  t.false(existsSync('/run/charon.pid') && readFileSync('/run/charon.pid', 'utf8').trim() === readFileSync(ipsecPaths(a.dir).charonPid, 'utf8').trim(), 'the machine\'s own /run is not where charon wrote');
+  for (const h of hosts) await stopIpsec(exec, h.dir);
+  t.deepEqual(readdirSync(root), [], 'both directories removed');
+  for (const h of hosts) t.is(sh(['ip', 'netns', 'pids', h.ns]).stdout.trim(), '', `no process left in ${h.ns}`);
+}, { tools: TOOLS });
+
 privTest('a wrong PSK on one end: IKE authentication fails, and the wait says the pre-shared keys differ', async (t) => {
   const { hosts } = await twoHosts(t, 'right-key-1', 'wrong-key-2');
   const a = hosts[0]!;
@@ -134,6 +155,13 @@ privTest('ovs-monitor-ipsec for a host\'s own OVS instance: our charon routes th
   t.regex(await ovs.vsctl(['get', 'Interface', 'tun0', 'options:ipsec_esp']), /aes128-sha256-modp2048/);
   assertNotInPs(t, psk);
   const p = ipsecPaths(dir);
+  // `up`'s monitor wait: over once the monitor has taken the port in (config written, refreshed).
+  const ready = await awaitMonitor({ exec, ns: ns!, ipsecDir: dir }, ['tun0'], 30_000);
+  t.true(ready.configured, ready.reason);
+  t.regex(readFileSync(p.monitorConf, 'utf8'), /conn tun0-1\n/, 'the monitor wrote the port\'s connections before it said CONFIGURED');
+  const missing = await awaitMonitor({ exec, ns: ns!, ipsecDir: dir }, ['tun0', 'tun9'], 1500);
+  t.false(missing.configured);
+  t.is(missing.reason, 'port "tun9" not taken in yet');
   let status = '';
   for (let i = 0; i < 100 && !/tun0-1\{\d+\}:\s+ROUTED/.test(status); i++) {
     await new Promise((r) => setTimeout(r, 200));

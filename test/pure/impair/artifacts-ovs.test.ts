@@ -64,6 +64,10 @@ test('a failed check leaves vsctl show, flows per bridge, tunnel ports and datap
   t.regex(readFileSync(join(ovsDir, 'flows-br-phy0.txt'), 'utf8'), /actions=NORMAL \(br-phy0\)/);
   t.regex(readFileSync(join(ovsDir, 'tnl-ports.txt'), 'utf8'), /tnl\/ports\/show failed \(exit 2\)\novs-appctl: cannot connect/);
   t.truthy(readFileSync(join(ovsDir, 'dp-flows.txt'), 'utf8'));
+  t.true(ex.calls.some((c) => c.argv.join(' ').endsWith('-t /st/run/oa/ovs-box-1/ovs-vswitchd.ctl tnl/neigh/show')));
+  t.truthy(readFileSync(join(ovsDir, 'tnl-neigh.txt'), 'utf8'));
+  t.true(ex.calls.some((c) => c.argv.join(' ').endsWith('-t /st/run/oa/ovs-box-1/ovs-vswitchd.ctl ovs/route/show')));
+  t.truthy(readFileSync(join(ovsDir, 'tnl-routes.txt'), 'utf8'));
   const show = ex.calls.find((c) => c.argv.includes('show') && c.argv.includes('ovs-vsctl'))!;
   t.deepEqual(show.argv, ['ip', 'netns', 'exec', 'gl-oa-box-1', 'ovs-vsctl', '--db=unix:/st/run/oa/ovs-box-1/db.sock', '--timeout=5', 'show']);
   t.is(ex.calls.find((c) => c.argv.includes('ovs-ofctl'))!.env?.OVS_RUNDIR, '/st/run/oa/ovs-box-1', 'ofctl finds the bridges\' mgmt sockets');

@@ -57,7 +57,7 @@ test('GRE over IPsec (ovs.psk) is refused on the userspace datapath, naming what
   t.regex(e!.message, /tunnel "tun" on host "w1": GRE over IPsec \(ovs\.psk\) on an OVS port: unsupported here: the OVS userspace \(netdev\) datapath cannot encrypt/);
   t.regex(e!.message, /What works: the kernel datapath \(hosts\[\]\.ovs\.datapath: system; .*geneve-lab vm -- up RECIPE`\), or a kernel tunnel netdev at this end/);
   const plan = planLab(lab, { autoDatapath: 'system' });
-  t.deepEqual([...new Set(plan.steps.map((s) => s.op.op).filter((o) => o.startsWith('ipsec.')))], ['ipsec.start', 'ipsec.psk', 'ipsec.await']);
+  t.deepEqual([...new Set(plan.steps.map((s) => s.op.op).filter((o) => o.startsWith('ipsec.')))], ['ipsec.start', 'ipsec.psk', 'ipsec.monitor', 'ipsec.await']);
   t.notThrows(() => planLab(loadRecipeText(base('{ name: tun, between: [s1, s2], type: gre }'), 'r.yaml').lab, { autoDatapath: 'netdev' }));
 });
 

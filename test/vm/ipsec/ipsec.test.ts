@@ -157,7 +157,11 @@ vmTest('geneve-ipsec: Geneve over IPsec between an OVS port and a kernel geneve 
   const dir = scratch(t);
   const lab = randomLabName('vg');
   const file = recipeCopy(dir, 'geneve-ipsec.yaml', lab);
-  const r = cliIn(undefined, ['--state-dir', join(dir, 'state'), 'run', '--json', file], 30 * 60_000);
+  // A state directory under /run, as the default (/run/geneve-lab) is: each charon's private /run
+  // must not hide its own configuration there (lib/ipsec/strongswan.ts wrapperScript).
+  const state = mkdtempSync('/run/gl-vmipsec-');
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
+  const r = cliIn(undefined, ['--state-dir', state, 'run', '--json', file], 30 * 60_000);
   t.log(r.stderr);
   t.is(r.code, 0, r.stdout + r.stderr);
   const checks = JSON.parse(r.stdout).checks as { name: string; status: string }[];
@@ -170,6 +174,9 @@ vmTest('geneve-ipsec: Geneve over IPsec between an OVS port and a kernel geneve 
   const notices = ((JSON.parse(r.stdout).up.notices ?? []) as { message: string }[]).map((n) => n.message).join('\n');
   t.regex(notices, /tunnel "gnv4": IPsec SAs established in/);
   t.regex(notices, /tunnel "gnv6": IPsec SAs established in .*gnv6-in-\d+ SPIs/);
+  // Both ports on box-1's OVS: its ovs-monitor-ipsec took both in (each refresh tears SAs down:
+  // lib/ipsec/monitor.ts) before the first SA was brought up.
+  t.regex(notices, /ovs-monitor-ipsec on host "box-1" configured gnv4, gnv6 in [\d.]+ s\n(.*\n)*tunnel "gnv4": IPsec SAs established/);
   t.deepEqual(netnsList().filter((n) => n.startsWith(`gl-${lab}-`)), []);
 }, ['ovs-kernel', 'esp', 'geneve']);
 
