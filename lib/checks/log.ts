@@ -26,23 +26,28 @@ import type { CheckResult } from './result.js';
  *   ovs_rcu's "blocked N ms waiting for T to quiesce": the machine is slow (seen in the TCG VM,
  *   more under load), which the OVS system tests also ignore.
  */
+/**
+ * A module name in a line logged by a thread other than the main one carries the thread:
+ * `tunnel(handler1)|WARN|…` (the kernel datapath's upcall handlers), `dpif_netdev(pmd-c01/id:7)|…`.
+ */
+const THREAD = String.raw`(\([^|)]*\))?`;
+
 export const DEFAULT_ALLOWED: readonly { re: string; why: string }[] = [
-  { re: String.raw`^netdev_linux\|WARN\|error (receiving|sending) Ethernet packet on \S+: Network is down$`, why: 'a port added to the userspace datapath just before its link is set up' },
-  { re: String.raw`^dpif_netdev\|ERR\|error (receiving|sending) data (from|to) \S+: Network is down$`, why: 'the same, reported by the datapath' },
-  { re: String.raw`^dpif\|WARN\|failed to enumerate system datapaths: No such file or directory$`, why: 'dpctl/* without a datapath name (a state query, the artifacts dump) on a machine without the openvswitch kernel module' },
+  { re: String.raw`^netdev_linux${THREAD}\|WARN\|error (receiving|sending) Ethernet packet on \S+: Network is down$`, why: 'a port added to the userspace datapath just before its link is set up' },
+  { re: String.raw`^dpif_netdev${THREAD}\|ERR\|error (receiving|sending) data (from|to) \S+: Network is down$`, why: 'the same, reported by the datapath' },
+  { re: String.raw`^dpif${THREAD}\|WARN\|failed to enumerate system datapaths: No such file or directory$`, why: 'dpctl/* without a datapath name (a state query, the artifacts dump) on a machine without the openvswitch kernel module' },
   {
-    // Any thread's poll loop: the main one logs `timeval|…`, others `timeval(handler4)|…`.
-    re: String.raw`^timeval(\([\w-]+\))?\|WARN\|(Unreasonably long \d+ms poll interval \(.*\)|faults: \d+ minor, \d+ major|disk: \d+ reads, \d+ writes|context switches: \d+ voluntary, \d+ involuntary)$`,
+    re: String.raw`^timeval${THREAD}\|WARN\|(Unreasonably long \d+ms poll interval \(.*\)|faults: \d+ minor, \d+ major|disk: \d+ reads, \d+ writes|context switches: \d+ voluntary, \d+ involuntary)$`,
     why: 'a vswitchd thread\'s poll loop took over a second: a slow or emulated machine (the TCG VM), not a network problem',
   },
   {
-    re: String.raw`^ovs_rcu(\([\w-]+\))?\|WARN\|blocked \d+ ms waiting for [\w-]+ to quiesce$`,
+    re: String.raw`^ovs_rcu${THREAD}\|WARN\|blocked \d+ ms waiting for [\w-]+ to quiesce$`,
     why: 'a vswitchd thread did not reach an RCU quiescent point for over a second: the same slow-machine stall (OVS\'s own check_logs ignores it too)',
   },
   {
     // OVS 3.1's tunnel code knows psk/remote_cert/remote_name but not the ipsec_* options that
     // ovs-monitor-ipsec reads (a recipe's `ipsec: { esp: … }` sets options:ipsec_esp): one WARN per port.
-    re: String.raw`^netdev_vport\|WARN\|\S+: unknown (geneve|gre|vxlan|stt) argument 'ipsec_[a-z_]+'$`,
+    re: String.raw`^netdev_vport${THREAD}\|WARN\|\S+: unknown (geneve|gre|vxlan|stt) argument 'ipsec_[a-z_]+'$`,
     why: "an ipsec_* option (e.g. ipsec_esp) meant for ovs-monitor-ipsec, which vswitchd's tunnel code does not know",
   },
 ];
@@ -53,8 +58,8 @@ export const DEFAULT_ALLOWED: readonly { re: string; why: string }[] = [
  * exist yet, so a packet or two arrives at a switch that cannot handle it yet.
  */
 export const SETUP_ALLOWED: readonly { re: string; why: string }[] = [
-  { re: String.raw`^ofproto_dpif_xlate\|WARN\|Invalid Geneve tunnel metadata on bridge \S+ while processing `, why: 'a packet with Geneve options arrived before this switch had its TLV map' },
-  { re: String.raw`^tunnel\|WARN\|receive tunnel port not found `, why: 'a tunnel packet arrived before this host\'s tunnel port existed' },
+  { re: String.raw`^ofproto_dpif_xlate${THREAD}\|WARN\|Invalid Geneve tunnel metadata on bridge \S+ while processing `, why: 'a packet with Geneve options arrived before this switch had its TLV map' },
+  { re: String.raw`^tunnel${THREAD}\|WARN\|receive tunnel port not found `, why: 'a tunnel packet arrived before this host\'s tunnel port existed' },
 ];
 
 export interface LogLine {

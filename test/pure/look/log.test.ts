@@ -60,6 +60,26 @@ test('the gate catches a real warning, names it, and a recipe can allow it', (t)
   t.false(logAssertions(gate(['receive tunnel port not found']), parseLogLines(real))[0]!.ok);
 });
 
+test('lines logged while the lab was built: a packet before the tunnel port or TLV map is allowed then, from any thread, and not once the checks run', (t) => {
+  const runStartedAt = Date.parse('2026-12-07T16:47:55.000Z');
+  // The kernel datapath's upcall handler logs it (seen in the VM tier: box-1's kernel geneve
+  // netdev sent MLD 0.005 s before box-2's OVS had added its tunnel port).
+  const early = [
+    '2026-12-07T16:47:53.240Z|00002|tunnel(handler1)|WARN|receive tunnel port not found (icmp6,tun_id=0x4d,tun_src=192.0.2.11,tun_dst=192.0.2.12)',
+    '2026-12-07T16:47:53.241Z|00003|tunnel|WARN|receive tunnel port not found (udp,tun_id=0x5,tun_src=192.0.2.12)',
+    '2026-12-07T16:47:53.242Z|00004|ofproto_dpif_xlate(handler2)|WARN|Invalid Geneve tunnel metadata on bridge sw2 while processing icmp6,in_port=3',
+  ];
+  for (const l of early) t.true(logAssertions(gate(), parseLogLines(l), runStartedAt)[0]!.ok, l);
+  // The same lines once the checks run: a real misconfiguration (a VNI nobody listens on).
+  for (const l of early) t.false(logAssertions(gate(), parseLogLines(l.replace('16:47:53', '16:47:58')), runStartedAt)[0]!.ok, l);
+  // Without a known start of the run (a `since`/`during` window) they are never setup lines.
+  t.false(logAssertions(gate(), parseLogLines(early[0]!))[0]!.ok);
+  // Other always-allowed lines from other threads too: a pmd thread's ENETDOWN.
+  t.true(logAssertions(gate(), parseLogLines('2026-12-07T16:47:53.240Z|00009|dpif_netdev(pmd-c01/id:7)|ERR|error receiving data from left: Network is down'))[0]!.ok);
+  // A thread suffix does not turn another module into an allowed one.
+  t.false(logAssertions(gate(), parseLogLines('2026-12-07T16:47:53.240Z|00009|tunnelx(handler1)|WARN|receive tunnel port not found (x)'), runStartedAt)[0]!.ok);
+});
+
 test('must / must_not: present and absent patterns, with what was seen', (t) => {
   const c: LogCheck = { kind: 'log', name: 'm', host: 'box-1', must: ['added interface geneve1', 'no such line'], mustNot: ['ERR\\|', 'EMER'] };
   const a = logAssertions(c, parseLogLines(log));
