@@ -2,7 +2,10 @@
  * The engine's Controller (lib/engine/controller.ts) without a kernel: a fake engine and a fake
  * executor stand in for the system; the real thing is proven by test/priv/ui/tui-e2e.test.ts.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initialUiState, uiReducer } from '../../../lib/ui/state.js';
 import { EventBus, type LabEvent } from '../../../lib/engine/events.js';
 import { EngineController, captureInterface, stepLogLines, summarizePacket, summarizePackets, trafficPair, type EngineLike } from '../../../lib/engine/controller.js';
@@ -17,6 +20,17 @@ import { decodeFrame } from '../../../lib/wire/decode.js';
 import { OpError } from '../../../lib/errors.js';
 import { buildFrame } from '../wire/frame-builder.js';
 import { sampleLab, samplePlan, pingPassed } from './fixtures/lab.js';
+
+/**
+ * Where a test's TUI captures go: its own temporary directory. Without it the controller makes
+ * <state dir>/run/LAB/captures, and the fake engine's state directory is a path under /run that
+ * no test owns (a pure test once left /run/gl-test behind on the machine).
+ */
+function captureRoot(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-ctl-captures-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 const ok = (argv: readonly string[], stdout = ''): RunResult => ({ argv: [...argv], exitCode: 0, stdout, stderr: '', durationMs: 1, timedOut: false });
 
@@ -195,7 +209,9 @@ test('capture: a kernel netdev is captured as is, with pings from a guest of tha
   const engine = fakeEngine(lab, exec);
   const started: { ns?: string; ifname: string; filter?: string }[] = [];
   const pkts = [0, 1, 2, 3, 4, 5, 6].map((i) => ({ ...decodeFrame(buildFrame({ vni: 5001, src: '198.51.100.1', dst: '198.51.100.2' }), 1), index: i + 1, timestamp: 100 + i / 10 }));
+  const root = captureRoot(t);
   const c = new EngineController(lab, engine, {
+    tmpDir: root,
     startCapture: async (ep, ifname, opts): Promise<RunningCapture> => {
       started.push({ ...(ep.ns ? { ns: ep.ns } : {}), ifname, ...(opts.filter ? { filter: opts.filter } : {}) });
       t.deepEqual(opts.decode?.genevePorts?.includes(6081), true);
@@ -203,6 +219,7 @@ test('capture: a kernel netdev is captured as is, with pings from a guest of tha
     },
   });
   const list = await c.capture('box-1', 'gnv0', { count: 5 });
+  t.deepEqual(readdirSync(root), [], 'the capture\'s own directory is removed once the packets are decoded');
   t.deepEqual(started, [{ ns: 'gl-quick-box-1', ifname: 'gnv0' }]);
   t.is(list.length, 5, 'no more than count packets');
   t.is(list[0]!.protocol, 'GENEVE');
@@ -222,6 +239,7 @@ test('capture: an OVS tunnel port is captured on the underlay (UDP), and the use
   const seen = events(engine.bus);
   const started: string[] = [];
   const c = new EngineController(lab, engine, {
+    tmpDir: captureRoot(t),
     startCapture: async (ep, ifname, opts): Promise<RunningCapture> => {
       started.push(`${ep.ns}/${ifname}/${opts.filter}`);
       return { argv: [], stop: async () => ({ file: opts.file, packets: [], warnings: [], stats: {}, stderr: '' }) };
@@ -237,6 +255,7 @@ test('capture refuses a lab that is not up and reports a failing tcpdump as is',
   const lab = sampleLab();
   const engine = fakeEngine(lab, undefined, null);
   const c = new EngineController(lab, engine, {
+    tmpDir: captureRoot(t),
     startCapture: async () => {
       throw new OpError({ subject: 'capture on nope0', ns: 'gl-quick-box-1', request: 'tcpdump -i nope0', kernelMessage: 'tcpdump: nope0: No such device exists' });
     },
