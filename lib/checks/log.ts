@@ -17,6 +17,12 @@ import { rawOf, toolStderr } from './ping.js';
 import type { CheckResult } from './result.js';
 
 /**
+ * A module name in a line logged by a thread other than the main one carries the thread:
+ * `tunnel(handler1)|WARN|…` (the kernel datapath's upcall handlers), `dpif_netdev(pmd-c01/id:7)|…`.
+ */
+const THREAD = String.raw`(\([^|)]*\))?`;
+
+/**
  * WARN/ERR lines a healthy lab logs at any time, as regexes on `module|LEVEL|message`:
  * - a port is added to the userspace datapath a moment before the lab sets its link up (the
  *   netdev threads see ENETDOWN once): netdev_linux WARN + dpif_netdev ERR;
@@ -26,12 +32,6 @@ import type { CheckResult } from './result.js';
  *   ovs_rcu's "blocked N ms waiting for T to quiesce": the machine is slow (seen in the TCG VM,
  *   more under load), which the OVS system tests also ignore.
  */
-/**
- * A module name in a line logged by a thread other than the main one carries the thread:
- * `tunnel(handler1)|WARN|…` (the kernel datapath's upcall handlers), `dpif_netdev(pmd-c01/id:7)|…`.
- */
-const THREAD = String.raw`(\([^|)]*\))?`;
-
 export const DEFAULT_ALLOWED: readonly { re: string; why: string }[] = [
   { re: String.raw`^netdev_linux${THREAD}\|WARN\|error (receiving|sending) Ethernet packet on \S+: Network is down$`, why: 'a port added to the userspace datapath just before its link is set up' },
   { re: String.raw`^dpif_netdev${THREAD}\|ERR\|error (receiving|sending) data (from|to) \S+: Network is down$`, why: 'the same, reported by the datapath' },

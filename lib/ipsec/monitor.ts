@@ -15,8 +15,8 @@
  * The monitor answers its control socket from the same loop that reads the database and
  * refreshes: once `tunnels/show` lists a port as CONFIGURED, the refresh that took it in is over.
  */
-import type { Executor } from '../exec/executor.js';
 import { inNetns } from '../exec/executor.js';
+import type { AwaitTarget } from './await.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,13 +34,6 @@ export function parseMonitorTunnels(text: string): MonitorTunnel[] {
   return out;
 }
 
-export interface MonitorTarget {
-  exec: Executor;
-  ns: string;
-  /** The lab's IPsec directory of a simulated host (the monitor's OVS_RUNDIR); undefined = the machine's own service. */
-  ipsecDir?: string;
-}
-
 export interface MonitorOutcome {
   configured: boolean;
   ms: number;
@@ -48,13 +41,13 @@ export interface MonitorOutcome {
   reason?: string;
 }
 
-/** `tunnels/show` of the host's monitor: the lab's finds its control socket through OVS_RUNDIR. */
-export function monitorShowArgv(t: { ns: string; ipsecDir?: string }): string[] {
+/** `tunnels/show` of the host's monitor: the lab's finds its control socket through OVS_RUNDIR (its ipsecDir), a machine's own service at the default. */
+export function monitorShowArgv(t: Pick<AwaitTarget, 'ns' | 'ipsecDir'>): string[] {
   return inNetns(t.ns || undefined, [...(t.ipsecDir ? ['env', `OVS_RUNDIR=${t.ipsecDir}`] : []), 'ovs-appctl', '-t', 'ovs-monitor-ipsec', 'tunnels/show']);
 }
 
 /** Wait until the monitor lists every port in `ports` as CONFIGURED (it never throws: the outcome says). */
-export async function awaitMonitor(t: MonitorTarget, ports: string[], timeoutMs: number, now = () => Date.now(), pause = sleep): Promise<MonitorOutcome> {
+export async function awaitMonitor(t: AwaitTarget, ports: string[], timeoutMs: number, now = () => Date.now(), pause = sleep): Promise<MonitorOutcome> {
   const argv = monitorShowArgv(t);
   const t0 = now();
   let reason = '';

@@ -68,13 +68,10 @@ export class IpsecRunner {
         return;
       case 'ipsec.monitor': {
         const r = await awaitMonitor({ exec: this.exec, ns: op.ns, ...(op.ipsecDir ? { ipsecDir: op.ipsecDir } : {}) }, op.ports, op.timeoutMs);
+        const monitor = `ovs-monitor-ipsec on ${step.host ? `host "${step.host}"` : `netns ${op.ns}`}`;
         const secs = (r.ms / 1000).toFixed(1);
-        if (r.configured) this.notice(`ovs-monitor-ipsec on ${step.host ? `host "${step.host}"` : `netns ${op.ns}`} configured ${op.ports.join(', ')} in ${secs} s`);
-        else
-          this.notice(
-            `ovs-monitor-ipsec on ${step.host ? `host "${step.host}"` : `netns ${op.ns}`} did not report ${op.ports.join(', ')} configured within ${secs} s (${r.reason}): SAs brought up now may be torn down by its next refresh.`,
-            'warning',
-          );
+        if (r.configured) this.notice(`${monitor} configured ${op.ports.join(', ')} in ${secs} s`);
+        else this.notice(`${monitor} did not report ${op.ports.join(', ')} configured within ${secs} s (${r.reason}): SAs brought up now may be torn down by its next refresh.`, 'warning');
         return;
       }
       case 'ipsec.await': {
