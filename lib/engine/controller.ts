@@ -65,6 +65,10 @@ export class EngineController implements Controller {
   private readonly offBus: () => void;
   private running: string | undefined;
   private readonly now: () => number;
+  /** Counter readings in flight: each may run processes inside the lab's namespaces. */
+  private readonly reads = new Set<Promise<unknown>>();
+  /** While `up` or `down` changes the lab, no counter reading starts (see holdCounters). */
+  private countersHeld = false;
 
   constructor(
     readonly lab: Lab,
@@ -79,26 +83,30 @@ export class EngineController implements Controller {
   // ---- lifecycle -------------------------------------------------------------------------
 
   async up(): Promise<void> {
-    await this.exclusive('up', async () => {
-      await this.deps.preflight?.(this.lab, this.engine.exec);
-      await this.engine.up(this.lab);
-    });
+    await this.exclusive('up', () =>
+      this.holdCounters(async () => {
+        await this.deps.preflight?.(this.lab, this.engine.exec);
+        await this.engine.up(this.lab);
+      }),
+    );
   }
 
   async down(): Promise<void> {
-    await this.exclusive('down', async () => {
-      const r = await this.engine.down(this.lab.name);
-      if (!r.found) {
-        this.bus.emit({ type: 'notice', level: 'info', message: `lab "${this.lab.name}" is not up: nothing to remove` });
-        return;
-      }
-      if (r.failures.length) {
-        throw new LabError(
-          `lab "${this.lab.name}": ${r.failures.length} object(s) could not be removed: ${r.failures.map((f) => describeFailure(f).split('\n')[0]).join('; ')}`,
-          ExitCode.applyFailed,
-        );
-      }
-    });
+    await this.exclusive('down', () =>
+      this.holdCounters(async () => {
+        const r = await this.engine.down(this.lab.name);
+        if (!r.found) {
+          this.bus.emit({ type: 'notice', level: 'info', message: `lab "${this.lab.name}" is not up: nothing to remove` });
+          return;
+        }
+        if (r.failures.length) {
+          throw new LabError(
+            `lab "${this.lab.name}": ${r.failures.length} object(s) could not be removed: ${r.failures.map((f) => describeFailure(f).split('\n')[0]).join('; ')}`,
+            ExitCode.applyFailed,
+          );
+        }
+      }),
+    );
   }
 
   // ---- checks ----------------------------------------------------------------------------
@@ -222,10 +230,42 @@ export class EngineController implements Controller {
 
   counters(onSample: (samples: CounterSample[]) => void, onError?: (err: Error) => void, opts: CounterOptions = {}): () => void {
     const targets = this.watchTargets();
-    return sampleCounters(() => this.readCounters(targets), onSample, {
+    return sampleCounters(() => this.trackedRead(targets), onSample, {
       ...(opts.intervalMs ? { intervalMs: opts.intervalMs } : {}),
       ...(onError ? { onError } : {}),
     });
+  }
+
+  /**
+   * A sampler's reading, on record while it runs. While the lab is being built or torn down
+   * none starts (the counters pane just pauses): a reading runs `ip netns exec NS ovs-ofctl …`
+   * and `ip -n NS …`, and one still running in a namespace that `down` removes outlives the
+   * lab (seen in CI: ovs-ofctl left in a removed namespace after the TUI's `y`).
+   */
+  private trackedRead(targets: WatchTarget[]): Promise<{ counters: LinkCounters[]; errors: Error[] }> {
+    if (this.countersHeld) return Promise.resolve({ counters: [], errors: [] });
+    const read = this.readCounters(targets);
+    this.reads.add(read);
+    void read.then(
+      () => this.reads.delete(read),
+      () => this.reads.delete(read),
+    );
+    return read;
+  }
+
+  /** Run a lab-changing `fn` with no counter reading in flight: none starts meanwhile, running ones are awaited first. */
+  private async holdCounters<T>(fn: () => Promise<T>): Promise<T> {
+    this.countersHeld = true;
+    try {
+      await this.settleReads();
+      return await fn();
+    } finally {
+      this.countersHeld = false;
+    }
+  }
+
+  private async settleReads(): Promise<void> {
+    await Promise.allSettled([...this.reads]);
   }
 
   /** One reading of every watched interface: kernel links by namespace, OVS ports live from each host's OVS (ovs-ofctl dump-ports). */
@@ -287,6 +327,8 @@ export class EngineController implements Controller {
   /** Release the bus subscription and the backend (netlink socket); the lab itself is left as it is. */
   async close(): Promise<void> {
     this.offBus();
+    // A reading the UI's unsubscribe could not stop finishes before the process may exit.
+    await this.settleReads();
     await this.engine.backend?.close();
   }
 

@@ -375,6 +375,63 @@ test('counters(): samples arrive about every interval, errors go to onError, and
   t.is(samples.length, n, 'no samples after unsubscribe');
 });
 
+test('down waits for a counter reading in flight and starts none while it runs; close() waits for the last one', async (t) => {
+  // The CI failure this pins: the TUI's sampler ran `ip netns exec NS ovs-ofctl dump-ports` while
+  // `y` tore the lab down, and the process outlived the lab.
+  const lab = sampleLab();
+  const order: string[] = [];
+  let release: (() => void) | undefined;
+  let held = 0;
+  const exec: Executor = {
+    where: 'local',
+    async run(argv: readonly string[]): Promise<RunResult> {
+      const ns = argv.includes('-n') ? argv[argv.indexOf('-n') + 1] : argv[3];
+      order.push(`read ${ns}`);
+      if (argv.includes('ovs-ofctl') && !held++) await new Promise<void>((r) => (release = r));
+      order.push(`read ${ns} done`);
+      return ok(argv, argv.includes('ovs-ofctl') ? 'OFPST_PORT reply (xid=0x2): 0 ports\n' : '[]');
+    },
+    start(): never {
+      throw new Error('not used');
+    },
+  };
+  const engine = fakeEngine(lab, exec);
+  const down = engine.down.bind(engine);
+  engine.down = async (name: string) => {
+    order.push('down');
+    await new Promise((r) => setTimeout(r, 120)); // several sampler intervals
+    engine.state.phase = undefined;
+    const r = await down(name);
+    order.push('down done');
+    return r;
+  };
+  const c = new EngineController(lab, engine);
+  const stop = c.counters(() => {}, () => {}, { intervalMs: 10 });
+  for (let waited = 0; !release && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+  t.truthy(release, 'the sampler is inside ovs-ofctl');
+  const downing = c.down();
+  await new Promise((r) => setTimeout(r, 50));
+  t.false(order.includes('down'), 'down has not started while ovs-ofctl runs');
+  release!();
+  await downing;
+  const d = order.indexOf('down');
+  t.true(d > order.indexOf('read gl-quick-box-2 done'), 'the reading finished before the teardown began');
+  t.deepEqual(order.slice(d + 1, order.indexOf('down done')), [], 'no reading started while the lab was torn down');
+  // Quit: the UI unsubscribes, then close() — a reading still running is waited for.
+  engine.state.phase = 'up';
+  held = 0;
+  release = undefined;
+  for (let waited = 0; !release && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+  stop();
+  let closed = false;
+  const closing = c.close().then(() => (closed = true));
+  await new Promise((r) => setTimeout(r, 30));
+  t.false(closed, 'close() waits for the reading in flight');
+  release!();
+  await closing;
+  t.is(order.at(-1), 'read gl-quick-box-2 done');
+});
+
 test('close() stops recording the log and closes the backend', async (t) => {
   const lab = sampleLab();
   let closed = 0;
