@@ -104,11 +104,7 @@ export function logAssertions(check: LogCheck, lines: LogLine[], runStartedAt?: 
     out.push({ field: `a line matching /${re}/`, expected: 'absent', observed: hits.length ? `${hits.length} line${hits.length === 1 ? '' : 's'}, first: ${showObserved(hits[0]!.body)}` : `none in ${n}`, ok: hits.length === 0 });
   }
   if (check.gate) {
-    const allowed = [...DEFAULT_ALLOWED.map((a) => a.re), ...check.gate.allow].map((r) => new RegExp(r));
-    const setup = SETUP_ALLOWED.map((a) => new RegExp(a.re));
-    const ok = (l: LogLine) =>
-      allowed.some((r) => r.test(l.body) || r.test(l.text)) || (runStartedAt !== undefined && l.at !== undefined && l.at < runStartedAt && setup.some((r) => r.test(l.body)));
-    const bad = lines.filter((l) => l.level && GATED.has(l.level) && !ok(l));
+    const bad = notAllowed(check, lines, runStartedAt);
     const shown = bad.slice(0, 5).map((l) => showObserved(l.body));
     out.push({
       field: 'WARN/ERR/EMER lines not allowed',
@@ -118,6 +114,36 @@ export function logAssertions(check: LogCheck, lines: LogLine[], runStartedAt?: 
     });
   }
   return out;
+}
+
+/** The gated lines (WARN/ERR/EMER) that neither the defaults nor the check's `allow` accept. */
+function notAllowed(check: LogCheck, lines: LogLine[], runStartedAt?: number): LogLine[] {
+  const allowed = [...DEFAULT_ALLOWED.map((a) => a.re), ...(check.gate?.allow ?? [])].map((r) => new RegExp(r));
+  const setup = SETUP_ALLOWED.map((a) => new RegExp(a.re));
+  const ok = (l: LogLine) =>
+    allowed.some((r) => r.test(l.body) || r.test(l.text)) || (runStartedAt !== undefined && l.at !== undefined && l.at < runStartedAt && setup.some((r) => r.test(l.body)));
+  return lines.filter((l) => l.level && GATED.has(l.level) && !ok(l));
+}
+
+/**
+ * What to write when the lines are expected — a scenario that makes the ends differ on purpose
+ * makes vswitchd warn, as OVS's own tests do, and those tests allow the line by hand. Names the
+ * recipe key (the host's `ovs.log.allow` for the default gate, the check's `allow` otherwise)
+ * and a regex per distinct message: its text up to the first variable part (a number, ` (`, `: `).
+ */
+export function gateHint(check: LogCheck, lines: LogLine[], runStartedAt?: number): string | undefined {
+  if (!check.gate) return undefined;
+  const res = new Set<string>();
+  for (const l of notAllowed(check, lines, runStartedAt)) {
+    const message = l.body.split('|').slice(2).join('|');
+    const stem = message.split(/\s\(|: |\b\d/)[0]!.trim();
+    if (stem.length >= 8) res.add(stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+  if (!res.size) return undefined;
+  const list = `[${[...res].slice(0, 3).map((r) => JSON.stringify(r)).join(', ')}]`;
+  return check.final
+    ? `if the scenario causes them on purpose, allow them for the host: hosts: [{ name: ${check.host}, ovs: { log: { allow: ${list} } } }] (or ovs: { log: { gate: false } })`
+    : `if they are expected, add them to this check's allow: ${list}`;
 }
 
 export function logWhat(check: LogCheck): string {
@@ -181,7 +207,9 @@ async function judge(check: LogCheck, ctx: CheckContext, started: number, from: 
     const r = await readFrom(check, ctx, from.offset);
     if (r.error || r.text === undefined) return result(check, started, { status: 'error', message: r.error ?? 'no log text', assertions: [] }, r.raw);
     const lines = parseLogLines(r.text);
-    return result(check, started, assertionVerdict(r.subject, logAssertions(check, lines, ctx.runStartedAt)), r.raw, lines.length);
+    const v = assertionVerdict(r.subject, logAssertions(check, lines, ctx.runStartedAt));
+    const hint = v.status === 'failed' ? gateHint(check, lines, ctx.runStartedAt) : undefined;
+    return result(check, started, hint ? { ...v, message: `${v.message}\n  ${hint}` } : v, r.raw, lines.length);
   } catch (e) {
     return result(check, started, { status: 'error', message: (e as Error).message, assertions: [] }, '');
   }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_ALLOWED, logAssertions, parseLogLines } from '../../../lib/checks/log.js';
+import { DEFAULT_ALLOWED, gateHint, logAssertions, parseLogLines } from '../../../lib/checks/log.js';
 import { assertionVerdict } from '../../../lib/checks/expect.js';
 import type { LogCheck } from '../../../lib/model/look-checks.js';
 import { FIXTURES } from '../checks/fixtures.js';
@@ -78,6 +78,31 @@ test('lines logged while the lab was built: a packet before the tunnel port or T
   t.true(logAssertions(gate(), parseLogLines('2026-12-07T16:47:53.240Z|00009|dpif_netdev(pmd-c01/id:7)|ERR|error receiving data from left: Network is down'))[0]!.ok);
   // A thread suffix does not turn another module into an allowed one.
   t.false(logAssertions(gate(), parseLogLines('2026-12-07T16:47:53.240Z|00009|tunnelx(handler1)|WARN|receive tunnel port not found (x)'), runStartedAt)[0]!.ok);
+});
+
+test('a failed gate says how to allow what the scenario causes on purpose, and the suggested regex does allow it', (t) => {
+  // A scenario step gave one end another VNI: the other vswitchd warns, from a revalidator thread.
+  const lines = parseLogLines(
+    [
+      '2026-12-07T19:25:01.100Z|00060|tunnel(revalidator4)|WARN|receive tunnel port not found (arp,tun_id=0x64,tun_src=0.0.0.0,tun_dst=0.0.0.0,tun_ipv6_src=2001:db8:1::11)',
+      '2026-12-07T19:25:02.100Z|00061|tunnel|WARN|receive tunnel port not found (icmp6,tun_id=0x65,tun_src=0.0.0.0)',
+      '2026-12-07T19:25:03.100Z|00062|bridge|ERR|port tun0: could not add: 7 (Argument list too long)',
+    ].join('\n'),
+  );
+  const finalGate: LogCheck = { ...gate(), name: 'vswitchd-log box-2', host: 'box-2', final: true };
+  const hint = gateHint(finalGate, lines, Date.parse('2026-12-07T19:25:00Z'))!;
+  t.is(
+    hint,
+    'if the scenario causes them on purpose, allow them for the host: hosts: [{ name: box-2, ovs: { log: { allow: ["receive tunnel port not found", "port tun0"] } } }] (or ovs: { log: { gate: false } })',
+  );
+  // Following the hint makes the gate pass on exactly those lines.
+  t.true(logAssertions(gate(['receive tunnel port not found', 'port tun0']), lines)[0]!.ok);
+  t.regex(gateHint(gate(), lines)!, /^if they are expected, add them to this check's allow: \["receive tunnel port not found", "port tun0"\]$/, "a recipe's own log check: its allow");
+  t.is(gateHint(gate(['receive tunnel port not found', 'port tun0']), lines), undefined, 'nothing to suggest when the gate passes');
+  // Regex characters in a message are escaped, so the suggestion matches the line literally.
+  const odd = parseLogLines('2026-12-07T19:25:04.100Z|00063|netdev_vport|WARN|tun0 [geneve]: bad option *x*? (7)');
+  const suggested = /allow: \[(.*)\] \}/.exec(gateHint({ ...finalGate }, odd)!)![1]!;
+  t.true(logAssertions(gate([JSON.parse(suggested) as string]), odd)[0]!.ok, suggested);
 });
 
 test('must / must_not: present and absent patterns, with what was seen', (t) => {
