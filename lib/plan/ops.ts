@@ -47,7 +47,8 @@ export type Op =
   | { op: 'addr.del'; ns: string; dev: string; address: string }
   | { op: 'route.add'; ns: string; to: string; via?: string; dev?: string }
   | { op: 'route.del'; ns: string; to: string; via?: string; dev?: string }
-  | { op: 'sysctl.set'; ns: string; key: string; value: string }
+  /** `ifPresent`: skipped when this kernel lacks the key's subsystem (net/ipv6 when booted with ipv6.disable=1). */
+  | { op: 'sysctl.set'; ns: string; key: string; value: string; ifPresent?: boolean }
   /** netem as the root qdisc of a link (delay/jitter/loss/rate), from a recipe's `impair:`. */
   | { op: 'qdisc.netem'; ns: string; dev: string; impairment: LinkImpairment }
   /** ethtool -K: offload features on/off (e.g. tx checksumming for the OVS userspace datapath). */

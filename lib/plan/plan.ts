@@ -15,6 +15,7 @@ import type { LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
 import { planNftCounters } from './nft.js';
 import { planHostRoutes, planLinkTuning, planRouter } from './routers.js';
+import { quietDevice } from './quiet.js';
 import { tunnelUnderlayMtu, tunnelsOuterFirst } from '../model/topology.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
 import { endView, worstOptions } from '../model/tunnel-end.js';
@@ -154,6 +155,7 @@ function planNetwork(lab: Lab, n: Network, add: Add) {
   const subject = `network "${n.name}"`;
   add(subject, { op: 'netns.add', ns: n.ns, tag: lab.tag });
   add(subject, { op: 'link.add', ns: n.ns, link: { kind: 'bridge', name: n.bridge, mtu: n.mtu, alias: lab.tag } });
+  quietDevice(add, subject, n.ns, n.bridge);
   add(subject, { op: 'link.set', ns: n.ns, name: n.bridge, up: true });
 }
 
@@ -186,7 +188,10 @@ function planHost(ctx: Ctx, h: Host, add: Add) {
       },
       h.name,
     );
+    quietDevice(add, s, net.ns, i.peerIfname, h.name);
     add(s, { op: 'link.set', ns: net.ns, name: i.peerIfname, master: net.bridge, up: true }, h.name);
+    // With the userspace datapath the NIC becomes a port of the underlay bridge, which takes its address.
+    if (userspace) quietDevice(add, s, h.ns, i.ifname, h.name);
     add(s, { op: 'link.set', ns: h.ns, name: i.ifname, up: true }, h.name);
     if (!userspace) addAddresses(add, s, h.ns, i.ifname, i.addresses, h.name);
   }
@@ -235,6 +240,8 @@ function planSwitch(ctx: Ctx, s: Switch, add: Add) {
   } else {
     add(subject, { op: 'link.add', ns: h.ns, link: { kind: 'bridge', name: s.ifname, alias: lab.tag, ...(s.mtu ? { mtu: s.mtu } : {}), ...(s.mac ? { mac: s.mac } : {}) } }, h.name);
   }
+  // A simulated host's switch without an address is a switch, not a host on the overlay.
+  if (h.ns !== '' && !s.addresses.length) quietDevice(add, subject, h.ns, s.ifname, h.name);
   add(subject, { op: 'link.set', ns: h.ns, name: s.ifname, up: true, ...(s.kind === 'ovs' && s.mtu ? { mtu: s.mtu } : {}) }, h.name);
   addAddresses(add, subject, h.ns, s.ifname, s.addresses, h.name);
 }
@@ -275,6 +282,8 @@ function planGuest(ctx: Ctx, g: Guest, add: Add) {
     h.name,
   );
   const offload: Record<string, boolean> = {};
+  // The switch's end of the pair is a port (on an SSH host: the machine's, left as its admin has it).
+  if (h.ns !== '') quietDevice(add, subject, h.ns, g.peerIfname, h.name);
   if (sw.kind === 'bridge') add(subject, { op: 'link.set', ns: h.ns, name: g.peerIfname, master: sw.ifname, up: true }, h.name);
   else {
     const target = ovsTarget(ctx, lab, h);
@@ -354,6 +363,7 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
     const tc = externalTunnelOp(t, index as 0 | 1, h.ns);
     if (tc) add(`${subject} tc tunnel key`, tc, h.name);
     if (sw) add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, master: sw.ifname }, h.name);
+    if (sw && !end.address && h.ns !== '') quietDevice(add, subject, h.ns, end.ifname, h.name);
     add(subject, { op: 'link.set', ns: h.ns, name: end.ifname, up: true }, h.name);
     if (end.address) addAddresses(add, subject, h.ns, end.ifname, [end.address], h.name);
   }

@@ -8,6 +8,7 @@ import type { LinkTuning, Router } from '../model/topology.js';
 import type { Host, Lab, Route } from '../model/types.js';
 import type { Op } from './ops.js';
 import { underlayBridgeName } from './ovs.js';
+import { quietDevice } from './quiet.js';
 
 type Add = (subject: string, op: Op, host?: string) => void;
 
@@ -54,6 +55,7 @@ export function planRouter(lab: Lab, r: Router, add: Add): void {
     const net = lab.networks.find((n) => n.name === i.network)!;
     const s = `${subject} interface "${i.ifname}"`;
     add(s, { op: 'link.add', ns: r.ns, link: { kind: 'veth', name: i.ifname, mtu: i.mtu, alias: lab.tag, peer: { name: i.peerIfname, ns: net.ns, mtu: i.mtu, alias: lab.tag } } });
+    quietDevice(add, s, net.ns, i.peerIfname);
     add(s, { op: 'link.set', ns: net.ns, name: i.peerIfname, master: net.bridge, up: true });
     add(s, { op: 'link.set', ns: r.ns, name: i.ifname, up: true });
     for (const address of i.addresses) add(s, { op: 'addr.add', ns: r.ns, dev: i.ifname, address, nodad: address.includes(':') });

@@ -149,7 +149,8 @@ export function renderOp(op: Op): Command[] {
       return [{ tool: 'ip', ns: op.ns, args: a }];
     }
     case 'sysctl.set':
-      return [{ tool: 'exec', ns: op.ns, argv: ['sysctl', '-q', '-w', `${op.key}=${op.value}`] }];
+      // -e (ignore unknown keys) for ifPresent: sysctl cannot tell a missing subsystem from a missing key.
+      return [{ tool: 'exec', ns: op.ns, argv: ['sysctl', '-q', ...(op.ifPresent ? ['-e'] : []), '-w', `${op.key}=${op.value}`] }];
     case 'qdisc.netem':
       // `tc qdisc replace`: idempotent, and the same argv the check step uses.
       return [{ tool: 'exec', ns: op.ns, argv: netemArgv(op.dev, op.impairment) }];

@@ -3,7 +3,7 @@
  * namespace, without spawning a process per object. Only `offload.set` (ethtool ioctls,
  * not netlink) spawns `ethtool`, and `tc.tunnel` and `qdisc.netem` spawn `tc` (see there why).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { nftArgv } from '../../plan/nft.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Backend, ExecuteHooks, LinkDump } from '../backend.js';
@@ -225,7 +225,15 @@ export class NetlinkBackend implements Backend {
       case 'sysctl.set': {
         // /proc/sys/net resolves to the namespace of the thread that opens the file
         const path = sysctlPath(op.key);
-        this.ns.within(op.ns, () => writeFileSync(path, op.value + '\n'));
+        this.ns.within(op.ns, () => {
+          try {
+            writeFileSync(path, op.value + '\n');
+          } catch (e) {
+            // ifPresent: only a subsystem this kernel lacks (net/ipv6 with ipv6.disable=1) is
+            // skipped; a missing device under a present subsystem is still an error.
+            if (!(op.ifPresent && (e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(sysctlPath(op.key.split('/').slice(0, 2).join('/'))))) throw e;
+          }
+        });
         return;
       }
       case 'qdisc.netem': {

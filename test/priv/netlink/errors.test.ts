@@ -97,6 +97,11 @@ privTest('netlink errors: addresses, routes, sysctl, offload', async (t) => {
   await fails(t, b, { op: 'route.add', ns, to: '198.51.100.0/24', dev: 'v0' }, 'EEXIST', /File exists: a route to 198.51.100.0\/24 already exists \(EEXIST\)/, 'route');
   await fails(t, b, { op: 'route.del', ns, to: '203.0.113.0/24', dev: 'v0' }, 'ESRCH', /no route to 203.0.113.0\/24 to delete \(ESRCH\)/, 'route');
   await fails(t, b, { op: 'sysctl.set', ns, key: 'net.ipv4.no_such_knob', value: '1' }, 'ENOENT', /sysctl "net.ipv4.no_such_knob" does not exist in this kernel/, 'sysctl');
+  // ifPresent skips only a subsystem the kernel lacks; a missing device under net/ipv6 is still an error.
+  await fails(t, b, { op: 'sysctl.set', ns, key: 'net/ipv6/conf/nope/disable_ipv6', value: '1', ifPresent: true }, 'ENOENT', /sysctl "net\/ipv6\/conf\/nope\/disable_ipv6" does not exist/, 'sysctl');
+  await b.run(step({ op: 'sysctl.set', ns, key: 'net/no_such_family/conf/v0/disable', value: '1', ifPresent: true }));
+  await b.run(step({ op: 'sysctl.set', ns, key: 'net/ipv6/conf/v0/disable_ipv6', value: '1', ifPresent: true }));
+  t.is(execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/sys/net/ipv6/conf/v0/disable_ipv6'], { encoding: 'utf8' }).trim(), '1');
   const off = await t.throwsAsync(b.run(step({ op: 'offload.set', ns, dev: 'v0', features: { 'no-such-feature': false } })), { instanceOf: OpError });
   t.regex(off?.message ?? '', new RegExp(`\\(netns ${ns}\\):[\\s\\S]*ethtool -K v0 no-such-feature off`));
   await fails(t, b, { op: 'netns.add', ns, tag: 'x' }, 'EEXIST', new RegExp(`namespace "${ns}" already exists`), 'namespace');

@@ -77,6 +77,8 @@ test('addresses: nodad only for IPv6; IPv6 default routes are ::/0 (batch mode h
 test('offload and sysctl run inside the namespace', (t) => {
   t.deepEqual(argvs({ op: 'offload.set', ns: 'g', dev: 'eth0', features: { tx: false, tso: true } })[0], ['ip', 'netns', 'exec', 'g', 'ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'on']);
   t.deepEqual(argvs({ op: 'sysctl.set', ns: 'g', key: 'net.ipv4.ip_forward', value: '1' })[0], ['ip', 'netns', 'exec', 'g', 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  // ifPresent (a device's IPv6 on a kernel that may lack IPv6): sysctl -e skips an unknown key.
+  t.deepEqual(argvs({ op: 'sysctl.set', ns: 'g', key: 'net/ipv6/conf/p/disable_ipv6', value: '1', ifPresent: true })[0], ['ip', 'netns', 'exec', 'g', 'sysctl', '-q', '-e', '-w', 'net/ipv6/conf/p/disable_ipv6=1']);
 });
 
 test('batch lines refuse arguments the batch tokenizer would change', (t) => {

@@ -88,7 +88,7 @@ test('each external kernel end gets its device (no key on it) and one tc.tunnel 
   ]);
   // The tc rules come right after the device, before it joins the bridge and goes up.
   const steps = p.steps.filter((s) => s.op.op !== 'addr.add' && 'ns' in s.op && s.op.ns === 'gl-t-box-2' && s.subject.startsWith('tunnel'));
-  t.deepEqual(steps.map((s) => s.op.op), ['link.add', 'tc.tunnel', 'link.set', 'link.set']);
+  t.deepEqual(steps.map((s) => s.op.op), ['link.add', 'tc.tunnel', 'link.set', 'sysctl.set', 'link.set'], 'device, tc, bridge, no IPv6 of its own, up');
   t.true(steps.every((s) => s.undo === null), 'the device (and its qdisc) go with the namespace');
 });
 

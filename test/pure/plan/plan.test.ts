@@ -62,3 +62,53 @@ test('guests: veth into the switch, addresses with nodad for IPv6', (t) => {
     { op: 'addr.add', ns: 'gl-p1-left', dev: 'eth0', address: '2001:db8:100::1/64', nodad: true },
   ]);
 });
+
+/** [ns, device] of every device the plan makes silent, and whether that comes before the device goes up. */
+function quieted(steps: ReturnType<typeof planLab>['steps']): { devices: string[]; beforeUp: boolean; tolerant: boolean } {
+  const devices: string[] = [];
+  let beforeUp = true;
+  let tolerant = true;
+  steps.forEach((s, i) => {
+    const m = s.op.op === 'sysctl.set' ? /^net\/ipv6\/conf\/(.+)\/disable_ipv6$/.exec(s.op.key) : null;
+    if (!m || s.op.op !== 'sysctl.set') return;
+    if (s.op.value !== '1' || s.op.ifPresent !== true) tolerant = false;
+    devices.push(`${s.op.ns}/${m[1]}`);
+    const ns = s.op.ns;
+    const up = steps.findIndex((u) => u.op.op === 'link.set' && u.op.ns === ns && u.op.name === m[1] && u.op.up);
+    if (up !== -1 && up < i) beforeUp = false;
+  });
+  return { devices: devices.sort(), beforeUp, tolerant };
+}
+
+test('devices that only carry frames get no IPv6 of their own (no RS/MLD/DAD from bridges and ports), set before they come up; addressed ones keep it', (t) => {
+  const q = quieted(plan.steps);
+  t.deepEqual(q.devices, [
+    'gl-p1--underlay/br0',
+    'gl-p1--underlay/box-1',
+    'gl-p1--underlay/box-2',
+    'gl-p1-box-1/left',
+    'gl-p1-box-1/sw1',
+    'gl-p1-box-1/tun0',
+    'gl-p1-box-2/right',
+    'gl-p1-box-2/sw2',
+    'gl-p1-box-2/tun0',
+  ].sort());
+  t.true(q.beforeUp, 'each is set before its device goes up: not one packet leaves');
+  t.true(q.tolerant, 'disable_ipv6=1, skipped on a kernel without IPv6');
+  // The guests' NICs and the hosts' underlay NICs carry addresses: untouched.
+  t.false(q.devices.some((d) => d.startsWith('gl-p1-left/') || d.startsWith('gl-p1-right/') || d.endsWith('/underlay')));
+
+  // OVS on the userspace datapath: the NIC becomes a port of the underlay bridge (which takes the
+  // address, and keeps IPv6); a switch with an address of the recipe keeps it too.
+  const ovs = loadRecipeText(
+    twoHostRecipe('p2').replace('{ name: sw1, host: box-1 }', '{ name: sw1, host: box-1, kind: ovs, addresses: ["2001:db8:200::1/64"] }').replace('{ name: sw2, host: box-2 }', '{ name: sw2, host: box-2, kind: ovs }').replace('type: vxlan', 'type: geneve'),
+    'p2.yaml',
+  ).lab;
+  const q2 = quieted(planLab(ovs, { autoDatapath: 'netdev' }).steps);
+  t.true(q2.beforeUp);
+  t.true(q2.devices.includes('gl-p2-box-1/underlay') && q2.devices.includes('gl-p2-box-2/underlay'), 'the NIC under br-underlay');
+  t.false(q2.devices.some((d) => d.endsWith('/br-underlay')), 'the underlay bridge has the host address');
+  t.false(q2.devices.includes('gl-p2-box-1/sw1'), 'a switch with an address keeps IPv6');
+  t.true(q2.devices.includes('gl-p2-box-2/sw2'));
+  t.true(q2.devices.includes('gl-p2-box-1/left') && q2.devices.includes('gl-p2-box-2/right'), 'guest ports on OVS');
+});
