@@ -170,6 +170,9 @@ privTest('snapshots for the scenario runner: counter since a step, state unchang
   const recreated: StateCheck = { ...ifindex, name: 'recreated', expect: { ifindex: { changed_since: 'burst' } } };
   // Without a snapshot: an error, never a pass.
   t.is((await runCheck(counter, ctx)).status, 'error');
+  // Some traffic before the step, so the snapshot is above zero (the device's count going back to
+  // zero below must read as "went backwards"; the lab's own devices send nothing by themselves).
+  execFileSync('ip', ['netns', 'exec', L.ns('left'), 'ping', '-c', '2', '-i', '0.2', '-q', '203.0.113.2']);
   // The runner's hook after step "burst" finished:
   const snaps = await snapshotAfterStep('burst', [counter, ifindex, recreated, ...lab.checks], ctx, store);
   t.deepEqual(snaps.map((s) => s.check).sort(), ['ifindex', 'recreated', 'since-burst']);
