@@ -19,10 +19,9 @@ import type { AwaitSpec, IpsecOp, XfrmPolicySpec, XfrmSelector, XfrmStateSpec } 
 import { connsFile, ipsecDir } from '../ipsec/paths.js';
 import { ikeConnsFor } from '../ipsec/strongswan.js';
 import { ovsPaths } from '../ovs/paths.js';
-import type { Op } from './ops.js';
+import type { AddStep as Add, Op } from './ops.js';
 import { ovsRunDir, ovsTarget, switchDatapath, type OvsPlanContext } from './ovs.js';
 
-type Add = (subject: string, op: Op, host?: string) => void;
 
 /**
  * How long `up` waits for a tunnel's SAs at most. A modp2048 exchange takes seconds under TCG on

@@ -26,6 +26,9 @@ export type LinkSpec =
   | (LinkBase & { kind: 'vxlan'; vxlan: VxlanParams & { remote?: string; local?: string } })
   | (LinkBase & { kind: 'gretap' | 'gre'; gre: GreParams & { remote: string; local: string } });
 
+/** How a planner appends a step: what it is for (the subject), the operation, the host it runs on. */
+export type AddStep = (subject: string, op: Op, host?: string) => void;
+
 export type Op =
   /** Create a namespace, bring `lo` up and tag it (lo alias) so gc can recognise it. */
   | { op: 'netns.add'; ns: string; tag: string }

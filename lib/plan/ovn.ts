@@ -19,10 +19,9 @@ import { chassisSbRemote } from '../ovn/commands.js';
 import type { OvnOp } from '../ovn/ops.js';
 import { ovnCentralRunDir, ovnControllerRunDir } from '../ovn/paths.js';
 import { bridgeCommands, mapArgs, transaction } from '../ovs/vsctl.js';
-import type { Op } from './ops.js';
+import type { AddStep as Add, Op } from './ops.js';
 import { ovsRunDir, switchDatapath, type Datapath, type OvsPlanContext } from './ovs.js';
 
-type Add = (subject: string, op: Op, host?: string) => void;
 
 /** The namespace the lab creates for a central that has no host of its own. */
 export function ovnNamespaces(lab: Lab): string[] {

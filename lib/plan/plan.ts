@@ -11,7 +11,7 @@ import type { Lab, Tunnel, TunnelEnd, Guest, Host, Switch, Network } from '../mo
 import { encapOverhead } from '../model/types.js';
 import { ipsecOverhead } from '../ipsec/algorithms.js';
 import { ExitCode, LabError } from '../errors.js';
-import type { LinkSpec, Op, Plan, Step } from './ops.js';
+import type { AddStep as Add, LinkSpec, Op, Plan, Step } from './ops.js';
 import { planImpairments } from './impair.js';
 import { planNftCounters } from './nft.js';
 import { planHostRoutes, planLinkTuning, planRouter } from './routers.js';
@@ -101,7 +101,6 @@ export function planLab(recipeLab: Lab, opts: PlanOptions = {}): Plan {
   };
 }
 
-type Add = (subject: string, op: Op, host?: string) => void;
 
 /**
  * SSH hosts have no namespace of ours: what the lab builds on them goes into the machine's own

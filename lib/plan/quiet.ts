@@ -2,9 +2,8 @@
  * The lab's infrastructure devices send nothing of their own, so what a check counts or captures
  * is what the guests and the tunnels sent.
  */
-import type { Op } from './ops.js';
+import type { AddStep as Add } from './ops.js';
 
-type Add = (subject: string, op: Op, host?: string) => void;
 
 /**
  * A device that only carries others' frames (a bridge port, a switch or bridge with no address of

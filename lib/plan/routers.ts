@@ -6,11 +6,10 @@
  */
 import type { LinkTuning, Router } from '../model/topology.js';
 import type { Host, Lab, Route } from '../model/types.js';
-import type { Op } from './ops.js';
+import type { AddStep as Add, Op } from './ops.js';
 import { underlayBridgeName } from './ovs.js';
 import { quietDevice } from './quiet.js';
 
-type Add = (subject: string, op: Op, host?: string) => void;
 
 /**
  * Sysctls every router gets. Forwarding on for both families; ICMP error rate limits off, so a

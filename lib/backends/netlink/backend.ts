@@ -231,7 +231,7 @@ export class NetlinkBackend implements Backend {
           } catch (e) {
             // ifPresent: only a subsystem this kernel lacks (net/ipv6 with ipv6.disable=1) is
             // skipped; a missing device under a present subsystem is still an error.
-            if (!(op.ifPresent && (e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(sysctlPath(op.key.split('/').slice(0, 2).join('/'))))) throw e;
+            if (!(op.ifPresent && (e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(sysctlSubsystem(path)))) throw e;
           }
         });
         return;
@@ -362,6 +362,11 @@ function explain(op: Op, e: NetlinkError): string {
 function describeRequest(op: Op): string {
   const { op: name, ...rest } = op;
   return `netlink ${name} ${JSON.stringify(rest)}`;
+}
+
+/** /proc/sys/net/ipv6/conf/x/disable_ipv6 → /proc/sys/net/ipv6: the part a kernel may lack as a whole. */
+export function sysctlSubsystem(path: string): string {
+  return path.split('/').slice(0, 5).join('/');
 }
 
 /** "net.ipv4.ip_forward" → /proc/sys/net/ipv4/ip_forward; a key given with "/" is taken as a path. */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ipBytes, formatIp, macBytes, formatMac, encodeAttrs, parseAttrs, nest, u32, cstr, readCstr } from '../../../lib/backends/netlink/attrs.js';
 import { parsePrefix } from '../../../lib/backends/netlink/encode.js';
-import { sysctlPath } from '../../../lib/backends/netlink/backend.js';
+import { sysctlPath, sysctlSubsystem } from '../../../lib/backends/netlink/backend.js';
 
 test('IP addresses: bytes and the canonical text iproute2 prints', (t) => {
   t.is(ipBytes('192.0.2.1').toString('hex'), 'c0000201');
@@ -36,5 +36,8 @@ test('prefixes and sysctl keys', (t) => {
   t.throws(() => parsePrefix('2001:db8::1/129'), { message: /bad prefix length in "2001:db8::1\/129" \(0..128\)/ });
   t.is(sysctlPath('net.ipv4.ip_forward'), '/proc/sys/net/ipv4/ip_forward');
   t.is(sysctlPath('net/ipv4/conf/eth0.5/forwarding'), '/proc/sys/net/ipv4/conf/eth0.5/forwarding');
+  // ifPresent's subsystem, the same for both key forms (a dotted key once resolved to the whole key).
+  t.is(sysctlSubsystem(sysctlPath('net/ipv6/conf/b/disable_ipv6')), '/proc/sys/net/ipv6');
+  t.is(sysctlSubsystem(sysctlPath('net.ipv6.conf.b.disable_ipv6')), '/proc/sys/net/ipv6');
   t.throws(() => sysctlPath('net/../../etc/passwd'), { message: /invalid sysctl key/ });
 });
