@@ -131,11 +131,34 @@ async function runPlainUnexplained(check: Check, ctx: CheckContext): Promise<Che
 }
 
 /**
+ * What a wrapper can run around: a check, or a scenario action of a checks group (an inject, a
+ * packet_out…: lib/scenario/run.ts gives it as an ActionTask).
+ */
+interface Target {
+  start: () => void;
+  run: () => Promise<CheckResult>;
+}
+
+/** A scenario action the scheduler runs among a group's checks; its name is what `during` names. */
+export interface ActionTask {
+  name: string;
+  kind: CheckResult['kind'];
+  /** Tell the bus it starts (the scenario runner emits `action-start`). */
+  start: () => void;
+  /** Run it; never throws (the scenario runner turns exceptions into `error` results). */
+  run: () => Promise<CheckResult>;
+}
+
+function checkTarget(check: Check, ctx: CheckContext, onStart: (c: Check) => void): Target {
+  return { start: () => onStart(check), run: () => runPlain(check, ctx) };
+}
+
+/**
  * Run `target` with every wrapper in `captures` (captures, counters, logs) running around it
  * (outermost first). Returns the target's result and the wrappers' results.
  */
 async function runWithCaptures(
-  target: Check,
+  target: Target,
   captures: Wrapper[],
   ctx: CheckContext,
   onStart: (c: Check) => void,
@@ -144,8 +167,8 @@ async function runWithCaptures(
   const capResults: CheckResult[] = new Array(captures.length);
   const wrap = async (i: number): Promise<void> => {
     if (i === captures.length) {
-      onStart(target);
-      targetResult = await runPlain(target, ctx);
+      target.start();
+      targetResult = await target.run();
       return;
     }
     const cap = captures[i]!;
@@ -167,8 +190,8 @@ async function runWithCaptures(
     }
   }
   if (targetResult === undefined) {
-    onStart(target);
-    targetResult = await runPlain(target, ctx);
+    target.start();
+    targetResult = await target.run();
   }
   return { target: targetResult, captures: capResults };
 }
@@ -179,22 +202,29 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRe
   const target = ctx.lab.checks.find((c) => c.name === check.during);
   if (!target) return errorResult(check, `${check.kind} "${check.name}": during names check "${check.during}", which does not exist`);
   if (isWrapper(target)) return errorResult(check, `${check.kind} "${check.name}": during must name a check that runs on its own, "${check.during}" is a ${target.kind} measured during another check`);
-  const r = await runWithCaptures(target, [check], ctx, () => {});
+  const r = await runWithCaptures(checkTarget(target, ctx, () => {}), [check], ctx, () => {});
   return r.captures[0]!;
 }
 
-/** A task: one check plus the wrappers (captures, counters, logs) around it. */
+/** A task: one check (or a group's action) plus the wrappers (captures, counters, logs) around it. */
 interface Task {
   target?: Check;
+  action?: ActionTask;
   captures: Wrapper[];
   /** Wrapper whose `during` is missing or invalid: reported as an error without running. */
   orphan?: { check: Wrapper; message: string };
   exclusive: boolean;
 }
 
-function buildTasks(checks: Check[]): Task[] {
+function buildTasks(checks: Check[], actions: ActionTask[]): Task[] {
   const tasks: Task[] = [];
   const byName = new Map<string, Task>();
+  // A group's actions start first, in order: the checks beside them usually look at what they did.
+  for (const a of actions) {
+    const t: Task = { action: a, captures: [], exclusive: false };
+    tasks.push(t);
+    byName.set(a.name, t);
+  }
   for (const c of checks) {
     if (isWrapper(c)) continue;
     // An impair step changes a link every other check may cross: it runs alone, like iperf (and a
@@ -244,6 +274,7 @@ export const IN_PROCESS_PING_JOBS = 256;
 /** Whether a task is an in-process ping with nothing around it: it starts no process at all. */
 function startsNoProcess(t: Task, ctx: CheckContext): boolean {
   const c = t.target;
+  if (t.action) return false;
   if (!c || c.kind !== 'ping' || t.captures.length) return false;
   try {
     return canPingInProcess(c, ctx.endpoint(c.from), ctx);
@@ -266,15 +297,16 @@ export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext 
  * of `checks`. Tasks start in order; an exclusive (iperf) task waits until nothing else runs,
  * and nothing else starts while it runs.
  */
-export async function runChecks(checks: Check[], runCtx: CheckContext, bus: EventBus, opts: { concurrency?: number } = {}): Promise<CheckResult[]> {
+export async function runChecks(checks: Check[], runCtx: CheckContext, bus: EventBus, opts: { concurrency?: number; actions?: ActionTask[] } = {}): Promise<CheckResult[]> {
   const labCtx = runCtx.runStartedAt !== undefined ? runCtx : { ...runCtx, runStartedAt: Date.now() };
+  const actions = opts.actions ?? [];
   // Final checks (a gate over everything the run did) start once all the others have ended.
   const final = checks.filter((c) => isFinal(c) && !isWrapper(c));
-  if (final.length && final.length < checks.length) {
+  if (final.length && final.length < checks.length + actions.length) {
     const first = await runChecks(checks.filter((c) => !final.includes(c)), labCtx, bus, opts);
-    const last = await runChecks(final, labCtx, bus, opts);
+    const last = await runChecks(final, labCtx, bus, { ...opts, actions: [] });
     const by = new Map([...first, ...last].map((r) => [r.name, r]));
-    return checks.map((c) => by.get(c.name)!);
+    return [...actions.map((a) => by.get(a.name)!), ...checks.map((c) => by.get(c.name)!)];
   }
   const ctx = withInnerEvents(labCtx, bus);
   const explicit = opts.concurrency ?? ctx.jobs;
@@ -284,7 +316,7 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
     results.set(r.name, r);
     bus.emit({ type: 'check-done', result: r });
   };
-  const tasks = buildTasks(checks);
+  const tasks = buildTasks(checks, actions);
   // Two counts: tasks that may start processes (bounded by defaultJobs()) and in-process pings
   // (bounded by IN_PROCESS_PING_JOBS); an explicit --jobs bounds the two together.
   let running = 0;
@@ -305,7 +337,8 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
         done(errorResult(t.orphan.check, t.orphan.message));
         return;
       }
-      const r = await runWithCaptures(t.target!, t.captures, ctx, (c) => bus.emit({ type: 'check-start', check: c }));
+      const onStart = (c: Check) => bus.emit({ type: 'check-start', check: c });
+      const r = await runWithCaptures(t.action ?? checkTarget(t.target!, ctx, onStart), t.captures, ctx, onStart);
       // The traffic check ends first (it runs inside the captures), then its captures.
       done(r.target);
       for (const c of r.captures) done(c);
@@ -329,5 +362,9 @@ export async function runChecks(checks: Check[], runCtx: CheckContext, bus: Even
     inflight.push(exec(t, isLight));
   }
   await Promise.all(inflight);
-  return checks.map((c) => results.get(c.name) ?? errorResult(c, 'check was not run (internal error: no result)'));
+  const missing = (name: string) => `${name} was not run (internal error: no result)`;
+  return [
+    ...actions.map((a) => results.get(a.name) ?? { name: a.name, kind: a.kind, what: a.name, status: 'error' as const, message: missing(`action "${a.name}"`), figures: {}, durationMs: 0 }),
+    ...checks.map((c) => results.get(c.name) ?? errorResult(c, missing('check'))),
+  ];
 }

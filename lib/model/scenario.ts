@@ -15,11 +15,17 @@ export interface CheckStep {
   check: Check;
 }
 
-/** Checks run together, like `checks:` (concurrently, iperf alone, captures around their `during`). */
+/**
+ * Items run together, like `checks:` (concurrently, iperf alone, captures around their `during`).
+ * Besides checks a group may hold actions (an inject, a packet_out, an exec…): a capture, counter
+ * or log of the group can then be measured `during` an action, which is how a scenario sees what
+ * an injected frame did on the wire. Actions start before the group's checks, in order.
+ */
 export interface GroupStep {
   kind: 'group';
   name: string;
   checks: Check[];
+  actions?: GroupActionStep[];
 }
 
 /** Any command in a lab node's namespace; its exit code (and output) are asserted. */
@@ -130,9 +136,12 @@ export interface PacketOutStep {
 
 export type ActionStep = ExecStep | OvsStep | RestartStep | SetStep | WaitStep | SleepStep | InjectStep | PacketOutStep;
 export type ScenarioStep = CheckStep | GroupStep | ActionStep;
+/** Actions a group may hold: every action but `wait` (a retry loop of its own, not something to measure around). */
+export type GroupActionStep = Exclude<ActionStep, WaitStep>;
 export type ActionKind = ActionStep['kind'];
 
 export const ACTION_KINDS = ['exec', 'ovs', 'restart', 'set', 'wait', 'sleep', 'inject', 'packet_out'] as const satisfies readonly ActionKind[];
+export const GROUP_ACTION_KINDS = ACTION_KINDS.filter((k): k is GroupActionStep['kind'] => k !== 'wait');
 
 /** The checks a step runs (for a wait: the check it retries). */
 export function checksOfStep(s: ScenarioStep): Check[] {
@@ -150,6 +159,8 @@ export function stepMutates(s: ScenarioStep): boolean {
       return true;
     case 'ovs':
       return s.writes;
+    case 'group':
+      return (s.actions ?? []).some(stepMutates);
     default:
       return false;
   }
@@ -157,5 +168,11 @@ export function stepMutates(s: ScenarioStep): boolean {
 
 /** What a list of steps reports, in order: one entry per result (a group's checks each have theirs). */
 export function stepEntries(steps: ScenarioStep[]): { name: string; kind: Check['kind'] | ActionKind }[] {
-  return steps.flatMap((s): { name: string; kind: Check['kind'] | ActionKind }[] => (s.kind === 'group' ? s.checks.map((c) => ({ name: c.name, kind: c.kind })) : s.kind === 'check' ? [{ name: s.name, kind: s.check.kind }] : [{ name: s.name, kind: s.kind }]));
+  return steps.flatMap((s): { name: string; kind: Check['kind'] | ActionKind }[] =>
+    s.kind === 'group'
+      ? [...(s.actions ?? []).map((a) => ({ name: a.name, kind: a.kind })), ...s.checks.map((c) => ({ name: c.name, kind: c.kind }))]
+      : s.kind === 'check'
+        ? [{ name: s.name, kind: s.check.kind }]
+        : [{ name: s.name, kind: s.kind }],
+  );
 }

@@ -7,7 +7,7 @@
  */
 import type { Problem } from '../errors.js';
 import type { Check, Lab } from '../model/types.js';
-import type { ScenarioStep, SetTarget, OvsTool, TunnelChange } from '../model/scenario.js';
+import type { ActionStep, GroupActionStep, ScenarioStep, SetTarget, OvsTool, TunnelChange } from '../model/scenario.js';
 import { RESERVED_PORTS, resolveArgs, resolveFlowPorts, resolvePortName, switchPorts, type SwitchPorts } from '../ovs/port-names.js';
 import { underlayBridgeName } from '../plan/ovs.js';
 import { normalizeHex } from '../scenario/hex.js';
@@ -15,7 +15,7 @@ import { suggest, type Locator, type Path } from './locate.js';
 import { resolveLab } from './resolve.js';
 import type { RawRecipe, RawStep } from './schema.js';
 import { offloadValue } from './schema-steps.js';
-import type { StepDecision, StepsAnalysis } from './semantic-steps.js';
+import type { ActionBodies, StepDecision, StepKind, StepsAnalysis } from './semantic-steps.js';
 
 export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 export const DEFAULT_RESTART_TIMEOUT_MS = 30_000;
@@ -79,34 +79,48 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
         if (check) steps.push({ kind: 'check', name: check.name, check });
         break;
       }
-      case 'group':
-        steps.push({ kind: 'group', name: d.name, checks: checksOf(d) });
+      case 'group': {
+        // A group's actions (semantic-steps named them) resolve exactly like action steps.
+        const actions = (d.actions ?? []).flatMap((x) => {
+          const act = resolveAction(x.kind, x.name, s.checks![x.index]!, [...p, 'checks', x.index]);
+          return act ? [act as GroupActionStep] : [];
+        });
+        steps.push({ kind: 'group', name: d.name, checks: checksOf(d), ...(actions.length ? { actions } : {}) });
         break;
+      }
       case 'wait': {
         const [until] = checksOf(d);
         if (until) steps.push({ kind: 'wait', name: d.name, until, timeoutMs: s.wait!.timeout ?? DEFAULT_WAIT_TIMEOUT_MS, everyMs: s.wait!.every ?? DEFAULT_WAIT_EVERY_MS });
         break;
       }
+      default: {
+        const act = resolveAction(d.kind, d.name, s, p);
+        if (act) steps.push(act);
+      }
+    }
+  }
+  return { steps, problems };
+
+  /** One action (a step, or an item of a group written at `p`) with its names and units resolved. */
+  function resolveAction(kind: StepKind, name: string, s: ActionBodies, p: Path): ActionStep | undefined {
+    switch (kind) {
       case 'sleep':
-        steps.push({ kind: 'sleep', name: d.name, ms: s.sleep! });
-        break;
+        return { kind: 'sleep', name, ms: s.sleep! };
       case 'exec': {
         const x = s.exec!;
-        steps.push({
+        return {
           kind: 'exec',
-          name: d.name,
+          name,
           on: x.on,
           argv: x.argv,
           expectExit: x.expect_exit ?? 0,
           ...(x.stdout !== undefined ? { stdout: x.stdout as never } : {}),
           ...(x.stderr !== undefined ? { stderr: x.stderr as never } : {}),
           timeoutMs: x.timeout ?? DEFAULT_EXEC_TIMEOUT_MS,
-        });
-        break;
+        };
       }
       case 'restart':
-        steps.push({ kind: 'restart', name: d.name, host: s.restart!.ovs, timeoutMs: s.restart!.timeout ?? DEFAULT_RESTART_TIMEOUT_MS });
-        break;
+        return { kind: 'restart', name, host: s.restart!.ovs, timeoutMs: s.restart!.timeout ?? DEFAULT_RESTART_TIMEOUT_MS };
       case 'ovs': {
         const o = s.ovs!;
         const tool: OvsTool = o.vsctl ? 'vsctl' : o.ofctl ? 'ofctl' : 'appctl';
@@ -130,8 +144,7 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
         const res = resolveArgs(args, ports);
         args = res.args;
         for (const u of new Set(res.unknown)) err([...p, 'ovs', tool], unknownPort(u, ports, sw ? `switch "${sw.name}"` : `host "${host}"`));
-        steps.push({ kind: 'ovs', name: d.name, switch: sw?.name ?? '', host, tool, written, args, expectExit: o.expect_exit ?? 0, ...(o.stdout !== undefined ? { stdout: o.stdout as never } : {}), writes: ovsCommandWrites(tool, command) });
-        break;
+        return { kind: 'ovs', name, switch: sw?.name ?? '', host, tool, written, args, expectExit: o.expect_exit ?? 0, ...(o.stdout !== undefined ? { stdout: o.stdout as never } : {}), writes: ovsCommandWrites(tool, command) };
       }
       case 'packet_out': {
         const x = s.packet_out!;
@@ -142,21 +155,19 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
         if (inPort === undefined) err([...p, 'packet_out', 'in_port'], unknownPort(inWritten, ports, `switch "${sw.name}"`));
         const acts = resolveFlowPorts(`actions=${x.actions}`, ports);
         for (const u of acts.unknown) err([...p, 'packet_out', 'actions'], unknownPort(u, ports, `switch "${sw.name}"`));
-        steps.push({ kind: 'packet_out', name: d.name, switch: sw.name, host: sw.host, bridge: sw.ifname, inPort: inPort ?? inWritten, packet: normalizeHex(x.packet), actions: acts.text.slice('actions='.length) });
-        break;
+        return { kind: 'packet_out', name, switch: sw.name, host: sw.host, bridge: sw.ifname, inPort: inPort ?? inWritten, packet: normalizeHex(x.packet), actions: acts.text.slice('actions='.length) };
       }
       case 'inject': {
         const x = s.inject!;
         const where = injectInterfaces(lab, x.on);
-        if (!where) break; // semantic-steps reported the node
+        if (!where) return undefined; // semantic-steps reported the node
         let ifname = x.interface === undefined ? where.default : (where.aliases.get(x.interface) ?? x.interface);
         if (ifname === undefined) err([...p, 'inject'], `"${x.on}" has several interfaces; name one with interface: ${where.names.join(', ')}`);
         else if (!where.names.includes(ifname)) {
           err([...p, 'inject', 'interface'], `"${x.on}" has no interface "${x.interface}"${suggest(x.interface!, [...where.names, ...where.aliases.keys()])}; its interfaces: ${where.names.join(', ') || 'none'}`);
           ifname = undefined;
         }
-        steps.push({ kind: 'inject', name: d.name, on: x.on, ns: where.ns, ifname: ifname ?? '', frame: normalizeHex(x.frame), count: x.count ?? 1, intervalMs: x.interval ?? 0 });
-        break;
+        return { kind: 'inject', name, on: x.on, ns: where.ns, ifname: ifname ?? '', frame: normalizeHex(x.frame), count: x.count ?? 1, intervalMs: x.interval ?? 0 };
       }
       case 'set': {
         const x = s.set!;
@@ -173,19 +184,18 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
         } else if (x.switch !== undefined) targets.push({ kind: 'switch', switch: x.switch });
         const tunnel: TunnelChange = {};
         for (const k of ['vni', 'dstport', 'ttl', 'tos', 'df'] as const) if (x[k] !== undefined) (tunnel as Record<string, unknown>)[k] = x[k];
-        steps.push({
+        return {
           kind: 'set',
-          name: d.name,
+          name,
           targets,
           ...(x.mtu !== undefined ? { mtu: x.mtu } : {}),
           ...(x.offloads !== undefined ? { offloads: Object.fromEntries(Object.entries(x.offloads).map(([k, v]) => [k, offloadValue(v)])) } : {}),
           ...(Object.keys(tunnel).length ? { tunnel } : {}),
-        });
-        break;
+        };
       }
     }
+    return undefined;
   }
-  return { steps, problems };
 }
 
 function unknownPort(name: string, ports: SwitchPorts, where: string): string {

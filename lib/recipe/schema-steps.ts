@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { matcherProblem } from '../checks/expect.js';
-import { ACTION_KINDS } from '../model/scenario.js';
+import { ACTION_KINDS, GROUP_ACTION_KINDS } from '../model/scenario.js';
 import { hexProblem } from '../scenario/hex.js';
 import { MAX_STEP_DURATION_MS, parseDuration } from '../scenario/duration.js';
 import { CHECK_KINDS, intIn, nameSchema, obj, oneOf, show } from './schema.js';
@@ -157,43 +157,52 @@ export function stepSchemaFor<S extends z.ZodObject>(checkSchema: S) {
     },
     'Hand a packet to an OVS bridge with ovs-ofctl packet-out',
   );
-  const kinds = [...CHECK_KINDS, 'checks', ...ACTION_KINDS] as const;
-  return obj(
-    {
-      ...checkShape,
-      name: nameSchema.optional(),
-      checks: z
-        .array(checkSchema, { error: (iss) => `${show(iss.input)} is not valid; "checks" in a step is a list of checks run together` })
-        .min(1, { error: 'a checks group needs at least one check' })
-        .optional()
-        .meta({ description: 'A group: these checks run together, like the top-level checks list' }),
-      exec: exec.optional(),
-      ovs: ovs.optional(),
-      restart: restart.optional(),
-      set: set.optional(),
-      wait: wait.optional(),
-      sleep: duration('sleep').optional().meta({ description: 'Pause: 500ms, 1s, 2m' }),
-      inject: inject.optional(),
-      packet_out: packetOut.optional(),
-    },
-    'One step: exactly one check kind, a checks group, or an action (exec, ovs, restart, set, wait, sleep, inject, packet_out), plus an optional name',
-  ).superRefine((s, ctx) => {
+  const actions = {
+    exec: exec.optional(),
+    ovs: ovs.optional(),
+    restart: restart.optional(),
+    set: set.optional(),
+    sleep: duration('sleep').optional().meta({ description: 'Pause: 500ms, 1s, 2m' }),
+    inject: inject.optional(),
+    packet_out: packetOut.optional(),
+  };
+  /** Exactly one kind among `kinds`; "then" with impair and only with it. */
+  const oneKind = (kinds: readonly string[], what: string, choices: string) => (s: object, ctx: z.RefinementCtx) => {
     const rec = s as Record<string, unknown>;
     const found = kinds.filter((k) => rec[k] !== undefined);
     if (found.length !== 1) {
       ctx.addIssue({
         code: 'custom',
-        message: found.length
-          ? `a step has exactly one kind, found ${found.join(' and ')}; split it into separate steps`
-          : `a step needs exactly one kind: a check (${CHECK_KINDS.join(', ')}), checks (a group) or an action (${ACTION_KINDS.join(', ')})`,
+        message: found.length ? `${what} has exactly one kind, found ${found.join(' and ')}; split it into separate ${what === 'a step' ? 'steps' : 'items'}` : `${what} needs exactly one kind: ${choices}`,
       });
       return;
     }
     if (rec.impair !== undefined && !(rec.then as unknown[] | undefined)?.length)
       ctx.addIssue({ code: 'custom', path: ['impair'], message: 'an impair step needs "then": the checks to run while the impairment is on' });
     else if (rec.impair === undefined && rec.then !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['then'], message: `"then" belongs to an impair step; this is a ${found[0]} step — remove "then" or make it an impair step` });
-  });
+      ctx.addIssue({ code: 'custom', path: ['then'], message: `"then" belongs to an impair step; this is a ${found[0]} ${what === 'a step' ? 'step' : 'item'} — remove "then" or make it an impair step` });
+  };
+  // A group item: a check, or an action a capture/counter/log of the group can measure around
+  // (`during: NAME`). Not `wait` (a retry loop) and not another group.
+  const groupItem = obj(
+    { ...checkShape, name: nameSchema.optional(), ...actions },
+    `One item of a checks group: a check, or an action (${GROUP_ACTION_KINDS.join(', ')}) that the group's captures, counters and logs can measure with during: NAME`,
+  ).superRefine(oneKind([...CHECK_KINDS, ...GROUP_ACTION_KINDS], 'a group item', `a check (${CHECK_KINDS.join(', ')}) or an action (${GROUP_ACTION_KINDS.join(', ')})`));
+  const kinds = [...CHECK_KINDS, 'checks', ...ACTION_KINDS] as const;
+  return obj(
+    {
+      ...checkShape,
+      name: nameSchema.optional(),
+      checks: z
+        .array(groupItem, { error: (iss) => `${show(iss.input)} is not valid; "checks" in a step is a list of checks (and actions) run together` })
+        .min(1, { error: 'a checks group needs at least one check' })
+        .optional()
+        .meta({ description: 'A group: these checks run together, like the top-level checks list; actions in it (inject, packet_out, exec…) can be measured by its captures, counters and logs (during: NAME)' }),
+      ...actions,
+      wait: wait.optional(),
+    },
+    'One step: exactly one check kind, a checks group, or an action (exec, ovs, restart, set, wait, sleep, inject, packet_out), plus an optional name',
+  ).superRefine(oneKind(kinds, 'a step', `a check (${CHECK_KINDS.join(', ')}), checks (a group) or an action (${ACTION_KINDS.join(', ')})`));
 }
 
 /** Offload values as written (on/off/true/false) → booleans. */

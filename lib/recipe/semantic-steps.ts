@@ -9,7 +9,9 @@
  * the rules it has in `checks:`, and its problems point at the right line.
  */
 import type { Problem } from '../errors.js';
-import { ACTION_KINDS, type ActionKind } from '../model/scenario.js';
+import { ACTION_KINDS, GROUP_ACTION_KINDS, type ActionKind, type GroupActionStep } from '../model/scenario.js';
+
+type GroupActionKind = GroupActionStep['kind'];
 import { showDuration } from '../scenario/duration.js';
 import { shellQuote } from '../exec/quote.js';
 import { formatPath, Locator, suggest, type Path } from './locate.js';
@@ -28,11 +30,28 @@ export interface StepChecks {
   rename: Map<string, string>;
 }
 
+/** An action inside a checks group: its index in the group's list, its kind and its (unique) name. */
+export interface GroupActionDecision {
+  index: number;
+  kind: GroupActionKind;
+  name: string;
+}
+
 export interface StepDecision {
   index: number;
   kind: StepKind;
   name: string;
   checks?: StepChecks;
+  /** A group's actions (the items of its list that are not checks). */
+  actions?: GroupActionDecision[];
+}
+
+/** The action keys of a step or of a group item. */
+export type ActionBodies = Partial<Pick<RawStep, 'exec' | 'ovs' | 'restart' | 'set' | 'wait' | 'sleep' | 'inject' | 'packet_out'>>;
+type GroupItem = NonNullable<RawStep['checks']>[number];
+
+function groupActionKind(item: GroupItem): GroupActionKind | undefined {
+  return GROUP_ACTION_KINDS.find((k) => (item as Record<string, unknown>)[k] !== undefined);
 }
 
 export interface StepsAnalysis {
@@ -63,9 +82,9 @@ class MappedLocator extends Locator {
 }
 
 /** Analyse checks written at `paths` as if they were a recipe's `checks:`; keep only their problems. */
-export function analyzeCheckList(r: RawRecipe, list: RawCheck[], paths: Path[], loc: Locator): { analysis: Analysis; problems: Problem[] } {
+export function analyzeCheckList(r: RawRecipe, list: RawCheck[], paths: Path[], loc: Locator, actions: string[] = []): { analysis: Analysis; problems: Problem[] } {
   const mapped = new MappedLocator(loc, (p) => (p[0] === 'checks' && typeof p[1] === 'number' && paths[p[1]] ? [...paths[p[1]]!, ...p.slice(2)] : undefined));
-  const analysis = analyze({ ...r, checks: list }, mapped, { inSteps: true });
+  const analysis = analyze({ ...r, checks: list }, mapped, { inSteps: true, actions });
   return { analysis, problems: analysis.problems.filter((p) => mapped.mine.has(p)) };
 }
 
@@ -88,7 +107,7 @@ function kindOfStep(s: RawStep): StepKind | undefined {
 const clipName = (s: string, n = 56) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
 
 /** The name a step gets when the recipe gives none (checks are named by analyze). */
-function derivedActionName(s: RawStep, kind: ActionKind): string {
+function derivedActionName(s: ActionBodies, kind: ActionKind): string {
   switch (kind) {
     case 'exec':
       return clipName(`exec ${s.exec!.on}: ${shellQuote(s.exec!.argv)}`);
@@ -193,14 +212,27 @@ export function analyzeSteps(r: RawRecipe, a: Analysis, loc: Locator): StepsAnal
 
     // ---- steps that run checks: analysed as a recipe's checks, then named uniquely
     if (kind === 'check' || kind === 'group' || kind === 'wait') {
-      const list = kind === 'group' ? s.checks! : kind === 'wait' ? [s.wait!.until] : [asCheck(s)];
-      const paths: Path[] = kind === 'group' ? list.map((_, j) => [...p, 'checks', j]) : kind === 'wait' ? [[...p, 'wait', 'until']] : [p];
-      const { analysis, problems: ps } = analyzeCheckList(r, list, paths, loc);
+      // A group's actions are named first: its captures, counters and logs may name them in `during`.
+      const actions: GroupActionDecision[] = [];
+      const list: RawCheck[] = [];
+      const paths: Path[] = [];
+      if (kind === 'group')
+        s.checks!.forEach((item, j) => {
+          const ak = groupActionKind(item);
+          const ip: Path = [...p, 'checks', j];
+          if (!ak) return void (list.push(item as RawCheck), paths.push(ip));
+          if (item.name !== undefined) claimExplicit(item.name, [...ip, 'name']);
+          actions.push({ index: j, kind: ak, name: item.name ?? uniqueName(derivedActionName(item, ak), used) });
+          actionRules(item, ak, ip);
+        });
+      else if (kind === 'wait') (list.push(s.wait!.until), paths.push([...p, 'wait', 'until']));
+      else (list.push(asCheck(s)), paths.push(p));
+      const { analysis, problems: ps } = analyzeCheckList(r, list, paths, loc, actions.map((x) => x.name));
       const captureAlone = (kind === 'check' || kind === 'wait') && list[0]?.capture !== undefined;
       if (captureAlone) {
         err([...paths[0]!, 'capture'], kind === 'wait'
           ? 'wait cannot retry a capture (a capture wraps another check); retry the traffic check, then capture in a checks group'
-          : 'a capture wraps a check that runs with it: put both in a group, e.g. - checks: [{ name: probe, ping: {…} }, { capture: { …, during: probe } }]');
+          : 'a capture wraps a check (or an action) that runs with it: put both in a group, e.g. - checks: [{ name: probe, ping: {…} }, { capture: { …, during: probe } }]');
         problems.push(...ps.filter((x) => !x.path.endsWith('.during')));
       } else problems.push(...ps);
       // Explicit names of these checks must be new; derived ones are made unique.
@@ -216,15 +248,20 @@ export function analyzeSteps(r: RawRecipe, a: Analysis, loc: Locator): StepsAnal
       let name: string;
       if (kind === 'check' && top.length === 1) name = top[0]!;
       else if (kind === 'wait') name = s.name ?? uniqueName(clipName(`wait until ${top[0] ?? 'check'}`), used);
-      else name = s.name ?? uniqueName(clipName(`checks ${top.join(', ')}`), used);
+      else name = s.name ?? uniqueName(clipName(`checks ${[...actions.map((x) => x.name), ...top].join(', ')}`), used);
       // A check written with lists in from/to expands into several checks: a group of them.
-      out.push({ index: i, kind: kind === 'check' && top.length !== 1 ? 'group' : kind, name, checks: { raw: list, analysis, paths, rename } });
+      out.push({ index: i, kind: kind === 'check' && top.length !== 1 ? 'group' : kind, name, checks: { raw: list, analysis, paths, rename }, ...(actions.length ? { actions } : {}) });
       return;
     }
 
     // ---- actions
     const name = s.name ?? uniqueName(derivedActionName(s, kind), used);
     out.push({ index: i, kind, name });
+    actionRules(s, kind, p);
+  });
+
+  /** The rules of one action, written at `p` (a step, or an item of a group). */
+  function actionRules(s: ActionBodies, kind: ActionKind, p: Path) {
     switch (kind) {
       case 'exec': {
         const pr = nodeProblem(s.exec!.on);
@@ -270,7 +307,7 @@ export function analyzeSteps(r: RawRecipe, a: Analysis, loc: Locator): StepsAnal
       case 'sleep':
         break;
     }
-  });
+  }
 
   // ---- since: an earlier step (the counter is snapshotted when that step finishes)
   out.forEach((d, k) => {

@@ -59,8 +59,12 @@ export interface Analysis {
   ovn?: OvnDecision;
 }
 
-/** `inSteps`: the checks are steps' (they may compare with earlier steps: since, unchanged_since). */
-export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } = {}): Analysis {
+/**
+ * `inSteps`: the checks are steps' (they may compare with earlier steps: since, unchanged_since).
+ * `actions`: names of the actions of the same checks group, which a capture, counter or log may
+ * measure (`during: NAME`) like a check.
+ */
+export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean; actions?: string[] } = {}): Analysis {
   const problems: Problem[] = [];
   const err = (path: Path, msg: string) => problems.push(loc.problem(path, msg));
   /** netem's own rules, in the recipe's words. */
@@ -508,14 +512,18 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean } 
   const traffic = new Map<string, CheckPair>();
   const wrappers = new Set(captures.map((c) => c.index));
   for (const pr of pairs) if (!wrappers.has(pr.index) && pr.inner === undefined) traffic.set(pr.name, pr);
+  const actions = new Set(opts.actions ?? []);
   for (const cap of captures) {
     const explicit = checks.findIndex((c) => c.name === cap.during);
-    if (traffic.has(cap.during)) continue;
+    if (traffic.has(cap.during) || actions.has(cap.during)) continue;
     const capKind = CHECK_KINDS.find((k) => checks[cap.index]![k] !== undefined)!;
     const path: Path = ['checks', cap.index, capKind, 'during'];
     if (explicit >= 0 && wrappers.has(explicit)) err(path, `"${cap.during}" is itself measured during another check; "during" names a check that runs on its own (ping, iperf, mtu, transfer, impair…)`);
     else if (explicit >= 0) err(path, `check "${cap.during}" expands into several checks (lists in from/to); name one of: ${pairs.filter((x) => x.index === explicit).map((x) => `"${x.name}"`).join(', ')}`);
-    else err(path, `unknown check "${cap.during}"${suggest(cap.during, traffic.keys())}; checks: ${[...traffic.keys()].map((n) => `"${n}"`).join(', ') || 'none'}`);
+    else {
+      const known = [...traffic.keys(), ...actions];
+      err(path, `unknown check "${cap.during}"${suggest(cap.during, known)}; ${actions.size ? 'checks and actions of this group' : 'checks'}: ${known.map((n) => `"${n}"`).join(', ') || 'none'}`);
+    }
   }
   // Tunnel ends on one host that the kernel could not tell apart (semantic-conflicts.ts).
   problems.push(...tunnelConflicts(r, tunnelDecisions, ifaceNetwork, loc));

@@ -3,7 +3,7 @@
  * unordered set, lib/checks/run.ts), then its `steps:` one after another. A step that fails or
  * errors stops the scenario; every later step is reported `skipped` with the reason. A check step
  * and a `checks:` group run through the same scheduler as `checks:` (captures wrap their `during`
- * inside the group, iperf runs alone); an action emits `action-start`, then its result as
+ * inside the group — a check or one of the group's own actions —, iperf runs alone); an action emits `action-start`, then its result as
  * `check-done`. Steps that may change the lab mark it mutated *before* they run (a crash half-way
  * still counts). After every step, the step observers of the check kinds are told (hooks.ts).
  */
@@ -85,7 +85,7 @@ export async function runAction(s: ActionStep, ctx: ScenarioContext): Promise<Ch
 function notRun(s: ScenarioStep, reason: string): CheckResult[] {
   const skip = (name: string, kind: CheckResult['kind'], what: string): CheckResult => ({ name, kind, what, status: 'skipped', message: reason, figures: {}, durationMs: 0 });
   if (s.kind === 'check') return [skip(s.name, s.check.kind, `${s.check.kind} (not run)`)];
-  if (s.kind === 'group') return s.checks.map((c) => skip(c.name, c.kind, `${c.kind} (not run)`));
+  if (s.kind === 'group') return [...(s.actions ?? []).map((a) => skip(a.name, a.kind, actionWhat(a))), ...s.checks.map((c) => skip(c.name, c.kind, `${c.kind} (not run)`))];
   return [skip(s.name, s.kind, actionWhat(s))];
 }
 
@@ -123,8 +123,13 @@ export async function runSteps(steps: readonly ScenarioStep[], ctx: ScenarioCont
     opts.onStep?.(s);
     if (stepMutates(s)) ctx.runtime?.markMutated(ctx.lab.name, `step "${s.name}"`);
     let rs: CheckResult[];
-    if (s.kind === 'check' || s.kind === 'group') rs = await runChecks(s.kind === 'check' ? [s.check] : s.checks, ctx, bus);
-    else {
+    if (s.kind === 'check') rs = await runChecks([s.check], ctx, bus);
+    else if (s.kind === 'group') {
+      // A group's actions run in the scheduler among its checks, so its captures, counters and
+      // logs can wrap them (during: ACTION).
+      const actions = (s.actions ?? []).map((a) => ({ name: a.name, kind: a.kind, start: () => bus.emit({ type: 'action-start', step: a }), run: () => runAction(a, ctx) }));
+      rs = await runChecks(s.checks, ctx, bus, { actions });
+    } else {
       bus.emit({ type: 'action-start', step: s });
       const r = await runAction(s, s.kind === 'wait' ? withInnerEvents(ctx, bus) as ScenarioContext : ctx);
       bus.emit({ type: 'check-done', result: r });

@@ -204,3 +204,23 @@ privTest('bad input: exit 2 with file:line:column, and nothing is created', (t) 
   t.regex(p.stderr, /:17:\d+: error: steps\[0\]\.ovs\.ofctl: unknown port "rigth" \(did you mean "right"\?\) on switch "sw1"|unknown port "rigth" on switch "sw1"/);
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
 });
+
+privTest('inject in a checks group: a capture on the receiving host sees the injected Geneve frame (its VNI and option), a counter of the receiving NIC counts it', (t) => {
+  const s = scenarioLab(t, 'sg');
+  // A Geneve packet box-1 → box-2 (VNI 5000, option 0x0102/0x05 = 0000cafe) around an ARP; on
+  // the userspace datapath OVS only decapsulates frames sent to br-underlay's MAC, so this one
+  // (broadcast) is seen on the wire and counted by the NIC, not delivered to a guest.
+  const frame = `ffffffffffff 020000000011 0800 4500 0056 0001 4000 4011 b67e c000020b c000020c c000 17c1 0042 0000 0200 6558 00138800 0102 0501 0000cafe 020000000002 020000000001 0806 0001 0800 0604 0001 020000000001 cb007101 000000000000 cb007102`;
+  const file = s.write('group-inject.yaml', twoOvsHosts(`  - checks:
+      - { name: shot, inject: { on: box-1, frame: "${frame}", count: 2, interval: 20ms } }
+      - { name: seen, capture: { host: box-2, interface: underlay, during: shot, match: { udp.srcport: 49152 }, packets: all, at_least: 2, expect: { geneve.vni: 5000, geneve.options: [{ class: 0x0102, type: 0x05, data: "0000cafe" }], inner.arp.tpa: 203.0.113.2 } } }
+      - { name: counted, counter: { on: box-2, link: underlay, field: rx_packets, min: 2, during: shot } }
+`));
+  const r = s.json('run', file);
+  t.is(r.code, 0, `${r.out}\n${show(r.results)}`);
+  t.deepEqual(r.results.slice(1, 4).map((x) => [x.name, x.status]), [['shot', 'passed'], ['seen', 'passed'], ['counted', 'passed']], show(r.results));
+  t.is(r.byName.seen!.figures.selected, 2);
+  t.is(r.byName.shot!.figures.sent, 2);
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+  t.deepEqual(rootLinks(), rootBefore);
+}, OVS);

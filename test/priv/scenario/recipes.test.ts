@@ -59,3 +59,48 @@ privTest('scenario-flow-delete can fail: without the cut the traffic does not st
   t.regex(w.message!, /still not passing after \d+ attempts in [\d.]+s \(timeout 3s\); last attempt: expected reachable/);
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
 }, OVS);
+
+// ---- recipes/scenario-packet-out-options.yaml: checks groups that hold an action and measure it.
+const packetOut = readFileSync('recipes/scenario-packet-out-options.yaml', 'utf8').replace(/^lab: \S+$/m, 'lab: LAB');
+
+privTest('recipe scenario-packet-out-options: a capture and a counter measure each packet_out of their group (the option on the wire, delivered or not)', (t) => {
+  const s = scenarioLab(t, 'po');
+  const r = s.json('run', s.write('po.yaml', packetOut));
+  t.is(r.code, 0, `${r.out}\n${show(r.results)}`);
+  t.deepEqual(r.results.map((x) => [x.name, x.kind, x.status]), [
+    ['send-cafe', 'packet_out', 'passed'],
+    ['cafe-on-the-wire', 'capture', 'passed'],
+    ['cafe-delivered', 'counter', 'passed'],
+    ['send-beef', 'packet_out', 'passed'],
+    ['beef-on-the-wire', 'capture', 'passed'],
+    ['beef-not-delivered', 'counter', 'passed'],
+    ['cafe-flow-matched-once', 'state', 'passed'],
+    ['vswitchd-log box-1', 'log', 'passed'],
+    ['vswitchd-log box-2', 'log', 'passed'],
+  ], show(r.results));
+  t.like(r.byName['cafe-delivered']!.figures, { delta: 1 });
+  t.like(r.byName['beef-not-delivered']!.figures, { delta: 0 });
+  t.true(Number(r.byName['cafe-on-the-wire']!.figures.matched) >= 1);
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+  t.deepEqual(rootLinks(), rootBefore);
+}, OVS);
+
+privTest('scenario-packet-out-options can fail: a receiver that drops 0xcafe too fails the counter (delta 0), a wrong option value fails the capture; later steps are skipped', (t) => {
+  const s = scenarioLab(t, 'pf');
+  const drops = packetOut.replace('tun_metadata0=0xcafe,actions=output:right', 'tun_metadata0=0xcafe,actions=drop');
+  t.not(drops, packetOut);
+  const r = s.json('run', s.write('drops.yaml', drops));
+  t.is(r.code, 1, r.out);
+  t.is(r.byName['cafe-delivered']?.status, 'failed', show(r.results));
+  t.regex(r.byName['cafe-delivered']!.message!, /tx_packets delta \(\d+ → \d+\): expected = 1, observed 0/);
+  t.is(r.byName['cafe-on-the-wire']?.status, 'passed', 'the packet did cross the wire');
+  for (const n of ['send-beef', 'beef-on-the-wire', 'beef-not-delivered', 'cafe-flow-matched-once']) t.is(r.byName[n]?.status, 'skipped', n);
+
+  const wrongOption = packetOut.replace('data: "0000cafe"', 'data: "0000cafd"');
+  t.not(wrongOption, packetOut);
+  const r2 = s.json('run', s.write('wrong.yaml', wrongOption));
+  t.is(r2.code, 1, r2.out);
+  t.is(r2.byName['cafe-on-the-wire']?.status, 'failed', show(r2.results));
+  t.regex(r2.byName['cafe-on-the-wire']!.message!, /geneve\.options/);
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+}, OVS);

@@ -107,6 +107,59 @@ test('a scenario resolves: check, group with capture, every action; names derive
   t.is(group.checks[1].during, 'probe');
 });
 
+test('a group may hold actions: its captures, counters and logs measure them (during: NAME); they resolve like action steps', (t) => {
+  const r = tryLoad(
+    ovsLab(`  - checks:
+      - { name: po, packet_out: { switch: sw1, in_port: left, packet: ${FRAME}, actions: "output:tun0" } }
+      - inject: { on: box-1, interface: underlay, frame: ${FRAME}, count: 2 }
+      - { name: wire, capture: { host: box-2, interface: underlay, during: po, expect: { geneve.vni: 5 } } }
+      - { counter: { on: sw2, ovs_port: right, field: tx_packets, equals: 0, during: "inject box-1/underlay" } }
+      - { log: { on: box-2, must_not: ["Invalid Geneve"], during: po } }
+      - { name: probe, ping: { from: left, to: right } }
+  - checks:
+      - exec: { on: right, argv: [ip, link] }
+`),
+  );
+  t.deepEqual(errorsOf(r), [], JSON.stringify(r.problems));
+  const steps = r.ok!.lab.steps! as any[];
+  t.deepEqual(steps.map((s) => [s.kind, s.name]), [
+    ['group', 'checks po, inject box-1/underlay, wire, counter sw2 por…'],
+    ['group', 'checks exec right: ip link'],
+  ]);
+  const g = steps[0];
+  t.deepEqual(g.actions.map((a: any) => [a.kind, a.name]), [['packet_out', 'po'], ['inject', 'inject box-1/underlay']]);
+  t.like(g.actions[0], { bridge: 'sw1', inPort: 'left', actions: 'output:tun0' });
+  t.like(g.actions[1], { ns: 'gl-t-box-1', ifname: 'underlay', count: 2 });
+  t.deepEqual(g.checks.map((c: any) => [c.kind, c.during ?? null]), [['capture', 'po'], ['counter', 'inject box-1/underlay'], ['log', 'po'], ['ping', null]]);
+  t.deepEqual(steps[1].checks, []);
+  t.like(steps[1].actions[0], { kind: 'exec', argv: ['ip', 'link'] });
+});
+
+test('actions in a group: their own rules, located; during names a check or an action of the same group; no wait, no nested group', (t) => {
+  const r = tryLoad(
+    ovsLab(`  - { name: outside, sleep: 1s }
+  - checks:
+      - { name: a, exec: { on: nobody, argv: ["true"] } }
+      - { name: b, packet_out: { switch: lb, packet: ${FRAME}, actions: "output:tun0" } }
+      - capture: { host: box-2, interface: underlay, during: outside }
+      - { name: a, sleep: 1s }
+`),
+  );
+  const e = errorsOf(r).map((p) => `${p.path}: ${p.message}`);
+  t.true(e.some((x) => /^steps\[1\]\.checks\[0\]\.exec\.on: unknown node "nobody"/.test(x)), e.join('\n'));
+  t.true(e.some((x) => /^steps\[1\]\.checks\[1\]\.packet_out\.switch: switch "lb" is a Linux bridge/.test(x)), e.join('\n'));
+  t.true(e.some((x) => /^steps\[1\]\.checks\[2\]\.capture\.during: unknown check "outside"; checks and actions of this group: "a", "b"/.test(x)), e.join('\n'));
+  t.true(e.some((x) => /^steps\[1\]\.checks\[3\]\.name: "a" is already the name of steps\[1\]\.checks\[0\]/.test(x)), e.join('\n'));
+  // The schema's: a wait (a retry loop) and a nested group are not group items.
+  const shape = errorsOf(tryLoad(ovsLab(`  - checks:
+      - wait: { until: { ping: { from: left, to: right } } }
+  - checks:
+      - checks: [{ ping: { from: left, to: right } }]
+`))).map((p) => `${p.path}: ${p.message}`);
+  t.true(shape.some((x) => /^steps\[0\]\.checks\[0\]\.wait: unknown key "wait"; allowed here: .*packet_out/.test(x)), shape.join('\n'));
+  t.true(shape.some((x) => /^steps\[1\]\.checks\[0\]\.checks: unknown key "checks"/.test(x)), shape.join('\n'));
+});
+
 test('names: explicit step names must be unique among steps and checks; derived ones get #n', (t) => {
   const r = tryLoad(
     ovsLab(`  - { name: baseline, sleep: 1s }
@@ -192,7 +245,7 @@ test('since names an earlier step; captures go in a group with their check; wait
 `),
   );
   const e = errorsOf(r).map((p) => `${p.path}: ${p.message}`);
-  t.true(e.some((x) => /^steps\[1\]\.capture: a capture wraps a check that runs with it: put both in a group/.test(x)), e.join('\n'));
+  t.true(e.some((x) => /^steps\[1\]\.capture: a capture wraps a check \(or an action\) that runs with it: put both in a group/.test(x)), e.join('\n'));
   t.true(e.some((x) => /^steps\[2\]\.checks\[1\]\.capture\.during: unknown check "b" \(did you mean "a"\?\); checks: "a"/.test(x)), e.join('\n'));
   t.true(e.some((x) => /^steps\[3\]\.wait\.until\.capture: wait cannot retry a capture/.test(x)), e.join('\n'));
   // The shape of `until` is the schema's: one check (a map with one kind), not a list.

@@ -24,6 +24,8 @@ class Fake implements Executor {
   pingFails = 0;
   /** `ip -d -j link show dev NAME` answers. */
   links: Record<string, unknown> = {};
+  /** rx_packets of every link (`ip -s -s -j link show`): each `echo` run adds one, as if it sent a frame. */
+  rxPackets = 0;
   async run(argv: readonly string[]): Promise<RunResult> {
     this.log.push(argv.join(' '));
     const a = argv[0] === 'ip' && argv[1] === 'netns' ? argv.slice(4) : argv;
@@ -39,9 +41,13 @@ class Fake implements Executor {
       const l = this.links[a[a.length - 1]!];
       return l ? ok(JSON.stringify([l])) : ok('', 1, `Device "${a[a.length - 1]}" does not exist.`);
     }
+    if (a[0] === 'ip' && a[1] === '-s' && a[2] === '-s') return ok(JSON.stringify([{ ifname: a[a.length - 1], stats64: { rx: { packets: this.rxPackets }, tx: { packets: 0 } } }]));
     if (a[0] === 'true') return ok();
     if (a[0] === 'false') return ok('', 1, 'nope');
-    if (a[0] === 'echo') return ok(a.slice(1).join(' ') + '\n');
+    if (a[0] === 'echo') {
+      this.rxPackets++;
+      return ok(a.slice(1).join(' ') + '\n');
+    }
     if (a[0]?.startsWith('ovs-')) return ok('NXST_FLOW reply:\n cookie=0x0, actions=NORMAL\n');
     return ok('', 127, `${a[0]}: not faked`);
   }
@@ -125,6 +131,43 @@ test('checks first, then steps in order; the first failure stops the scenario, l
   t.deepEqual(seq, ['done base passed', 'start one', 'done one passed', 'done probe passed', 'start bad', 'done bad failed', 'done later skipped', 'done g1 skipped', 'done g2 skipped']);
   // exec may change the lab: marked before it ran, skipped steps do not mark.
   t.deepEqual(runtime.marks, ['step "one"', 'step "bad"']);
+});
+
+test('a group\'s actions run among its checks: a counter measures an action (read before, action, read after); results, events, mutation mark, skips', async (t) => {
+  const lab = scenario(`  - checks:
+      - { name: send, exec: { on: left, argv: [echo, hi] } }
+      - { name: rx, counter: { on: right, link: eth0, field: rx_packets, equals: 1, during: send } }
+      - { name: p, ping: { from: left, to: right } }
+  - checks:
+      - { name: quiet, sleep: 10ms }
+      - { name: none, counter: { on: right, link: eth0, field: rx_packets, equals: 1, during: quiet } }
+  - checks:
+      - { name: never-sent, exec: { on: left, argv: [echo, again] } }
+      - { name: never-counted, counter: { on: right, link: eth0, field: rx_packets, min: 0, during: never-sent } }
+`);
+  const { ctx, bus, events, runtime, fake } = setup(lab);
+  const results = await runScenario(lab, ctx, bus);
+  t.deepEqual(results.map((r) => [r.name, r.kind, r.status]), [
+    ['base', 'ping', 'passed'],
+    ['send', 'exec', 'passed'],
+    ['rx', 'counter', 'passed'],
+    ['p', 'ping', 'passed'],
+    ['quiet', 'sleep', 'passed'],
+    ['none', 'counter', 'failed'],
+    ['never-sent', 'exec', 'skipped'],
+    ['never-counted', 'counter', 'skipped'],
+  ]);
+  t.like(results[2]!.figures, { delta: 1 });
+  t.like(results[5]!.figures, { delta: 0 });
+  // The counter's readings come right before and right after the action, nothing of the group's ping between them.
+  const reads = fake.log.map((x, i) => [x, i] as const).filter(([x]) => x.includes('-s -s -j link') || x.includes(' echo hi') || / ping /.test(` ${x} `));
+  const order = reads.map(([x]) => (x.includes('-s -s') ? 'read' : x.includes('echo') ? 'echo' : 'ping'));
+  t.deepEqual(order.slice(order.indexOf('read'), order.indexOf('read') + 3), ['read', 'echo', 'read'], order.join(' '));
+  // Events: the action announces itself, inside the counter that wraps it.
+  const seq = events.filter((e) => e.type === 'action-start' || e.type === 'check-start' || e.type === 'check-done').map((e) => (e.type === 'action-start' ? `start ${e.step.name}` : e.type === 'check-start' ? `start ${e.check.name}` : `done ${e.result.name}`));
+  t.deepEqual(seq.slice(seq.indexOf('start rx'), seq.indexOf('start rx') + 4), ['start rx', 'start send', 'done send', 'done rx']);
+  // A group with an action that may change the lab marks it; a sleep does not.
+  t.deepEqual(runtime.marks, ['step "checks send, rx, p"']);
 });
 
 test.serial('step hooks: prepare for every check of the kind anywhere, onStepDone after each step that ran, in order', async (t) => {

@@ -4,6 +4,7 @@
  *  1. recipes/inject-malformed-geneve.yaml: raw frames against a kernel geneve device — every step
  *     passes; and it can fail (an expectation of no frame errors after the critical option).
  *  2. recipes/scenario-flow-delete.yaml on OVS's kernel datapath.
+ *  3. recipes/scenario-packet-out-options.yaml on OVS's kernel datapath (groups measuring a packet_out).
  * Elsewhere every test is skipped LOUDLY (../faults/kernel.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -43,5 +44,16 @@ kernelTest('recipe scenario-flow-delete on the kernel datapath', (t) => {
   const r = s.json('run', s.write('fd.yaml', readFileSync('recipes/scenario-flow-delete.yaml', 'utf8').replace(/^lab: \S+$/m, 'lab: LAB')));
   t.is(r.code, 0, `${r.out}\n${show(r.results)}`);
   t.true(r.results.every((x) => x.status === 'passed'), show(r.results));
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+}, { features: ['geneve', 'ovs-kernel'], tools: OVS.tools });
+
+kernelTest('recipe scenario-packet-out-options on the kernel datapath: each packet_out measured by its group\'s capture and counter', (t) => {
+  long(t);
+  const s = scenarioLab(t, 'vp');
+  const r = s.json('run', s.write('po.yaml', readFileSync('recipes/scenario-packet-out-options.yaml', 'utf8').replace(/^lab: \S+$/m, 'lab: LAB')));
+  t.is(r.code, 0, `${r.out}\n${show(r.results)}`);
+  t.true(r.results.every((x) => x.status === 'passed'), show(r.results));
+  t.like(r.byName['cafe-delivered']!.figures, { delta: 1 });
+  t.like(r.byName['beef-not-delivered']!.figures, { delta: 0 });
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
 }, { features: ['geneve', 'ovs-kernel'], tools: OVS.tools });
