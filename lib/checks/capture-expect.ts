@@ -551,6 +551,11 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   const ok =
     mode === 'any' ? matching.length >= atLeast : mode === 'all' ? population.length >= atLeast && matching.length === population.length : judged.length === 1 && matching.length === 1;
   if (ok) {
+    // at_least 0 (only with forbid, semantic.ts): the verdict is the forbid's; say so.
+    if (atLeast === 0 && forbidden && mode === 'any') {
+      const what = forbidden.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
+      return { ok: true, message: `no packet matched forbidden ${what} (${plural(encapsulated.length, 'tunnel packet')} among ${packets.length} captured)${errText}`, matched: matching.length, figures };
+    }
     const head =
       mode === 'any'
         ? `${matching.length} of ${pop(population.length)} matched ${wanted} (≥${atLeast} needed; ${packets.length} captured)`

@@ -424,7 +424,8 @@ export const captureSchema = obj({
   host: nameSchema,
   interface: z.string({ error: (iss) => `${show(iss.input)} is not valid; use a network name or an interface name` }),
   during: nameSchema,
-  at_least: intIn(1, 1000000, 'packet count').optional(),
+  // 0 only with `forbid` (semantic.ts): "none of these on the wire", e.g. nothing leaks past a drop flow.
+  at_least: intIn(0, 1000000, 'packet count').optional(),
   // Mappings and lists are values of keys like geneve.ovn {ingress, egress} and geneve.option(s);
   // lib/checks/capture-expect.ts validates every key and value.
   // `ovn: {datapath, ingress, egress}` (OVN_EXPECT_KEY, lib/checks/capture-ovn.ts) is resolved to wire keys before matching.

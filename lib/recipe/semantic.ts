@@ -413,6 +413,9 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean; a
       if (expect !== undefined) for (const problem of validateCaptureExpect(withoutOvn(expect))) err([...p, 'expect'], problem);
       const forbid = (cap as { forbid?: unknown }).forbid;
       if (forbid !== undefined) for (const problem of validateCaptureExpect(forbid, 'forbid')) err([...p, 'forbid'], problem);
+      // at_least: 0 passes whatever was captured unless `forbid` names what must not be there.
+      if (cap.at_least === 0 && forbid === undefined)
+        err([...p, 'at_least'], 'at_least: 0 asserts nothing on its own; add forbid: { … } with what must not be seen (e.g. forbid: { geneve.vni: 5 }: no such packet on the wire), or expect at least 1 packet');
       captures.push({ index: ci, during: cap.during });
       const name = c.name ?? uniqueName(`capture ${cap.host}`, usedNames);
       pairs.push({ index: ci, kind, from: cap.host, to: cap.host, family: 'ipv4', name });

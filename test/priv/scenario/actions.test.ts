@@ -224,3 +224,21 @@ privTest('inject in a checks group: a capture on the receiving host sees the inj
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
   t.deepEqual(rootLinks(), rootBefore);
 }, OVS);
+
+privTest('capture with at_least 0 and forbid asserts an absence on the wire: nothing crosses past a drop flow; without the flow it fails naming the packet', (t) => {
+  const s = scenarioLab(t, 'sa');
+  const steps = (cut: boolean) => `${cut ? '  - { name: cut, ovs: { on: sw1, ofctl: [add-flow, "priority=100,in_port=left,actions=drop"] } }\n' : ''}  - checks:
+      - { name: blocked, ping: { from: left, to: right, count: 3, expect: unreachable } }
+      - { name: nothing-crossed, capture: { host: box-2, interface: underlay, during: blocked, at_least: 0, forbid: { geneve.vni: 5, inner.icmp.type: 8 } } }
+`;
+  const r = s.json('run', s.write('cut.yaml', twoOvsHosts(steps(true))));
+  t.is(r.code, 0, `${r.out}\n${show(r.results)}`);
+  t.is(r.byName['nothing-crossed']?.status, 'passed', show(r.results));
+  t.like(r.byName['nothing-crossed']!.figures, { forbidden: 0, at_least: 0 });
+  const open = s.json('run', s.write('open.yaml', twoOvsHosts(steps(false))));
+  t.is(open.code, 1, open.out);
+  t.is(open.byName['nothing-crossed']?.status, 'failed', show(open.results));
+  t.regex(open.byName['nothing-crossed']!.message!, /^[1-9]\d* packets? matched forbidden geneve\.vni 5, inner\.icmp\.type 8: frame \d+: geneve vni 5 192\.0\.2\.11 → 192\.0\.2\.12/);
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+  t.deepEqual(rootLinks(), rootBefore);
+}, OVS);

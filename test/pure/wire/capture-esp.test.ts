@@ -41,6 +41,23 @@ test('forbid: a tunnel packet in clear fails the capture and is named', (t) => {
   t.is(m.figures.forbidden, 1);
 });
 
+test('at_least 0 with forbid asserts an absence: passes with none (or only other packets), fails naming the packet that crossed', (t) => {
+  const vni = (v: number) => {
+    const p = decodeFrame(buildFrame({ vni: v, src: '192.0.2.11', dst: '192.0.2.12' }), LinkType.ethernet);
+    p.index = v;
+    return p;
+  };
+  const none = matchCapture([], {}, 0, { forbid: { 'geneve.vni': 5 } });
+  t.true(none.ok, none.message);
+  t.is(none.message, 'no packet matched forbidden geneve.vni 5 (0 tunnel packets among 0 captured)');
+  const other = matchCapture([vni(6), vni(7)], {}, 0, { forbid: { 'geneve.vni': 5 } });
+  t.true(other.ok, other.message);
+  t.regex(other.message, /^no packet matched forbidden geneve\.vni 5 \(2 tunnel packets among 2 captured\)/);
+  const leaked = matchCapture([vni(6), vni(5)], {}, 0, { forbid: { 'geneve.vni': 5 } });
+  t.false(leaked.ok);
+  t.regex(leaked.message, /^1 packet matched forbidden geneve\.vni 5: frame 5: geneve vni 5 192\.0\.2\.11 → 192\.0\.2\.12/);
+});
+
 test('validation: esp and gre keys, contradictions, forbid needs a key', (t) => {
   t.deepEqual(validateCaptureExpect({ esp: true, 'esp.spi': '0x1001', 'gre.proto': 'ethernet', 'gre.key': 42, 'gre.csum': false }), []);
   const bad = validateCaptureExpect({ esp: false, 'esp.spi': 1, 'gre.proto': 'x', 'geneve.vni': 5 }).join('\n');
