@@ -54,6 +54,8 @@ export interface HostInterface {
   peerIfname: string;
   addresses: string[]; // CIDR
   mtu: number;
+  /** Fixed MAC of the device that holds the addresses: the NIC, or br-underlay on OVS's userspace datapath. */
+  mac?: string;
   /** Applied at `up` to this underlay NIC (egress from the host). */
   impair?: LinkImpairment;
   tuning?: LinkTuning;

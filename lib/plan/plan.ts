@@ -183,7 +183,8 @@ function planHost(ctx: Ctx, h: Host, add: Add) {
       {
         op: 'link.add',
         ns: h.ns,
-        link: { kind: 'veth', name: i.ifname, mtu: i.mtu, alias: lab.tag, peer: { name: i.peerIfname, ns: net.ns, mtu: i.mtu, alias: lab.tag } },
+        // A fixed MAC goes to the device that holds the address: the NIC here, br-underlay below.
+        link: { kind: 'veth', name: i.ifname, mtu: i.mtu, alias: lab.tag, ...(i.mac && !userspace ? { mac: i.mac } : {}), peer: { name: i.peerIfname, ns: net.ns, mtu: i.mtu, alias: lab.tag } },
       },
       h.name,
     );
@@ -202,7 +203,7 @@ function planHost(ctx: Ctx, h: Host, add: Add) {
   for (const i of h.interfaces) {
     const br = underlayBridgeName(i.ifname);
     const s = `host "${h.name}" underlay bridge "${br}"`;
-    const cmds = transaction([...bridgeCommands({ name: br, datapath: 'netdev', lab: lab.name }), ...portCommands({ bridge: br, name: i.ifname, lab: lab.name })]);
+    const cmds = transaction([...bridgeCommands({ name: br, datapath: 'netdev', lab: lab.name, ...(i.mac ? { hwaddr: i.mac } : {}) }), ...portCommands({ bridge: br, name: i.ifname, lab: lab.name })]);
     add(s, { op: 'ovs.cmds', ns: h.ns, runDir, lab: lab.name, cmds: [{ tool: 'vsctl', args: cmds }], awaitLinks: [br] }, h.name);
     add(s, { op: 'link.set', ns: h.ns, name: br, mtu: i.mtu, up: true }, h.name);
     addAddresses(add, s, h.ns, br, i.addresses, h.name);

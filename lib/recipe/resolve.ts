@@ -62,7 +62,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
       claim(networkNs(lab, network), peerIfname, `the port of host "${h.name}"`, ['hosts', hi, 'name']);
       const addresses = [f.ipv4, f.ipv6].filter((x): x is string => !!x);
       const tuning = tuningOf(f);
-      return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network), ...(f.impair ? { impair: impairment(f.impair) } : {}), ...(tuning ? { tuning } : {}) };
+      return { network, ifname, peerIfname, addresses, mtu: f.mtu ?? netMtu(network), ...(f.mac ? { mac: f.mac.toLowerCase() } : {}), ...(f.impair ? { impair: impairment(f.impair) } : {}), ...(tuning ? { tuning } : {}) };
     });
     const host: Host = { name: h.name, ns, placement: placement(h.ssh, source), interfaces };
     if (h.ovs) host.ovs = { datapath: h.ovs.datapath ?? 'auto', ...(h.ovs.db !== undefined ? { db: h.ovs.db } : {}) };

@@ -211,12 +211,26 @@ export const networkSchema = obj(
   'Underlay network joining hosts (a bridge in its own namespace)',
 );
 
+/** A fixed unicast MAC address (guests' NICs, hosts' underlay addresses). */
+function unicastMac() {
+  return z
+    .string({ error: (iss) => `${show(iss.input)} is not a MAC address; use e.g. 02:00:00:00:00:01 (quote it)` })
+    .superRefine((v, ctx) => {
+      if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not a MAC address; use six hex pairs like 02:00:00:00:00:01` });
+      else if (parseInt(v.slice(0, 2), 16) & 1) ctx.addIssue({ code: 'custom', message: `${show(v)} is a multicast MAC; use a unicast one (first byte even), e.g. 02:00:00:00:00:01` });
+    })
+    .meta({ pattern: UNICAST_MAC_PATTERN });
+}
+
 export const hostInterfaceSchema = obj({
   network: nameSchema.optional().meta({ description: 'Network name; default: the only network' }),
   ipv4: cidr('ipv4').optional(),
   ipv6: cidr('ipv6').optional(),
   mtu: mtu.optional(),
   ifname: ifname.optional().meta({ description: 'Interface name in the host; default: the network name' }),
+  mac: unicastMac()
+    .optional()
+    .meta({ description: "Fixed MAC of the device holding the host's address on this network: its NIC, or br-underlay on OVS's userspace datapath (frames written by hand can be sent to it)" }),
   impair: impairSchema.optional(),
   ...topo.linkTuningFields,
 });
@@ -284,14 +298,7 @@ export const guestSchema = obj(
     addresses: z.array(cidr()).optional(),
     mtu: mtu.optional(),
     ifname: ifname.optional(),
-    mac: z
-      .string({ error: (iss) => `${show(iss.input)} is not a MAC address; use e.g. 02:00:00:00:00:01 (quote it)` })
-      .superRefine((v, ctx) => {
-        if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not a MAC address; use six hex pairs like 02:00:00:00:00:01` });
-        else if (parseInt(v.slice(0, 2), 16) & 1) ctx.addIssue({ code: 'custom', message: `${show(v)} is a multicast MAC; use a unicast one (first byte even), e.g. 02:00:00:00:00:01` });
-      })
-      .meta({ pattern: UNICAST_MAC_PATTERN })
-      .optional(),
+    mac: unicastMac().optional(),
     offload: obj({ tx: bool('offload.tx').optional(), tso: bool('offload.tso').optional(), gso: bool('offload.gso').optional(), gro: bool('offload.gro').optional() }).optional(),
     routes: z.array(routeSchema).optional(),
     impair: impairSchema.optional(),

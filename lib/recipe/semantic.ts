@@ -188,6 +188,8 @@ export function analyze(r: RawRecipe, loc: Locator, opts: { inSteps?: boolean; a
   });
   hosts.forEach((h, hi) =>
     (h.interfaces ?? []).forEach((f, fi) => {
+      if (f.mac !== undefined && h.ssh !== undefined)
+        err(['hosts', hi, 'interfaces', fi, 'mac'], `host "${h.name}" is an SSH host and this interface is its real NIC; geneve-lab does not change its MAC — remove mac (write frames to the machine's own MAC)`);
       if (!f.impair) return;
       impairRules(f.impair, ['hosts', hi, 'interfaces', fi, 'impair']);
       if (h.ssh !== undefined) err(['hosts', hi, 'interfaces', fi, 'impair'], `host "${h.name}" is an SSH host and this interface is its real NIC; geneve-lab impairs only links it created — impair a guest instead`);

@@ -242,3 +242,39 @@ privTest('capture with at_least 0 and forbid asserts an absence on the wire: not
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
   t.deepEqual(rootLinks(), rootBefore);
 }, OVS);
+
+privTest('a host interface\'s fixed mac: on the NIC (kernel stack) or br-underlay (userspace datapath); a hand-made Geneve frame sent to it is decapsulated by OVS and judged by the flow program', (t) => {
+  const s = scenarioLab(t, 'sm');
+  const geneve = (option: string) =>
+    `020000000012 020000000011 0800 4500 0056 0001 4000 4011 b67e c000020b c000020c c000 17c1 0042 0000 0200 6558 00000500 0102 0501 ${option} 020000000002 020000000001 0806 0001 0800 0604 0001 020000000001 cb007101 000000000000 cb007102`;
+  const file = s.write('mac.yaml', twoOvsHosts(`  - checks:
+      - { name: send-cafe, inject: { on: box-1, frame: "${geneve('0000cafe')}" } }
+      - { name: cafe-delivered, counter: { on: sw2, ovs_port: right, field: tx_packets, equals: 1, during: send-cafe } }
+  - checks:
+      - { name: send-beef, inject: { on: box-1, frame: "${geneve('0000beef')}" } }
+      - { name: beef-dropped, counter: { on: sw2, ovs_port: right, field: tx_packets, equals: 0, during: send-beef } }
+`).replace('{ name: box-2, interfaces: [{ ipv4: 192.0.2.12/24 }] }', '{ name: box-2, interfaces: [{ ipv4: 192.0.2.12/24, mac: "02:00:00:00:00:12" }] }')
+    .replace('  - { name: sw2, host: box-2, kind: ovs }', `  - name: sw2
+    host: box-2
+    kind: ovs
+    tlv_map: [{ class: 0x0102, type: 0x05, len: 4, field: tun_metadata0 }]
+    flows: ["priority=100,in_port=tun0,tun_metadata0=0xcafe,actions=output:right", "priority=50,in_port=tun0,actions=drop", "priority=0,actions=NORMAL"]`)
+    .replace('{ name: base, ping: { from: left, to: right, count: 1 } }', '{ name: base, state: { on: box-2, ip: [link, show, dev, br-underlay], expect: { address: "02:00:00:00:00:12" } } }'));
+  const r = s.json('run', file);
+  t.is(r.code, 0, `${r.out}\n${show(r.results)}`);
+  for (const n of ['base', 'send-cafe', 'cafe-delivered', 'send-beef', 'beef-dropped']) t.is(r.byName[n]?.status, 'passed', `${n}\n${show(r.results)}`);
+
+  // Without OVS the NIC itself holds the address, and the MAC.
+  const plain = s.write('plain.yaml', `lab: LAB
+hosts:
+  - { name: box-1, interfaces: [{ ipv4: 192.0.2.11/24 }] }
+  - { name: box-2, interfaces: [{ ipv4: 192.0.2.12/24, mac: "02:00:00:00:00:12" }] }
+checks:
+  - { name: nic, state: { on: box-2, ip: [link, show, dev, underlay], expect: { address: "02:00:00:00:00:12" } } }
+  - { name: reach, ping: { from: box-1, to: box-2, count: 1 } }
+`);
+  const p = s.json('run', plain);
+  t.is(p.code, 0, `${p.out}\n${show(p.results)}`);
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+  t.deepEqual(rootLinks(), rootBefore);
+}, OVS);

@@ -112,3 +112,19 @@ test('devices that only carry frames get no IPv6 of their own (no RS/MLD/DAD fro
   t.true(q2.devices.includes('gl-p2-box-2/sw2'));
   t.true(q2.devices.includes('gl-p2-box-1/left') && q2.devices.includes('gl-p2-box-2/right'), 'guest ports on OVS');
 });
+
+test('a host interface\'s fixed mac goes to the device holding its address: the NIC, or br-underlay (other_config:hwaddr) on the userspace datapath', (t) => {
+  const text = (lab: string) => twoHostRecipe(lab).replace('[{ ipv4: 192.0.2.12/24, ipv6: "2001:db8::12/64" }]', '[{ ipv4: 192.0.2.12/24, ipv6: "2001:db8::12/64", mac: "02:00:00:00:00:AB" }]');
+  const kernel = planLab(loadRecipeText(text('m1'), 'm1.yaml').lab).steps;
+  const nic = kernel.find((s) => s.op.op === 'link.add' && s.op.ns === 'gl-m1-box-2' && s.op.link.name === 'underlay');
+  t.like(nic?.op, { link: { kind: 'veth', mac: '02:00:00:00:00:ab' } });
+  const other = kernel.find((s) => s.op.op === 'link.add' && s.op.ns === 'gl-m1-box-1' && s.op.link.name === 'underlay');
+  t.is((other?.op as { link: { mac?: string } }).link.mac, undefined, 'only the interface that asks for one');
+
+  const ovsText = text('m2').replace('{ name: sw1, host: box-1 }', '{ name: sw1, host: box-1, kind: ovs }').replace('{ name: sw2, host: box-2 }', '{ name: sw2, host: box-2, kind: ovs }').replace('type: vxlan', 'type: geneve');
+  const user = planLab(loadRecipeText(ovsText, 'm2.yaml').lab, { autoDatapath: 'netdev' }).steps;
+  const nic2 = user.find((s) => s.op.op === 'link.add' && s.op.ns === 'gl-m2-box-2' && s.op.link.name === 'underlay');
+  t.is((nic2?.op as { link: { mac?: string } }).link.mac, undefined, 'the NIC is only a port of br-underlay');
+  const br = user.find((s) => s.op.op === 'ovs.cmds' && s.op.ns === 'gl-m2-box-2' && JSON.stringify(s.op.cmds).includes('add-br","br-underlay'));
+  t.true(JSON.stringify(br?.op).includes('"other_config:hwaddr=02:00:00:00:00:ab"'), JSON.stringify(br?.op));
+});

@@ -55,6 +55,8 @@ const cases: [string, string, string, RegExp][] = [
   ['lab name too long', baseRecipe().replace('lab: t', 'lab: a-very-long-lab-name-indeed'), 'lab', /at most 20/],
   ['datapath on a bridge', baseRecipe().replace('{ name: sw1, host: box-1 }', '{ name: sw1, host: box-1, datapath: netdev }'), 'switches[0].datapath', /OVS switches only/],
   ['multicast MAC', baseRecipe().replace('{ name: left, switch: sw1,', '{ name: left, switch: sw1, mac: "01:00:5e:00:00:01",'), 'guests[0].mac', /multicast MAC; use a unicast one/],
+  ['multicast MAC on a host interface', baseRecipe().replace('[{ ipv4: 192.0.2.12/24,', '[{ mac: "03:00:00:00:00:01", ipv4: 192.0.2.12/24,'), 'hosts[1].interfaces[0].mac', /multicast MAC; use a unicast one/],
+  ['MAC of an SSH host\'s real NIC', baseRecipe().replace('  - name: box-1\n', '  - name: box-1\n    ssh: root@198.51.100.6\n').replace('  - name: box-2\n', '  - name: box-2\n    ssh: root@198.51.100.7\n').replace('[{ ipv4: 192.0.2.12/24,', '[{ mac: "02:00:00:00:00:12", ipv4: 192.0.2.12/24,'), 'hosts[1].interfaces[0].mac', /host "box-2" is an SSH host and this interface is its real NIC; geneve-lab does not change its MAC/],
 ];
 
 for (const [title, text, path, re] of cases) {
