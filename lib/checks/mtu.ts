@@ -8,7 +8,7 @@
  * The search is pure (a `Prober` is passed in) so it is tested without a network.
  */
 import { inNetns } from '../exec/executor.js';
-import { encapOverhead, type Family, type Lab, type MtuCheck } from '../model/types.js';
+import { encapOverhead, type Family, type Lab, type MtuCheck, type MtuRefusal } from '../model/types.js';
 import { tunnelUnderlayMtu } from '../model/topology.js';
 import { assert as assertion, type Assertion } from './expect.js';
 import type { CheckContext, Endpoint } from './context.js';
@@ -141,18 +141,31 @@ export function describeRefusal(o: Extract<ProbeOutcome, { passed: false }>): st
 
 export type Verdict = { ok: true } | { ok: false; message: string };
 
-export function mtuVerdict(expected: { mtu: number; source: string }, s: MtuSearch): Verdict {
+/** The probe signals each `refused:` expectation accepts, and how they are said in messages. */
+const REFUSALS: Record<MtuRefusal, { signals: Extract<ProbeOutcome, { passed: false }>['signal'][]; said: string }> = {
+  signalled: { signals: ['local-mtu', 'icmp-too-big'], said: 'an ICMP too-big or the sender\'s own "message too long"' },
+  icmp: { signals: ['icmp-too-big'], said: 'an ICMP too-big from the path' },
+  local: { signals: ['local-mtu'], said: 'the sender\'s own "message too long"' },
+  silent: { signals: ['local-drop', 'vanished'], said: 'a silent drop (a PMTU black hole)' },
+};
+
+export function mtuVerdict(expected: { mtu: number; source: string }, s: MtuSearch, refusal: MtuRefusal = 'signalled'): Verdict {
   const E = expected.mtu;
   const next = s.refused ? `DF packets of ${s.refused.mtu} B ${describeRefusal(s.refused.outcome)}` : `nothing was refused up to ${s.pathMtu} B`;
   if (s.pathMtu !== E) {
-    const hole = s.blackHole ? ' — a PMTU black hole: senders are never told to send smaller packets' : '';
+    const hole = s.blackHole && refusal !== 'silent' ? ' — a PMTU black hole: senders are never told to send smaller packets' : '';
     return { ok: false, message: `expected path MTU ${E} (${expected.source}), found ${s.pathMtu}: ${next}${hole}` };
   }
-  if (s.blackHole)
+  if (refusal === 'signalled' && s.blackHole)
     return {
       ok: false,
       message: `path MTU is ${E} as expected, but ${next}: a PMTU black hole (a sender whose MTU is larger than ${E} loses big packets silently)`,
     };
+  // Nothing refused up to the cap (a path as wide as it can be) is fine unless a kind of refusal was asked for.
+  if (refusal === 'signalled') return { ok: true };
+  const want = REFUSALS[refusal];
+  if (!s.refused || !want.signals.includes(s.refused.outcome.signal))
+    return { ok: false, message: `path MTU is ${E} as expected, but ${next}; expected (refused: ${refusal}) ${want.said}` };
   return { ok: true };
 }
 
@@ -269,12 +282,13 @@ export function senderMtuVerdict(from: string, pathMtu: number, sender: SenderVi
  * The check's assertions, each with what was looked at and observed next to expected (the same
  * shape every check kind reports, lib/checks/expect.ts).
  */
-export function mtuAssertions(expected: { mtu: number; source: string }, s: MtuSearch, sender: SenderView | undefined): Assertion[] {
+export function mtuAssertions(expected: { mtu: number; source: string }, s: MtuSearch, sender: SenderView | undefined, refusal: MtuRefusal = 'signalled'): Assertion[] {
   const out: Assertion[] = [assertion(`path MTU (DF ping search, expected from ${expected.source})`, expected.mtu, s.pathMtu)];
+  const want = REFUSALS[refusal];
   if (s.refused) {
-    const a = assertion(`how DF packets of ${s.refused.mtu} B are refused`, { one_of: ['local-mtu', 'icmp-too-big'] }, s.refused.outcome.signal);
-    out.push({ ...a, expected: 'an ICMP too-big or the sender\'s own "message too long"' });
-  }
+    const a = assertion(`how DF packets of ${s.refused.mtu} B are refused`, { one_of: want.signals }, s.refused.outcome.signal);
+    out.push({ ...a, expected: want.said });
+  } else if (refusal !== 'signalled') out.push({ field: `how DF packets above ${s.pathMtu} B are refused`, expected: want.said, observed: 'nothing was refused', ok: false });
   if (sender && sender.mtu > s.pathMtu) {
     const a = assertion(`PMTU exception of the sender (${sender.subject}; its MTU on ${sender.ifname} is ${sender.mtu})`, s.pathMtu, sender.pmtuException);
     out.push(a);
@@ -321,10 +335,12 @@ export async function runMtu(check: MtuCheck, ctx: CheckContext): Promise<CheckR
     if (e instanceof MtuProbeError) return error(`cannot probe the path MTU from "${check.from}" to ${address}: ${e.message}`);
     throw e;
   }
-  let v = mtuVerdict(expected, s);
+  const refusal = check.refused ?? 'signalled';
+  let v = mtuVerdict(expected, s, refusal);
   const figures: Record<string, string | number | boolean> = { path_mtu: s.pathMtu, expected_mtu: expected.mtu, probes: s.probes.length };
   let sender: SenderView | undefined;
-  if (v.ok) {
+  // A black hole asserted on purpose leaves the sender unable to learn anything: no sender verdict.
+  if (v.ok && refusal !== 'silent') {
     sender = await onLinkSenderMtu(ep, address, check.family);
     if (sender) figures.sender_mtu = sender.mtu;
     if (sender?.pmtuException !== undefined) figures.pmtu_exception = sender.pmtuException;
@@ -339,6 +355,6 @@ export async function runMtu(check: MtuCheck, ctx: CheckContext): Promise<CheckR
     figures,
     durationMs: Date.now() - started,
     raw: rawLog.join('\n'),
-    details: { expected, search: s, assertions: mtuAssertions(expected, s, sender) },
+    details: { expected, search: s, assertions: mtuAssertions(expected, s, sender, refusal) },
   };
 }

@@ -256,6 +256,14 @@ export interface IperfCheck {
   minRatio?: number;
 }
 
+/**
+ * How the path must refuse DF packets one byte above the path MTU: `signalled` (default) — an
+ * ICMP too-big or the sender's own "message too long", anything else is a PMTU black hole;
+ * `icmp` — an ICMP too-big from the path (a router or a tunnel device); `local` — the sender's
+ * kernel; `silent` — the black hole itself is what the scenario asserts.
+ */
+export type MtuRefusal = 'signalled' | 'icmp' | 'local' | 'silent';
+
 export interface MtuCheck {
   kind: 'mtu';
   name: string;
@@ -263,6 +271,8 @@ export interface MtuCheck {
   to: string;
   family: Family;
   expectMtu?: number;
+  /** Default `signalled`. */
+  refused?: MtuRefusal;
 }
 
 export interface CaptureCheck {

@@ -224,6 +224,7 @@ export function resolveLab(r: RawRecipe, a: Analysis, loc: Locator, source: stri
         const b = c.mtu!;
         const chk: Check = { kind: 'mtu', name: pr.name, from: pr.from, to: pr.to, family: pr.family };
         if (b.expect !== undefined) chk.expectMtu = b.expect;
+        if (b.refused !== undefined) chk.refused = b.refused;
         return chk;
       }
       case 'impair': {

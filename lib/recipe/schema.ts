@@ -425,6 +425,9 @@ export const mtuCheckSchema = obj({
   to: target,
   family: family.optional(),
   expect: mtu.optional(),
+  refused: oneOf(['signalled', 'icmp', 'local', 'silent'], 'refusal')
+    .optional()
+    .meta({ description: 'How DF packets one byte above the path MTU must be refused: signalled (default: an ICMP too-big or the sender\'s own EMSGSIZE), icmp, local, or silent (assert a PMTU black hole)' }),
 });
 
 export const captureSchema = obj({

@@ -8,7 +8,7 @@
  * `nft -j list ruleset`, /proc/sys in the router), and nothing is left behind or changed outside.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { privTest } from '../../support/priv.js';
 import { NOTHING_LEFT, OVS_TOOLS, leftovers, recipeCopy, rootLinks, runJson, type RecipeCopy } from '../ovs-recipes/support.js';
@@ -164,3 +164,26 @@ privTest('OVS ends across a routed underlay (userspace datapath): the tunnels wo
   t.regex(r.checks['pmtu-v4']!.message!, /^path MTU is 3950 as expected, but DF packets of 3951 B vanish without an ICMP error: a PMTU black hole/);
   t.deepEqual(leftovers(c), NOTHING_LEFT);
 }, { tools: [...OVS_TOOLS.tools, 'ping'] });
+
+privTest('refused: a scenario asserts how the path refuses big DF packets — the black hole of pmtu-blackhole passes as refused: silent and fails as refused: icmp, naming what it saw', async (t) => {
+  const c = recipeCopy(t, 'pmtu-blackhole.yaml');
+  up(t, c, 'netlink');
+  const variant = (refusal: string) => {
+    const file = c.file.replace(/\.yaml$/, `-${refusal}.yaml`);
+    writeFileSync(file, readFileSync(c.file, 'utf8').replace(/(mtu: \{ from: left6?, to: right6?, expect: \d+) \}/g, `$1, refused: ${refusal} }`));
+    const r = c.g(['check', '--json', file]);
+    return { code: r.code, byName: Object.fromEntries((JSON.parse(r.stdout).checks as any[]).map((x) => [x.name, x])), out: r.stdout + r.stderr };
+  };
+  const silent = variant('silent');
+  t.is(silent.code, 0, silent.out);
+  for (const [n, mtu] of [['pmtu-v4', 3950], ['pmtu-v6', 3930]] as const) {
+    t.is(silent.byName[n]?.status, 'passed', `${n}\n${silent.out}`);
+    t.like(silent.byName[n].figures, { path_mtu: mtu, black_hole: true, refused: `${mtu + 1} B: vanished` });
+  }
+  const icmp = variant('icmp');
+  t.is(icmp.code, 1, icmp.out);
+  t.is(icmp.byName['pmtu-v4']?.status, 'failed', icmp.out);
+  t.is(icmp.byName['pmtu-v4'].message, 'path MTU is 3950 as expected, but DF packets of 3951 B vanish without an ICMP error; expected (refused: icmp) an ICMP too-big from the path');
+  t.is(c.g(['down', c.lab]).code, 0);
+  t.deepEqual(leftovers(c), NOTHING_LEFT);
+}, TOOLS);

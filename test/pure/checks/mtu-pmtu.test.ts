@@ -66,3 +66,36 @@ test('assertions name what was looked at, expected next to observed — for the 
   const unlearned = mtuAssertions({ mtu: 3950, source: 'expect_mtu' }, ok, { ...learned, pmtuException: undefined } as never);
   t.deepEqual(unlearned.filter((x) => !x.ok).map((x) => [x.expected, x.observed]), [['3950', '(absent)']]);
 });
+
+test('refused: what the path must do one byte above the path MTU — signalled (default), icmp, local, or silent (a black hole asserted on purpose)', async (t) => {
+  const icmp = await searchPathMtu(behindRouter(1450, true), { family: 'ipv4', expectedMtu: 1450 });
+  const hole = await searchPathMtu(behindRouter(1450, false), { family: 'ipv4', expectedMtu: 1450 });
+  const local = await searchPathMtu(async (payload) => (payload + 28 <= 1450 ? { passed: true } : { passed: false, signal: 'local-mtu', mtu: 1450, detail: 'message too long, mtu=1450' }), { family: 'ipv4', expectedMtu: 1450 });
+  const E = { mtu: 1450, source: 'expect_mtu' };
+  const verdicts = Object.fromEntries(
+    (['signalled', 'icmp', 'local', 'silent'] as const).map((r) => [r, [icmp, local, hole].map((s) => mtuVerdict(E, s, r).ok)]),
+  );
+  // Columns: the path answers with an ICMP too-big, the sender refuses locally, the path drops silently.
+  t.deepEqual(verdicts, {
+    signalled: [true, true, false],
+    icmp: [true, false, false],
+    local: [false, true, false],
+    silent: [false, false, true],
+  });
+  const v = mtuVerdict(E, icmp, 'silent');
+  t.false(v.ok);
+  if (!v.ok) t.regex(v.message, /^path MTU is 1450 as expected, but DF packets of 1451 B are refused by the path \(Frag needed and DF set \(mtu = 1450\)\); expected \(refused: silent\) a silent drop \(a PMTU black hole\)$/);
+  // A wrong path MTU still fails whatever the refusal, without calling an asserted hole a fault.
+  const wrong = mtuVerdict({ mtu: 1500, source: 'x' }, hole, 'silent');
+  t.false(wrong.ok);
+  if (!wrong.ok) t.notRegex(wrong.message, /senders are never told/);
+  t.deepEqual(mtuAssertions(E, hole, undefined, 'silent').map((x) => [x.expected, x.observed, x.ok]), [
+    ['1450', '1450', true],
+    ['a silent drop (a PMTU black hole)', '"vanished"', true],
+  ]);
+  // Nothing refused up to the cap: fine by default, a failure when a kind of refusal is asked for.
+  const wide = await searchPathMtu(async () => ({ passed: true }), { family: 'ipv4', maxMtu: 1500 });
+  t.true(mtuVerdict({ mtu: 1500, source: 'x' }, wide).ok);
+  t.false(mtuVerdict({ mtu: 1500, source: 'x' }, wide, 'icmp').ok);
+  t.deepEqual(mtuAssertions({ mtu: 1500, source: 'x' }, wide, undefined, 'icmp').filter((x) => !x.ok).map((x) => x.observed), ['nothing was refused']);
+});
