@@ -12,6 +12,7 @@
  * The small API the scenario runner uses: `counterSnapshot(check, ctx)` reads every field of the
  * source now; `counterVerdict(check, before, after)` judges the delta of the check's field.
  */
+import { bridgeOfctlArgs } from '../model/ovs-program.js';
 import { createHash } from 'node:crypto';
 import { inNetns, shellQuote } from '../exec/executor.js';
 import type { CounterCheck, CounterSource } from '../model/look-checks.js';
@@ -180,7 +181,7 @@ export async function counterSnapshot(check: CounterCheck, ctx: CheckContext): P
     if (s.kind === 'ovs_port') {
       const ovs = ovsAccess(ctx, check.host);
       subject = `ovs-ofctl dump-ports ${s.bridge} ${s.port} (OVS of host "${check.host}")`;
-      r = await ovs.exec.run(inNetns(ovs.ns, ovs.ofctl(['dump-ports', s.bridge, s.port])), { timeoutMs: 10_000, env: ovs.env });
+      r = await ovs.exec.run(inNetns(ovs.ns, ovs.ofctl([...bridgeOfctlArgs(ctx.lab.switches, s.bridge), 'dump-ports', s.bridge, s.port])), { timeoutMs: 10_000, env: ovs.env });
     } else {
       const node = nodeAccess(ctx, check.on);
       subject = `${shellQuote(shown(sourceArgv(s)))}${node.ns ? ` in netns ${node.ns}` : ` on host "${node.host}"`}`;

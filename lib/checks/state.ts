@@ -7,6 +7,7 @@
  *     node's host, as text, with contains / not_contains / matches / count of lines matching.
  * Read-only is enforced on the words (allow-lists below), at validation time and again here.
  */
+import { ofctlVersionForArgs } from '../model/ovs-program.js';
 import { isDeepStrictEqual } from 'node:util';
 import { inNetns, shellQuote } from '../exec/executor.js';
 import type { StateCheck } from '../model/look-checks.js';
@@ -268,7 +269,7 @@ export async function observeState(check: StateCheck, ctx: CheckContext): Promis
     const q = check.query;
     const ovs = ovsAccess(ctx, check.host);
     const args = ovsStateArgs(ctx.lab, check.host, q.args);
-    const tool = q.program === 'appctl' ? ovs.appctl(args) : q.program === 'ofctl' ? ovs.ofctl(args) : ovs.vsctl(args);
+    const tool = q.program === 'appctl' ? ovs.appctl(args) : q.program === 'ofctl' ? ovs.ofctl([...ofctlVersionForArgs(ctx.lab.switches, args), ...args]) : ovs.vsctl(args);
     const argv = inNetns(ovs.ns, tool);
     const subject = `ovs-${q.program} ${shellQuote(args)} (OVS of host "${check.host}")`;
     const r = await ovs.exec.run(argv, { timeoutMs: 15_000, env: ovs.env });

@@ -3,6 +3,7 @@
  * up here as a call on the Engine, the check runner, the capture or the counter sampler. No UI
  * code lives here, and the UI holds none of this logic: it only renders the events on `bus`.
  */
+import { bridgeOfctlArgs } from '../model/ovs-program.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError, ExitCode, UsageError, describeFailure, type OpFailure, type RollbackReport } from '../errors.js';
@@ -281,7 +282,7 @@ export class EngineController implements Controller {
       try {
         const bridges = this.lab.switches.filter((s) => s.host === host && s.kind === 'ovs').map((s) => s.ifname);
         const runDir = ovsRunDir(join(this.engine.store.dir, 'run'), this.lab.name, host);
-        const all = await readOvsPortCounters(this.engine.exec, ts[0]!.ns, ovsEnv(runDir), bridges);
+        const all = await readOvsPortCounters(this.engine.exec, ts[0]!.ns, ovsEnv(runDir), bridges, (br) => bridgeOfctlArgs(this.lab.switches, br));
         counters.push(...all.filter((c) => names.has(c.ifname)));
       } catch (e) {
         errors.push(new Error(`host "${host}": ${(e as Error).message}`));

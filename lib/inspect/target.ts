@@ -3,6 +3,7 @@
  * namespace on this machine, or its SSH host. Pure: argv building only, so every rule is tested
  * in the pure tier; lib/inspect/spawn.ts runs what is built here with the terminal attached.
  */
+import { ofctlVersionForArgs } from '../model/ovs-program.js';
 import { UsageError } from '../errors.js';
 import { inNetns } from '../exec/executor.js';
 import type { Lab } from '../model/types.js';
@@ -106,7 +107,7 @@ export function ovsInvocation(lab: Lab, node: string, tool: string, args: readon
     tool === 'vsctl'
       ? ['ovs-vsctl', `--db=unix:${loc.dbSocket}`, ...args]
       : tool === 'ofctl'
-        ? ['ovs-ofctl', ...args]
+        ? ['ovs-ofctl', ...ofctlVersionForArgs(lab.switches, args), ...args]
         : ['ovs-appctl', ...(loc.vswitchdCtl ? ['-t', loc.vswitchdCtl] : []), ...(tool === 'dpctl' ? (args.length ? [`dpctl/${args[0]}`, ...args.slice(1)] : ['dpctl/show']) : args)];
   if (tool !== 'dpctl' && !args.length) throw new UsageError(`ovs-${tool} needs arguments, e.g. \`-- ${tool} ${tool === 'vsctl' ? 'show' : tool === 'ofctl' ? `dump-flows ${sw?.ifname ?? 'BRIDGE'}` : 'list-commands'}\``);
   // The tools find the bridges' management sockets (ovs-ofctl BRIDGE) through OVS_RUNDIR.

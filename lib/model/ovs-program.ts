@@ -41,7 +41,35 @@ export interface OvsProgram {
   meters: ProgramLine[];
 }
 
-/** `-O VERSION` for ovs-ofctl when the switch's program names one. */
+/**
+ * `-O VERSION` for every ovs-ofctl run against the switch (its program, scenario steps, checks,
+ * artifacts, the TUI, the toolbox): the version the program names (`openflow`), else — when the
+ * bridge does not accept OpenFlow 1.0, ovs-ofctl's default — the newest it accepts (ovs-ofctl
+ * could not even connect otherwise: "version negotiation failed"). Nothing when 1.0 is accepted.
+ */
 export function ofctlProtocolArgs(p: OvsProgram | undefined): string[] {
-  return p?.openflow ? ['-O', p.openflow] : [];
+  if (p?.openflow) return ['-O', p.openflow];
+  if (p?.protocols?.length && !p.protocols.includes('OpenFlow10')) return ['-O', [...p.protocols].sort().at(-1)!];
+  return [];
+}
+
+/** ofctlProtocolArgs of the OVS switch whose bridge is `bridge` (its device name) in `switches`; [] for any other bridge. */
+export function bridgeOfctlArgs(switches: readonly { ifname: string; kind: string; program?: OvsProgram }[], bridge: string): string[] {
+  const sw = switches.find((s) => s.kind === 'ovs' && s.ifname === bridge);
+  return ofctlProtocolArgs(sw?.program);
+}
+
+/**
+ * What to put before ovs-ofctl arguments written by a user (a state check, the toolbox): the
+ * version of the lab's switch whose bridge they name, unless they chose one themselves (-O).
+ */
+export function ofctlVersionForArgs(switches: readonly { ifname: string; kind: string; program?: OvsProgram }[], args: readonly string[]): string[] {
+  if (ofctlArgsChooseVersion(args)) return [];
+  const bridge = args.find((a) => switches.some((s) => s.kind === 'ovs' && s.ifname === a));
+  return bridge ? bridgeOfctlArgs(switches, bridge) : [];
+}
+
+/** Whether ovs-ofctl arguments already choose a protocol version (then nothing is added). */
+export function ofctlArgsChooseVersion(args: readonly string[]): boolean {
+  return args.some((a) => a === '-O' || a.startsWith('-O') || a === '--protocols' || a.startsWith('--protocols='));
 }

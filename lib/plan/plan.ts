@@ -20,6 +20,7 @@ import { tunnelUnderlayMtu, tunnelsOuterFirst } from '../model/topology.js';
 import { externalLinkParams, externalTunnelOp } from './external.js';
 import { endView, worstOptions } from '../model/tunnel-end.js';
 import { programCommands, tlvMapCommands } from './ovs-program.js';
+import { ofctlProtocolArgs } from '../model/ovs-program.js';
 import { ovnNamespaces, ovnUndo, planOvn } from './ovn.js';
 import { assertIpsecPlannable, ipsecUndo, planIpsecAwait, planIpsecEndAfter, planIpsecEndBefore, planIpsecHost } from './ipsec.js';
 import {
@@ -353,7 +354,7 @@ function planTunnel(ctx: Ctx, t: Tunnel, add: Add) {
       const route = markRoute(ctx, t, index as 0 | 1, h);
       if (route) add(`${subject} egress_pkt_mark route`, route, h.name);
       const flows = optionFlowArgs(lab, t, end, sw.ifname);
-      if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: flows.map((args) => ({ tool: 'ofctl', args })) }, h.name);
+      if (flows.length) add(`${subject} Geneve options`, { op: 'ovs.cmds', ns: h.ns, ...target, cmds: flows.map((args) => ({ tool: 'ofctl', args: [...ofctlProtocolArgs(sw.program), ...args] })) }, h.name);
       continue;
     }
     planIpsecEndBefore(ctx, lab, t, index as 0 | 1, h, add);

@@ -11,6 +11,7 @@ import type { ActionStep, GroupActionStep, ScenarioStep, SetTarget, OvsTool, Tun
 import { RESERVED_PORTS, resolveArgs, resolveFlowPorts, resolvePortName, switchPorts, type SwitchPorts } from '../ovs/port-names.js';
 import { underlayBridgeName } from '../plan/ovs.js';
 import { normalizeHex } from '../scenario/hex.js';
+import { ofctlArgsChooseVersion, ofctlProtocolArgs } from '../model/ovs-program.js';
 import { suggest, type Locator, type Path } from './locate.js';
 import { resolveLab } from './resolve.js';
 import type { RawRecipe, RawStep } from './schema.js';
@@ -140,6 +141,8 @@ export function resolveSteps(r: RawRecipe, sa: StepsAnalysis, lab: Lab, loc: Loc
             if (next === sw.name || next === sw.ifname) args[at + 1] = sw.ifname;
             else args.splice(at + 1, 0, sw.ifname);
           }
+          // The OpenFlow version the switch speaks, unless the step chose one (-O).
+          if (sw && !ofctlArgsChooseVersion(args)) args = [...ofctlProtocolArgs(sw.program), ...args];
         } else command = tool === 'vsctl' ? args.find((a) => !a.startsWith('-')) : args[0];
         const res = resolveArgs(args, ports);
         args = res.args;

@@ -5,6 +5,7 @@
  * view (bridges, OpenFlow flows per bridge, tunnel ports). Pcaps are already written there by
  * capture checks (their path is in the result's figures).
  */
+import { ofctlProtocolArgs } from '../model/ovs-program.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckResult } from '../checks/result.js';
@@ -103,11 +104,18 @@ export interface OvsInstanceRef {
   host: string;
   ns: string;
   runDir: string;
+  /** Per bridge, `-O VERSION` when its switch does not speak ovs-ofctl's default (lib/model/ovs-program.ts); absent when none needs it. */
+  ofctlArgs?: Record<string, string[]>;
 }
 
 /** Every host of the lab that runs its own OVS daemons (simulated hosts with an OVS switch or port). */
 export function ovsInstances(lab: Lab, runRoot = '/run/geneve-lab/run'): OvsInstanceRef[] {
-  return lab.hosts.filter((h) => h.placement.kind === 'netns' && hostUsesOvs(lab, h.name)).map((h) => ({ host: h.name, ns: h.ns, runDir: ovsRunDir(runRoot, lab.name, h.name) }));
+  return lab.hosts
+    .filter((h) => h.placement.kind === 'netns' && hostUsesOvs(lab, h.name))
+    .map((h) => {
+      const versions = lab.switches.filter((s) => s.host === h.name && s.kind === 'ovs' && ofctlProtocolArgs(s.program).length).map((s) => [s.ifname, ofctlProtocolArgs(s.program)] as const);
+      return { host: h.name, ns: h.ns, runDir: ovsRunDir(runRoot, lab.name, h.name), ...(versions.length ? { ofctlArgs: Object.fromEntries(versions) } : {}) };
+    });
 }
 
 /**
@@ -129,7 +137,7 @@ export async function ovsDumps(ex: Executor, o: OvsInstanceRef): Promise<[string
   const brs = await run([...vsctl, 'list-br']);
   if (!brs.ok) out.push(['bridges.txt', brs.text]);
   const bridges = brs.ok ? brs.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
-  for (const br of bridges) out.push([`flows-${safeFileName(br)}.txt`, (await run(['ovs-ofctl', '--timeout=5', 'dump-flows', br])).text]);
+  for (const br of bridges) out.push([`flows-${safeFileName(br)}.txt`, (await run(['ovs-ofctl', '--timeout=5', ...(o.ofctlArgs?.[br] ?? []), 'dump-flows', br])).text]);
   out.push(['tnl-ports.txt', (await run(['ovs-appctl', '--timeout=5', '-t', p.vswitchdCtl, 'tnl/ports/show'])).text]);
   // The userspace datapath resolves a tunnel's next hop from its own neighbour cache (learned
   // from ARP/ND on the underlay bridge): an address missing there is a tunnel that sends nothing.

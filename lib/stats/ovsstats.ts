@@ -73,10 +73,10 @@ export function ofctlPortCounters(text: string, bridge: string, ns: string): Lin
 }
 
 /** Every port of `bridges` of one OVS instance (its run directory in `env`, its host namespace `ns`). */
-export async function readOvsPortCounters(exec: Executor, ns: string, env: Record<string, string>, bridges: readonly string[]): Promise<LinkCounters[]> {
+export async function readOvsPortCounters(exec: Executor, ns: string, env: Record<string, string>, bridges: readonly string[], ofctlArgs: (bridge: string) => string[] = () => []): Promise<LinkCounters[]> {
   const out: LinkCounters[] = [];
   for (const br of bridges) {
-    const argv = inNetns(ns || undefined, ['ovs-ofctl', '--names', '--timeout=3', 'dump-ports', br]);
+    const argv = inNetns(ns || undefined, ['ovs-ofctl', '--names', '--timeout=3', ...ofctlArgs(br), 'dump-ports', br]);
     const r = await exec.run(argv, { timeoutMs: 5000, env });
     if (r.exitCode !== 0) throw new Error(`reading OVS port counters failed: ${r.stderr.trim() || `exit ${r.exitCode}`} (${argv.join(' ')})`);
     out.push(...ofctlPortCounters(r.stdout, br, ns));

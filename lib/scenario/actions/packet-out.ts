@@ -6,6 +6,7 @@
 import type { CheckResult } from '../../checks/result.js';
 import { shellQuote } from '../../exec/executor.js';
 import type { PacketOutStep } from '../../model/scenario.js';
+import { bridgeOfctlArgs } from '../../model/ovs-program.js';
 import type { ScenarioContext } from '../context.js';
 import { commandRaw, tail } from './exec.js';
 
@@ -16,7 +17,8 @@ export function packetOutWhat(s: PacketOutStep): string {
 export async function runPacketOut(s: PacketOutStep, ctx: ScenarioContext): Promise<CheckResult> {
   const started = Date.now();
   const ovs = ctx.ovs(s.host);
-  const argv = ovs.argv('ofctl', ['packet-out', s.bridge, s.inPort, s.actions, s.packet]);
+  const version = bridgeOfctlArgs(ctx.lab.switches, s.bridge);
+  const argv = ovs.argv('ofctl', [...version, 'packet-out', s.bridge, s.inPort, s.actions, s.packet]);
   const r = await ovs.exec.run(argv, { env: ovs.env, timeoutMs: 30_000 });
   const base = { name: s.name, kind: s.kind, what: packetOutWhat(s), durationMs: Date.now() - started, raw: commandRaw(argv, r), figures: { bytes: s.packet.length / 2 } };
   if (r.exitCode === 0) return { ...base, status: 'passed' };

@@ -237,3 +237,33 @@ checks:
   t.is(c.g(['down', c.lab]).code, 0);
   t.deepEqual(leftovers(c), NOTHING_LEFT);
 }, { tools: [...OVS_TOOLS.tools, 'ethtool'] });
+
+privTest('a switch that accepts only OpenFlow 1.3/1.4 (protocols, no openflow): program, checks, steps, packet_out, artifacts and the toolbox all reach it (-O)', (t) => {
+  const c = adHoc(
+    t,
+    (lab) =>
+      TWO_HOSTS(lab, 'options: [{ class: 0x0102, type: 0x05, data: "00000007" }]', `, protocols: [OpenFlow13, OpenFlow14], tlv_map: [{ class: 0x0103, type: 1, len: 4, field: tun_metadata0 }]`) +
+      `checks:
+  - { name: ping, ping: { from: left, to: right, count: 3 } }
+  - { name: port, counter: { on: sw1, ovs_port: left, field: rx_packets, min: 3, during: ping } }
+  - { name: flows, state: { on: sw1, ovs: [ofctl, dump-flows, sw1], contains: "OF1.4" } }
+steps:
+  - { name: add, ovs: { on: sw1, ofctl: [add-flow, "priority=7,in_port=left,actions=NORMAL"] } }
+  - { name: dump, ovs: { on: sw1, ofctl: [dump-flows], stdout: { contains: "priority=7" } } }
+  - { name: po, packet_out: { switch: sw1, in_port: LOCAL, packet: "ffffffffffff 020000000099 0806 0001 0800 0604 0001 020000000099 cb007163 000000000000 cb007164", actions: "output:tun0" } }
+  - { name: still, ping: { from: left, to: right, count: 1 } }
+`,
+  );
+  const r = c.g(['run', '--json', c.file]);
+  const checks = Object.fromEntries((JSON.parse(r.stdout).checks as { name: string; status: string }[]).map((x) => [x.name, x.status]));
+  t.is(r.code, 0, r.stdout + r.stderr);
+  for (const n of ['ping', 'port', 'flows', 'add', 'dump', 'po', 'still', 'vswitchd-log h1']) t.is(checks[n], 'passed', `${n}: ${r.stdout}`);
+  // The toolbox: `geneve-lab ovs LAB sw1 -- ofctl dump-flows sw1` speaks the switch's version too.
+  const up = c.g(['up', '--no-checks', c.file]);
+  t.is(up.code, 0, up.stdout + up.stderr);
+  const box = c.g(['ovs', c.lab, 'sw1', '--', 'ofctl', 'dump-flows', 'sw1']);
+  t.is(box.code, 0, box.stdout + box.stderr);
+  t.regex(box.stdout, /OFPST_FLOW reply \(OF1\.4\)/);
+  t.is(c.g(['down', c.lab]).code, 0);
+  t.deepEqual(leftovers(c), NOTHING_LEFT);
+}, OVS_TOOLS);

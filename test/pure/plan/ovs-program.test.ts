@@ -10,6 +10,7 @@ import { renderShell } from '../../../lib/backends/iproute2/render.js';
 import { endView } from '../../../lib/model/tunnel-end.js';
 import { tunnelPortFromModel } from '../../../lib/ovs/from-model.js';
 import { decodeOptionsFor } from '../../../lib/checks/capture.js';
+import { bridgeOfctlArgs, ofctlProtocolArgs, ofctlVersionForArgs } from '../../../lib/model/ovs-program.js';
 
 const HOSTS = `hosts:
   - { name: box-1, interfaces: [{ ipv4: 192.0.2.11/24 }] }
@@ -173,4 +174,34 @@ test('captures decode each end\'s own UDP port too (a port mismatch is still see
   const lab = load(recipe('', 'dstport: 7000, ends: { sw2: { dstport: 7001 } }'));
   const d = decodeOptionsFor({ lab } as Parameters<typeof decodeOptionsFor>[0], {});
   t.deepEqual([...(d.genevePorts ?? [])].sort(), [6081, 7000, 7001]);
+});
+
+test('a switch that does not accept OpenFlow 1.0 gets -O on every ovs-ofctl the lab runs against it: program, option flows, steps, packet_out, checks, toolbox', (t) => {
+  // The version rules: the one named, else the newest accepted when 1.0 is not, else none.
+  t.deepEqual(ofctlProtocolArgs({ openflow: 'OpenFlow13', protocols: ['OpenFlow10', 'OpenFlow13'], tlvMap: [], groups: [], meters: [] }), ['-O', 'OpenFlow13']);
+  t.deepEqual(ofctlProtocolArgs({ protocols: ['OpenFlow14', 'OpenFlow13'], tlvMap: [], groups: [], meters: [] }), ['-O', 'OpenFlow14']);
+  t.deepEqual(ofctlProtocolArgs({ protocols: ['OpenFlow10', 'OpenFlow13'], tlvMap: [], groups: [], meters: [] }), []);
+  t.deepEqual(ofctlProtocolArgs(undefined), []);
+
+  const text = recipe('protocols: [OpenFlow13], tlv_map: [{ class: 0x0102, type: 5, len: 4, field: tun_metadata0 }], flows: ["priority=10,actions=NORMAL"]', 'options: [{ class: 0x0102, type: 0x80, data: "00000001" }]', 'ovs');
+  const lab = load(text.replace('flows: ["priority=10,actions=NORMAL"]', 'openflow: OpenFlow13'));
+  const p = planLab(lab, { runRoot: '/run/gl', autoDatapath: 'netdev' });
+  const ofctl = p.steps.filter((s) => s.host === 'box-1' && s.op.op === 'ovs.cmds').flatMap((s) => cmdsOf(s)).filter((c) => c.tool === 'ofctl');
+  t.true(ofctl.length >= 2, JSON.stringify(ofctl));
+  for (const c of ofctl) t.deepEqual(c.args.slice(0, 2), ['-O', 'OpenFlow13'], JSON.stringify(c.args));
+
+  // Steps: an ofctl step gets the switch's version unless it says one; packet_out's comes at run time.
+  const withSteps = load(`${text}steps:
+  - { name: dump, ovs: { on: sw1, ofctl: [dump-flows] } }
+  - { name: own, ovs: { on: sw1, ofctl: [-O, OpenFlow13, dump-ports] } }
+  - { name: other, ovs: { on: sw2, ofctl: [dump-flows] } }
+`);
+  const byName = (n: string) => withSteps.steps!.find((s) => s.name === n) as { args: string[] };
+  t.deepEqual(byName('dump').args, ['-O', 'OpenFlow13', 'dump-flows', 'sw1']);
+  t.deepEqual(byName('own').args, ['-O', 'OpenFlow13', 'dump-ports', 'sw1'], 'not twice');
+  t.deepEqual(byName('other').args, ['dump-flows', 'sw2'], 'a switch that speaks 1.0 gets nothing');
+  t.deepEqual(bridgeOfctlArgs(withSteps.switches, 'sw1'), ['-O', 'OpenFlow13']);
+  t.deepEqual(ofctlVersionForArgs(withSteps.switches, ['dump-flows', 'sw1', 'in_port=1']), ['-O', 'OpenFlow13']);
+  t.deepEqual(ofctlVersionForArgs(withSteps.switches, ['-O', 'OpenFlow15', 'dump-flows', 'sw1']), []);
+  t.deepEqual(ofctlVersionForArgs(withSteps.switches, ['dump-flows', 'br-underlay']), []);
 });
