@@ -5,6 +5,9 @@
  *   - link:     a kernel link's stats64 (`ip -s -s -j link show dev DEV`): rx_frame_errors, tx_packets…
  *   - ovs_port: an OVS port's live counters (`ovs-ofctl dump-ports BRIDGE PORT`), never the 5-s
  *               OVSDB statistics column
+ *   - ovs_flow: the n_packets/n_bytes of the OpenFlow flows that match a specification
+ *               (`ovs-ofctl dump-flows BRIDGE MATCH`: every flow whose match includes those fields),
+ *               only those with its priority when it gives one (ovs-ofctl cannot filter on it), summed
  *   - tc:       hits of the tc filters on a device (their actions' statistics)
  *   - nft:      a counter rule geneve-lab installed at `up` in its own table (lib/plan/nft.ts)
  * A counter the source does not export (or prints as "?") is an error, never a zero.
@@ -142,12 +145,39 @@ export function nftMatchProblem(match: string): string | undefined {
   return undefined;
 }
 
+/** A flow specification of an ovs_flow counter: its priority (ovs-ofctl dump-flows takes none) and the rest. */
+export function flowSpec(match: string): { priority?: number; rest: string } {
+  const parts = match.split(',').map((x) => x.trim()).filter(Boolean);
+  const pr = parts.find((x) => /^priority=/.test(x));
+  return { ...(pr ? { priority: Number(pr.slice('priority='.length)) } : {}), rest: parts.filter((x) => x !== pr).join(',') };
+}
+
+/**
+ * `ovs-ofctl dump-flows BR MATCH`: n_packets and n_bytes summed over the flows printed — only
+ * those at `priority` when given (ovs-ofctl omits priority=32768, the default) — and how many
+ * there were; undefined when none.
+ */
+export function parseOfctlFlowCounters(text: string, priority?: number): Record<string, number> | undefined {
+  let flows = 0;
+  const out = { n_packets: 0, n_bytes: 0 };
+  for (const line of text.split('\n')) {
+    const p = /\bn_packets=(\d+)/.exec(line);
+    const b = /\bn_bytes=(\d+)/.exec(line);
+    if (!p || !b) continue;
+    if (priority !== undefined && Number(/\bpriority=(\d+)/.exec(line)?.[1] ?? 32768) !== priority) continue;
+    flows++;
+    out.n_packets += Number(p[1]);
+    out.n_bytes += Number(b[1]);
+  }
+  return flows ? { ...out, flows } : undefined;
+}
+
 // ---------------------------------------------------------------- reading
 
 export function counterWhat(check: CounterCheck): string {
   const s = check.source;
   const src =
-    s.kind === 'link' ? `link ${s.dev}` : s.kind === 'ovs_port' ? `OVS port ${s.port} of ${s.bridge}` : s.kind === 'tc' ? `tc ${s.direction} filters of ${s.dev}${s.pref !== undefined ? ` pref ${s.pref}` : ''}` : `nft "${s.match}" (${s.hook})`;
+    s.kind === 'link' ? `link ${s.dev}` : s.kind === 'ovs_port' ? `OVS port ${s.port} of ${s.bridge}` : s.kind === 'ovs_flow' ? `flow "${s.match}" of ${s.bridge}` : s.kind === 'tc' ? `tc ${s.direction} filters of ${s.dev}${s.pref !== undefined ? ` pref ${s.pref}` : ''}` : `nft "${s.match}" (${s.hook})`;
   const m = showMatcher(check.delta);
   const window = check.during ? ` during "${check.during}"` : check.since ? ` since step "${check.since}"` : '';
   return `counter ${check.field} of ${src} on ${check.on}${window}: delta ${m}`;
@@ -168,6 +198,10 @@ function sourceArgv(s: CounterSource): string[] {
       return [...NFT, '-j', 'list', 'chain', s.family, s.table, s.chain];
     case 'ovs_port':
       return ['ovs-ofctl', 'dump-ports', s.bridge, s.port];
+    case 'ovs_flow': {
+      const rest = flowSpec(s.match).rest;
+      return ['ovs-ofctl', 'dump-flows', s.bridge, ...(rest ? [rest] : [])];
+    }
   }
 }
 
@@ -178,10 +212,18 @@ export async function counterSnapshot(check: CounterCheck, ctx: CheckContext): P
   let subject = `${shellQuote(shown(sourceArgv(s)))} on ${check.on}`;
   try {
     let r;
-    if (s.kind === 'ovs_port') {
+    if (s.kind === 'ovs_port' || s.kind === 'ovs_flow') {
       const ovs = ovsAccess(ctx, check.host);
-      subject = `ovs-ofctl dump-ports ${s.bridge} ${s.port} (OVS of host "${check.host}")`;
-      r = await ovs.exec.run(inNetns(ovs.ns, ovs.ofctl([...bridgeOfctlArgs(ctx.lab.switches, s.bridge), 'dump-ports', s.bridge, s.port])), { timeoutMs: 10_000, env: ovs.env });
+      const args = sourceArgv(s).slice(1);
+      subject = `ovs-ofctl ${shellQuote(args)} (OVS of host "${check.host}")`;
+      if (s.kind === 'ovs_flow') {
+        // Packets handled by an already-cached datapath flow reach their OpenFlow flow's
+        // n_packets only when the revalidators run (every ~500 ms): make them run now, as OVS's
+        // own tests do before reading flow statistics.
+        const w = await ovs.exec.run(inNetns(ovs.ns, ovs.appctl(['revalidator/wait'])), { timeoutMs: 10_000, env: ovs.env });
+        if (w.exitCode !== 0) return { subject, at, values: {}, raw: rawOf(w), error: `${subject}: ovs-appctl revalidator/wait failed: ${toolStderr(w.stderr).trim() || `exit ${w.exitCode}`}` };
+      }
+      r = await ovs.exec.run(inNetns(ovs.ns, ovs.ofctl([...bridgeOfctlArgs(ctx.lab.switches, s.bridge), ...args])), { timeoutMs: 10_000, env: ovs.env });
     } else {
       const node = nodeAccess(ctx, check.on);
       subject = `${shellQuote(shown(sourceArgv(s)))}${node.ns ? ` in netns ${node.ns}` : ` on host "${node.host}"`}`;
@@ -212,6 +254,15 @@ export async function counterSnapshot(check: CounterCheck, ctx: CheckContext): P
         const ports = parseOfctlPortCounters(r.stdout);
         if (!ports.length) return fail(`no port "${s.port}" on bridge "${s.bridge}" in the output`);
         return { subject, at, values: ports[0]!.values, raw };
+      }
+      case 'ovs_flow': {
+        const { priority } = flowSpec(s.match);
+        const flows = parseOfctlFlowCounters(r.stdout, priority);
+        if (!flows)
+          return fail(
+            `no flow of bridge "${s.bridge}" matches "${s.match}"${priority !== undefined ? ` at priority ${priority}` : ''} (its flows: ${r.stdout.split('\n').filter((l) => /n_packets=/.test(l)).length}; a flow without priority= has 32768)`,
+          );
+        return { subject, at, values: flows, raw };
       }
       case 'tc': {
         const { values, filters } = parseTcFilterCounters(r.stdout, s.pref);

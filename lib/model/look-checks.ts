@@ -55,6 +55,8 @@ export type CounterSource =
   | { kind: 'link'; dev: string }
   /** An OVS port's live counters (`ovs-ofctl dump-ports BRIDGE PORT`). */
   | { kind: 'ovs_port'; bridge: string; port: string }
+  /** The OpenFlow flow(s) with exactly this match and priority (`ovs-ofctl --strict dump-flows BRIDGE MATCH`): n_packets, n_bytes. */
+  | { kind: 'ovs_flow'; bridge: string; match: string }
   /** Hits of tc filters on a device (their actions' statistics). */
   | { kind: 'tc'; dev: string; direction: 'ingress' | 'egress'; pref?: number }
   /** A counter rule geneve-lab installs at `up` in its own nftables table in the node's namespace. */

@@ -9,6 +9,7 @@ import { describeLinks, isLiteralAddress, nodeOf, ovsPortName, resolveLink, unde
 import type { CounterCheck, LogCheck, StateCheck, TransferCheck } from '../model/look-checks.js';
 import type { Check, Lab } from '../model/types.js';
 import { hostUsesOvs } from '../plan/ovs.js';
+import { resolveFlowPorts, switchPorts } from '../ovs/port-names.js';
 import { familyOf, parseCidr, sameAddress } from './addr.js';
 import type { Locator, Path } from './locate.js';
 import { parseRate, type RawRecipe } from './schema.js';
@@ -54,6 +55,10 @@ export function resolveCounter(name: string, b: RawCounter, lab: LabParts): Coun
   else if (b.ovs_port !== undefined) {
     const sw = lab.switches.find((s) => s.name === b.on);
     source = { kind: 'ovs_port', bridge: sw?.ifname ?? b.on, port: ovsPortName(full, b.on, b.ovs_port) };
+  } else if (b.ovs_flow !== undefined) {
+    const sw = lab.switches.find((s) => s.name === b.on);
+    // Recipe port names (in_port=tun0) become the names the lab made; unknown ones are reported below.
+    source = { kind: 'ovs_flow', bridge: sw?.ifname ?? b.on, match: sw ? resolveFlowPorts(b.ovs_flow, switchPorts(full, sw.name)).text : b.ovs_flow };
   } else if (b.tc !== undefined) source = { kind: 'tc', dev: resolveLink(full, b.on, b.tc.dev) ?? b.tc.dev, direction: b.tc.direction, ...(b.tc.pref !== undefined ? { pref: b.tc.pref } : {}) };
   else {
     const hook = b.nft!.hook ?? 'prerouting';
@@ -156,6 +161,14 @@ export function lookModelProblems(r: RawRecipe, lab: LabParts, loc: Locator): Pr
           ];
           if (!ports.some((x) => x.alias === b.ovs_port || x.name === b.ovs_port))
             err([...p, 'counter', 'ovs_port'], `switch "${sw.name}" has no port "${b.ovs_port}"; its ports: ${ports.map((x) => (x.alias === x.name ? x.name : `${x.alias} (${x.name})`)).join(', ')}`);
+        }
+      }
+      if (b.ovs_flow !== undefined) {
+        const sw = lab.switches.find((s) => s.name === b.on && s.kind === 'ovs');
+        if (sw) {
+          const ports = switchPorts(full, sw.name);
+          for (const u of new Set(resolveFlowPorts(b.ovs_flow, ports).unknown))
+            err([...p, 'counter', 'ovs_flow'], `switch "${sw.name}" has no port "${u}"; its ports: ${[...ports.ports.keys()].join(', ')} (or a port number, LOCAL…)`);
         }
       }
     }

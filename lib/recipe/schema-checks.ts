@@ -86,6 +86,7 @@ export function lookSchemas(k: SchemaKit) {
       on: nameSchema.meta({ description: 'Node whose counter is read (host, guest or switch)' }),
       link: z.string().min(1).optional().meta({ description: 'A link in the node\'s namespace: an interface name, or a tunnel, network, guest or switch name of the recipe' }),
       ovs_port: z.string().min(1).optional().meta({ description: 'An OVS port of the switch `on` names (a tunnel, guest or port name): live ovs-ofctl dump-ports' }),
+      ovs_flow: z.string().min(1).optional().meta({ description: 'OpenFlow flows of the switch `on` names that match this specification, at its priority if given ("priority=50,in_port=tun0"): their n_packets / n_bytes (ovs-ofctl dump-flows)' }),
       tc: obj({
         dev: z.string().min(1),
         direction: oneOf(['ingress', 'egress'], 'tc direction'),

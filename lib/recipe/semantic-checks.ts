@@ -26,6 +26,7 @@ export interface LookEnv {
 export const OVS_PORT_FIELDS = ['rx_packets', 'rx_bytes', 'rx_dropped', 'rx_errors', 'rx_frame_errors', 'rx_over_errors', 'rx_crc_errors', 'tx_packets', 'tx_bytes', 'tx_dropped', 'tx_errors', 'tx_collisions'];
 const TC_FIELDS = ['packets', 'bytes', 'drops', 'overlimits'];
 const NFT_FIELDS = ['packets', 'bytes'];
+const OVS_FLOW_FIELDS = ['n_packets', 'n_bytes'];
 
 function regexProblem(re: string): string | undefined {
   try {
@@ -132,11 +133,11 @@ function stateRules(b: RawState, p: Path, env: LookEnv): { name: string; node: s
 }
 
 function counterRules(b: RawCounter, p: Path, env: LookEnv): { name: string; node: string; during?: string } {
-  const np = nodeProblem(env, b.on, b.ovs_port === undefined ? ['host', 'guest', 'switch', 'router'] : ['host', 'guest', 'switch']);
+  const np = nodeProblem(env, b.on, b.ovs_port === undefined && b.ovs_flow === undefined ? ['host', 'guest', 'switch', 'router'] : ['host', 'guest', 'switch']);
   if (np) env.err([...p, 'on'], np);
-  const sources = (['link', 'ovs_port', 'tc', 'nft'] as const).filter((k) => b[k] !== undefined);
+  const sources = (['link', 'ovs_port', 'ovs_flow', 'tc', 'nft'] as const).filter((k) => b[k] !== undefined);
   let src = 'counter';
-  if (sources.length !== 1) env.err(p, sources.length ? `a counter reads one source; found ${sources.join(' and ')}` : 'say which counter: link: DEV (ip -s link), ovs_port: PORT (ovs-ofctl dump-ports), tc: { dev, direction } or nft: { match }');
+  if (sources.length !== 1) env.err(p, sources.length ? `a counter reads one source; found ${sources.join(' and ')}` : 'say which counter: link: DEV (ip -s link), ovs_port: PORT (ovs-ofctl dump-ports), ovs_flow: "priority=N,MATCH" (a flow\'s n_packets), tc: { dev, direction } or nft: { match }');
   else {
     const s = sources[0];
     const fieldErr = (allowed: string[] | RegExp, hint: string) => {
@@ -151,6 +152,13 @@ function counterRules(b: RawCounter, p: Path, env: LookEnv): { name: string; nod
       const sw = (env.recipe.switches ?? []).find((x) => x.name === b.on);
       if (!np && (!sw || sw.kind !== 'ovs')) env.err([...p, 'on'], `ovs_port reads a port of an OVS switch; "${b.on}" is not a switch with kind: ovs — name the switch in on`);
       fieldErr(OVS_PORT_FIELDS, `use one of: ${OVS_PORT_FIELDS.join(', ')}`);
+    } else if (s === 'ovs_flow') {
+      src = `flow ${b.ovs_flow}`;
+      const sw = (env.recipe.switches ?? []).find((x) => x.name === b.on);
+      if (!np && (!sw || sw.kind !== 'ovs')) env.err([...p, 'on'], `ovs_flow reads a flow of an OVS switch; "${b.on}" is not a switch with kind: ovs — name the switch in on`);
+      if (/(^|,)\s*actions\s*=/.test(b.ovs_flow!))
+        env.err([...p, 'ovs_flow'], `ovs_flow names flows by their match and priority only (ovs-ofctl dump-flows); remove the actions: e.g. "${b.ovs_flow!.replace(/,?\s*actions\s*=.*$/, '')}"`);
+      fieldErr(OVS_FLOW_FIELDS, `use one of: ${OVS_FLOW_FIELDS.join(', ')}`);
     } else if (s === 'tc') {
       src = `tc ${b.tc!.dev} ${b.tc!.direction}`;
       fieldErr(TC_FIELDS, `use one of: ${TC_FIELDS.join(', ')}`);

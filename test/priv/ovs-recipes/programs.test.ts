@@ -267,3 +267,23 @@ steps:
   t.is(c.g(['down', c.lab]).code, 0);
   t.deepEqual(leftovers(c), NOTHING_LEFT);
 }, OVS_TOOLS);
+
+privTest('counter ovs_flow: a flow\'s n_packets over a ping counts every echo request, also those a cached datapath flow handled (revalidators run before each reading)', (t) => {
+  const c = adHoc(
+    t,
+    (lab) =>
+      TWO_HOSTS(lab, '', `, flows: ["priority=10,icmp,in_port=left,actions=NORMAL", "priority=0,actions=NORMAL"]`) +
+      `checks:
+  - { name: ping, ping: { from: left, to: right, count: 5, interval: 0.05 } }
+  - { name: echo, counter: { on: sw1, ovs_flow: "priority=10,icmp,in_port=left", field: n_packets, equals: 5, during: ping } }
+  - { name: other-priority, counter: { on: sw1, ovs_flow: "priority=11,icmp,in_port=left", field: n_packets, equals: 0, during: ping } }
+`,
+  );
+  const r = c.g(['run', '--json', c.file]);
+  const checks = Object.fromEntries((JSON.parse(r.stdout).checks as { name: string; status: string; message?: string; figures: Record<string, unknown> }[]).map((x) => [x.name, x]));
+  t.is(checks.echo?.status, 'passed', r.stdout);
+  t.like(checks.echo!.figures, { delta: 5 });
+  t.is(checks['other-priority']?.status, 'error', 'no flow at that priority: the counter cannot be observed');
+  t.regex(checks['other-priority']!.message!, /no flow of bridge "sw1" matches "priority=11,icmp,in_port=left" at priority 11/);
+  t.deepEqual(leftovers(c), NOTHING_LEFT);
+}, OVS_TOOLS);

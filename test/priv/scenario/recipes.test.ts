@@ -71,15 +71,19 @@ privTest('recipe scenario-packet-out-options: a capture and a counter measure ea
     ['send-cafe', 'packet_out', 'passed'],
     ['cafe-on-the-wire', 'capture', 'passed'],
     ['cafe-delivered', 'counter', 'passed'],
+    ['cafe-flow-hit', 'counter', 'passed'],
     ['send-beef', 'packet_out', 'passed'],
     ['beef-on-the-wire', 'capture', 'passed'],
     ['beef-not-delivered', 'counter', 'passed'],
+    ['cafe-flow-not-hit', 'counter', 'passed'],
+    ['beef-dropped', 'counter', 'passed'],
     ['cafe-flow-matched-once', 'state', 'passed'],
     ['vswitchd-log box-1', 'log', 'passed'],
     ['vswitchd-log box-2', 'log', 'passed'],
   ], show(r.results));
   t.like(r.byName['cafe-delivered']!.figures, { delta: 1 });
   t.like(r.byName['beef-not-delivered']!.figures, { delta: 0 });
+  t.like(r.byName['cafe-flow-hit']!.figures, { delta: 1, before: 0, after: 1 });
   t.true(Number(r.byName['cafe-on-the-wire']!.figures.matched) >= 1);
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
   t.deepEqual(rootLinks(), rootBefore);
@@ -93,8 +97,9 @@ privTest('scenario-packet-out-options can fail: a receiver that drops 0xcafe too
   t.is(r.code, 1, r.out);
   t.is(r.byName['cafe-delivered']?.status, 'failed', show(r.results));
   t.regex(r.byName['cafe-delivered']!.message!, /tx_packets delta \(\d+ → \d+\): expected = 1, observed 0/);
+  t.is(r.byName['cafe-flow-hit']?.status, 'passed', 'the flow matched it, and dropped it');
   t.is(r.byName['cafe-on-the-wire']?.status, 'passed', 'the packet did cross the wire');
-  for (const n of ['send-beef', 'beef-on-the-wire', 'beef-not-delivered', 'cafe-flow-matched-once']) t.is(r.byName[n]?.status, 'skipped', n);
+  for (const n of ['send-beef', 'beef-on-the-wire', 'beef-not-delivered', 'cafe-flow-not-hit', 'beef-dropped', 'cafe-flow-matched-once']) t.is(r.byName[n]?.status, 'skipped', n);
 
   const wrongOption = packetOut.replace('data: "0000cafe"', 'data: "0000cafd"');
   t.not(wrongOption, packetOut);

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { counterVerdict, nftMatchProblem, parseLinkCounters, parseNftRuleCounter, parseOfctlPortCounters, parseTcFilterCounters, type CounterReading } from '../../../lib/checks/counter.js';
+import { counterVerdict, flowSpec, nftMatchProblem, parseLinkCounters, parseNftRuleCounter, parseOfctlFlowCounters, parseOfctlPortCounters, parseTcFilterCounters, type CounterReading } from '../../../lib/checks/counter.js';
+import { errorsOf, tryLoad } from '../recipe/helpers.js';
 import type { CounterCheck } from '../../../lib/model/look-checks.js';
 import { FIXTURES } from '../checks/fixtures.js';
 
@@ -21,6 +22,52 @@ test('ovs-ofctl dump-ports: counters by port; "?" is absent, never 0', (t) => {
   t.deepEqual(ports.map((p) => p.port), ['LOCAL', '1']);
   t.deepEqual(ports[0]!.values, { rx_packets: 12, rx_bytes: 1048, rx_dropped: 0, rx_errors: 0, rx_frame_errors: 0, rx_over_errors: 0, rx_crc_errors: 0, tx_packets: 11, tx_bytes: 958, tx_dropped: 0, tx_errors: 0, tx_collisions: 0 });
   t.deepEqual(ports[1]!.values, { rx_packets: 11, rx_bytes: 958, tx_packets: 22, tx_bytes: 2466 });
+});
+
+test('ovs-ofctl dump-flows: n_packets/n_bytes summed over the flows printed, only those at the priority asked (ovs-ofctl omits 32768)', (t) => {
+  const out = `NXST_FLOW reply (xid=0x4):
+ cookie=0x0, duration=3.780s, table=0, n_packets=2, n_bytes=168, idle_age=3, priority=100,tun_metadata0=0xcafe,in_port=2 actions=output:1
+ cookie=0x0, duration=3.779s, table=0, n_packets=4, n_bytes=336, idle_age=2, priority=50,in_port=2 actions=drop
+ cookie=0x0, duration=3.779s, table=1, n_packets=7, n_bytes=700, idle_age=2, in_port=2 actions=drop
+`;
+  t.deepEqual(parseOfctlFlowCounters(out), { n_packets: 13, n_bytes: 1204, flows: 3 });
+  t.deepEqual(parseOfctlFlowCounters(out, 50), { n_packets: 4, n_bytes: 336, flows: 1 });
+  t.deepEqual(parseOfctlFlowCounters(out, 32768), { n_packets: 7, n_bytes: 700, flows: 1 }, 'a flow printed without priority= has the default');
+  t.is(parseOfctlFlowCounters(out, 7), undefined);
+  t.is(parseOfctlFlowCounters('NXST_FLOW reply (xid=0x4):\n'), undefined);
+  // ovs-ofctl dump-flows takes no priority: it is split off and applied to the output.
+  t.deepEqual(flowSpec('table=0, priority=50,in_port=tun0'), { priority: 50, rest: 'table=0,in_port=tun0' });
+  t.deepEqual(flowSpec('in_port=tun0'), { rest: 'in_port=tun0' });
+  t.deepEqual(flowSpec('priority=0'), { priority: 0, rest: '' });
+});
+
+test('ovs_flow counters: an OVS switch, n_packets/n_bytes, no actions, ports of that switch; recipe port names resolved', (t) => {
+  const lab = (counter: string) => `lab: t
+hosts:
+  - { name: box-1, interfaces: [{ ipv4: 192.0.2.11/24 }] }
+  - { name: box-2, interfaces: [{ ipv4: 192.0.2.12/24 }] }
+switches:
+  - { name: sw1, host: box-1, kind: ovs }
+  - { name: sw2, host: box-2, kind: ovs }
+  - { name: lb, host: box-2 }
+guests:
+  - { name: left, switch: sw1, addresses: [203.0.113.1/24] }
+  - { name: right, switch: sw2, addresses: [203.0.113.2/24] }
+tunnels:
+  - { name: tun0, between: [sw1, sw2], vni: 5 }
+checks:
+  - { name: p, ping: { from: left, to: right } }
+  - ${counter}
+`;
+  const ok = tryLoad(lab('{ name: c, counter: { on: sw2, ovs_flow: "priority=50,in_port=tun0", field: n_packets, min: 1, during: p } }'));
+  t.deepEqual(errorsOf(ok), []);
+  const c = ok.ok!.lab.checks.find((x) => x.name === 'c') as CounterCheck;
+  t.deepEqual(c.source, { kind: 'ovs_flow', bridge: 'sw2', match: 'priority=50,in_port=tun0' });
+  const bad = (counter: string) => errorsOf(tryLoad(lab(counter))).map((e) => `${e.path}: ${e.message}`).join('\n');
+  t.regex(bad('counter: { on: sw2, ovs_flow: "priority=50,in_port=tun0,actions=drop", field: n_packets, min: 1, during: p }'), /checks\[1\]\.counter\.ovs_flow: ovs_flow names flows by their match and priority only .*e\.g\. "priority=50,in_port=tun0"/);
+  t.regex(bad('counter: { on: sw2, ovs_flow: "in_port=tun0", field: rx_packets, min: 1, during: p }'), /counter\.field: "rx_packets" is not a ovs_flow counter \(did you mean "n_packets"\?\); use one of: n_packets, n_bytes/);
+  t.regex(bad('counter: { on: lb, ovs_flow: "in_port=tun0", field: n_packets, min: 1, during: p }'), /counter\.on: ovs_flow reads a flow of an OVS switch; "lb" is not a switch with kind: ovs/);
+  t.regex(bad('counter: { on: sw2, ovs_flow: "in_port=left", field: n_packets, min: 1, during: p }'), /counter\.ovs_flow: switch "sw2" has no port "left"; its ports: sw2, right, tun0/);
 });
 
 test('tc filters: the actions\' statistics, optionally of one pref; filters without actions count nothing', (t) => {
