@@ -15,10 +15,10 @@
  * The small API the scenario runner uses: `counterSnapshot(check, ctx)` reads every field of the
  * source now; `counterVerdict(check, before, after)` judges the delta of the check's field.
  */
-import { bridgeOfctlArgs } from '../model/ovs-program.js';
 import { createHash } from 'node:crypto';
 import { inNetns, shellQuote } from '../exec/executor.js';
 import type { CounterCheck, CounterSource } from '../model/look-checks.js';
+import { bridgeOfctlArgs } from '../model/ovs-program.js';
 import { NFT } from '../plan/nft.js';
 import { assertionVerdict, showMatcher, type Verdict } from './expect.js';
 import type { CheckContext } from './context.js';

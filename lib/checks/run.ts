@@ -139,14 +139,14 @@ interface Target {
   run: () => Promise<CheckResult>;
 }
 
-/** A scenario action the scheduler runs among a group's checks; its name is what `during` names. */
-export interface ActionTask {
+/**
+ * A scenario action the scheduler runs among a group's checks; its name is what `during` names.
+ * `start` tells the bus (the scenario runner emits `action-start`); `run` never throws (the
+ * scenario runner turns exceptions into `error` results).
+ */
+export interface ActionTask extends Target {
   name: string;
   kind: CheckResult['kind'];
-  /** Tell the bus it starts (the scenario runner emits `action-start`). */
-  start: () => void;
-  /** Run it; never throws (the scenario runner turns exceptions into `error` results). */
-  run: () => Promise<CheckResult>;
 }
 
 function checkTarget(check: Check, ctx: CheckContext, onStart: (c: Check) => void): Target {
@@ -274,7 +274,6 @@ export const IN_PROCESS_PING_JOBS = 256;
 /** Whether a task is an in-process ping with nothing around it: it starts no process at all. */
 function startsNoProcess(t: Task, ctx: CheckContext): boolean {
   const c = t.target;
-  if (t.action) return false;
   if (!c || c.kind !== 'ping' || t.captures.length) return false;
   try {
     return canPingInProcess(c, ctx.endpoint(c.from), ctx);
@@ -293,8 +292,9 @@ export function withInnerEvents(ctx: CheckContext, bus: EventBus): CheckContext 
 }
 
 /**
- * Run checks and report each on the bus as it starts and ends. Results come back in the order
- * of `checks`. Tasks start in order; an exclusive (iperf) task waits until nothing else runs,
+ * Run checks (and a checks group's actions, `opts.actions`, which start first and which the
+ * checks' wrappers may measure) and report each on the bus as it starts and ends. Results come
+ * back in the order of the actions, then of `checks`. Tasks start in order; an exclusive (iperf) task waits until nothing else runs,
  * and nothing else starts while it runs.
  */
 export async function runChecks(checks: Check[], runCtx: CheckContext, bus: EventBus, opts: { concurrency?: number; actions?: ActionTask[] } = {}): Promise<CheckResult[]> {

@@ -7,11 +7,11 @@
  *     node's host, as text, with contains / not_contains / matches / count of lines matching.
  * Read-only is enforced on the words (allow-lists below), at validation time and again here.
  */
-import { ofctlVersionForArgs } from '../model/ovs-program.js';
 import { isDeepStrictEqual } from 'node:util';
 import { inNetns, shellQuote } from '../exec/executor.js';
 import type { StateCheck } from '../model/look-checks.js';
 import type { Lab } from '../model/types.js';
+import { ofctlVersionForArgs } from '../model/ovs-program.js';
 import { assert, assertionVerdict, getPath, matcherProblem, matches, showMatcher, showObserved, type Assertion, type Matcher, type Scalar, type Verdict } from './expect.js';
 import { nodeAccess, ovsAccess, ovsPortName, resolveLink } from './nodes.js';
 import type { CheckContext } from './context.js';

@@ -3,7 +3,6 @@
  * up here as a call on the Engine, the check runner, the capture or the counter sampler. No UI
  * code lives here, and the UI holds none of this logic: it only renders the events on `bus`.
  */
-import { bridgeOfctlArgs } from '../model/ovs-program.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError, ExitCode, UsageError, describeFailure, type OpFailure, type RollbackReport } from '../errors.js';
@@ -11,6 +10,7 @@ import type { Executor } from '../exec/executor.js';
 import { inNetns } from '../exec/executor.js';
 import type { Check, Family, Lab } from '../model/types.js';
 import { endNetwork } from '../model/topology.js';
+import { bridgeOfctlArgs } from '../model/ovs-program.js';
 import type { Step } from '../plan/ops.js';
 import { contextFromLab, familyOf, type CheckContext, type Endpoint } from '../checks/context.js';
 import { runCheck as runOneCheck, runChecks as runAllChecks, withInnerEvents } from '../checks/run.js';

@@ -3,10 +3,10 @@
  * namespace on this machine, or its SSH host. Pure: argv building only, so every rule is tested
  * in the pure tier; lib/inspect/spawn.ts runs what is built here with the terminal attached.
  */
-import { ofctlVersionForArgs } from '../model/ovs-program.js';
 import { UsageError } from '../errors.js';
 import { inNetns } from '../exec/executor.js';
 import type { Lab } from '../model/types.js';
+import { ofctlVersionForArgs } from '../model/ovs-program.js';
 import { nodeOf, type NodeKind } from '../checks/nodes.js';
 import { contextFromLab } from '../checks/context.js';
 import { commonOptions, jumpOptions, remoteCommand, type SshSpec } from '../remote/ssh-args.js';

@@ -10,13 +10,13 @@
  */
 import type { Problem } from '../errors.js';
 import { ACTION_KINDS, GROUP_ACTION_KINDS, type ActionKind, type GroupActionStep } from '../model/scenario.js';
-
-type GroupActionKind = GroupActionStep['kind'];
 import { showDuration } from '../scenario/duration.js';
 import { shellQuote } from '../exec/quote.js';
 import { formatPath, Locator, suggest, type Path } from './locate.js';
 import { CHECK_KINDS, type RawCheck, type RawRecipe, type RawStep } from './schema.js';
 import { analyze, type Analysis } from './semantic.js';
+
+type GroupActionKind = GroupActionStep['kind'];
 
 export type StepKind = 'check' | 'group' | ActionKind;
 

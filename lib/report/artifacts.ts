@@ -5,12 +5,12 @@
  * view (bridges, OpenFlow flows per bridge, tunnel ports). Pcaps are already written there by
  * capture checks (their path is in the result's figures).
  */
-import { ofctlProtocolArgs } from '../model/ovs-program.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckResult } from '../checks/result.js';
 import { inNetns, shellQuote, type Executor } from '../exec/executor.js';
 import type { Lab } from '../model/types.js';
+import { ofctlProtocolArgs } from '../model/ovs-program.js';
 import { hostUsesOvs, ovsRunDir } from '../plan/ovs.js';
 import { ovsEnv, ovsPaths } from '../ovs/paths.js';
 import { ipsecDumps } from '../ipsec/artifacts.js';
