@@ -15,6 +15,7 @@
 import { canonicalIp, canonicalMac } from '../wire/addr.js';
 import { describeDecodeError, type DecodedPacket } from '../wire/decode.js';
 import type { GeneveOption } from '../wire/geneve.js';
+import { escapeRegExp } from '../regexp.js';
 
 interface OptionSpec {
   class: number;
@@ -325,9 +326,8 @@ export const NESTED_PREFIX = 'nested.';
  * stand at the top (`ovn`, lib/checks/capture-ovn.ts). Values are checked by validate only.
  */
 export function captureKeyPattern(topLevelOnly: readonly string[] = []): string {
-  const esc = (k: string) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const names = [...CAPTURE_KEYS, ...PREFIXES].map(esc).join('|');
-  const top = topLevelOnly.map((k) => `|${esc(k)}`).join('');
+  const names = [...CAPTURE_KEYS, ...PREFIXES].map(escapeRegExp).join('|');
+  const top = topLevelOnly.map((k) => `|${escapeRegExp(k)}`).join('');
   return `^(?:(?:nested\\.)*(?:${names}|nested)${top})$`;
 }
 

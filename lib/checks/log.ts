@@ -15,6 +15,7 @@ import type { CheckContext } from './context.js';
 import { ovsAccess } from './nodes.js';
 import { rawOf, toolStderr } from './ping.js';
 import type { CheckResult } from './result.js';
+import { escapeRegExp } from '../regexp.js';
 
 /**
  * A module name in a line logged by a thread other than the main one carries the thread:
@@ -137,7 +138,7 @@ export function gateHint(check: LogCheck, lines: LogLine[], runStartedAt?: numbe
   for (const l of notAllowed(check, lines, runStartedAt)) {
     const message = l.body.split('|').slice(2).join('|');
     const stem = message.split(/\s\(|: |\b\d/)[0]!.trim();
-    if (stem.length >= 8) res.add(stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    if (stem.length >= 8) res.add(escapeRegExp(stem));
   }
   if (!res.size) return undefined;
   const list = `[${[...res].slice(0, 3).map((r) => JSON.stringify(r)).join(', ')}]`;

@@ -3,6 +3,7 @@
  * up, which CHILD_SAs are installed with which SPIs) and the lines of charon's log that say why
  * an SA did not come up. Pure.
  */
+import { escapeRegExp } from '../regexp.js';
 
 export interface ChildSa {
   conn: string;
@@ -48,7 +49,7 @@ export function parseIpsecStatus(text: string): IpsecStatus {
 
 /** The connections ovs-monitor-ipsec made for a port: `<port>-<version>` or `<port>-in-<v>` / `<port>-out-<v>`. */
 export function ovsPortConns(routed: string[], port: string): string[] {
-  const re = new RegExp(`^${port.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(?:(?:in|out)-)?(\\d+)$`);
+  const re = new RegExp(`^${escapeRegExp(port)}-(?:(?:in|out)-)?(\\d+)$`);
   const mine = routed.filter((c) => re.test(c));
   // After a reconfiguration the monitor briefly has two versions: keep the newest.
   const newest = Math.max(...mine.map((c) => Number(re.exec(c)![1])));
