@@ -149,7 +149,8 @@ const showOptions = (os: (OptionSpec | GeneveOption)[]) => (os.length ? `[${os.m
 
 const outerIp = (p: DecodedPacket) => p.outer;
 const KEYS: Record<string, KeyDef> = {
-  encap: { ...oneOf(['geneve', 'vxlan', 'gre']), get: (p) => p.encap, lacks: 'no tunnel header (an ESP packet that was not decrypted?)' },
+  // `none`: a frame that is no tunnel packet (a capture on a guest's port sees those).
+  encap: { ...oneOf(['geneve', 'vxlan', 'gre', 'none']), get: (p) => p.encap ?? (p.esp ? undefined : 'none'), lacks: 'no tunnel header (an ESP packet that was not decrypted?)' },
   esp: { ...bool, get: (p) => p.esp !== undefined, lacks: '' },
   'esp.spi': { ...uint(0xffffffff, true), get: (p) => p.esp?.spi, lacks: 'not ESP' },
   'esp.seq': { ...uint(0xffffffff), get: (p) => p.esp?.seq, lacks: 'not ESP' },
@@ -438,6 +439,7 @@ function parseExpect(expect: unknown, label = 'expect'): { problems: string[]; k
   const encap = keys.find((k) => k.key === 'encap')?.value;
   for (const other of ['geneve', 'vxlan', 'gre'].filter((x) => x !== encap))
     if (encap && has(`${other}.`)) problems.push(`${label}: encap is ${encap} but ${other}.* keys are given`);
+  if (encap === 'none' && (has('esp') || has('nested'))) problems.push(`${label}: encap is none (a frame that is no tunnel packet) but ${has('esp') ? 'esp' : 'nested.*'} keys are given`);
   const fam = keys.find((k) => k.key === 'outer.family')?.value;
   for (const k of keys.filter((x) => x.key === 'outer.src' || x.key === 'outer.dst')) {
     const f = String(k.value).includes(':') ? 'ipv6' : 'ipv4';
@@ -499,16 +501,19 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   const encapsulated = packets.filter((p) => p.encap || p.esp);
   const all = [...keys, ...sel.keys];
   const encapKind = (['geneve', 'vxlan', 'gre'] as const).find((e) => all.some((k) => k.key.startsWith(`${e}.`)));
+  // `encap: none` (in match or expect): the frames that are no tunnel packets, e.g. on a guest's port.
+  const plain = all.some((k) => k.key === 'encap' && k.value === 'none');
+  const plainFrames = packets.filter((p) => !p.encap && !p.esp);
   const wantsEsp = all.some((k) => k.key.startsWith('esp.') || (k.key === 'esp' && k.value === true));
   const test = (k: Parsed, p: DecodedPacket) => {
     const seen = k.def.get(p);
     return seen !== undefined && k.def.equal(k.value, seen);
   };
   const selected = sel.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
-  let population = encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated;
+  let population = plain ? plainFrames : encapKind ? encapsulated.filter((p) => p.encap === encapKind) : encapsulated;
   if (wantsEsp) population = population.filter((p) => p.esp);
   population = population.filter((p) => sel.keys.every((k) => test(k, p)));
-  const noun = encapKind ? `${wantsEsp ? 'ESP-carried ' : ''}${encapKind} packet` : wantsEsp ? 'ESP packet' : 'encapsulated (geneve/vxlan/gre/ESP) packet';
+  const noun = plain ? 'non-tunnel frame' : encapKind ? `${wantsEsp ? 'ESP-carried ' : ''}${encapKind} packet` : wantsEsp ? 'ESP packet' : 'encapsulated (geneve/vxlan/gre/ESP) packet';
   const withSel = selected ? ` with ${selected}` : '';
   /** "3 geneve packets with inner.ethertype 0x0806" */
   const pop = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}${withSel}`;
@@ -533,9 +538,13 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
   const errText = errors.length
     ? `; ${plural(errors.length, 'packet')} could not be fully decoded: ${errors.slice(0, 3).map((p) => describeDecodeError(p)).join('; ')}${errors.length > 3 ? '; …' : ''}`
     : '';
-  // No tunnel packet may match `forbid` (e.g. cleartext Geneve where IPsec should carry it).
+  // No tunnel packet may match `forbid` (e.g. cleartext Geneve where IPsec should carry it) — no
+  // frame at all when the capture is about frames that are no tunnel packets (encap: none).
+  const plainForbid = plain || forbidden?.keys.some((k) => k.key === 'encap' && k.value === 'none');
+  const forbidsTunnels = forbidden?.keys.some((k) => /^(geneve|vxlan|gre|esp|nested)\b/.test(k.key) || (k.key === 'encap' && k.value !== 'none'));
+  const forbidPool = plainForbid ? (forbidsTunnels ? packets : plainFrames) : encapsulated;
   if (forbidden) {
-    const bad = encapsulated.filter((p) => forbidden.keys.every((k) => test(k, p)));
+    const bad = forbidPool.filter((p) => forbidden.keys.every((k) => test(k, p)));
     figures.forbidden = bad.length;
     if (bad.length) {
       const what = forbidden.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
@@ -554,7 +563,7 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
     // at_least 0 (only with forbid, semantic.ts): the verdict is the forbid's; say so.
     if (atLeast === 0 && forbidden && mode === 'any') {
       const what = forbidden.keys.map((k) => `${k.key} ${k.def.show(k.value)}`).join(', ');
-      return { ok: true, message: `no packet matched forbidden ${what} (${plural(encapsulated.length, 'tunnel packet')} among ${packets.length} captured)${errText}`, matched: matching.length, figures };
+      return { ok: true, message: `no packet matched forbidden ${what} (${plainForbid ? '' : `${plural(encapsulated.length, 'tunnel packet')} among `}${packets.length} captured)${errText}`, matched: matching.length, figures };
     }
     const head =
       mode === 'any'
@@ -603,6 +612,11 @@ export function matchCapture(packets: DecodedPacket[], expect: unknown, atLeast:
 
 /** One line about a tunnel packet, for messages: "frame 3: geneve vni 5 192.0.2.11 → 192.0.2.12, not in ESP". */
 export function describePacket(p: DecodedPacket): string {
+  if (!p.encap && !p.esp && p.inner) {
+    const i = p.inner;
+    const what = i.arp ? `ARP ${i.arp.op === 1 ? 'request' : i.arp.op === 2 ? 'reply' : `op ${i.arp.op}`} ${i.arp.spa} → ${i.arp.tpa}` : i.src ? `${i.src} → ${i.dst}${i.icmp ? ` ICMP type ${i.icmp.type}` : ` proto ${i.proto}`}` : `ethertype 0x${(i.ethertype ?? 0).toString(16).padStart(4, '0')}`;
+    return `frame ${p.index}: no tunnel, ${i.smac ?? '?'} → ${i.dmac ?? '?'} ${what}`;
+  }
   const tunnel = p.geneve ? `geneve vni ${p.geneve.vni}` : p.vxlan ? `vxlan vni ${p.vxlan.vni}` : p.gre ? `gre proto 0x${p.gre.proto.toString(16).padStart(4, '0')}${p.gre.key !== undefined ? ` key ${p.gre.key}` : ''}` : 'no tunnel header';
   const esp = p.esp ? `in ESP SPI 0x${p.esp.spi.toString(16)}${p.esp.decrypted ? '' : ' (not decrypted)'}` : 'not in ESP';
   return `frame ${p.index}: ${tunnel}${p.outer ? ` ${p.outer.src} → ${p.outer.dst}` : ''}, ${esp}`;

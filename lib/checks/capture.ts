@@ -223,7 +223,10 @@ export async function runCaptureCheck(ctx: CheckContext, check: CaptureCheck, du
   const expect = ovn?.expect ?? check.expect;
   let outcome: CaptureOutcome;
   try {
-    const cap = await startCapture(ep, check.ifname, { file, filter: CAPTURE_FILTER, decode: decodeOptionsFor(ctx, { ...(check.match ?? {}), ...expect }), ...(ctx.espSas ? { espSas: ctx.espSas } : {}) });
+    // Frames that are no tunnel packets (encap: none, e.g. on a guest's port): every frame is recorded.
+    const plain = [check.match, expect, check.forbid].some((m) => (m as Record<string, unknown> | undefined)?.encap === 'none');
+    const decode = { ...decodeOptionsFor(ctx, { ...(check.match ?? {}), ...expect }), ...(plain ? { plainFrames: true } : {}) };
+    const cap = await startCapture(ep, check.ifname, { file, ...(plain ? {} : { filter: CAPTURE_FILTER }), decode, ...(ctx.espSas ? { espSas: ctx.espSas } : {}) });
     try {
       await during();
     } finally {

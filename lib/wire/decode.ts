@@ -110,6 +110,11 @@ export interface DecodeOptions {
   vxlanPorts?: number[];
   /** Keys of ESP SAs (e.g. the lab's, from `ip xfrm state`): ESP packets of these SPIs are decrypted. */
   espSas?: EspSa[];
+  /**
+   * An Ethernet frame that is no tunnel packet (on a guest's port: what a guest sent or got) is
+   * also decoded as its own `inner` frame, so the inner.* keys of a capture describe it.
+   */
+  plainFrames?: boolean;
 }
 
 const ETH_IPV4 = 0x0800;
@@ -151,6 +156,7 @@ export function decodeFrame(
   try {
     const { ethertype, off } = decodeLink(data, linkType, p);
     decodeOuter(data, off, ethertype, p, opts, depth);
+    if (opts.plainFrames && depth === 0 && !p.encap && !p.esp && p.link.type === 'ethernet') decodeInner(data, 0, ETH_TEB, p);
   } catch (e) {
     if (!(e instanceof WireDecodeError)) throw e; // a bug in this module, not bad input
     p.error = e.detail;

@@ -135,6 +135,22 @@ privTest('a wrong PSK on one end: IKE authentication fails, and the wait says th
   t.true(Date.now() - t0 < 55_000, 'a persistent authentication failure ends the wait early');
 }, { tools: TOOLS });
 
+/**
+ * A file ovs-monitor-ipsec writes, once `ready` says it is complete: the monitor rewrites its
+ * files (truncate, write, close) on every turn of its loop — also right after answering a
+ * tunnels/show — so a read can fall between the truncate and the write (seen in CI: empty).
+ * Gives up after 5 s and returns what it last read.
+ */
+async function monitorFile(file: string, ready: (text: string) => boolean): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 50; i++) {
+    text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (ready(text)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return text;
+}
+
 privTest('ovs-monitor-ipsec for a host\'s own OVS instance: our charon routes the connections it writes; the OVS database is root-only', async (t) => {
   const tag = `ipsect-${randomBytes(3).toString('hex')}`;
   const [ns] = scratchNamespaces(t, `${tag}-o`);
@@ -158,7 +174,8 @@ privTest('ovs-monitor-ipsec for a host\'s own OVS instance: our charon routes th
   // `up`'s monitor wait: over once the monitor has taken the port in (config written, refreshed).
   const ready = await awaitMonitor({ exec, ns: ns!, ipsecDir: dir }, ['tun0'], 30_000);
   t.true(ready.configured, ready.reason);
-  t.regex(readFileSync(p.monitorConf, 'utf8'), /conn tun0-1\n/, 'the monitor wrote the port\'s connections before it said CONFIGURED');
+  const written = await monitorFile(p.monitorConf, (x) => /conn tun0-1\n/.test(x));
+  t.regex(written, /conn tun0-1\n/, 'the monitor wrote the port\'s connections once it said CONFIGURED');
   const missing = await awaitMonitor({ exec, ns: ns!, ipsecDir: dir }, ['tun0', 'tun9'], 1500);
   t.false(missing.configured);
   t.is(missing.reason, 'port "tun9" not taken in yet');
@@ -168,11 +185,11 @@ privTest('ovs-monitor-ipsec for a host\'s own OVS instance: our charon routes th
     status = ipsecOf(ns!, dir, 'status').stdout;
   }
   t.regex(status, /tun0-1\{\d+\}:\s+ROUTED, TRANSPORT/, status);
-  const conf = readFileSync(p.monitorConf, 'utf8');
+  const conf = await monitorFile(p.monitorConf, (x) => /conn tun0-1\n/.test(x));
   const connText = /conn tun0-1\n(?:    .*\n)+/.exec(conf)?.[0] ?? '';
   for (const line of ['right=192.0.2.2', 'authby=psk', 'leftprotoport=gre', 'rightprotoport=gre', 'esp=aes128-sha256-modp2048']) t.true(connText.includes(`    ${line}\n`), `${line} in\n${conf}`);
   t.false(conf.includes(psk));
-  t.true(readFileSync(p.monitorSecrets, 'utf8').includes(psk));
+  t.true((await monitorFile(p.monitorSecrets, (x) => x.includes(psk))).includes(psk));
   t.is(statSync(p.monitorSecrets).mode & 0o777 & 0o077, 0, 'the monitor\'s secrets file is readable by nobody else (its directory is 0700)');
   t.is(statSync(join(dir, 'etc')).mode & 0o777, 0o700);
   for (const f of filesUnder(dir).filter((x) => !x.endsWith('.secrets'))) t.false(readFileSync(f, 'latin1').includes(psk), f);

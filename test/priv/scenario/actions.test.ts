@@ -278,3 +278,25 @@ checks:
   t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
   t.deepEqual(rootLinks(), rootBefore);
 }, OVS);
+
+privTest('capture of frames that are no tunnel packets (encap: none) on a guest\'s port: the echo requests as the guest got them, and the ARP inside a hand-made Geneve frame after OVS decapsulated it', (t) => {
+  const s = scenarioLab(t, 'sp');
+  const frame = `020000000012 020000000011 0800 4500 0056 0001 4000 4011 b67e c000020b c000020c c000 17c1 0042 0000 0200 6558 00000500 0102 0501 0000cafe 020000000002 020000000077 0806 0001 0800 0604 0001 020000000077 cb007177 000000000000 cb007102`;
+  const file = s.write('plain.yaml', twoOvsHosts(`  - checks:
+      - { name: probe, ping: { from: left, to: right, count: 3 } }
+      - { name: at-right, capture: { host: box-2, interface: right, during: probe, at_least: 3, match: { encap: none, inner.icmp.type: 8 }, expect: { inner.src: 203.0.113.1, inner.dst: 203.0.113.2, inner.ttl: 64 } } }
+  - checks:
+      - { name: shot, inject: { on: box-1, frame: "${frame}" } }
+      - { name: decapsulated, capture: { host: box-2, interface: right, during: shot, match: { encap: none, inner.ethertype: arp }, expect: { inner.smac: "02:00:00:00:00:77", inner.arp.spa: 203.0.113.119, inner.arp.tpa: 203.0.113.2 } } }
+  - checks:
+      - { name: quiet, ping: { from: left, to: 203.0.113.9, count: 2, expect: unreachable } }
+      - { name: nothing-for-right, capture: { host: box-2, interface: right, during: quiet, at_least: 0, match: { encap: none }, forbid: { inner.icmp.type: 8 } } }
+`).replace('{ name: box-2, interfaces: [{ ipv4: 192.0.2.12/24 }] }', '{ name: box-2, interfaces: [{ ipv4: 192.0.2.12/24, mac: "02:00:00:00:00:12" }] }'));
+  const r = s.json('run', file);
+  t.is(r.code, 0, `${r.out}\n${show(r.results)}`);
+  for (const n of ['probe', 'at-right', 'shot', 'decapsulated', 'quiet', 'nothing-for-right']) t.is(r.byName[n]?.status, 'passed', `${n}\n${show(r.results)}`);
+  t.true(Number(r.byName['at-right']!.figures.selected) >= 3);
+  t.is(r.byName['at-right']!.figures.encapsulated, 0, 'a guest port carries no tunnel packets');
+  t.deepEqual(s.leftovers(), { namespaces: [], processes: [] });
+  t.deepEqual(rootLinks(), rootBefore);
+}, OVS);

@@ -100,3 +100,33 @@ test('validator: unknown keys with suggestions, bad values, contradictions, nest
   t.false(bad.ok);
   t.regex(bad.message, /^invalid capture expectation: /);
 });
+
+test('encap: none — frames that are no tunnel packets (a guest\'s port): decoded as their own inner frame, judged with inner.* keys; tunnel packets are not among them', (t) => {
+  // The inner Ethernet frames of tunnel packets, on their own: what a guest's port carries.
+  const plainOf = (s: FrameSpec) => buildFrame(s).subarray(14 + 20 + 8 + 8);
+  const pcap = writePcap([
+    plainOf({ innerSrc: '203.0.113.1', innerDst: '203.0.113.2' }),
+    plainOf({ innerArp: { op: 1, sha: '02:00:00:00:00:01', spa: '203.0.113.1', tha: '00:00:00:00:00:00', tpa: '203.0.113.2' } }),
+    buildFrame({ vni: 5 }),
+  ]);
+  const frames = decodePcap(pcap, { plainFrames: true });
+  t.is(frames[0]!.inner?.src, '203.0.113.1', 'the frame itself, as inner');
+  t.is(frames[2]!.encap, 'geneve');
+  t.is(decodePcap(pcap)[0]!.inner, undefined, 'only when asked (other readers keep inner for tunnels)');
+
+  const icmp = matchCapture(frames, { 'inner.src': '203.0.113.1', 'inner.icmp.type': 8 }, 1, { match: { encap: 'none', 'inner.ethertype': 'ipv4' } });
+  t.true(icmp.ok, icmp.message);
+  t.like(icmp.figures, { captured: 3, encapsulated: 1, selected: 1, matched: 1 });
+  const arp = matchCapture(frames, { encap: 'none', 'inner.arp.op': 'request', 'inner.arp.tpa': '203.0.113.2' }, 1);
+  t.true(arp.ok, arp.message);
+  const none = matchCapture(frames, { encap: 'none', 'inner.dst': '198.51.100.9' }, 1);
+  t.false(none.ok);
+  t.regex(none.message, /^expected encap none, inner\.dst 198\.51\.100\.9 in ≥1 packets, 0 matched; saw 2 non-tunnel frames with /);
+  // An absence on a guest's port: no echo request reached it.
+  const absent = matchCapture(frames, {}, 0, { match: { encap: 'none' }, forbid: { 'inner.icmp.type': 8 } });
+  t.false(absent.ok);
+  t.regex(absent.message, /^1 packet matched forbidden inner\.icmp\.type 8: frame 1: no tunnel, 02:00:00:00:00:01 → \S+ 203\.0\.113\.1 → 203\.0\.113\.2 ICMP type 8/);
+  // Contradictions are refused before anything runs.
+  t.regex(validateCaptureExpect({ encap: 'none', 'geneve.vni': 5 }).join('\n'), /encap is none but geneve\.\* keys are given/);
+  t.regex(validateCaptureExpect({ encap: 'none', esp: true }).join('\n'), /encap is none \(a frame that is no tunnel packet\) but esp keys are given/);
+});
